@@ -1,0 +1,138 @@
+//! The one error type of the crate. Every failure ends here, and `main` turns it into user text
+//! and an exit code in one place. Errors know whether retrying the same call can help.
+
+use std::path::PathBuf;
+
+use crate::model::{ErrorType, ServiceError, describe_validator, flatten_validation};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes, as the README documents them.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const STEP_FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DECISION_NEEDED: i32 = 3;
+    pub const INTERRUPTED: i32 = 4;
+    pub const VERIFICATION_FAILED: i32 = 5;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command line, bad plan, bad local file: the user must change the input.
+    #[error("{0}")]
+    Usage(String),
+
+    /// The platform answered with a ServiceError body.
+    #[error("{context}: {}", describe_service_error(.error))]
+    Platform {
+        /// What we were doing, e.g. `listing backups of service "files" in shop/production`.
+        context: String,
+        status: u16,
+        error: ServiceError,
+    },
+
+    /// The request never got an answer (connection refused, reset, timeout). The message is
+    /// already redacted: it never holds a pre-signed URL or a token.
+    #[error("{context}: {detail}")]
+    Transport { context: String, detail: String },
+
+    /// A transfer ended without a verified file: short body, checksum mismatch, bad range.
+    #[error("{context}: {detail}")]
+    Transfer {
+        context: String,
+        detail: String,
+        retryable: bool,
+    },
+
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A human has to decide (foreign changeset, ambiguous restore, no terminal for a question).
+    #[error("{0}")]
+    Decision(String),
+
+    #[error("interrupted")]
+    Interrupted,
+
+    #[error("{0}")]
+    Verification(String),
+
+    /// Anything else that went wrong inside the tool or the sandbox; the text says what.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(msg.into())
+    }
+
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
+                exit::USAGE
+            }
+            Error::Decision(_) => exit::DECISION_NEEDED,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Verification(_) => exit::VERIFICATION_FAILED,
+            _ => exit::STEP_FAILED,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Platform { error, status, .. } => error.temporary || *status >= 502,
+            Error::Transport { .. } => true,
+            Error::Transfer { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    /// The platform's error code, where there is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Platform { error, .. } => Some(&error.code),
+            _ => None,
+        }
+    }
+}
+
+/// `ServiceDoesNotExist: service "x" does not exist (request_id sGH28YBJ)`, followed by one line
+/// per validation error.
+pub fn describe_service_error(error: &ServiceError) -> String {
+    let mut text = error.code.clone();
+    if let Some(message) = &error.message {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    if error.request_id.is_empty() {
+        text.push_str(" (no request_id)");
+    } else {
+        text.push_str(&format!(" (request_id {})", error.request_id));
+    }
+    if let Some(tree) = &error.validation_errors {
+        for (path, validator) in flatten_validation(tree) {
+            text.push_str(&format!(
+                "\n  {path}: {validator} ({})",
+                describe_validator(&validator)
+            ));
+        }
+    }
+    text
+}

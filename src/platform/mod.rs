@@ -1,0 +1,53 @@
+//! Every platform operation the tool needs, behind one trait, so the engine and the building
+//! blocks do not know whether they talk to the sandbox, the SetOps HTTP API or the `setops` CLI.
+
+pub mod http;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::api::{DownloadTicket, UploadRequest, UploadTicket};
+use crate::error::Result;
+use crate::model::{
+    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service,
+    Stage, User,
+};
+
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// Where this platform lives, for display and journal keys (never holds a credential).
+    fn endpoint(&self) -> String;
+
+    async fn whoami(&self) -> Result<User>;
+    async fn projects(&self) -> Result<Vec<Project>>;
+    async fn stages(&self, project: &str) -> Result<Vec<Stage>>;
+    async fn apps(&self, scope: &Scope) -> Result<Vec<App>>;
+    async fn app_links(&self, scope: &Scope, app: &str) -> Result<Vec<Link>>;
+    async fn app_env(&self, scope: &Scope, app: &str) -> Result<Vec<EnvVar>>;
+    async fn services(&self, scope: &Scope) -> Result<Vec<Service>>;
+    async fn service(&self, scope: &Scope, name: &str) -> Result<Service>;
+
+    /// The caller's pending changeset, `None` when nothing is pending.
+    async fn changeset(&self, scope: &Scope) -> Result<Option<Changeset>>;
+    async fn stage_command(&self, scope: &Scope, command: &ChangesetCommand) -> Result<Changeset>;
+    /// Drops the caller's pending changeset; `false` when there was none.
+    async fn discard_changeset(&self, scope: &Scope) -> Result<bool>;
+    /// Validates and starts the commit; poll [`Platform::commit_status`] until it finishes.
+    async fn commit(&self, scope: &Scope) -> Result<Commit>;
+    async fn commit_status(&self, scope: &Scope, id: &Uuid) -> Result<Commit>;
+
+    async fn backups(&self, scope: &Scope, service: &str) -> Result<Vec<Backup>>;
+    async fn backup(&self, scope: &Scope, service: &str, id: &str) -> Result<Backup>;
+    async fn create_backup(&self, scope: &Scope, service: &str) -> Result<Backup>;
+    async fn restore_backup(&self, scope: &Scope, service: &str, id: &str) -> Result<Backup>;
+    async fn destroy_backup(&self, scope: &Scope, service: &str, id: &str) -> Result<Backup>;
+    async fn download_ticket(&self, scope: &Scope, service: &str, id: &str)
+    -> Result<DownloadTicket>;
+    async fn start_upload(
+        &self,
+        scope: &Scope,
+        service: &str,
+        request: &UploadRequest,
+    ) -> Result<UploadTicket>;
+    async fn renew_upload(&self, scope: &Scope, service: &str, id: &str) -> Result<UploadTicket>;
+}
