@@ -1,6 +1,17 @@
 //! setops-migrate: restore-to-new-service for SetOps, end to end, resumable.
 
 pub mod api;
+pub mod cli;
+pub mod commands;
 pub mod error;
+pub mod formats;
+pub mod migrate;
 pub mod model;
+pub mod plan;
 pub mod platform;
+pub mod redact;
+pub mod sandbox;
+pub mod tree;
+pub mod ui;
+pub mod transfer;
+pub mod wizard;

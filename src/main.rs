@@ -1,1 +1,50 @@
-fn main(){}
+//! Parse arguments, run, turn the one error into text and an exit code. Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use setops_migrate::cli::Cli;
+use setops_migrate::error::{Error, exit};
+use setops_migrate::redact::redact;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(exit::STEP_FAILED as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = setops_migrate::commands::run(cli) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+fn report(error: &Error) {
+    let prefix = console::style("error:").red().bold().for_stderr();
+    eprintln!("{prefix} {}", redact(&error.to_string()));
+    if let Some(hint) = hint(error) {
+        eprintln!("{hint}");
+    }
+}
+
+/// What to do next, where the error alone does not say it.
+fn hint(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Interrupted => Some("Interrupted: anything half-transferred was kept; run the same command again to resume."),
+        Error::Transport { .. } => Some("The platform did not answer; check the URL and your network, then run the same command again."),
+        e if e.is_retryable() => Some("This looks temporary; run the same command again."),
+        _ => None,
+    }
+}

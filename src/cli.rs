@@ -1,0 +1,292 @@
+//! Command-line definitions only (clap). Names and scope flags follow the `setops` CLI so its users
+//! feel at home: `-p/-s` scope, `--service`/`--app`, `noun:verb` commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ui::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "setops-migrate",
+    version,
+    about = "Move data into new SetOps services: restore-to-new-service, end to end, resumable",
+    after_help = "Connection: --sandbox DIR, or --api URL (env SETOPS_API_URL) with a token from \
+                  env SETOPS_TOKEN or --token-file FILE.\n\
+                  Exit codes: 0 done, 1 a step failed, 2 usage or invalid input, 3 a decision is \
+                  needed, 4 interrupted, 5 verification failed."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project name
+    #[arg(short = 'p', long, global = true, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Stage name
+    #[arg(short = 's', long, global = true, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Service the command acts on (backup and option commands)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub service: Option<String>,
+    /// App the command acts on (link and env commands)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub app: Option<String>,
+    /// SetOps-style API base URL [env: SETOPS_API_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api: Option<String>,
+    /// File holding the API token (else env SETOPS_TOKEN)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Use the sandbox whose state lives in DIR, starting it in the background when none runs
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sandbox: Option<PathBuf>,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the services of a stage
+    #[command(name = "service")]
+    Service,
+    /// Show a service: type, plan, links, options, backup schedule
+    #[command(name = "service:info")]
+    ServiceInfo {
+        /// Service name
+        name: String,
+    },
+    /// Queue the creation of a service in your changeset
+    #[command(name = "service:create")]
+    ServiceCreate {
+        /// Name of the new service
+        name: String,
+        /// Service type (postgresql11, postgresql13, s3, redis6, volume, elasticsearch7, mongodb4)
+        #[arg(long = "type", value_name = "TYPE")]
+        service_type: String,
+        /// Plan (for example shared, db.t3.micro, cache.t3.micro)
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// Queue setting an option of the service given with --service
+    #[command(name = "option:set")]
+    OptionSet {
+        /// Option name
+        name: String,
+        /// Option value
+        value: String,
+    },
+    /// Queue removing an option of the service given with --service
+    #[command(name = "option:unset")]
+    OptionUnset {
+        /// Option name
+        name: String,
+    },
+    /// List the service links of the app given with --app
+    #[command(name = "link")]
+    Link,
+    /// Queue a link from the app given with --app to a service
+    #[command(name = "link:create")]
+    LinkCreate {
+        /// Service to link
+        service: String,
+        /// Environment variable that receives the service's URL
+        #[arg(long, value_name = "KEY", required_unless_present = "path", conflicts_with = "path")]
+        env_key: Option<String>,
+        /// Mount path (volumes only)
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Mount read-only (with --path)
+        #[arg(long, requires = "path")]
+        read_only: bool,
+    },
+    /// Queue removing the link from the app given with --app to a service
+    #[command(name = "link:destroy")]
+    LinkDestroy {
+        /// Linked service
+        service: String,
+    },
+    /// Show what the app given with --app receives from its links
+    #[command(name = "env")]
+    Env {
+        /// Show credentials in URLs instead of masking them
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Show your pending changeset
+    #[command(name = "changeset:info")]
+    ChangesetInfo,
+    /// Commit your pending changeset and wait until it is applied
+    #[command(name = "changeset:commit")]
+    ChangesetCommit,
+    /// Drop every command of your pending changeset
+    #[command(name = "changeset:discard")]
+    ChangesetDiscard {
+        /// Succeed when nothing is pending
+        #[arg(long)]
+        ignore_not_exist: bool,
+    },
+    /// List the backups of the service given with --service
+    #[command(name = "backup")]
+    Backup,
+    /// Show one backup
+    #[command(name = "backup:info")]
+    BackupInfo {
+        /// Backup ID
+        id: String,
+    },
+    /// Create a backup of the service given with --service
+    #[command(name = "backup:create")]
+    BackupCreate,
+    /// Download a backup into the current directory as <ID>.<ext>
+    #[command(name = "backup:download")]
+    BackupDownload {
+        /// Backup ID
+        id: String,
+        /// Overwrite an existing file
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Print a command for an external downloader instead (with -o plain: only the URL)
+        #[arg(long)]
+        print_url: bool,
+    },
+    /// Upload a backup file to the service given with --service
+    #[command(name = "backup:upload")]
+    BackupUpload {
+        /// Backup file (format of the service's type)
+        file: PathBuf,
+        /// Print a command for an external uploader instead (with -o plain: only the URL)
+        #[arg(long)]
+        print_url: bool,
+    },
+    /// Restore a backup on top of the service's data
+    #[command(name = "backup:restore")]
+    BackupRestore {
+        /// Backup ID
+        id: String,
+    },
+    /// Delete a backup
+    #[command(name = "backup:destroy")]
+    BackupDestroy {
+        /// Backup ID
+        id: String,
+    },
+    /// Check plan files and list every problem (exit 2 if any)
+    #[command(name = "plan:validate")]
+    PlanValidate {
+        /// Plan files
+        #[arg(required = true, value_name = "PLAN")]
+        plans: Vec<PathBuf>,
+    },
+    /// Carry out a plan: create targets, move the data, restore, relink; resumable
+    Run(RunArgs),
+    /// Show what the journal says about each migration and step of a plan
+    Status {
+        /// Plan file
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+        /// Where journals live (default: .setops-migrate/ beside the plan)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Run the demo migrations on an embedded sandbox and check the result
+    Demo {
+        /// Keep the sandbox's state in DIR instead of a temporary directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Run or stop a local SetOps sandbox
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Ask for a migration step by step, write it as a plan, and offer to run it
+    Wizard(WizardArgs),
+    /// Print a shell completion script (e.g. `completions bash > ~/.local/share/bash-completion/completions/setops-migrate`)
+    Completions {
+        /// Shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout
+    Man,
+}
+
+/// Values given here are checked like typed answers and not asked; -p/-s give project and stage.
+#[derive(Debug, Args)]
+pub struct WizardArgs {
+    /// Where to write the plan [default: plans/<target>.yaml]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Service to migrate from
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Name of the new service
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Type of the new service (default: the source's)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub service_type: Option<String>,
+    /// Plan of the new service (default: the source's, where valid)
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<String>,
+    /// latest, fresh, a backup ID, or file:PATH (relative to the current directory)
+    #[arg(long, value_name = "BACKUP")]
+    pub backup: Option<String>,
+    /// How long a commit or restore may take, e.g. 2h or 90m [default: 2h]
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan file
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Show every step, the copy manifest and the resolved backup; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Migrations transferred, restored and waited for at the same time
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+    /// Where journals and downloads live (default: .setops-migrate/ beside the plan)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Start over when the plan changed since the journal was written (the old journal is kept aside)
+    #[arg(long)]
+    pub restart: bool,
+    /// Restore into a target that exists but was not created by this plan
+    #[arg(long)]
+    pub adopt_target: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve a sandbox in the foreground until interrupted
+    Serve {
+        /// Directory holding the sandbox's state (created and seeded when new)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Address to listen on
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// World to seed a new directory with (default: the demo world)
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+    },
+    /// Stop the background sandbox of a directory
+    Stop {
+        /// Directory holding the sandbox's state
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+}

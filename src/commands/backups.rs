@@ -1,0 +1,272 @@
+//! `backup`, `backup:info`, `backup:create`, `backup:download`, `backup:upload`,
+//! `backup:restore`, `backup:destroy`, shaped like the Backup & Restore document.
+
+use std::path::{Path, PathBuf};
+
+use chrono::SecondsFormat;
+use serde_json::json;
+
+use crate::api::UploadRequest;
+use crate::error::{Error, Result};
+use crate::model::{Backup, RestoreOutcome};
+use crate::transfer;
+use crate::ui::progress::transfer_progress;
+use crate::ui::{Align, Block, TableBuilder, format_size};
+
+use super::context::Context;
+
+pub async fn list(ctx: &Context) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let backups = conn.platform.backups(&scope, service).await?;
+    let mut table = TableBuilder::new(&[
+        ("ID", Align::Left),
+        ("STATUS", Align::Left),
+        ("CREATED AT", Align::Left),
+        ("SIZE", Align::Right),
+    ]);
+    for b in &backups {
+        table.row(vec![
+            b.id.to_string(),
+            b.status.to_string(),
+            timestamp(b),
+            b.size.map(format_size).unwrap_or_default(),
+        ]);
+    }
+    ctx.output.table(&table, &backups);
+    Ok(())
+}
+
+fn timestamp(backup: &Backup) -> String {
+    backup.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `ID / Status / Created At / Size`, the block `backup:restore`, `:download` and `:destroy` print.
+fn backup_block(backup: &Backup) -> Block {
+    Block::new()
+        .field("ID", backup.id.to_string())
+        .field("Status", backup.status.as_str())
+        .field("Created At", timestamp(backup))
+        .field("Size", backup.size.map(format_size).unwrap_or_else(|| "-".into()))
+}
+
+pub async fn info(ctx: &Context, id: &str) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let backup = conn.platform.backup(&scope, service, id).await?;
+    let mut block = backup_block(&backup).field("Origin", format!("{:?}", backup.origin).to_lowercase());
+    if let Some(sha) = &backup.sha256 {
+        block = block.field("SHA-256", sha.clone());
+    }
+    block = block.field("Last Restore", describe_restore(&backup));
+    ctx.output.block(&block, &backup);
+    Ok(())
+}
+
+fn describe_restore(backup: &Backup) -> String {
+    let Some(r) = &backup.last_restore else {
+        return "never restored".into();
+    };
+    let started = r.started_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    match r.outcome {
+        RestoreOutcome::Running => format!("running since {started}"),
+        RestoreOutcome::Succeeded => format!("succeeded (started {started})"),
+        RestoreOutcome::Failed => format!(
+            "FAILED (started {started}): {}",
+            r.error.as_deref().unwrap_or("no error text recorded")
+        ),
+    }
+}
+
+pub async fn create(ctx: &Context) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let backup = conn.platform.create_backup(&scope, service).await?;
+    let block = Block::new()
+        .field("ID", backup.id.to_string())
+        .field("Status", backup.status.as_str());
+    ctx.output.block(&block, &backup);
+    Ok(())
+}
+
+pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let backup = conn.platform.restore_backup(&scope, service, id).await?;
+    ctx.output.block(&backup_block(&backup), &backup);
+    ctx.output.human(&format!(
+        "\nThe restore runs on the platform; it has finished when `backup` no longer shows {} as RESTORING.",
+        backup.id
+    ));
+    Ok(())
+}
+
+pub async fn destroy(ctx: &Context, id: &str) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let backup = conn.platform.destroy_backup(&scope, service, id).await?;
+    ctx.output.block(&backup_block(&backup), &backup);
+    Ok(())
+}
+
+pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let platform = conn.platform.clone();
+    let ticket = platform.download_ticket(&scope, service, id).await?;
+    if print_url {
+        // The one place a pre-signed URL is shown: the user asked for it.
+        if ctx.output.is_json() {
+            ctx.output.json(&json!({
+                "url": ticket.url, "method": "GET", "filename": ticket.filename,
+                "size": ticket.size, "sha256": ticket.sha256, "expires_at": ticket.expires_at,
+            }));
+        } else {
+            ctx.output.human(&format!(
+                "# expires {}; the URL is a credential, do not share it",
+                ticket.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
+            if ctx.output.format == crate::ui::OutputFormat::Plain {
+                ctx.output.line(&ticket.url);
+            } else {
+                ctx.output.line(&format!(
+                    "curl -fL --retry 3 -C - -o {} {}",
+                    shell_quote(&ticket.filename),
+                    shell_quote(&ticket.url)
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let dest = current_dir()?.join(&ticket.filename);
+    if !ctx.output.is_json() {
+        ctx.output.line(&backup_block(&ticket.backup).render());
+    }
+    let progress = transfer_progress(&ctx.output);
+    let scope_ref = &scope;
+    let downloaded = transfer::download(
+        &conn.transfers,
+        || {
+            let platform = platform.clone();
+            async move { platform.download_ticket(scope_ref, service, id).await }
+        },
+        &dest,
+        force,
+        progress.as_ref(),
+    )
+    .await?;
+    if ctx.output.is_json() {
+        ctx.output.json(&json!({
+            "backup": ticket.backup, "file": downloaded.path, "size": downloaded.size,
+            "sha256": downloaded.sha256, "resumed_from": downloaded.resumed_from,
+        }));
+    } else {
+        let name = file_name(&downloaded.path);
+        ctx.output.human("");
+        ctx.output.line(&format!(
+            "{}{name} completed ({}) with ID {}",
+            if ctx.output.format == crate::ui::OutputFormat::Human { "✅  " } else { "" },
+            format_size(downloaded.size),
+            ticket.backup.id
+        ));
+    }
+    Ok(())
+}
+
+pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let meta = std::fs::metadata(file).map_err(|e| {
+        Error::usage(format!("cannot read backup file {}: {e}", file.display()))
+    })?;
+    if !meta.is_file() {
+        return Err(Error::usage(format!(
+            "{} is not a file; backup:upload takes one backup file",
+            file.display()
+        )));
+    }
+    let conn = ctx.connect().await?;
+    let platform = conn.platform.clone();
+    let (size, sha256) = transfer::sha256_file(file).await?;
+    let filename = file_name(file);
+    let request = UploadRequest { filename: filename.clone(), size, sha256: sha256.clone() };
+    let first = platform.start_upload(&scope, service, &request).await?;
+    if print_url {
+        if ctx.output.is_json() {
+            ctx.output.json(&json!({
+                "url": first.url, "method": first.method, "backup": first.backup,
+                "sha256": sha256, "expires_at": first.expires_at,
+            }));
+        } else if ctx.output.format == crate::ui::OutputFormat::Plain {
+            ctx.output.line(&first.url);
+        } else {
+            ctx.output.human(&format!(
+                "# upload allocated as backup {}; expires {}; the URL is a credential, do not share it",
+                first.backup.id,
+                first.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
+            ctx.output.line(&format!(
+                "curl -f -X PUT -H {} -T {} {}",
+                shell_quote(&format!("{}: {sha256}", crate::api::SHA256_HEADER)),
+                shell_quote(&file.display().to_string()),
+                shell_quote(&first.url)
+            ));
+        }
+        return Ok(());
+    }
+    let backup_id = first.backup.id.to_string();
+    let mut first = Some(first);
+    let progress = transfer_progress(&ctx.output);
+    let scope_ref = &scope;
+    let backup_id_ref = &backup_id;
+    let backup = transfer::upload(
+        &conn.transfers,
+        file,
+        size,
+        &sha256,
+        |_attempt| {
+            let ready = first.take();
+            let platform = platform.clone();
+            async move {
+                match ready {
+                    Some(ticket) => Ok(ticket),
+                    None => platform.renew_upload(scope_ref, service, backup_id_ref).await,
+                }
+            }
+        },
+        progress.as_ref(),
+    )
+    .await?;
+    if ctx.output.is_json() {
+        ctx.output.json(&backup);
+    } else {
+        ctx.output.line(&format!(
+            "{}{filename} completed ({}) with ID {}",
+            if ctx.output.format == crate::ui::OutputFormat::Human { "✅ " } else { "" },
+            format_size(size),
+            backup.id
+        ));
+    }
+    Ok(())
+}
+
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::io("reading the current directory", ".", e))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Single-quotes a word for POSIX shells.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

@@ -1,0 +1,137 @@
+//! `demo`: an embedded sandbox seeded with the demo world, the demo plan run against it, and a
+//! check that every target holds exactly its source's data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::migrate::events::EventSink;
+use crate::migrate::{self, RunOptions};
+use crate::model::Scope;
+use crate::platform::Platform;
+use crate::platform::http::HttpPlatform;
+use crate::sandbox::{self, Sandbox};
+use crate::tree;
+use crate::ui::events::RunDisplay;
+use crate::ui::{Align, TableBuilder, format_size};
+
+use super::context::Context;
+use super::plans::{load, print_preview, print_summary};
+
+const DEMO_PLAN: &str = include_str!("../../plans/demo.yaml");
+
+pub async fn demo(ctx: &Context, dir: Option<&Path>) -> Result<()> {
+    let temp;
+    let dir: PathBuf = match dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("setops-migrate-demo-")
+                .tempdir()
+                .map_err(|e| Error::io("creating a temporary directory", std::env::temp_dir(), e))?;
+            temp.path().to_path_buf()
+        }
+    };
+    ctx.output.note(&format!("Starting an embedded sandbox in {}", dir.display()));
+    let sandbox = Sandbox::open(&dir, None).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::io("binding the sandbox to", "127.0.0.1:0", e))?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| Error::io("reading the sandbox address", "127.0.0.1:0", e))?
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let result = run_demo(ctx, &dir, &url, &sandbox).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    result
+}
+
+async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Result<()> {
+    let token = sandbox::read_token(&sandbox::token_path(dir))?;
+    let http = HttpPlatform::new(url, token)?;
+    let transfers = http.http_client().clone();
+    let platform: Arc<dyn Platform> = Arc::new(http);
+
+    let plan_dir = dir.join("plans");
+    std::fs::create_dir_all(&plan_dir).map_err(|e| Error::io("creating", &plan_dir, e))?;
+    let plan_path = plan_dir.join("demo.yaml");
+    std::fs::write(&plan_path, DEMO_PLAN).map_err(|e| Error::io("writing", &plan_path, e))?;
+    let plan = load(&plan_path)?;
+    let scope = plan.scope.clone();
+
+    let preview = migrate::preview(platform.as_ref(), &plan).await?;
+    print_preview(&ctx.output, &plan, &preview, false);
+    let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
+    let options = RunOptions {
+        concurrency: 2,
+        adopt_target: false,
+        restart: false,
+        state_dir: dir.join("state"),
+    };
+    let pairs: Vec<(String, String)> = plan
+        .migrations
+        .iter()
+        .filter_map(|m| m.source.clone().map(|s| (s, m.target.clone())))
+        .collect();
+    let summary = migrate::run(plan, platform.clone(), transfers, display, options).await?;
+    print_summary(&ctx.output, &summary);
+    check_data(ctx, sandbox, &scope, &pairs).await?;
+    let links = platform.app_links(&scope, "web").await?;
+    ctx.output.line(&format!(
+        "web now links: {}",
+        links
+            .iter()
+            .map(|l| format!("{} ({})", l.service, l.target()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(())
+}
+
+/// Compares each source's data with its target's, file by file, straight from the sandbox's disk.
+async fn check_data(ctx: &Context, sandbox: &Sandbox, scope: &Scope, pairs: &[(String, String)]) -> Result<()> {
+    let mut table = TableBuilder::new(&[
+        ("SOURCE", Align::Left),
+        ("TARGET", Align::Left),
+        ("FILES", Align::Right),
+        ("BYTES", Align::Right),
+        ("TREE SHA-256", Align::Left),
+        ("CHECK", Align::Left),
+    ]);
+    let mut mismatches = Vec::new();
+    for (source, target) in pairs {
+        let (Some(a), Some(b)) = (
+            sandbox.service_data_dir(scope, source).await,
+            sandbox.service_data_dir(scope, target).await,
+        ) else {
+            return Err(Error::Internal(format!("the sandbox has no data directory for {source} or {target}")));
+        };
+        let (da, db) = tokio::task::spawn_blocking(move || Ok::<_, Error>((tree::digest(&a)?, tree::digest(&b)?)))
+            .await
+            .map_err(|e| Error::Internal(format!("the data check stopped: {e}")))??;
+        let same = da == db;
+        if !same {
+            mismatches.push(format!("{source} -> {target}"));
+        }
+        table.row(vec![
+            source.clone(),
+            target.clone(),
+            da.files.to_string(),
+            format_size(da.bytes),
+            da.sha256[..16].to_owned(),
+            if same { "identical".into() } else { format!("DIFFERENT ({} files, {})", db.files, format_size(db.bytes)) },
+        ]);
+    }
+    ctx.output.line("");
+    ctx.output.line(&table.render());
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Verification(format!("the targets do not hold their sources' data: {}", mismatches.join(", "))))
+    }
+}

@@ -1,0 +1,224 @@
+//! `plan:validate`, `run`, `status`: plans in, migrations out.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::RunArgs;
+use crate::error::{Error, Result};
+use crate::migrate::events::EventSink;
+use crate::migrate::{self, Preview, RunOptions, Summary, status};
+use crate::plan::{Plan, load_plan};
+use crate::ui::events::RunDisplay;
+use crate::ui::{Align, Output, TableBuilder, format_size};
+
+use super::context::Context;
+
+pub fn validate(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
+    let mut problems = 0;
+    let mut bad_plans = 0;
+    for path in paths {
+        match load_plan(path) {
+            Ok(plan) => ctx.output.line(&format!(
+                "{}: valid ({} migration(s))",
+                path.display(),
+                plan.migrations.len()
+            )),
+            Err(issues) => {
+                bad_plans += 1;
+                problems += issues.len();
+                for issue in issues {
+                    eprintln!("{issue}");
+                }
+            }
+        }
+    }
+    if problems > 0 {
+        return Err(Error::Usage(format!(
+            "{problems} problem(s) in {bad_plans} plan(s); fix them and validate again"
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a plan, turning its issues into one usage error that lists them all.
+pub fn load(path: &Path) -> Result<Plan> {
+    load_plan(path).map_err(|issues| {
+        let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        Error::Usage(format!(
+            "{}\n{} problem(s) in {}; fix them and run again",
+            lines.join("\n"),
+            issues.len(),
+            path.display()
+        ))
+    })
+}
+
+pub fn default_state_dir(plan: &Path) -> PathBuf {
+    plan.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".setops-migrate")
+}
+
+pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
+    let plan = load(&args.plan)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&args.plan));
+    let conn = ctx.connect().await?;
+    let finished_before = status::read(&state_dir, &args.plan)?
+        .iter()
+        .any(|r| r.finished && r.endpoint == conn.platform.endpoint());
+    if args.dry_run || !finished_before {
+        let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
+        print_preview(&ctx.output, &plan, &preview, args.dry_run);
+        if args.dry_run {
+            return Ok(());
+        }
+        confirm(args, &plan)?;
+    }
+    let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
+    let options = RunOptions {
+        concurrency: args.concurrency as usize,
+        adopt_target: args.adopt_target,
+        restart: args.restart,
+        state_dir,
+    };
+    let summary = migrate::run(plan, conn.platform.clone(), conn.transfers.clone(), display, options).await?;
+    print_summary(&ctx.output, &summary);
+    Ok(())
+}
+
+fn confirm(args: &RunArgs, plan: &Plan) -> Result<()> {
+    if args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Decision(
+            "no terminal to confirm the run on; pass --yes to run without asking (as in CI)".into(),
+        ));
+    }
+    eprint!(
+        "Run {} migration(s) in {}? [y/N] ",
+        plan.migrations.len(),
+        plan.scope
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("reading the answer", "stdin", e))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::Decision("not confirmed; nothing was changed".into()))
+    }
+}
+
+pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: bool) {
+    if output.is_json() {
+        output.json(&serde_json::json!({ "dry_run": dry_run, "plan": plan.path, "preview": preview }));
+        return;
+    }
+    output.line(&format!(
+        "Plan {} for {} ({} migration(s)){}",
+        plan.path.display(),
+        plan.scope,
+        preview.migrations.len(),
+        if dry_run { " — dry run, nothing will be changed" } else { "" }
+    ));
+    for item in &preview.migrations {
+        let r = &item.resolved;
+        output.line("");
+        output.line(&format!(
+            "{} -> {}{}",
+            r.source.as_deref().unwrap_or("(local file)"),
+            r.target,
+            if item.target_exists { "  (target exists)" } else { "" }
+        ));
+        let mut table = TableBuilder::new(&[("ITEM", Align::Left), ("VALUE", Align::Left), ("FROM", Align::Left)]);
+        for line in &r.manifest {
+            table.row(vec![
+                line.item.clone(),
+                line.value.clone(),
+                format!("{:?}", line.origin).to_lowercase().replace("notcopied", "not copied"),
+            ]);
+        }
+        output.line(&table.render());
+        output.line(&format!("backup: {}", item.backup));
+        output.line(
+            "steps: create target + commit, backup, download, upload, restore, wait, verify, relink (one commit for all apps)",
+        );
+    }
+}
+
+pub fn print_summary(output: &Output, summary: &Summary) {
+    if output.is_json() {
+        output.json(&serde_json::json!({ "summary": summary }));
+        return;
+    }
+    let mut table = TableBuilder::new(&[
+        ("SOURCE", Align::Left),
+        ("TARGET", Align::Left),
+        ("TYPE", Align::Left),
+        ("MOVED", Align::Left),
+        ("SIZE", Align::Right),
+        ("LINKS", Align::Left),
+    ]);
+    for row in &summary.rows {
+        table.row(vec![
+            row.source.clone().unwrap_or_else(|| "(file)".into()),
+            row.target.clone(),
+            row.service_type.to_string(),
+            row.moved.clone(),
+            format_size(row.size),
+            if row.links.is_empty() { "-".into() } else { row.links.join(", ") },
+        ]);
+    }
+    output.line("");
+    output.line(&table.render());
+    output.line(&if summary.already_done {
+        format!("Already done: this plan finished in an earlier run (journal {}). Nothing was changed.", summary.journal.display())
+    } else {
+        format!("Done. The sources were not changed. Journal: {}", summary.journal.display())
+    });
+}
+
+pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Result<()> {
+    let dir = state_dir.map(Path::to_path_buf).unwrap_or_else(|| default_state_dir(plan));
+    let reports = status::read(&dir, plan)?;
+    if ctx.output.is_json() {
+        ctx.output.json(&reports);
+        return Ok(());
+    }
+    if reports.is_empty() {
+        ctx.output.line(&format!(
+            "No journal for {} in {}: the plan has not run from here yet.",
+            plan.display(),
+            dir.display()
+        ));
+        return Ok(());
+    }
+    for report in &reports {
+        ctx.output.line(&format!(
+            "{} ({}/{} at {}): {}, updated {}",
+            report.journal,
+            report.project,
+            report.stage,
+            report.endpoint,
+            if report.finished { "finished" } else { "not finished" },
+            report.updated_at
+        ));
+        let mut table = TableBuilder::new(&[("TARGET", Align::Left), ("STEP", Align::Left), ("STATE", Align::Left), ("DETAIL", Align::Left)]);
+        for m in &report.migrations {
+            for s in &m.steps {
+                table.row(vec![m.target.clone(), s.step.as_str().to_owned(), s.state.to_owned(), s.detail.clone()]);
+            }
+        }
+        ctx.output.line(&table.render());
+    }
+    Ok(())
+}

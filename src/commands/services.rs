@@ -1,0 +1,219 @@
+//! `service`, `service:info`, `service:create`, `option:*`, `link*`, `env`.
+
+use serde_json::json;
+
+use crate::error::Result;
+use crate::model::{ChangesetCommand, EnvVar, Link, Service};
+use crate::ui::block::aligned_pairs;
+use crate::ui::{Align, Block, TableBuilder};
+
+use super::changesets::print_staged;
+use super::context::Context;
+
+pub async fn list(ctx: &Context) -> Result<()> {
+    let scope = ctx.scope()?;
+    let conn = ctx.connect().await?;
+    let services = conn.platform.services(&scope).await?;
+    let mut table = TableBuilder::new(&[("NAME", Align::Left)]);
+    for s in &services {
+        table.row(vec![s.name.clone()]);
+    }
+    ctx.output.table(&table, &services);
+    Ok(())
+}
+
+pub async fn info(ctx: &Context, name: &str) -> Result<()> {
+    let scope = ctx.scope()?;
+    let conn = ctx.connect().await?;
+    let service = conn.platform.service(&scope, name).await?;
+    ctx.output.block(&service_block(&service), &service);
+    Ok(())
+}
+
+pub fn service_block(service: &Service) -> Block {
+    let links: Vec<(String, String)> = service
+        .links
+        .iter()
+        .map(|l| (l.app.clone(), link_target(l)))
+        .collect();
+    let options: Vec<(String, String)> = service
+        .options
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let schedule = match &service.backup_schedule {
+        None => "none".to_owned(),
+        Some(s) => {
+            let hours: Vec<String> = s.hours.iter().map(|h| format!("{h:02}:00")).collect();
+            let days = if s.weekdays.is_empty() {
+                "every day".to_owned()
+            } else {
+                s.weekdays.join(", ")
+            };
+            format!("{} UTC, {days}", hours.join(", "))
+        }
+    };
+    Block::new()
+        .field("Name", service.name.clone())
+        .field("Type", service.service_type.as_str())
+        .field("Plan", service.plan.clone().unwrap_or_else(|| "-".into()))
+        .field("Backup Schedule", schedule)
+        .list("Links", aligned_pairs(&links))
+        .list("Options", aligned_pairs(&options))
+}
+
+/// `(DATABASE_URL)` or `(/data)` or `(/data, read-only)`, as `service:info` shows a link.
+fn link_target(link: &Link) -> String {
+    if link.read_only {
+        format!("({}, read-only)", link.target())
+    } else {
+        format!("({})", link.target())
+    }
+}
+
+pub async fn create(ctx: &Context, name: &str, service_type: &str, plan: Option<&str>) -> Result<()> {
+    let command = ChangesetCommand::ServiceCreate {
+        name: name.to_owned(),
+        service_type: service_type.to_owned(),
+        plan: plan.map(str::to_owned),
+    };
+    stage(ctx, command).await
+}
+
+pub async fn option_set(ctx: &Context, option: &str, value: &str) -> Result<()> {
+    let command = ChangesetCommand::OptionSet {
+        service: ctx.service()?.to_owned(),
+        option: option.to_owned(),
+        value: value.to_owned(),
+    };
+    stage(ctx, command).await
+}
+
+pub async fn option_unset(ctx: &Context, option: &str) -> Result<()> {
+    let command = ChangesetCommand::OptionUnset {
+        service: ctx.service()?.to_owned(),
+        option: option.to_owned(),
+    };
+    stage(ctx, command).await
+}
+
+pub async fn link_list(ctx: &Context) -> Result<()> {
+    let scope = ctx.scope()?;
+    let app = ctx.app()?;
+    let conn = ctx.connect().await?;
+    let links = conn.platform.app_links(&scope, app).await?;
+    let mut table = TableBuilder::new(&[
+        ("SERVICE", Align::Left),
+        ("ENV KEY", Align::Left),
+        ("PATH", Align::Left),
+        ("READ ONLY", Align::Left),
+    ]);
+    for l in &links {
+        table.row(vec![
+            l.service.clone(),
+            l.env_key.clone().unwrap_or_default(),
+            l.path.clone().unwrap_or_default(),
+            if l.path.is_some() { l.read_only.to_string() } else { String::new() },
+        ]);
+    }
+    ctx.output.table(&table, &links);
+    Ok(())
+}
+
+pub async fn link_create(
+    ctx: &Context,
+    service: &str,
+    env_key: Option<&str>,
+    path: Option<&str>,
+    read_only: bool,
+) -> Result<()> {
+    let command = ChangesetCommand::LinkCreate {
+        app: ctx.app()?.to_owned(),
+        service: service.to_owned(),
+        env_key: env_key.map(str::to_owned),
+        path: path.map(str::to_owned),
+        read_only,
+    };
+    stage(ctx, command).await
+}
+
+pub async fn link_destroy(ctx: &Context, service: &str) -> Result<()> {
+    let command = ChangesetCommand::LinkDestroy {
+        app: ctx.app()?.to_owned(),
+        service: service.to_owned(),
+    };
+    stage(ctx, command).await
+}
+
+/// Queues one command and shows the changeset it is now part of. Validation is the platform's:
+/// it answers 422 with the rule broken, which exits 2.
+async fn stage(ctx: &Context, command: ChangesetCommand) -> Result<()> {
+    let scope = ctx.scope()?;
+    let conn = ctx.connect().await?;
+    let changeset = conn.platform.stage_command(&scope, &command).await?;
+    print_staged(&ctx.output, &command, &changeset);
+    Ok(())
+}
+
+pub async fn env(ctx: &Context, show_secrets: bool) -> Result<()> {
+    let scope = ctx.scope()?;
+    let app = ctx.app()?;
+    let conn = ctx.connect().await?;
+    let vars = conn.platform.app_env(&scope, app).await?;
+    let shown: Vec<EnvVar> = vars
+        .into_iter()
+        .map(|mut v| {
+            if v.secret && !show_secrets {
+                v.value = mask_credentials(&v.value);
+            }
+            v
+        })
+        .collect();
+    if ctx.output.is_json() {
+        let map: serde_json::Map<String, serde_json::Value> = shown
+            .iter()
+            .map(|v| (v.key.clone(), json!(v.value)))
+            .collect();
+        ctx.output.json(&map);
+        return Ok(());
+    }
+    for v in &shown {
+        let description = v
+            .description
+            .as_deref()
+            .map(|d| format!("   ({d})"))
+            .unwrap_or_default();
+        ctx.output.line(&format!("-- {}={}{description}", v.key, v.value));
+    }
+    if shown.iter().any(|v| v.secret) && !show_secrets {
+        ctx.output.note("credentials are masked; pass --show-secrets to see them");
+    }
+    Ok(())
+}
+
+/// Replaces the password (or secret key) in a URL's userinfo with `***`.
+pub fn mask_credentials(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            // Setting a password only fails for URLs that cannot have one, checked above.
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_credentials;
+
+    #[test]
+    fn masks_passwords_but_keeps_the_rest() {
+        assert_eq!(
+            mask_credentials("postgresql://app:s3cret@127.0.0.1:5432/db"),
+            "postgresql://app:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(mask_credentials("redis://:pw@127.0.0.1:6380"), "redis://:***@127.0.0.1:6380");
+        assert_eq!(mask_credentials("/data"), "/data");
+    }
+}

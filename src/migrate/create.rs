@@ -1,0 +1,86 @@
+//! Create the targets: stage `service:create`, `option:set` and `backup:schedule` for every target
+//! that does not exist yet, then commit them in one commit.
+
+use crate::error::{Error, Result};
+use crate::model::{ChangesetCommand, Service};
+
+use super::changeset::{commit, stage_all};
+use super::engine::Engine;
+use super::events::{Phase, Step};
+use super::inspect::{Resolved, find};
+
+const STAGE_KEY: &str = "stage-targets";
+const COMMIT_KEY: &str = "commit-targets";
+
+pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[Service]) -> Result<()> {
+    if engine.done_data(COMMIT_KEY).await.is_some() {
+        engine.emit(None, Some(Step::Create), Phase::Replayed, "targets were created by an earlier run");
+        return Ok(());
+    }
+    let missing: Vec<&Resolved> = resolved
+        .iter()
+        .filter(|r| find(existing, &r.target).is_none())
+        .collect();
+    if missing.is_empty() {
+        engine.emit(None, Some(Step::Create), Phase::Done, "every target exists already");
+        return engine.done(COMMIT_KEY, serde_json::json!({ "existing": true })).await;
+    }
+    let names: Vec<&str> = missing.iter().map(|r| r.target.as_str()).collect();
+    engine.emit(None, Some(Step::Create), Phase::Started, format!("creating {}", names.join(", ")));
+    let commands: Vec<ChangesetCommand> = missing.iter().flat_map(|r| commands_for(r)).collect();
+    stage_all(engine, STAGE_KEY, "stage-targets", Step::Create, &commands).await?;
+    let deadline = engine
+        .plan
+        .migrations
+        .iter()
+        .map(|m| m.wait_timeout)
+        .max()
+        .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
+    commit(engine, COMMIT_KEY, "commit-targets", Step::Create, deadline, async || {
+        let services = engine.platform.services(&engine.scope).await?;
+        Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))
+    })
+    .await?;
+    // Read back: the committed targets must carry the planned configuration.
+    let services = engine.platform.services(&engine.scope).await?;
+    for r in &missing {
+        let Some(s) = find(&services, &r.target) else {
+            return Err(Error::Internal(format!(
+                "the commit succeeded but {} is not listed in {}; check `service` and run again",
+                r.target, engine.scope
+            )));
+        };
+        if s.service_type != r.service_type || s.plan != r.plan || s.options != r.options {
+            return Err(Error::Verification(format!(
+                "{} was created with type {} plan {:?} options {:?}, the plan asked for {} {:?} {:?}",
+                r.target, s.service_type, s.plan, s.options, r.service_type, r.plan, r.options
+            )));
+        }
+    }
+    engine.emit(None, Some(Step::Create), Phase::Done, format!("created {}", names.join(", ")));
+    Ok(())
+}
+
+/// The changeset commands that make one target.
+fn commands_for(r: &Resolved) -> Vec<ChangesetCommand> {
+    let mut out = vec![ChangesetCommand::ServiceCreate {
+        name: r.target.clone(),
+        service_type: r.service_type.as_str().to_owned(),
+        plan: r.plan.clone(),
+    }];
+    for (option, value) in &r.options {
+        out.push(ChangesetCommand::OptionSet {
+            service: r.target.clone(),
+            option: option.clone(),
+            value: value.clone(),
+        });
+    }
+    if let Some(s) = &r.schedule {
+        out.push(ChangesetCommand::BackupSchedule {
+            service: r.target.clone(),
+            hours: s.hours.clone(),
+            weekdays: s.weekdays.clone(),
+        });
+    }
+    out
+}

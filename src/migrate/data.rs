@@ -1,0 +1,327 @@
+//! Moving the bytes: choose or create the source backup, download it, upload it to the target.
+//! Each step records what it observed; each side effect is reconciled before it is repeated.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::UploadRequest;
+use crate::error::{Error, Result};
+use crate::model::{Backup, BackupOrigin, BackupStatus, codes};
+use crate::plan::{BackupChoice, Migration};
+use crate::transfer;
+
+use super::crash::{self, When};
+use super::engine::{Engine, field, key};
+use super::events::{Phase, Step};
+use super::inspect::{Resolved, latest_created};
+use super::poll::Backoff;
+
+/// The bytes a migration moves: a source backup (downloaded to `file`) or a local file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// The source backup, when the data comes from the platform.
+    pub backup_id: Option<String>,
+    pub file: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Picks (or makes) the source backup and records its identity.
+pub async fn select_backup(engine: &Engine, m: &Migration, resolved: &Resolved) -> Result<Artifact> {
+    let k = key("backup", &m.target);
+    if let Some(data) = engine.done_data(&k).await {
+        engine.emit(Some(&m.target), Some(Step::Backup), Phase::Replayed, "backup chosen by an earlier run");
+        return decode(&data);
+    }
+    engine.emit(Some(&m.target), Some(Step::Backup), Phase::Started, describe_choice(&m.backup));
+    let artifact = match (&m.backup, &m.source) {
+        (BackupChoice::File(path), _) => {
+            let (size, sha256) = transfer::sha256_file(path).await?;
+            Artifact { backup_id: None, file: path.clone(), size, sha256 }
+        }
+        (choice, Some(source)) => {
+            let backup = match choice {
+                BackupChoice::Id(id) => wait_created(engine, m, source, &id.to_string()).await?,
+                BackupChoice::Fresh => fresh_backup(engine, m, source).await?,
+                _ => {
+                    let backups = engine.platform.backups(&engine.scope, source).await?;
+                    latest_created(&backups).cloned().ok_or_else(|| {
+                        Error::Usage(format!(
+                            "source {source} has no CREATED backup for `backup: latest`; use `backup: fresh` to make one"
+                        ))
+                    })?
+                }
+            };
+            let (Some(size), Some(sha256)) = (backup.size, backup.sha256.clone()) else {
+                return Err(Error::Internal(format!(
+                    "backup {} of {source} is CREATED but the platform gave no size or SHA-256",
+                    backup.id
+                )));
+            };
+            let ext = resolved.service_type.backup_extension().unwrap_or("backup");
+            let file = engine.artifacts.join(format!("{}.{ext}", backup.id));
+            Artifact { backup_id: Some(backup.id.to_string()), file, size, sha256 }
+        }
+        (_, None) => {
+            return Err(Error::Usage(format!(
+                "migrations[{}] ({}): an import needs `backup: file:<path>`",
+                m.index, m.target
+            )));
+        }
+    };
+    engine
+        .emit(Some(&m.target), Some(Step::Backup), Phase::Done, match &artifact.backup_id {
+            Some(id) => format!("backup {id} ({})", crate::ui::format_size(artifact.size)),
+            None => format!("local file {} ({})", artifact.file.display(), crate::ui::format_size(artifact.size)),
+        });
+    engine.done(&k, encode(&artifact)).await?;
+    Ok(artifact)
+}
+
+fn describe_choice(choice: &BackupChoice) -> String {
+    match choice {
+        BackupChoice::Latest => "choosing the newest CREATED backup of the source".into(),
+        BackupChoice::Fresh => "creating a fresh backup of the source".into(),
+        BackupChoice::Id(id) => format!("using backup {id}"),
+        BackupChoice::File(p) => format!("hashing {}", p.display()),
+    }
+}
+
+/// `backup: fresh`: create once (reconciling an earlier attempt), then wait until CREATED.
+async fn fresh_backup(engine: &Engine, m: &Migration, source: &str) -> Result<Backup> {
+    let k = key("backup-create", &m.target);
+    let id = match engine.open_intent(&k).await {
+        Some(open) => match field(&open.data, "backup_id") {
+            Some(id) => Some(id.to_owned()),
+            None => adopt_created_since(engine, source, open.started_at).await?,
+        },
+        None => None,
+    };
+    let id = match id {
+        Some(id) => id,
+        None => {
+            engine.intent(&k, json!({})).await?;
+            crash::point("backup-create", When::Before);
+            let created = engine.platform.create_backup(&engine.scope, source).await?;
+            engine.intent(&k, json!({ "backup_id": created.id })).await?;
+            crash::point("backup-create", When::After);
+            created.id.to_string()
+        }
+    };
+    let backup = wait_created(engine, m, source, &id).await?;
+    engine.done(&k, json!({ "backup_id": backup.id })).await?;
+    Ok(backup)
+}
+
+/// A manual backup of the source made after an interrupted `backup:create` was recorded.
+async fn adopt_created_since(engine: &Engine, source: &str, since: DateTime<Utc>) -> Result<Option<String>> {
+    let backups = engine.platform.backups(&engine.scope, source).await?;
+    let skew = chrono::Duration::seconds(5);
+    Ok(backups
+        .iter()
+        .filter(|b| b.origin == BackupOrigin::Manual && b.created_at + skew >= since)
+        .min_by_key(|b| b.created_at)
+        .map(|b| b.id.to_string()))
+}
+
+async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) -> Result<Backup> {
+    let deadline = Instant::now() + m.wait_timeout;
+    let mut backoff = Backoff::for_platform();
+    loop {
+        let backup = engine.platform.backup(&engine.scope, source, id).await?;
+        match backup.status {
+            BackupStatus::Created => return Ok(backup),
+            BackupStatus::Creating => {}
+            other => {
+                return Err(Error::Usage(format!(
+                    "backup {id} of {source} is {other}; only a CREATED backup can be moved"
+                )));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Internal(format!(
+                "backup {id} of {source} is still CREATING after {}; run again to keep waiting",
+                humantime::format_duration(m.wait_timeout)
+            )));
+        }
+        backoff.sleep(deadline).await;
+    }
+}
+
+/// Downloads the source backup into the plan's artifact directory (resumable, verified).
+pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<()> {
+    let (Some(backup_id), Some(source)) = (&artifact.backup_id, &m.source) else {
+        return Ok(()); // a local file needs no download
+    };
+    let k = key("download", &m.target);
+    if engine.done_data(&k).await.is_some() && artifact.file.is_file() {
+        engine.emit(Some(&m.target), Some(Step::Download), Phase::Replayed, "downloaded by an earlier run");
+        return Ok(());
+    }
+    if artifact.file.is_file() {
+        // Renamed into place by an attempt that died before recording it: the checksum decides.
+        let (size, sha) = transfer::sha256_file(&artifact.file).await?;
+        if size == artifact.size && sha == artifact.sha256 {
+            return engine.done(&k, json!({ "size": size, "sha256": sha })).await;
+        }
+        remove(&artifact.file)?;
+    }
+    engine.emit(Some(&m.target), Some(Step::Download), Phase::Started, format!("downloading backup {backup_id}"));
+    crash::point("download", When::Before);
+    let progress = engine
+        .sink
+        .transfer(engine.event(Some(&m.target), Some(Step::Download), Phase::Progress, "downloading"));
+    let platform = engine.platform.clone();
+    let scope = &engine.scope;
+    let got = transfer::download(
+        &engine.transfers,
+        || {
+            let platform = platform.clone();
+            async move { platform.download_ticket(scope, source, backup_id).await }
+        },
+        &artifact.file,
+        false,
+        progress.as_ref(),
+    )
+    .await?;
+    crash::point("download", When::After);
+    if got.sha256 != artifact.sha256 {
+        remove(&artifact.file)?;
+        return Err(Error::Transfer {
+            context: format!("download of backup {backup_id}"),
+            detail: "the file's SHA-256 differs from the one recorded when the backup was chosen; the file was removed".into(),
+            retryable: true,
+        });
+    }
+    engine.emit(Some(&m.target), Some(Step::Download), Phase::Done, format!("downloaded {}", crate::ui::format_size(got.size)));
+    engine.done(&k, json!({ "size": got.size, "sha256": got.sha256 })).await
+}
+
+/// Uploads the artifact to the target exactly once: the upload ID is journaled before any byte
+/// is sent, and an earlier attempt's upload is found by ID or by checksum before a new one starts.
+pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<Backup> {
+    let k = key("upload", &m.target);
+    if let Some(data) = engine.done_data(&k).await
+        && let Some(id) = field(&data, "upload_id")
+    {
+        engine.emit(Some(&m.target), Some(Step::Upload), Phase::Replayed, format!("uploaded as {id} by an earlier run"));
+        return engine.platform.backup(&engine.scope, &m.target, id).await;
+    }
+    let recorded = engine
+        .open_intent(&k)
+        .await
+        .and_then(|r| field(&r.data, "upload_id").map(str::to_owned));
+    let existing = find_upload(engine, m, artifact, recorded.as_deref()).await?;
+    let ticket = match existing {
+        Some(b) if b.status != BackupStatus::Uploading => {
+            engine.emit(Some(&m.target), Some(Step::Upload), Phase::Info, format!("found upload {} of an earlier attempt", b.id));
+            engine.done(&k, json!({ "upload_id": b.id, "sha256": artifact.sha256 })).await?;
+            return Ok(b);
+        }
+        Some(b) => {
+            engine.emit(Some(&m.target), Some(Step::Upload), Phase::Info, format!("resuming upload {}", b.id));
+            engine.platform.renew_upload(&engine.scope, &m.target, &b.id.to_string()).await?
+        }
+        None => {
+            engine.intent(&k, json!({ "sha256": artifact.sha256 })).await?;
+            crash::point("upload-allocate", When::Before);
+            let request = UploadRequest {
+                filename: file_name(&artifact.file),
+                size: artifact.size,
+                sha256: artifact.sha256.clone(),
+            };
+            let ticket = engine.platform.start_upload(&engine.scope, &m.target, &request).await?;
+            engine
+                .intent(&k, json!({ "upload_id": ticket.backup.id, "sha256": artifact.sha256 }))
+                .await?;
+            crash::point("upload-allocate", When::After);
+            ticket
+        }
+    };
+    let upload_id = ticket.backup.id.to_string();
+    engine.emit(Some(&m.target), Some(Step::Upload), Phase::Started, format!("uploading as backup {upload_id}"));
+    crash::point("upload", When::Before);
+    let progress = engine
+        .sink
+        .transfer(engine.event(Some(&m.target), Some(Step::Upload), Phase::Progress, "uploading"));
+    let platform = engine.platform.clone();
+    let scope = &engine.scope;
+    let target = m.target.as_str();
+    let id_ref = upload_id.as_str();
+    let mut first = Some(ticket);
+    let backup = transfer::upload(
+        &engine.transfers,
+        &artifact.file,
+        artifact.size,
+        &artifact.sha256,
+        |_attempt| {
+            let ready = first.take();
+            let platform = platform.clone();
+            async move {
+                match ready {
+                    Some(t) => Ok(t),
+                    None => platform.renew_upload(scope, target, id_ref).await,
+                }
+            }
+        },
+        progress.as_ref(),
+    )
+    .await?;
+    crash::point("upload", When::After);
+    engine.emit(Some(&m.target), Some(Step::Upload), Phase::Done, format!("uploaded as backup {}", backup.id));
+    engine
+        .done(&k, json!({ "upload_id": backup.id, "sha256": artifact.sha256 }))
+        .await?;
+    Ok(backup)
+}
+
+/// The target's upload of this artifact from an earlier attempt: by recorded ID, else by SHA-256.
+async fn find_upload(engine: &Engine, m: &Migration, artifact: &Artifact, recorded: Option<&str>) -> Result<Option<Backup>> {
+    if let Some(id) = recorded {
+        match engine.platform.backup(&engine.scope, &m.target, id).await {
+            Ok(b) => return Ok(Some(b)),
+            Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let backups = engine.platform.backups(&engine.scope, &m.target).await?;
+    Ok(backups
+        .into_iter()
+        .filter(|b| b.origin == BackupOrigin::Upload)
+        .filter(|b| match b.status {
+            BackupStatus::Uploading => true,
+            _ => b.sha256.as_deref() == Some(artifact.sha256.as_str()),
+        })
+        .min_by_key(|b| b.created_at))
+}
+
+/// Removes the downloaded copy once the target holds the data; a local `file:` is never touched.
+pub fn discard_artifact(engine: &Engine, artifact: &Artifact) -> Result<()> {
+    if artifact.backup_id.is_some() && artifact.file.starts_with(&engine.artifacts) && artifact.file.exists() {
+        remove(&artifact.file)?;
+    }
+    Ok(())
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).map_err(|e| Error::io("removing", path, e))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backup".into())
+}
+
+pub fn encode(artifact: &Artifact) -> serde_json::Value {
+    serde_json::to_value(artifact).unwrap_or_default()
+}
+
+pub fn decode(data: &serde_json::Value) -> Result<Artifact> {
+    serde_json::from_value(data.clone())
+        .map_err(|e| Error::Internal(format!("the journal's backup record is unreadable ({e}); run with --restart")))
+}

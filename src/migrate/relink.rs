@@ -1,0 +1,124 @@
+//! Relink: point every planned app link at its target with the same env key or mount path, for
+//! all migrations in ONE changeset and ONE commit, so each app redeploys once.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::model::{ChangesetCommand, Link};
+
+use super::changeset::{commit, stage_all};
+use super::engine::Engine;
+use super::events::{Phase, Step};
+use super::inspect::Resolved;
+
+const STAGE_KEY: &str = "stage-relink";
+const COMMIT_KEY: &str = "commit-relink";
+const DONE_KEY: &str = "relink";
+
+pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
+    if let Some(data) = engine.done_data(DONE_KEY).await {
+        engine.emit(None, Some(Step::Relink), Phase::Replayed, "apps were relinked by an earlier run");
+        return Ok(data.get("moved").and_then(|v| v.as_u64()).unwrap_or(0) as usize);
+    }
+    let planned: Vec<(&Resolved, &Link)> = resolved
+        .iter()
+        .flat_map(|r| r.links.iter().map(move |l| (r, l)))
+        .collect();
+    let commands = match engine.open_intent(STAGE_KEY).await {
+        // An earlier attempt decided the commands; keep them so the changeset prefix matches.
+        Some(open) => serde_json::from_value::<Vec<ChangesetCommand>>(open.data["commands"].clone())
+            .map_err(|e| Error::Internal(format!("the journal's relink record is unreadable ({e}); run with --restart")))?,
+        None => match engine.done_data(STAGE_KEY).await {
+            Some(data) => serde_json::from_value(data["commands"].clone())
+                .map_err(|e| Error::Internal(format!("the journal's relink record is unreadable ({e}); run with --restart")))?,
+            None => commands_needed(engine, &planned).await?,
+        },
+    };
+    if commands.is_empty() {
+        engine.emit(None, Some(Step::Relink), Phase::Done, "every planned link points at its target already");
+        engine.done(DONE_KEY, json!({ "moved": 0 })).await?;
+        return Ok(0);
+    }
+    engine.emit(None, Some(Step::Relink), Phase::Started, format!("relinking {} link(s)", planned.len()));
+    stage_all(engine, STAGE_KEY, "stage-relink", Step::Relink, &commands).await?;
+    let deadline = engine.plan.migrations.iter().map(|m| m.wait_timeout).max().unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
+    commit(engine, COMMIT_KEY, "commit-relink", Step::Relink, deadline, async || {
+        Ok(missing_links(engine, &planned).await?.is_empty())
+    })
+    .await?;
+    let missing = missing_links(engine, &planned).await?;
+    if !missing.is_empty() {
+        return Err(Error::Verification(format!(
+            "after the relink commit these links do not point at their targets: {}",
+            missing.join(", ")
+        )));
+    }
+    for (r, l) in &planned {
+        engine.emit(Some(&r.target), Some(Step::Relink), Phase::Done, format!("{} now reaches {} at {}", l.app, r.target, l.target()));
+    }
+    engine.done(DONE_KEY, json!({ "moved": planned.len() })).await?;
+    Ok(planned.len())
+}
+
+/// The commands that move each planned link: destroy the app's link to the source (if any) and
+/// create the link to the target with the same key or path. Links in place already are skipped.
+async fn commands_needed(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Result<Vec<ChangesetCommand>> {
+    let mut by_app: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
+    for (_, l) in planned {
+        if !by_app.contains_key(l.app.as_str()) {
+            let links = engine.platform.app_links(&engine.scope, &l.app).await?;
+            by_app.insert(&l.app, links);
+        }
+    }
+    let mut destroys = Vec::new();
+    let mut creates = Vec::new();
+    for (r, l) in planned {
+        let current = &by_app[l.app.as_str()];
+        if current.iter().any(|c| c.service == r.target && c.target() == l.target()) {
+            continue;
+        }
+        if let Some(other) = current.iter().find(|c| c.service == r.target) {
+            return Err(Error::Decision(format!(
+                "app {} already links {} at {}, the plan wants {}; change the link yourself or the plan",
+                l.app,
+                r.target,
+                other.target(),
+                l.target()
+            )));
+        }
+        if let Some(source) = &r.source
+            && current.iter().any(|c| &c.service == source)
+        {
+            destroys.push(ChangesetCommand::LinkDestroy { app: l.app.clone(), service: source.clone() });
+        }
+        creates.push(ChangesetCommand::LinkCreate {
+            app: l.app.clone(),
+            service: r.target.clone(),
+            env_key: l.env_key.clone(),
+            path: l.path.clone(),
+            read_only: l.read_only,
+        });
+    }
+    // Every destroy first, so a key or path freed by one link is free when its successor is created.
+    destroys.extend(creates);
+    Ok(destroys)
+}
+
+async fn missing_links(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    let mut by_app: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
+    for (r, l) in planned {
+        if !by_app.contains_key(l.app.as_str()) {
+            by_app.insert(&l.app, engine.platform.app_links(&engine.scope, &l.app).await?);
+        }
+        let ok = by_app[l.app.as_str()]
+            .iter()
+            .any(|c| c.service == r.target && c.target() == l.target());
+        if !ok {
+            missing.push(format!("{} -> {} ({})", l.app, r.target, l.target()));
+        }
+    }
+    Ok(missing)
+}

@@ -1,0 +1,258 @@
+//! The rules of a plan as a whole: version, scope names, defaults, and what migrations may not
+//! share. Every issue is collected; the plan is built only when there is none.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::backup::parse_backup;
+use super::load::{PlanIssue, one_line};
+use super::migration::{Defaults, check_migration, parse_wait_timeout};
+use super::node::Node;
+use super::raw::{RawDefaults, RawMigration, RawPlan};
+use super::rules::{NameKind, name_rule, quote};
+use super::secrets;
+use super::{Migration, Plan};
+use crate::model::{Scope, validate_project_name, validate_service_name, validate_stage_name};
+
+/// The issues of one plan file.
+pub(super) struct Issues {
+    file: PathBuf,
+    list: Vec<PlanIssue>,
+    /// Positions reported as credentials: no other rule repeats (and so echoes) those values.
+    credentials_at: HashSet<(u64, u64)>,
+}
+
+impl Issues {
+    fn new(file: &Path) -> Self {
+        Issues {
+            file: file.to_path_buf(),
+            list: Vec::new(),
+            credentials_at: HashSet::new(),
+        }
+    }
+
+    pub fn at(&mut self, loc: &Location, field: impl Into<String>, rule: impl Into<String>) {
+        let position = (loc.line(), loc.column());
+        if self.credentials_at.contains(&position) {
+            return;
+        }
+        let issue = PlanIssue {
+            file: self.file.clone(),
+            // Line 0 means serde-saphyr had no location for this value.
+            line: (position.0 > 0).then_some(position.0),
+            column: (position.0 > 0).then_some(position.1),
+            field: one_line(&field.into()),
+            rule: one_line(&rule.into()),
+        };
+        // A default shared by several migrations must not report the same problem once each.
+        if !self.list.contains(&issue) {
+            self.list.push(issue);
+        }
+    }
+
+    fn credential(&mut self, line: u64, column: u64, field: &str, rule: &str) {
+        self.list.push(PlanIssue {
+            file: self.file.clone(),
+            line: Some(line),
+            column: Some(column),
+            field: one_line(field),
+            rule: one_line(rule),
+        });
+        self.credentials_at.insert((line, column));
+    }
+
+    pub fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    fn into_sorted(mut self) -> Vec<PlanIssue> {
+        // Stable: issues on one line keep the order the rules found them.
+        self.list
+            .sort_by_key(|i| (i.line.unwrap_or(0), i.column.unwrap_or(0)));
+        self.list
+    }
+}
+
+pub(super) fn check_plan(
+    path: &Path,
+    content_hash: String,
+    raw: RawPlan,
+    tree: &Spanned<Node>,
+) -> Result<Plan, Vec<PlanIssue>> {
+    let mut issues = Issues::new(path);
+    for finding in secrets::scan(tree) {
+        issues.credential(finding.line, finding.column, &finding.field, &finding.rule);
+    }
+
+    if raw.version.value != 1 {
+        issues.at(
+            &raw.version.referenced,
+            "version",
+            format!(
+                "plan version {} is not supported; this tool reads version 1 plans (`version: 1`)",
+                raw.version.value
+            ),
+        );
+    }
+    if let Err(v) = validate_project_name(&raw.project.value) {
+        let rule = name_rule(NameKind::Project, &raw.project.value, v);
+        issues.at(&raw.project.referenced, "project", rule);
+    }
+    if let Err(v) = validate_stage_name(&raw.stage.value) {
+        let rule = name_rule(NameKind::Stage, &raw.stage.value, v);
+        issues.at(&raw.stage.referenced, "stage", rule);
+    }
+
+    // `x.yaml` has the empty parent, which joins as the current directory.
+    let plan_dir = path.parent().unwrap_or(Path::new(""));
+    let defaults = check_defaults(raw.defaults.as_ref(), plan_dir, &mut issues);
+
+    if raw.migrations.value.is_empty() {
+        issues.at(
+            &raw.migrations.referenced,
+            "migrations",
+            "the plan has no migrations; add at least one (see plans/examples/)",
+        );
+    }
+    check_names_across(&raw.migrations.value, &mut issues);
+
+    let migrations: Vec<Option<Migration>> = raw
+        .migrations
+        .value
+        .iter()
+        .enumerate()
+        .map(|(i, m)| check_migration(i, m, &defaults, plan_dir, &mut issues))
+        .collect();
+
+    if issues.count() > 0 {
+        return Err(issues.into_sorted());
+    }
+    let migrations = migrations
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            // Every rule that refuses a migration also records an issue; this is the net under it.
+            vec![PlanIssue::whole_file(
+                path,
+                "a migration was refused without a reason; please report this",
+            )]
+        })?;
+    Ok(Plan {
+        path: path.to_path_buf(),
+        content_hash,
+        scope: Scope {
+            project: raw.project.value,
+            stage: raw.stage.value,
+        },
+        migrations,
+    })
+}
+
+fn check_defaults<'a>(
+    raw: Option<&'a Spanned<RawDefaults>>,
+    plan_dir: &Path,
+    issues: &mut Issues,
+) -> Defaults<'a> {
+    let Some(raw) = raw else {
+        return Defaults::default();
+    };
+    let backup = raw.value.backup.as_ref().map(|b| {
+        let parsed = match parse_backup(&b.value, plan_dir) {
+            Ok(parsed) => Some(parsed),
+            Err(rule) => {
+                issues.at(&b.referenced, "defaults.backup", rule);
+                None
+            }
+        };
+        (b, parsed)
+    });
+    let wait_timeout: Option<Option<Duration>> = raw.value.wait_timeout.as_ref().map(|w| {
+        parse_wait_timeout(&w.value)
+            .map_err(|rule| issues.at(&w.referenced, "defaults.wait_timeout", rule))
+            .ok()
+    });
+    Defaults {
+        backup,
+        wait_timeout,
+    }
+}
+
+/// Names and the rules between migrations: each target once, no target read by another
+/// migration, each source once, source and target differ.
+fn check_names_across(migrations: &[Spanned<RawMigration>], issues: &mut Issues) {
+    let mut targets: HashMap<&str, (usize, &Location)> = HashMap::new();
+    let mut sources: HashMap<&str, (usize, &Location)> = HashMap::new();
+    for (i, m) in migrations.iter().enumerate() {
+        let target = &m.value.target;
+        if let Err(v) = validate_service_name(&target.value) {
+            let rule = name_rule(NameKind::Service, &target.value, v);
+            issues.at(&target.referenced, format!("migrations[{i}].target"), rule);
+        }
+        if let Some((j, loc)) = targets.get(target.value.as_str()) {
+            issues.at(
+                &target.referenced,
+                format!("migrations[{i}].target"),
+                format!(
+                    "target {} is already the target of migrations[{j}] (line {}); two \
+                     migrations may not share a target",
+                    quote(&target.value),
+                    loc.line()
+                ),
+            );
+        } else {
+            targets.insert(&target.value, (i, &target.referenced));
+        }
+        let Some(source) = &m.value.source else {
+            continue;
+        };
+        if let Err(v) = validate_service_name(&source.value) {
+            let rule = name_rule(NameKind::Service, &source.value, v);
+            issues.at(&source.referenced, format!("migrations[{i}].source"), rule);
+        }
+        if source.value == target.value {
+            issues.at(
+                &target.referenced,
+                format!("migrations[{i}].target"),
+                format!(
+                    "target {} is the source itself; a migration restores into a new, empty \
+                     service (a restore never purges), so name a new service",
+                    quote(&target.value)
+                ),
+            );
+        }
+        if let Some((j, loc)) = sources.get(source.value.as_str()) {
+            issues.at(
+                &source.referenced,
+                format!("migrations[{i}].source"),
+                format!(
+                    "source {} is already migrated by migrations[{j}] (line {}); each source \
+                     once per plan",
+                    quote(&source.value),
+                    loc.line()
+                ),
+            );
+        } else {
+            sources.insert(&source.value, (i, &source.referenced));
+        }
+    }
+    for (i, m) in migrations.iter().enumerate() {
+        let target = &m.value.target;
+        if let Some((j, loc)) = sources.get(target.value.as_str())
+            && *j != i
+        {
+            issues.at(
+                &target.referenced,
+                format!("migrations[{i}].target"),
+                format!(
+                    "target {} is the source of migrations[{j}] (line {}); a plan may not \
+                     create a service that another migration reads from",
+                    quote(&target.value),
+                    loc.line()
+                ),
+            );
+        }
+    }
+}

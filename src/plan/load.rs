@@ -1,0 +1,173 @@
+//! Reading a plan file: size cap, UTF-8, YAML with exact positions, then every rule. Returns all
+//! issues found, each with `file:line:column`, the field and the rule broken.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+use sha2::{Digest, Sha256};
+
+use super::Plan;
+use super::check::check_plan;
+use super::node::Node;
+use super::raw::RawPlan;
+use super::secrets;
+use super::yaml_error::{parse_options, translate};
+
+/// A plan lists migrations, not data; anything bigger is a mistake or an attack.
+pub const MAX_PLAN_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanIssue {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    /// Where in the plan, e.g. `migrations[1].relink[0].env_key`; empty for the whole file.
+    pub field: String,
+    /// What is wrong and what to do.
+    pub rule: String,
+}
+
+impl PlanIssue {
+    pub(super) fn whole_file(file: &Path, rule: impl Into<String>) -> Self {
+        PlanIssue {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            field: String::new(),
+            rule: rule.into(),
+        }
+    }
+}
+
+/// `plans/x.yaml:7:18: migrations[1].relink[0].env_key: PORT is reserved by SetOps (...)`
+impl fmt::Display for PlanIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.rule)
+    }
+}
+
+/// Reads, parses and checks a plan; returns ALL issues found (not just the first), sorted by line.
+pub fn load_plan(path: &Path) -> Result<Plan, Vec<PlanIssue>> {
+    let bytes = read_capped(path).map_err(|issue| vec![issue])?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| vec![not_utf8(path, &bytes, &e)])?;
+
+    // Pass 1, any shape: syntax errors and the parse budget, for the whole document.
+    let tree: Spanned<Node> = serde_saphyr::from_str_with_options(text, parse_options())
+        .map_err(|e| vec![yaml_issue(path, translate(&e, None, text))])?;
+    if matches!(tree.value, Node::Null) {
+        return Err(vec![PlanIssue::whole_file(
+            path,
+            "the plan is empty (no YAML content); start from one of plans/examples/*.yaml",
+        )]);
+    }
+    // Pass 2, the plan's shape: unknown keys, missing keys, wrong types. A credential is
+    // reported even then: it must leave the file whatever else is wrong.
+    let raw: RawPlan = serde_saphyr::from_str_with_options(text, parse_options()).map_err(|e| {
+        let mut issues = credential_issues(path, &tree);
+        issues.push(yaml_issue(path, translate(&e, Some(&tree), text)));
+        issues.sort_by_key(|i| (i.line.unwrap_or(0), i.column.unwrap_or(0)));
+        issues
+    })?;
+
+    let content_hash = hex::encode(Sha256::digest(&bytes));
+    check_plan(path, content_hash, raw, &tree)
+}
+
+fn yaml_issue(path: &Path, issue: super::yaml_error::YamlIssue) -> PlanIssue {
+    PlanIssue {
+        file: path.to_path_buf(),
+        line: issue.position.map(|p| p.0),
+        column: issue.position.map(|p| p.1),
+        field: one_line(&issue.field),
+        rule: one_line(&issue.rule),
+    }
+}
+
+fn credential_issues(path: &Path, tree: &Spanned<Node>) -> Vec<PlanIssue> {
+    secrets::scan(tree)
+        .into_iter()
+        .map(|finding| PlanIssue {
+            file: path.to_path_buf(),
+            line: Some(finding.line),
+            column: Some(finding.column),
+            field: one_line(&finding.field),
+            rule: one_line(&finding.rule),
+        })
+        .collect()
+}
+
+/// Issues are printed one per line: a key or value with a line break must not split one.
+pub(super) fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn read_capped(path: &Path) -> Result<Vec<u8>, PlanIssue> {
+    let cannot = |e: std::io::Error| {
+        PlanIssue::whole_file(path, format!("cannot read the plan: {e}; check the path"))
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if meta.is_dir() {
+        return Err(PlanIssue::whole_file(
+            path,
+            "is a directory; give the path of a plan file (.yaml)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        let size = meta.len().max(bytes.len() as u64);
+        return Err(PlanIssue::whole_file(
+            path,
+            format!(
+                "plan is {size} bytes; the limit is 1 MiB ({MAX_PLAN_BYTES} bytes): a plan lists \
+                 migrations, not data"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn not_utf8(path: &Path, bytes: &[u8], err: &std::str::Utf8Error) -> PlanIssue {
+    let valid = &bytes[..err.valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&valid[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    let byte = bytes.get(err.valid_up_to()).copied().unwrap_or_default();
+    PlanIssue {
+        file: path.to_path_buf(),
+        line: Some(line),
+        column: Some(column),
+        field: String::new(),
+        rule: format!("the plan is not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8"),
+    }
+}

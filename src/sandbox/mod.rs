@@ -1,0 +1,278 @@
+//! The sandbox: a local SetOps emulator. An axum server implementing the HTTP contract of
+//! `crate::api` with the types of `crate::model`, backed by real data (volume and s3 services are
+//! directories; backups are real `.tar.gz` files). Its whole state lives in one directory:
+//!
+//! ```text
+//! DIR/state.json        the world (atomic replace after every change), 0600
+//! DIR/token             the default user's bearer token, 0600
+//! DIR/users/<u>.token   every user's bearer token, 0600
+//! DIR/data/<project>/<stage>/<service>/   service data
+//! DIR/backups/<id>.<ext>                  backup files, 0600
+//! DIR/server.json, DIR/lock, DIR/server.log   a background server (see `process`)
+//! ```
+
+mod auth;
+mod commit;
+mod content;
+mod engines;
+mod errors;
+mod extract;
+mod faults;
+mod jobs;
+pub mod process;
+mod routes;
+mod rules;
+mod seed;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use auth::{read_token, token_path, user_token_path};
+
+use crate::error::{Error, Result};
+use errors::ApiError;
+use faults::Knobs;
+use jobs::Job;
+use state::World;
+
+/// A sandbox opened on its directory. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    world: tokio::sync::Mutex<World>,
+    /// SHA-256 of each user's token -> user name.
+    tokens: HashMap<String, String>,
+    knobs: Knobs,
+    /// Background work (commits, backup jobs), awaited at shutdown.
+    tasks: Mutex<JoinSet<()>>,
+    cancel: CancellationToken,
+    /// Backups whose bytes are arriving right now, so two PUTs cannot write one file.
+    uploads: Mutex<HashSet<Uuid>>,
+}
+
+/// Entries a directory may hold before it has a state (written by `sandbox serve` and the
+/// background spawner before the sandbox opens, or left by an interrupted seeding).
+const PRE_STATE_ENTRIES: [&str; 7] = [
+    "lock",
+    "server.log",
+    "server.json",
+    "token",
+    "users",
+    "data",
+    "backups",
+];
+
+impl Sandbox {
+    /// Opens DIR, creating and seeding it when new (`seed` file, else the built-in demo world),
+    /// and recovers operations a previous server left in flight.
+    pub async fn open(dir: &Path, seed: Option<&Path>) -> Result<Sandbox> {
+        let dir = dir.to_path_buf();
+        let seed = seed.map(Path::to_path_buf);
+        let prepared_dir = dir.clone();
+        let (world, tokens, jobs) =
+            tokio::task::spawn_blocking(move || prepare(&prepared_dir, seed.as_deref()))
+                .await
+                .map_err(|e| Error::Internal(format!("opening the sandbox: {e}")))??;
+        let sandbox = Sandbox {
+            inner: Arc::new(Inner {
+                dir,
+                world: tokio::sync::Mutex::new(world),
+                tokens,
+                knobs: Knobs::new(),
+                tasks: Mutex::new(JoinSet::new()),
+                cancel: CancellationToken::new(),
+                uploads: Mutex::new(HashSet::new()),
+            }),
+        };
+        for job in jobs {
+            sandbox.start_job(job);
+        }
+        Ok(sandbox)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Where a committed service keeps its data on disk (volume and s3 services), for checks
+    /// that compare a migration's source and target byte for byte. `None` when the service does
+    /// not exist or its type has no engine here.
+    pub async fn service_data_dir(&self, scope: &crate::model::Scope, service: &str) -> Option<PathBuf> {
+        let world = self.world().await;
+        let svc = world.stage(scope)?.config.services.get(service)?;
+        engines::engine_for(svc.service_type)?;
+        Some(engines::data_dir(&self.inner.dir, scope, service))
+    }
+
+    pub(crate) fn user_for_token_digest(&self, digest: &str) -> Option<String> {
+        self.inner.tokens.get(digest).cloned()
+    }
+
+    pub(crate) fn knobs(&self) -> &Knobs {
+        &self.inner.knobs
+    }
+
+    pub(crate) async fn world(&self) -> tokio::sync::MutexGuard<'_, World> {
+        self.inner.world.lock().await
+    }
+
+    /// Saves the world after a mutation; a failure is the server's fault (500).
+    pub(crate) fn persist(&self, world: &World) -> std::result::Result<(), ApiError> {
+        state::save(&self.inner.dir, world).map_err(ApiError::internal)
+    }
+
+    pub(crate) fn backups_dir(&self) -> PathBuf {
+        self.inner.dir.join("backups")
+    }
+
+    /// Marks a backup as receiving bytes; `None` when another upload to it is running.
+    pub(crate) fn claim_upload(&self, id: Uuid) -> Option<UploadClaim> {
+        let mut set = self.inner.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id).then(|| UploadClaim {
+            sandbox: self.clone(),
+            id,
+        })
+    }
+
+    /// Runs background work that ends at shutdown at the latest.
+    pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        // Reap finished tasks so the set does not grow with the server's lifetime.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(work);
+    }
+
+    /// Waits `delay` unless the sandbox shuts down first; false means "stop, do nothing more".
+    pub(crate) async fn pause(&self, delay: std::time::Duration) -> bool {
+        tokio::select! {
+            () = self.inner.cancel.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// Stops background work: waiting tasks end at once (their state stays as saved, and the
+    /// next open recovers it); work already writing data finishes first.
+    pub(crate) async fn shutdown(&self) {
+        self.inner.cancel.cancel();
+        let mut tasks = {
+            let mut guard = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *guard)
+        };
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Releases an upload claim when the upload ends, however it ends.
+pub(crate) struct UploadClaim {
+    sandbox: Sandbox,
+    id: Uuid,
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        let mut set = self
+            .sandbox
+            .inner
+            .uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        set.remove(&self.id);
+    }
+}
+
+type Prepared = (World, HashMap<String, String>, Vec<Job>);
+
+fn prepare(dir: &Path, seed_file: Option<&Path>) -> Result<Prepared> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating sandbox directory", dir, e))?;
+    let mut world = if state::state_path(dir).exists() {
+        state::load(dir)?
+    } else {
+        check_fresh(dir)?;
+        let (text, origin) = match seed_file {
+            Some(path) => seed::read(path)?,
+            None => (seed::DEMO_SEED.to_owned(), seed::DEMO_SEED_NAME.to_owned()),
+        };
+        let seeded = seed::build(&text, &origin, Utc::now())?;
+        let world = seed::materialize(dir, seeded)?;
+        state::save(dir, &world)?;
+        world
+    };
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("restricting permissions of", dir, e))?;
+    let tokens = auth::load_tokens(dir, &world.users)?;
+    let jobs = jobs::recover(dir, &mut world, Utc::now());
+    state::save(dir, &world)?;
+    Ok((world, tokens, jobs))
+}
+
+/// A directory without state must not hold anything but sandbox files: seeding clears `data`
+/// and `backups`, and pointing `--sandbox` at a project folder by mistake must not touch it.
+fn check_fresh(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io("reading", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("reading", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Temp files of atomic writes are `.<name>.tmp`.
+        let temp = name.starts_with('.') && name.ends_with(".tmp");
+        if !temp && !PRE_STATE_ENTRIES.contains(&name.as_str()) {
+            return Err(Error::usage(format!(
+                "{} is not empty and is not a sandbox (no state.json; found {name:?}); \
+                 pass a new or empty directory",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Serves the sandbox on `listener` until `shutdown` resolves, then stops background work.
+/// Pre-signed transfer URLs point at `http://{listener.local_addr()}`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    sandbox: Sandbox,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    serve_with(listener, sandbox, shutdown, false).await
+}
+
+/// `serve` with an optional request log on stderr (the foreground server logs; tests do not).
+pub(crate) async fn serve_with(
+    listener: tokio::net::TcpListener,
+    sandbox: Sandbox,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    log_requests: bool,
+) -> Result<()> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
+    let app = routes::router(
+        routes::AppState {
+            sandbox: sandbox.clone(),
+            base_url: format!("http://{addr}").into(),
+        },
+        log_requests,
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Internal(format!("sandbox server on {addr} failed: {e}")));
+    sandbox.shutdown().await;
+    served
+}

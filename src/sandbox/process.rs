@@ -1,0 +1,393 @@
+//! The sandbox server as a process: `sandbox serve` in the foreground (one server per directory,
+//! guarded by a file lock), the background server the global `--sandbox DIR` flag starts on
+//! demand (so platform work continues after the command exits), and `sandbox stop`.
+
+use std::fs;
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::{Sandbox, read_token, serve_with, state, token_path};
+use crate::api::{ServerInfo, paths};
+use crate::error::{Error, Result};
+
+/// Where a sandbox server talks and with which token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub url: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped { pid: u32 },
+    NotRunning,
+}
+
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+const LOG_TAIL_LINES: usize = 20;
+
+pub fn server_info_path(dir: &Path) -> PathBuf {
+    dir.join("server.json")
+}
+
+pub fn server_log_path(dir: &Path) -> PathBuf {
+    dir.join("server.log")
+}
+
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.join("lock")
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("creating sandbox directory", dir, e))
+}
+
+/// `sandbox serve`: lock DIR, open it, bind `listen`, write `server.json`, call `on_ready`, serve
+/// until SIGINT or SIGTERM, then remove `server.json`.
+pub async fn serve_foreground(
+    dir: &Path,
+    listen: SocketAddr,
+    seed: Option<&Path>,
+    on_ready: impl FnOnce(&ServerInfo, &Path),
+) -> Result<()> {
+    let shutdown = termination_signal()?;
+    serve_until(dir, listen, seed, on_ready, shutdown, true).await
+}
+
+fn termination_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind| {
+        signal(kind).map_err(|e| Error::Internal(format!("installing a signal handler: {e}")))
+    };
+    let mut term = register(SignalKind::terminate())?;
+    let mut int = register(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+/// `serve_foreground` with the stop condition given by the caller (tests stop it in-process).
+pub(crate) async fn serve_until(
+    dir: &Path,
+    listen: SocketAddr,
+    seed: Option<&Path>,
+    on_ready: impl FnOnce(&ServerInfo, &Path),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    log_requests: bool,
+) -> Result<()> {
+    create_dir(dir)?;
+    let lock = acquire_lock(dir)?;
+    let sandbox = Sandbox::open(dir, seed).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::usage(format!("cannot listen on {listen}: {e}; choose another --listen address")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
+    let info = ServerInfo {
+        url: format!("http://{addr}"),
+        pid: std::process::id(),
+        started_at: Utc::now(),
+    };
+    let json = serde_json::to_vec_pretty(&info)
+        .map_err(|e| Error::Internal(format!("serializing server.json: {e}")))?;
+    state::write_atomic(dir, &server_info_path(dir), &json)?;
+    on_ready(&info, &token_path(dir));
+    let served = serve_with(listener, sandbox, shutdown, log_requests).await;
+    if read_info(dir).is_some_and(|i| i.pid == info.pid && i.url == info.url) {
+        let _ = fs::remove_file(server_info_path(dir));
+    }
+    drop(lock);
+    served
+}
+
+/// One server per directory: an exclusive lock on `DIR/lock`, which also records the holder's pid
+/// so the refusal can name it.
+fn acquire_lock(dir: &Path) -> Result<fs::File> {
+    let path = lock_path(dir);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("opening", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let pid = std::process::id();
+            file.set_len(0)
+                .and_then(|()| file.seek(SeekFrom::Start(0)))
+                .and_then(|_| writeln!(file, "{pid}"))
+                .map_err(|e| Error::io("writing", &path, e))?;
+            Ok(file)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let holder = match text.trim() {
+                "" => "another process".to_owned(),
+                pid => format!("pid {pid}"),
+            };
+            Err(Error::usage(format!(
+                "the sandbox in {} is already served by {holder}; use it through \
+                 `--sandbox {}` or stop it with `setops-migrate sandbox stop --dir {}`",
+                dir.display(),
+                dir.display(),
+                dir.display()
+            )))
+        }
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("locking", &path, e)),
+    }
+}
+
+fn read_info(dir: &Path) -> Option<ServerInfo> {
+    let text = fs::read_to_string(server_info_path(dir)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Whether a process exists (a zombie child of ours counts as gone, and is reaped).
+fn alive(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    let pid = Pid::from_raw(raw);
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) => return true,
+        Ok(_) => return false,
+        Err(_) => {}
+    }
+    match kill(pid, None) {
+        Ok(()) => !is_zombie(raw),
+        Err(Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// A finished process whose parent has not reaped it yet still answers `kill(pid, 0)`.
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+async fn healthy(url: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return false;
+    };
+    match client.get(format!("{url}{}", paths::health())).send().await {
+        Ok(r) => r.status().is_success(),
+        Err(_) => false,
+    }
+}
+
+enum Probe {
+    Ready(Connection),
+    /// A live server process owns DIR but does not answer (yet).
+    Starting,
+    Absent,
+}
+
+async fn probe(dir: &Path) -> Result<Probe> {
+    let Some(info) = read_info(dir) else {
+        return Ok(Probe::Absent);
+    };
+    if !alive(info.pid) {
+        return Ok(Probe::Absent);
+    }
+    if !healthy(&info.url).await {
+        return Ok(Probe::Starting);
+    }
+    let token = read_token(&token_path(dir))?;
+    Ok(Probe::Ready(Connection {
+        url: info.url,
+        token,
+    }))
+}
+
+/// For `--sandbox DIR`: connect to the server of DIR, starting one in the background when none
+/// runs. The server outlives this process (own session, output appended to `DIR/server.log`).
+pub async fn ensure_running(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<Connection> {
+    let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+    let mut child = match probe(&dir).await? {
+        Probe::Ready(connection) => return Ok(connection),
+        Probe::Starting => None,
+        Probe::Absent => {
+            create_dir(&dir)?;
+            let _ = fs::remove_file(server_info_path(&dir));
+            Some(spawn_server(&dir, seed, program)?)
+        }
+    };
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Probe::Ready(connection) = probe(&dir).await? {
+            return Ok(connection);
+        }
+        let exited = match child.as_mut() {
+            Some(c) => c
+                .try_wait()
+                .map_err(|e| Error::Internal(format!("watching the sandbox server: {e}")))?
+                .map(|status| status.to_string()),
+            None => read_info(&dir)
+                .filter(|i| alive(i.pid))
+                .is_none()
+                .then(|| "the server that was starting stopped".to_owned()),
+        };
+        if let Some(how) = exited {
+            return Err(Error::Internal(format!(
+                "the sandbox server for {} exited before it was ready ({how}); last lines of {}:\n{}",
+                dir.display(),
+                server_log_path(&dir).display(),
+                log_tail(&dir)
+            )));
+        }
+        if Instant::now() > deadline {
+            if let Some(c) = child.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(Error::Internal(format!(
+                "the sandbox server for {} did not answer within {} s; last lines of {}:\n{}",
+                dir.display(),
+                READY_TIMEOUT.as_secs(),
+                server_log_path(&dir).display(),
+                log_tail(&dir)
+            )));
+        }
+    }
+}
+
+fn spawn_server(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<std::process::Child> {
+    let log_path = server_log_path(dir);
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(|e| Error::io("opening", &log_path, e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| Error::io("opening", &log_path, e))?;
+    let mut command = Command::new(program);
+    command
+        .args(["sandbox", "serve", "--dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"]);
+    if let Some(seed) = seed {
+        let seed = std::path::absolute(seed).map_err(|e| Error::io("resolving", seed, e))?;
+        command.arg("--seed").arg(seed);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it detaches the
+    // server from our terminal and process group so it outlives the command that started it.
+    unsafe {
+        command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(io::Error::from));
+    }
+    command.spawn().map_err(|e| {
+        Error::Internal(format!(
+            "starting the sandbox server `{} sandbox serve`: {e}",
+            program.display()
+        ))
+    })
+}
+
+/// The last lines of `server.log`, read from its end so a long log costs nothing.
+fn log_tail(dir: &Path) -> String {
+    let read = || -> io::Result<String> {
+        let mut file = fs::File::open(server_log_path(dir))?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(16 * 1024)))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        Ok(lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n"))
+    };
+    match read() {
+        Ok(tail) if !tail.trim().is_empty() => tail,
+        Ok(_) => "(empty)".to_owned(),
+        Err(e) => format!("(unreadable: {e})"),
+    }
+}
+
+/// Whether nobody holds `DIR/lock` (checked by taking it for a moment).
+fn lock_is_free(dir: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new().read(true).open(lock_path(dir)) else {
+        return true;
+    };
+    file.try_lock().is_ok()
+}
+
+/// `sandbox stop`: SIGTERM the server of DIR, wait up to 10 s (then SIGKILL), clean `server.json`.
+pub async fn stop(dir: &Path) -> Result<StopOutcome> {
+    let Some(info) = read_info(dir) else {
+        return Ok(StopOutcome::NotRunning);
+    };
+    let remove_info = || {
+        let _ = fs::remove_file(server_info_path(dir));
+    };
+    // A dead pid, or a live one that neither answers nor holds the lock (a reused pid), is a
+    // leftover of a server that did not shut down cleanly: never signal it.
+    if !alive(info.pid) || (!healthy(&info.url).await && lock_is_free(dir)) {
+        remove_info();
+        return Ok(StopOutcome::NotRunning);
+    }
+    let pid = Pid::from_raw(i32::try_from(info.pid).map_err(|_| {
+        Error::Internal(format!("server.json names an impossible pid {}", info.pid))
+    })?);
+    let signal = |sig| match kill(pid, sig) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(e) => Err(Error::Internal(format!(
+            "sending {sig} to the sandbox server (pid {pid}): {e}"
+        ))),
+    };
+    signal(Signal::SIGTERM)?;
+    if !wait_gone(info.pid, STOP_TIMEOUT).await {
+        signal(Signal::SIGKILL)?;
+        wait_gone(info.pid, Duration::from_secs(2)).await;
+    }
+    remove_info();
+    Ok(StopOutcome::Stopped { pid: info.pid })
+}
+
+async fn wait_gone(pid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if !alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    !alive(pid)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,22 @@
+//! `/_sandbox/faults`: read and change the fault knobs (sandbox only; needs a bearer token).
+
+use axum::Json;
+use axum::extract::State;
+
+use super::AppState;
+use crate::api::Faults;
+use crate::sandbox::auth::AuthUser;
+use crate::sandbox::extract::ApiJson;
+
+pub(super) async fn show(State(st): State<AppState>, _: AuthUser) -> Json<Faults> {
+    Json(st.sandbox.knobs().snapshot())
+}
+
+/// Fields present replace the current values; the answer is every knob's value after the merge.
+pub(super) async fn update(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiJson(update): ApiJson<Faults>,
+) -> Json<Faults> {
+    Json(st.sandbox.knobs().merge(update))
+}

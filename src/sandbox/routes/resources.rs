@@ -1,0 +1,198 @@
+//! Read endpoints: they show COMMITTED state only, like SetOps' `service`, `service:info`,
+//! `link` and `env`.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::{AppState, scope, stage_of};
+use crate::api::Health;
+use crate::model::{App, EnvVar, Link, Project, Scope, Service, Stage, User, codes};
+use crate::sandbox::auth::AuthUser;
+use crate::sandbox::engines::{EnvContext, engine_for, unsupported_reason};
+use crate::sandbox::errors::{ApiError, ApiResult};
+use crate::sandbox::extract::ApiPath;
+use crate::sandbox::state::StageConfig;
+
+pub(super) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+pub(super) async fn me(AuthUser(user): AuthUser) -> Json<User> {
+    Json(User { name: user })
+}
+
+pub(super) async fn projects(State(st): State<AppState>, _: AuthUser) -> Json<Vec<Project>> {
+    let world = st.sandbox.world().await;
+    Json(
+        world
+            .projects
+            .iter()
+            .map(|(name, p)| Project {
+                name: name.clone(),
+                created_at: p.created_at,
+            })
+            .collect(),
+    )
+}
+
+pub(super) async fn stages(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath(project): ApiPath<String>,
+) -> ApiResult<Json<Vec<Stage>>> {
+    let world = st.sandbox.world().await;
+    let p = world.projects.get(&project).ok_or_else(|| {
+        ApiError::not_found(
+            codes::PROJECT_DOES_NOT_EXIST,
+            format!("project {project:?} does not exist"),
+        )
+    })?;
+    Ok(Json(
+        p.stages
+            .iter()
+            .map(|(name, s)| Stage {
+                project: project.clone(),
+                name: name.clone(),
+                created_at: s.created_at,
+            })
+            .collect(),
+    ))
+}
+
+fn app_missing(app: &str, scope: &Scope) -> ApiError {
+    ApiError::not_found(
+        codes::APP_DOES_NOT_EXIST,
+        format!("app {app:?} does not exist in {scope}"),
+    )
+}
+
+pub(crate) fn service_missing(service: &str, scope: &Scope) -> ApiError {
+    ApiError::not_found(
+        codes::SERVICE_DOES_NOT_EXIST,
+        format!("service {service:?} does not exist in {scope} (commit a service:create first)"),
+    )
+}
+
+pub(super) async fn apps(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Vec<App>>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    let config = &stage_of(&world, &scope)?.config;
+    Ok(Json(
+        config
+            .apps
+            .keys()
+            .filter_map(|name| config.app_model(name))
+            .collect(),
+    ))
+}
+
+fn find_app(config: &StageConfig, app: &str, scope: &Scope) -> ApiResult<App> {
+    config
+        .app_model(app)
+        .ok_or_else(|| app_missing(app, scope))
+}
+
+pub(super) async fn app(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, app)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<App>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    find_app(&stage_of(&world, &scope)?.config, &app, &scope).map(Json)
+}
+
+pub(super) async fn app_links(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, app)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<Vec<Link>>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    find_app(&stage_of(&world, &scope)?.config, &app, &scope).map(|a| Json(a.links))
+}
+
+/// What the app receives from its env-key links; mounted volumes give no env var.
+pub(super) async fn app_env(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, app)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<Vec<EnvVar>>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    let config = &stage_of(&world, &scope)?.config;
+    let app_model = find_app(config, &app, &scope)?;
+    let mut vars = Vec::new();
+    for link in app_model.links {
+        let (Some(key), Some(svc)) = (link.env_key, config.services.get(&link.service)) else {
+            continue;
+        };
+        let var = match engine_for(svc.service_type) {
+            Some(engine) => {
+                let ctx = EnvContext {
+                    scope: &scope,
+                    service: &link.service,
+                    credentials: svc.credentials.as_ref(),
+                    base_url: &st.base_url,
+                };
+                engine.env_value(&ctx).map(|(value, secret)| EnvVar {
+                    key,
+                    value,
+                    description: Some(format!("{} service {}", svc.service_type, link.service)),
+                    secret,
+                })
+            }
+            None => Some(EnvVar {
+                key,
+                value: String::new(),
+                description: Some(format!(
+                    "{} service {}: no value, {}",
+                    svc.service_type,
+                    link.service,
+                    unsupported_reason(svc.service_type)
+                )),
+                secret: false,
+            }),
+        };
+        vars.extend(var);
+    }
+    Ok(Json(vars))
+}
+
+pub(super) async fn services(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Vec<Service>>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    let config = &stage_of(&world, &scope)?.config;
+    Ok(Json(
+        config
+            .services
+            .keys()
+            .filter_map(|name| config.service_model(name))
+            .collect(),
+    ))
+}
+
+pub(super) async fn service(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, service)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<Service>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    stage_of(&world, &scope)?
+        .config
+        .service_model(&service)
+        .map(Json)
+        .ok_or_else(|| service_missing(&service, &scope))
+}

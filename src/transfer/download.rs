@@ -1,0 +1,411 @@
+//! One download, attempt by attempt: decide whether the partial file can be resumed, ask for
+//! the rest pinned to its ETag, stream the body into the partial while hashing it, and verify
+//! size and SHA-256 before the partial may become the destination.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use super::files::{self, with_suffix};
+use super::resume::{Sidecar, parse_content_range, range_from};
+use super::{Downloaded, Reporter, STALL_TIMEOUT, TransferProgress, gave_up, worth_retrying};
+use crate::api::DownloadTicket;
+use crate::error::{Error, Result};
+use crate::platform::http::{
+    RetryPolicy, read_error_body, service_error, transport_detail, transport_error,
+};
+
+/// Writes go to disk in blocks of this size; memory use does not depend on the file size.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+struct Paths<'a> {
+    dest: &'a Path,
+    partial: PathBuf,
+    sidecar: PathBuf,
+}
+
+impl Paths<'_> {
+    /// Drops a partial file that cannot be trusted, so the next attempt starts from zero.
+    async fn discard(&self) -> Result<()> {
+        files::remove_if_exists(&self.partial).await?;
+        files::remove_if_exists(&self.sidecar).await
+    }
+}
+
+struct Verified {
+    size: u64,
+    sha256: String,
+    resumed_from: u64,
+}
+
+pub(super) async fn run<F, Fut>(
+    client: &reqwest::Client,
+    mut ticket: F,
+    dest: &Path,
+    force: bool,
+    progress: &dyn TransferProgress,
+    policy: &RetryPolicy,
+) -> Result<Downloaded>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<DownloadTicket>>,
+{
+    if !force && files::length(dest).await?.is_some() {
+        return Err(Error::usage(format!(
+            "{} exists; pass -f/--force to overwrite it",
+            dest.display()
+        )));
+    }
+    let paths = Paths {
+        dest,
+        partial: with_suffix(dest, ".partial"),
+        sidecar: with_suffix(dest, ".partial.json"),
+    };
+    let mut reporter = Reporter::new(progress);
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        let ticket = match ticket().await {
+            Ok(ticket) => ticket,
+            Err(e) => break Err(e),
+        };
+        match attempt_once(client, &ticket, &paths, &mut reporter).await {
+            Ok(verified) => break finish(&paths, verified, attempt).await,
+            Err(e) if attempt < policy.attempts() && worth_retrying(&e) => {
+                tokio::time::sleep(policy.delay(attempt)).await;
+            }
+            Err(e) => break Err(gave_up(e, attempt)),
+        }
+    };
+    reporter.finish();
+    result
+}
+
+async fn finish(paths: &Paths<'_>, verified: Verified, attempts: u32) -> Result<Downloaded> {
+    files::promote(&paths.partial, paths.dest).await?;
+    files::remove_if_exists(&paths.sidecar).await?;
+    Ok(Downloaded {
+        path: paths.dest.to_path_buf(),
+        size: verified.size,
+        sha256: verified.sha256,
+        resumed_from: verified.resumed_from,
+        attempts,
+    })
+}
+
+fn retryable(context: &str, detail: String) -> Error {
+    Error::Transfer {
+        context: context.to_owned(),
+        detail,
+        retryable: true,
+    }
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The first characters of a checksum, enough to tell two apart in a message.
+fn short(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+/// The partial's length and pinned ETag when it holds bytes of this ticket's file; otherwise
+/// the partial is discarded.
+async fn resumable(ticket: &DownloadTicket, paths: &Paths<'_>) -> Result<Option<(u64, String)>> {
+    let Some(len) = files::length(&paths.partial).await? else {
+        return Ok(None);
+    };
+    if let Some(sidecar) = Sidecar::load(&paths.sidecar).await
+        && sidecar.matches(ticket)
+        && len > 0
+        && len <= ticket.size
+        && let Some(etag) = sidecar.etag
+    {
+        return Ok(Some((len, etag)));
+    }
+    paths.discard().await?;
+    Ok(None)
+}
+
+/// What a response lets the attempt do.
+enum Accepted {
+    /// Write the body into the partial file from byte `start`, continuing `hasher`.
+    Body {
+        response: reqwest::Response,
+        start: u64,
+        hasher: Sha256,
+    },
+    /// The partial file already holds every byte; it only needs verifying.
+    Complete { len: u64, hasher: Sha256 },
+}
+
+async fn attempt_once(
+    client: &reqwest::Client,
+    ticket: &DownloadTicket,
+    paths: &Paths<'_>,
+    reporter: &mut Reporter<'_>,
+) -> Result<Verified> {
+    let context = format!("download of backup {}", ticket.backup.id);
+    if !is_sha256(&ticket.sha256) {
+        return Err(Error::Transfer {
+            context,
+            detail: "the platform's download ticket has no valid SHA-256, so the file could \
+                     not be verified; nothing was downloaded"
+                .into(),
+            retryable: false,
+        });
+    }
+    let label = ticket.filename.as_str();
+    let resume = resumable(ticket, paths).await?;
+    let mut request = client.get(&ticket.url);
+    if let Some((from, etag)) = &resume {
+        request = request
+            .header(RANGE, range_from(*from))
+            .header(IF_RANGE, etag.as_str());
+    }
+    let response = match tokio::time::timeout(STALL_TIMEOUT, request.send()).await {
+        Ok(sent) => sent.map_err(|e| transport_error(context.clone(), e))?,
+        Err(_) => {
+            return Err(Error::Transport {
+                context,
+                detail: format!("no answer within {} s", STALL_TIMEOUT.as_secs()),
+            });
+        }
+    };
+    match accept(response, ticket, resume, paths, &context).await? {
+        Accepted::Complete { len, hasher } => {
+            reporter.at(label, ticket.size, len);
+            verify(ticket, len, hasher, len, paths, &context).await
+        }
+        Accepted::Body {
+            response,
+            start,
+            mut hasher,
+        } => {
+            reporter.at(label, ticket.size, start);
+            let written = write_body(
+                response,
+                start,
+                &mut hasher,
+                ticket,
+                paths,
+                reporter,
+                &context,
+            )
+            .await?;
+            verify(ticket, written, hasher, start, paths, &context).await
+        }
+    }
+}
+
+/// Decides from the status, Content-Range and ETag whether the body continues the partial
+/// file, replaces it, or is refused (the partial is then discarded when it cannot be trusted).
+async fn accept(
+    response: reqwest::Response,
+    ticket: &DownloadTicket,
+    resume: Option<(u64, String)>,
+    paths: &Paths<'_>,
+    context: &str,
+) -> Result<Accepted> {
+    let status = response.status();
+    let etag = response
+        .headers()
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (status, resume) {
+        (StatusCode::PARTIAL_CONTENT, Some((from, pinned))) => {
+            let shown = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("no Content-Range")
+                .to_owned();
+            let range = parse_content_range(&shown);
+            if !range.is_some_and(|r| r.start == from && r.total == ticket.size) {
+                paths.discard().await?;
+                return Err(retryable(
+                    context,
+                    format!(
+                        "the server answered the resume from byte {from} with {shown:?}; the \
+                         partial file was discarded and the next attempt starts from zero"
+                    ),
+                ));
+            }
+            if etag.is_some_and(|e| e != pinned) {
+                paths.discard().await?;
+                return Err(retryable(
+                    context,
+                    "the backup changed (new ETag) since the partial download; the partial \
+                     file was discarded and the next attempt starts from zero"
+                        .into(),
+                ));
+            }
+            let (len, hasher) = files::hash_file(paths.partial.clone()).await?;
+            if len != from {
+                paths.discard().await?;
+                return Err(retryable(
+                    context,
+                    "the partial file changed while resuming; it was discarded".into(),
+                ));
+            }
+            Ok(Accepted::Body {
+                response,
+                start: from,
+                hasher,
+            })
+        }
+        // The whole file: a fresh start, or a resume the server refused (changed ETag, Range
+        // ignored). Its ETag pins any later resume.
+        (StatusCode::OK, _) => {
+            // Old bytes go first, so a sidecar never describes bytes of another response.
+            files::remove_if_exists(&paths.partial).await?;
+            Sidecar::for_ticket(ticket, etag)
+                .save(&paths.sidecar)
+                .await?;
+            Ok(Accepted::Body {
+                response,
+                start: 0,
+                hasher: Sha256::new(),
+            })
+        }
+        // Everything had arrived before; only the verification was missing.
+        (StatusCode::RANGE_NOT_SATISFIABLE, Some((from, _))) if from == ticket.size => {
+            let (len, hasher) = files::hash_file(paths.partial.clone()).await?;
+            Ok(Accepted::Complete { len, hasher })
+        }
+        (StatusCode::RANGE_NOT_SATISFIABLE | StatusCode::PARTIAL_CONTENT, _) => {
+            paths.discard().await?;
+            Err(retryable(
+                context,
+                format!(
+                    "the server answered {status} to a request that did not ask for it; the \
+                     partial file was discarded and the next attempt starts from zero"
+                ),
+            ))
+        }
+        _ => {
+            let headers = response.headers().clone();
+            let body = read_error_body(response).await;
+            Err(Error::Platform {
+                context: context.to_owned(),
+                status: status.as_u16(),
+                error: service_error(status, &headers, &body),
+            })
+        }
+    }
+}
+
+/// Streams the body into the partial file, hashing on the way; returns the partial's length.
+/// A cut or stalled connection keeps what arrived, so the next attempt resumes from it.
+async fn write_body(
+    response: reqwest::Response,
+    start: u64,
+    hasher: &mut Sha256,
+    ticket: &DownloadTicket,
+    paths: &Paths<'_>,
+    reporter: &mut Reporter<'_>,
+    context: &str,
+) -> Result<u64> {
+    let kept = "the partial file is kept and the next attempt resumes from it";
+    let file = files::open_private(&paths.partial, start > 0).await?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut written = start;
+    let mut body = response.bytes_stream();
+    loop {
+        let next = tokio::time::timeout(STALL_TIMEOUT, body.next()).await;
+        let chunk = match next {
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(e))) => {
+                flush(&mut out, &paths.partial).await?;
+                return Err(Error::Transport {
+                    context: context.to_owned(),
+                    detail: format!(
+                        "{} after byte {written} of {}; {kept}",
+                        transport_detail(e),
+                        ticket.size
+                    ),
+                });
+            }
+            Err(_) => {
+                flush(&mut out, &paths.partial).await?;
+                return Err(Error::Transport {
+                    context: context.to_owned(),
+                    detail: format!(
+                        "no data arrived for {} s after byte {written} of {}; {kept}",
+                        STALL_TIMEOUT.as_secs(),
+                        ticket.size
+                    ),
+                });
+            }
+        };
+        let len = chunk.len() as u64;
+        if written + len > ticket.size {
+            drop(out);
+            paths.discard().await?;
+            return Err(retryable(
+                context,
+                format!(
+                    "the server sent more than the {} bytes the backup has; the partial file \
+                     was discarded",
+                    ticket.size
+                ),
+            ));
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| Error::io("writing", &paths.partial, e))?;
+        written += len;
+        reporter.advance(len);
+    }
+    flush(&mut out, &paths.partial).await?;
+    Ok(written)
+}
+
+async fn flush(out: &mut BufWriter<tokio::fs::File>, path: &Path) -> Result<()> {
+    out.flush().await.map_err(|e| Error::io("writing", path, e))
+}
+
+async fn verify(
+    ticket: &DownloadTicket,
+    written: u64,
+    hasher: Sha256,
+    resumed_from: u64,
+    paths: &Paths<'_>,
+    context: &str,
+) -> Result<Verified> {
+    if written < ticket.size {
+        return Err(retryable(
+            context,
+            format!(
+                "the body ended at byte {written} of {}; the partial file is kept and the next \
+                 attempt resumes from it",
+                ticket.size
+            ),
+        ));
+    }
+    let sha256 = files::hex_digest(hasher);
+    if !sha256.eq_ignore_ascii_case(&ticket.sha256) {
+        paths.discard().await?;
+        return Err(retryable(
+            context,
+            format!(
+                "checksum mismatch (expected {}…, got {}…); the partial file was discarded",
+                short(&ticket.sha256),
+                short(&sha256)
+            ),
+        ));
+    }
+    Ok(Verified {
+        size: written,
+        sha256,
+        resumed_from,
+    })
+}

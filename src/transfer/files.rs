@@ -1,0 +1,174 @@
+//! Local file work for transfers: hashing in blocks, private (0600) files, and promoting a
+//! verified partial file to its final name durably.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+const BLOCK: usize = 64 * 1024;
+/// Dumps and secrets are readable by their owner only.
+pub(super) const PRIVATE: u32 = 0o600;
+
+/// `dest` with `suffix` appended to its file name (`x.tar.gz` -> `x.tar.gz.partial`).
+pub(super) fn with_suffix(dest: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(dest.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Streams a file through SHA-256 on a blocking thread; returns its length and the hasher, so a
+/// resumed download can keep feeding it.
+pub(super) async fn hash_file(path: PathBuf) -> Result<(u64, Sha256)> {
+    let task_path = path.clone();
+    let outcome = tokio::task::spawn_blocking(move || hash_blocking(&task_path))
+        .await
+        .map_err(|e| Error::Internal(format!("the hashing task stopped: {e}")))?;
+    outcome.map_err(|(action, e)| Error::io(action, path, e))
+}
+
+fn hash_blocking(
+    path: &Path,
+) -> std::result::Result<(u64, Sha256), (&'static str, std::io::Error)> {
+    let mut file = std::fs::File::open(path).map_err(|e| ("opening", e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; BLOCK];
+    let mut size = 0u64;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(("reading", e)),
+        };
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((size, hasher))
+}
+
+pub(super) fn hex_digest(hasher: Sha256) -> String {
+    hex::encode(hasher.finalize())
+}
+
+/// Opens `path` for writing, created with mode 0600; `append` keeps what is there, otherwise
+/// it is truncated.
+pub(super) async fn open_private(path: &Path, append: bool) -> Result<tokio::fs::File> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).mode(PRIVATE);
+    if append {
+        options.append(true);
+    } else {
+        options.truncate(true);
+    }
+    options
+        .open(path)
+        .await
+        .map_err(|e| Error::io("opening", path, e))
+}
+
+/// Writes a small file atomically (temp file, rename), mode 0600.
+pub(super) async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = with_suffix(path, ".tmp");
+    let mut file = open_private(&temp, false).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, bytes)
+        .await
+        .map_err(|e| Error::io("writing", &temp, e))?;
+    drop(file);
+    tokio::fs::rename(&temp, path)
+        .await
+        .map_err(|e| Error::io("renaming to", path, e))
+}
+
+/// Length of `path`, `None` when it does not exist.
+pub(super) async fn length(path: &Path) -> Result<Option<u64>> {
+    match tokio::fs::metadata(path).await {
+        Ok(meta) => Ok(Some(meta.len())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("reading", path, e)),
+    }
+}
+
+pub(super) async fn remove_if_exists(path: &Path) -> Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing", path, e)),
+    }
+}
+
+/// Makes a verified partial file the final one: fsync, mode 0600, rename over `dest` (so with
+/// `--force` the old file is replaced only now), then fsync the directory so the rename lasts.
+pub(super) async fn promote(partial: &Path, dest: &Path) -> Result<()> {
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(partial)
+        .await
+        .map_err(|e| Error::io("opening", partial, e))?;
+    file.sync_all()
+        .await
+        .map_err(|e| Error::io("syncing", partial, e))?;
+    // The partial may predate us with looser permissions; the final file is private regardless.
+    file.set_permissions(std::fs::Permissions::from_mode(PRIVATE))
+        .await
+        .map_err(|e| Error::io("setting permissions of", partial, e))?;
+    drop(file);
+    tokio::fs::rename(partial, dest)
+        .await
+        .map_err(|e| Error::io("renaming the verified download to", dest, e))?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // Some filesystems refuse fsync on a directory; the rename has happened either way.
+    if let Ok(dir) = tokio::fs::File::open(&dir).await {
+        let _ = dir.sync_all().await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_extend_the_file_name() {
+        assert_eq!(
+            with_suffix(Path::new("/tmp/a.tar.gz"), ".partial"),
+            PathBuf::from("/tmp/a.tar.gz.partial")
+        );
+        assert_eq!(
+            with_suffix(Path::new("b"), ".partial.json"),
+            PathBuf::from("b.partial.json")
+        );
+    }
+
+    #[tokio::test]
+    async fn promoted_files_are_private_and_replace_the_old_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partial = dir.path().join("x.partial");
+        let dest = dir.path().join("x");
+        std::fs::write(&dest, b"old").expect("write");
+        std::fs::write(&partial, b"new").expect("write");
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        promote(&partial, &dest).await.expect("promote");
+        assert_eq!(std::fs::read(&dest).expect("read"), b"new");
+        assert!(!partial.exists());
+        let mode = std::fs::metadata(&dest).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn new_private_files_are_0600() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("side.json");
+        write_private(&path, b"{}").await.expect("write");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!with_suffix(&path, ".tmp").exists());
+    }
+}

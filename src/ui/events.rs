@@ -1,0 +1,203 @@
+//! How a run looks: bars and log lines on a terminal, timestamped lines without one, or one JSON
+//! event per line. The engine only emits [`Event`]s; this module draws them.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::migrate::events::{Event, EventSink, Phase, Step};
+use crate::transfer::{NoProgress, TransferProgress};
+
+use super::output::{Output, OutputFormat};
+
+pub struct RunDisplay {
+    output: Output,
+    /// Bars and log lines share one MultiProgress so lines never tear a bar.
+    multi: Option<MultiProgress>,
+    /// Plain mode prints wait progress at most this often per migration.
+    last_wait_line: Mutex<Vec<(String, Instant)>>,
+}
+
+impl RunDisplay {
+    pub fn new(output: Output) -> Self {
+        let multi = output
+            .interactive
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        RunDisplay {
+            output,
+            multi,
+            last_wait_line: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(text);
+            }
+            None => {
+                let stamp = chrono::Local::now().format("%H:%M:%S");
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{stamp} {text}");
+            }
+        }
+    }
+
+    fn wait_line_due(&self, migration: &str) -> bool {
+        let Ok(mut seen) = self.last_wait_line.lock() else {
+            return true;
+        };
+        match seen.iter_mut().find(|(m, _)| m == migration) {
+            Some((_, at)) if at.elapsed() < Duration::from_secs(10) => false,
+            Some((_, at)) => {
+                *at = Instant::now();
+                true
+            }
+            None => {
+                seen.push((migration.to_owned(), Instant::now()));
+                true
+            }
+        }
+    }
+}
+
+impl EventSink for RunDisplay {
+    fn emit(&self, event: Event) {
+        if self.output.format == OutputFormat::Json {
+            self.output.json(&event);
+            return;
+        }
+        if event.phase == Phase::Progress && event.step == Some(Step::Wait) {
+            let who = event.migration.clone().unwrap_or_default();
+            if self.multi.is_none() && !self.wait_line_due(&who) {
+                return;
+            }
+            let secs = event.elapsed_ms / 1000;
+            self.line(&format!("{who:>12}  wait      RESTORING for {}m{:02}s", secs / 60, secs % 60));
+            return;
+        }
+        let mark = match event.phase {
+            Phase::Started => "…",
+            Phase::Progress => "·",
+            Phase::Replayed => "↺",
+            Phase::Done => "✓",
+            Phase::Failed => "✗",
+            Phase::Info => " ",
+        };
+        let who = event.migration.as_deref().unwrap_or("plan");
+        let step = event.step.map(|s| s.as_str()).unwrap_or("");
+        let mut text = format!("{who:>12}  {step:<9} {mark} {}", event.message);
+        if let (Some(code), Some(rid)) = (&event.error_code, &event.request_id) {
+            text.push_str(&format!(" [{code}, request_id {rid}]"));
+        }
+        self.line(&text);
+    }
+
+    fn transfer(&self, base: Event) -> Box<dyn TransferProgress> {
+        let migration = base.migration.clone().unwrap_or_default();
+        let step = base.step.map(|s| s.as_str()).unwrap_or("transfer");
+        match (&self.multi, self.output.format) {
+            (_, OutputFormat::Json) => Box::new(JsonProgress::new(self.output, base)),
+            (Some(multi), _) => {
+                let bar = multi.add(ProgressBar::new(0));
+                let style = ProgressStyle::with_template(
+                    "{msg:>22} [{bar:28}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_message(format!("{migration} {step}"));
+                Box::new(Bar { bar })
+            }
+            _ => Box::new(NoProgress),
+        }
+    }
+}
+
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl TransferProgress for Bar {
+    fn start(&self, _label: &str, total: u64, already: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(already);
+        self.bar.reset_eta();
+    }
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+    fn restart(&self) {
+        self.bar.set_position(0);
+        self.bar.reset_eta();
+    }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Transfer progress as JSON events, at most two a second, plus the last one.
+struct JsonProgress {
+    output: Output,
+    base: Event,
+    started: Instant,
+    state: Mutex<(u64, u64, Instant)>,
+}
+
+impl JsonProgress {
+    fn new(output: Output, base: Event) -> Self {
+        JsonProgress {
+            output,
+            base,
+            started: Instant::now(),
+            state: Mutex::new((0, 0, Instant::now())),
+        }
+    }
+
+    fn send(&self, bytes: u64, total: u64) {
+        let mut event = self.base.clone();
+        event.bytes = Some(bytes);
+        event.total = Some(total);
+        event.elapsed_ms = self.base.elapsed_ms + self.started.elapsed().as_millis() as u64;
+        self.output.json(&event);
+    }
+}
+
+impl TransferProgress for JsonProgress {
+    fn start(&self, _label: &str, total: u64, already: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = (already, total, Instant::now());
+        }
+        self.send(already, total);
+    }
+    fn advance(&self, bytes: u64) {
+        let due = match self.state.lock() {
+            Ok(mut s) => {
+                s.0 += bytes;
+                if s.2.elapsed() >= Duration::from_millis(500) {
+                    s.2 = Instant::now();
+                    Some((s.0, s.1))
+                } else {
+                    None
+                }
+            }
+            Err(_) => None,
+        };
+        if let Some((done, total)) = due {
+            self.send(done, total);
+        }
+    }
+    fn restart(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.0 = 0;
+        }
+    }
+    fn finish(&self) {
+        let snapshot = self.state.lock().map(|s| (s.0, s.1)).ok();
+        if let Some((done, total)) = snapshot {
+            self.send(done, total);
+        }
+    }
+}

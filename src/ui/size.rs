@@ -1,0 +1,38 @@
+//! Sizes as the SetOps CLI prints them: decimal SI units with one decimal (`150.8 kB`, `75.3 MB`).
+
+const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+
+pub fn format_size(bytes: u64) -> String {
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    // Round first, so 999_960 bytes becomes `1.0 MB` rather than `1000.0 kB`.
+    while (value * 10.0).round() / 10.0 >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_size;
+
+    #[test]
+    fn matches_the_documented_examples() {
+        assert_eq!(format_size(150_800), "150.8 kB");
+        assert_eq!(format_size(75_300_000), "75.3 MB");
+        assert_eq!(format_size(139_300), "139.3 kB");
+    }
+
+    #[test]
+    fn small_and_boundary_values() {
+        assert_eq!(format_size(0), "0 B");
+        assert_eq!(format_size(999), "999 B");
+        assert_eq!(format_size(1000), "1.0 kB");
+        assert_eq!(format_size(999_960), "1.0 MB");
+        assert_eq!(format_size(1_073_741_824), "1.1 GB");
+    }
+}

@@ -1,0 +1,218 @@
+//! The questions about the data and its users: which backup to move, which links to move, and
+//! how long a commit or restore may take.
+
+use std::path::{Path, PathBuf};
+
+use super::ask::columns;
+use super::checks;
+use super::flags::{self, BackupFlag, Flags, refused};
+use super::prompter::Prompter;
+use super::{BackupAnswer, RelinkAnswer};
+use crate::error::{Error, Result};
+use crate::migrate::inspect::latest_created;
+use crate::model::{Backup, BackupStatus, Link, Service, ServiceType};
+use crate::ui::format_size;
+
+pub const DEFAULT_WAIT_TIMEOUT: &str = "2h";
+
+/// `2024-03-01T03:12:00Z, 150.8 kB`, as `backup` lists them.
+pub fn describe(backup: &Backup) -> String {
+    let when = backup.created_at.format("%Y-%m-%dT%H:%M:%SZ");
+    match backup.size {
+        Some(size) => format!("{when}, {}", format_size(size)),
+        None => when.to_string(),
+    }
+}
+
+/// Why the source's backups cannot go into the target, if they cannot.
+fn format_mismatch(source: &Service, service_type: ServiceType) -> Option<String> {
+    (source.service_type.backup_extension() != service_type.backup_extension()).then(|| {
+        format!(
+            "the backups of {} are {}s, but {service_type} restores a {}",
+            source.name,
+            source.service_type.backup_format_name(),
+            service_type.backup_format_name()
+        )
+    })
+}
+
+pub fn backup(
+    prompter: &mut dyn Prompter,
+    flags: &Flags,
+    source: &Service,
+    service_type: ServiceType,
+    backups: &[Backup],
+) -> Result<BackupAnswer> {
+    let mismatch = format_mismatch(source, service_type);
+    let mut created: Vec<&Backup> = backups
+        .iter()
+        .filter(|b| b.status == BackupStatus::Created)
+        .collect();
+    created.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let latest = latest_created(backups);
+
+    if let Some(flag) = &flags.backup {
+        return backup_from_flag(flag, source, service_type, &created, latest, mismatch.as_deref());
+    }
+    if let Some(why) = &mismatch {
+        let prompt = format!("Backup file to restore ({why}; give a local file)");
+        return ask_file(prompter, &prompt, service_type);
+    }
+
+    let mut items = Vec::new();
+    let mut answers = Vec::new();
+    if let Some(latest) = latest {
+        items.push(format!("latest ({} of {})", latest.id, describe(latest)));
+        answers.push(Some(BackupAnswer::Latest(latest.clone())));
+    }
+    items.push(format!(
+        "fresh (a new backup of {}, made when the plan runs)",
+        source.name
+    ));
+    answers.push(Some(BackupAnswer::Fresh));
+    let rows: Vec<(String, String)> = created
+        .iter()
+        .map(|b| (b.id.to_string(), describe(b).replace(", ", "  ")))
+        .collect();
+    for (row, b) in columns(&rows).into_iter().zip(&created) {
+        items.push(row);
+        answers.push(Some(BackupAnswer::Id((*b).clone())));
+    }
+    items.push("a local file…".to_owned());
+    answers.push(None);
+
+    let index = prompter.select(&format!("Backup of {} to move", source.name), &items, 0)?;
+    match answers.get(index) {
+        Some(Some(answer)) => Ok(answer.clone()),
+        Some(None) => ask_file(prompter, "Backup file to restore", service_type),
+        None => Err(Error::Internal(format!("answer {index} is not a backup choice"))),
+    }
+}
+
+fn ask_file(
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    service_type: ServiceType,
+) -> Result<BackupAnswer> {
+    let prompt = format!("{prompt} ({})", service_type.backup_format_name());
+    let answer = prompter.input(&prompt, None, &|path: &str| {
+        if path.is_empty() {
+            return Err("give the path of the backup file".to_owned());
+        }
+        checks::backup_file(Path::new(path), service_type)
+    })?;
+    Ok(BackupAnswer::File(PathBuf::from(answer)))
+}
+
+fn backup_from_flag(
+    flag: &BackupFlag,
+    source: &Service,
+    service_type: ServiceType,
+    created: &[&Backup],
+    latest: Option<&Backup>,
+    mismatch: Option<&str>,
+) -> Result<BackupAnswer> {
+    if let (Some(why), false) = (mismatch, matches!(flag, BackupFlag::File(_))) {
+        return Err(refused(
+            flags::BACKUP,
+            format!("{why}; pass --backup file:<path> with a {}", service_type.backup_format_name()),
+        ));
+    }
+    match flag {
+        BackupFlag::Latest => latest.cloned().map(BackupAnswer::Latest).ok_or_else(|| {
+            refused(
+                flags::BACKUP,
+                format!(
+                    "latest: {} has no CREATED backup yet; use --backup fresh to make one",
+                    source.name
+                ),
+            )
+        }),
+        BackupFlag::Fresh => Ok(BackupAnswer::Fresh),
+        BackupFlag::Id(id) => created
+            .iter()
+            .find(|b| b.id == *id)
+            .map(|b| BackupAnswer::Id((*b).clone()))
+            .ok_or_else(|| {
+                refused(
+                    flags::BACKUP,
+                    format!(
+                        "{id} is not a CREATED backup of {}; see `--service {} backup` for the list",
+                        source.name, source.name
+                    ),
+                )
+            }),
+        BackupFlag::File(path) => {
+            checks::backup_file(path, service_type).map_err(|reason| refused(flags::BACKUP, reason))?;
+            Ok(BackupAnswer::File(path.clone()))
+        }
+    }
+}
+
+fn describe_link(link: &Link) -> String {
+    if link.read_only {
+        format!("({}, read-only)", link.target())
+    } else {
+        format!("({})", link.target())
+    }
+}
+
+/// Which of the source's links move to the target; all are preselected.
+pub fn links(
+    prompter: &mut dyn Prompter,
+    source: &Service,
+    target: &str,
+    service_type: ServiceType,
+) -> Result<RelinkAnswer> {
+    if source.links.is_empty() {
+        return Ok(RelinkAnswer::All);
+    }
+    if source.service_type.link_kind() != service_type.link_kind() {
+        let how = |t: ServiceType| {
+            if t == ServiceType::Volume { "by mount path" } else { "by env key" }
+        };
+        return Ok(RelinkAnswer::None {
+            reason: format!(
+                "{} is linked {}, a {service_type} service {}; link the apps to {target} yourself",
+                source.name,
+                how(source.service_type),
+                how(service_type)
+            ),
+        });
+    }
+    let rows: Vec<(String, String)> = source
+        .links
+        .iter()
+        .map(|l| (l.app.clone(), describe_link(l)))
+        .collect();
+    let chosen = prompter.multi_select(
+        &format!("Apps to relink from {} to {target}", source.name),
+        &columns(&rows),
+        &vec![true; rows.len()],
+    )?;
+    Ok(if chosen.len() == source.links.len() {
+        RelinkAnswer::All
+    } else if chosen.is_empty() {
+        RelinkAnswer::None {
+            reason: format!("every app keeps its link to {}", source.name),
+        }
+    } else {
+        RelinkAnswer::Only(
+            chosen
+                .into_iter()
+                .filter_map(|i| source.links.get(i).cloned())
+                .collect(),
+        )
+    })
+}
+
+pub fn wait_timeout(prompter: &mut dyn Prompter, flags: &Flags) -> Result<String> {
+    if let Some(given) = &flags.wait_timeout {
+        return Ok(given.clone());
+    }
+    prompter.input(
+        "How long may a commit or restore take (e.g. 2h, 90m)",
+        Some(DEFAULT_WAIT_TIMEOUT),
+        &|text: &str| checks::wait_timeout(text).map(drop),
+    )
+}

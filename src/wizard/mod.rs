@@ -1,0 +1,125 @@
+//! The interactive wizard: asks what `run` needs, in order (project, stage, source, target, type,
+//! plan, options, backup, links, wait timeout), and writes a commented plan that `run` replays.
+//! As in cargo-generate, a value given as a flag is checked by the same validator as a typed
+//! answer and not asked again; only missing values are asked.
+
+mod ask;
+mod ask_data;
+mod checks;
+pub mod flags;
+mod out;
+pub mod prompter;
+mod render;
+mod suggest;
+pub mod terminal;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::model::{Backup, Link, Scope, Service, ServiceType};
+use crate::plan::Plan;
+use crate::platform::Platform;
+
+pub use flags::missing_for_unattended;
+pub use out::write_plan;
+pub use prompter::{Answer, Prompter, Rejected, ScriptedPrompter, Unattended};
+pub use suggest::suggest_target;
+pub use terminal::DialoguerPrompter;
+
+/// Values given on the command line; each one that is set is checked and not asked.
+#[derive(Debug, Clone, Default)]
+pub struct WizardArgs {
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub source: Option<String>,
+    pub target: Option<String>,
+    /// `--type`
+    pub service_type: Option<String>,
+    pub plan: Option<String>,
+    /// `latest`, `fresh`, a backup ID or `file:<path>` (relative to the current directory).
+    pub backup: Option<String>,
+    pub wait_timeout: Option<String>,
+    /// Where to write the plan (default `plans/<target>.yaml`).
+    pub out: Option<PathBuf>,
+}
+
+/// The plan the wizard made: its text, where it goes, and the text loaded back as a plan (which
+/// proves it valid). Nothing is written yet; see [`write_plan`].
+#[derive(Debug, Clone)]
+pub struct WizardPlan {
+    pub yaml: String,
+    pub path: PathBuf,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupAnswer {
+    /// `latest`; the backup it means now, for the comment.
+    Latest(Backup),
+    Fresh,
+    Id(Backup),
+    /// As typed: relative to the current directory.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelinkAnswer {
+    All,
+    None { reason: String },
+    Only(Vec<Link>),
+}
+
+/// Everything the plan is made from.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    pub scope: Scope,
+    pub source: Service,
+    pub target: String,
+    pub service_type: ServiceType,
+    pub plan: Option<String>,
+    /// Changes to the source's options: `Some` sets, `None` removes.
+    pub options: BTreeMap<String, Option<String>>,
+    pub backup: BackupAnswer,
+    pub relink: RelinkAnswer,
+    pub wait_timeout: String,
+}
+
+/// Asks every question whose answer was not given in `args`, and makes the plan.
+pub async fn build_plan(
+    platform: &dyn Platform,
+    prompter: &mut dyn Prompter,
+    args: &WizardArgs,
+) -> Result<WizardPlan> {
+    let flags = flags::Flags::parse(args)?;
+    let scope = ask::scope(platform, prompter, &flags).await?;
+    let services = platform.services(&scope).await?;
+    let source = ask::source(prompter, &flags, &services, &scope)?;
+    let target = ask::target(prompter, &flags, &source, &services, &scope)?;
+    let service_type = ask::service_type(prompter, &flags, &source)?;
+    let plan = ask::plan(prompter, &flags, &source, service_type)?;
+    let options = ask::options(prompter, &source, service_type)?;
+    let backups = platform.backups(&scope, &source.name).await?;
+    let backup = ask_data::backup(prompter, &flags, &source, service_type, &backups)?;
+    let relink = ask_data::links(prompter, &source, &target, service_type)?;
+    let wait_timeout = ask_data::wait_timeout(prompter, &flags)?;
+    let path = out::choose(prompter, flags.out.as_deref(), &target)?;
+
+    let answers = Answers {
+        scope,
+        source,
+        target,
+        service_type,
+        plan,
+        options,
+        backup,
+        relink,
+        wait_timeout,
+    };
+    let yaml = render::plan_yaml(&answers, &path)?;
+    let plan = out::load_checked(&path, &yaml)?;
+    Ok(WizardPlan { yaml, path, plan })
+}

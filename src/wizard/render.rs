@@ -1,0 +1,215 @@
+//! The answers as a commented version 1 plan. Only what differs from the source is written as a
+//! key (type, plan, options); what is copied is said in comments, so `run` copies the source as
+//! it is when the plan runs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::out::path_from_plan;
+use super::{Answers, BackupAnswer, RelinkAnswer};
+use crate::error::Result;
+use crate::model::Link;
+
+/// Comments start in this column, so a plan reads as a table.
+const COMMENT_COLUMN: usize = 30;
+
+/// A YAML scalar: plain where it is unambiguous, else double-quoted (JSON strings are valid YAML).
+fn scalar(text: &str) -> String {
+    let plain = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c));
+    let keyword = ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(text));
+    if plain && !keyword {
+        text.to_owned()
+    } else {
+        serde_json::Value::String(text.to_owned()).to_string()
+    }
+}
+
+/// Always quoted: option values are strings even when they look like numbers or booleans.
+fn quoted(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+struct Writer {
+    text: String,
+}
+
+impl Writer {
+    fn comment(&mut self, line: &str) {
+        self.text.push_str("# ");
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    /// `code`, then `# comment` in the comment column (or one space after a long `code`).
+    fn line(&mut self, code: &str, comment: &str) {
+        self.text.push_str(code);
+        if !comment.is_empty() {
+            let pad = COMMENT_COLUMN.saturating_sub(code.chars().count()).max(1);
+            let _ = write!(self.text, "{:pad$}# {comment}", "");
+        }
+        self.text.push('\n');
+    }
+}
+
+fn link_yaml(link: &Link) -> String {
+    let mut text = format!("{{app: {}", scalar(&link.app));
+    if let Some(path) = &link.path {
+        let _ = write!(text, ", path: {}", scalar(path));
+        if link.read_only {
+            text.push_str(", read_only: true");
+        }
+    } else if let Some(key) = &link.env_key {
+        let _ = write!(text, ", env_key: {}", scalar(key));
+    }
+    text.push('}');
+    text
+}
+
+pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
+    let source = &a.source;
+    let shown = path.display();
+    let mut w = Writer { text: String::new() };
+    w.comment(&format!(
+        "Made by `setops-migrate wizard`: copy {} into a new service {} in {}.",
+        source.name, a.target, a.scope
+    ));
+    w.comment(&format!("Check it:  setops-migrate plan:validate {shown}"));
+    w.comment(&format!("Preview:   setops-migrate run {shown} --dry-run"));
+    w.comment(&format!("Run it:    setops-migrate run {shown}   (again to resume)"));
+    w.line("version: 1", "");
+    w.line(&format!("project: {}", scalar(&a.scope.project)), "SetOps project");
+    w.line(&format!("stage: {}", scalar(&a.scope.stage)), "stage of the project");
+    w.line("migrations:", "");
+
+    let copied_plan = source.plan.as_deref().unwrap_or("no plan");
+    w.line(
+        &format!("  - source: {}", scalar(&source.name)),
+        &format!(
+            "existing service ({}, {copied_plan}), never changed",
+            source.service_type
+        ),
+    );
+    w.line(&format!("    target: {}", scalar(&a.target)), "the new service this plan creates");
+    if a.service_type != source.service_type {
+        w.line(
+            &format!("    type: {}", a.service_type),
+            &format!("instead of {}", source.service_type),
+        );
+    }
+    if a.plan != source.plan
+        && let Some(plan) = &a.plan
+    {
+        w.line(&format!("    plan: {}", scalar(plan)), &format!("instead of {copied_plan}"));
+    }
+    if !a.options.is_empty() {
+        w.line("    options:", "over the source's options; null removes one");
+        for (name, value) in &a.options {
+            let had = source.options.get(name);
+            let comment = match (value, had) {
+                (None, _) if !a.service_type.allowed_options().contains(&name.as_str()) => {
+                    format!("not a {} option", a.service_type)
+                }
+                (_, Some(had)) => format!("{} has {}", source.name, quoted(had)),
+                (_, None) => format!("{} has none", source.name),
+            };
+            let value = value.as_deref().map(quoted).unwrap_or_else(|| "null".to_owned());
+            w.line(&format!("      {name}: {value}"), &comment);
+        }
+    }
+
+    let (backup, comment) = match &a.backup {
+        BackupAnswer::Latest(b) => (
+            "latest".to_owned(),
+            format!(
+                "newest CREATED backup of {} when the plan runs (now {})",
+                source.name, b.id
+            ),
+        ),
+        BackupAnswer::Fresh => (
+            "fresh".to_owned(),
+            format!("a new backup of {}, made when the plan runs", source.name),
+        ),
+        BackupAnswer::Id(b) => (
+            b.id.to_string(),
+            format!("backup of {} from {}", source.name, super::ask_data::describe(b)),
+        ),
+        BackupAnswer::File(file) => (
+            format!("file:{}", path_from_plan(path, file)?),
+            "local file, relative to this plan's directory".to_owned(),
+        ),
+    };
+    w.line(&format!("    backup: {}", scalar(&backup)), &comment);
+    w.line(
+        &format!("    wait_timeout: {}", scalar(&a.wait_timeout)),
+        "how long a commit or restore may take",
+    );
+
+    match &a.relink {
+        RelinkAnswer::All => {
+            let now: Vec<String> = source
+                .links
+                .iter()
+                .map(|l| format!("{} ({})", l.app, l.target()))
+                .collect();
+            let comment = if now.is_empty() {
+                format!("every app linked to {} when the plan runs; none now", source.name)
+            } else {
+                format!("every app linked to {}; now {}", source.name, now.join(", "))
+            };
+            w.line("    relink: all", &comment);
+        }
+        RelinkAnswer::None { reason } => w.line("    relink: none", reason),
+        RelinkAnswer::Only(links) => {
+            w.line(
+                "    relink:",
+                &format!("only these move; other apps keep {}", source.name),
+            );
+            for link in links {
+                w.line(&format!("      - {}", link_yaml(link)), "");
+            }
+        }
+    }
+    Ok(w.text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_are_plain_only_when_unambiguous() {
+        assert_eq!(scalar("files2"), "files2");
+        assert_eq!(scalar("/data"), "/data");
+        assert_eq!(scalar("db.t3.micro"), "db.t3.micro");
+        assert_eq!(scalar("null"), "\"null\"");
+        assert_eq!(scalar("True"), "\"True\"");
+        assert_eq!(scalar("1h 30m"), "\"1h 30m\"");
+        assert_eq!(scalar("6a6fcd7a-7063-4cb4-a748-8f765eea39a2"), "\"6a6fcd7a-7063-4cb4-a748-8f765eea39a2\"");
+        assert_eq!(scalar("file:../a b.tar.gz"), "\"file:../a b.tar.gz\"");
+        assert_eq!(quoted("50"), "\"50\"");
+    }
+
+    #[test]
+    fn comments_line_up() {
+        let mut w = Writer { text: String::new() };
+        w.line("version: 1", "");
+        w.line("project: shop", "SetOps project");
+        w.line(&"x".repeat(40), "long");
+        assert_eq!(
+            w.text,
+            format!(
+                "version: 1\nproject: shop{}# SetOps project\n{} # long\n",
+                " ".repeat(COMMENT_COLUMN - 13),
+                "x".repeat(40)
+            )
+        );
+    }
+}
