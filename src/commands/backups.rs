@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::api::UploadRequest;
 use crate::error::{Error, Result};
 use crate::model::{Backup, RestoreOutcome};
+use crate::formats;
 use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, TableBuilder, format_size};
@@ -193,6 +194,11 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
     }
     let conn = ctx.connect().await?;
     let platform = conn.platform.clone();
+    // Refuse a file of the wrong format before anything is allocated or sent.
+    let target = platform.service(&scope, service).await?;
+    if let Err(what) = formats::check_for_type(file, target.service_type)? {
+        return Err(Error::usage(format!("{what}; nothing was uploaded")));
+    }
     let (size, sha256) = transfer::sha256_file(file).await?;
     let filename = file_name(file);
     let request = UploadRequest { filename: filename.clone(), size, sha256: sha256.clone() };

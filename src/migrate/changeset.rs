@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{ChangesetCommand, Commit, CommitPhase, CommitStatus};
+use crate::model::{ChangesetCommand, Commit, CommitPhase, CommitStatus, codes};
 
 use super::crash::{self, When};
 use super::engine::{Engine, field};
@@ -27,9 +27,9 @@ pub async fn stage_all(engine: &Engine, stage_key: &str, crash_name: &str, step:
         .await?
         .map(|c| c.commands)
         .unwrap_or_default();
-    // What is pending must be a prefix of our list, staged by an earlier attempt of this step.
-    let ours_so_far = pending.len() <= commands.len() && commands[..pending.len()] == pending[..];
-    if !pending.is_empty() && (!ours_so_far || engine.open_intent(stage_key).await.is_none()) {
+    // What is pending must be a prefix of our list: staged by an earlier attempt of this step
+    // (whose journal may be gone, on a fresh CI runner). Anything else is someone else's.
+    if !is_prefix(&pending, commands) {
         return Err(foreign_changeset(engine, &pending));
     }
     engine
@@ -43,6 +43,11 @@ pub async fn stage_all(engine: &Engine, stage_key: &str, crash_name: &str, step:
     engine
         .emit(None, Some(step), Phase::Info, format!("staged {} command(s) in the changeset of {}", commands.len(), engine.scope));
     engine.done(stage_key, json!({ "commands": commands })).await
+}
+
+/// Whether `pending` is the start of `ours` (the empty changeset is).
+pub fn is_prefix(pending: &[ChangesetCommand], ours: &[ChangesetCommand]) -> bool {
+    pending.len() <= ours.len() && ours[..pending.len()] == pending[..]
 }
 
 pub fn foreign_changeset(engine: &Engine, pending: &[ChangesetCommand]) -> Error {
@@ -62,7 +67,7 @@ pub fn foreign_changeset(engine: &Engine, pending: &[ChangesetCommand]) -> Error
 
 /// Commits the changeset and follows the commit until it ends, emitting its phases. `is_applied`
 /// tells, from the platform's state, whether an earlier attempt's commit already went through.
-pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: Step, deadline: Duration, is_applied: impl AsyncFnOnce() -> Result<bool>) -> Result<()> {
+pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: Step, deadline: Duration, is_applied: &impl AsyncFn() -> Result<bool>) -> Result<()> {
     if engine.done_data(commit_key).await.is_some() {
         return Ok(());
     }
@@ -81,13 +86,37 @@ pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: S
     }
     engine.intent(commit_key, json!({})).await?;
     crash::point(crash_name, When::Before);
-    let started = engine.platform.commit(&engine.scope).await?;
+    let started = match engine.platform.commit(&engine.scope).await {
+        Ok(started) => started,
+        // An earlier attempt's commit is running or went through while we were away.
+        Err(e) if matches!(e.code(), Some(codes::COMMIT_ALREADY_RUNNING | codes::CHANGESET_DOES_NOT_EXIST)) => {
+            wait_applied(engine, step, deadline, is_applied, e).await?;
+            return engine.done(commit_key, json!({})).await;
+        }
+        Err(e) => return Err(e),
+    };
     engine
         .intent(commit_key, json!({ "commit_id": started.id }))
         .await?;
     crash::point(crash_name, When::After);
     let done = follow(engine, started, step, deadline).await?;
     engine.done(commit_key, json!({ "commit_id": done.id })).await
+}
+
+/// Waits until the platform's state shows an earlier attempt's commit applied.
+async fn wait_applied(engine: &Engine, step: Step, limit: Duration, is_applied: &impl AsyncFn() -> Result<bool>, cause: Error) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
+    engine.emit(None, Some(step), Phase::Info, "an earlier attempt's commit is running; waiting for it");
+    loop {
+        if is_applied().await? {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(cause);
+        }
+        backoff.sleep(deadline).await;
+    }
 }
 
 /// Polls a running commit, emitting each phase once, until it succeeds or fails.

@@ -27,7 +27,7 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
     }
     let names: Vec<&str> = missing.iter().map(|r| r.target.as_str()).collect();
     engine.emit(None, Some(Step::Create), Phase::Started, format!("creating {}", names.join(", ")));
-    let commands: Vec<ChangesetCommand> = missing.iter().flat_map(|r| commands_for(r)).collect();
+    let commands = commands_for_missing(resolved, existing);
     stage_all(engine, STAGE_KEY, "stage-targets", Step::Create, &commands).await?;
     let deadline = engine
         .plan
@@ -36,11 +36,11 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
         .map(|m| m.wait_timeout)
         .max()
         .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
-    commit(engine, COMMIT_KEY, "commit-targets", Step::Create, deadline, async || {
+    let applied = async || {
         let services = engine.platform.services(&engine.scope).await?;
         Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))
-    })
-    .await?;
+    };
+    commit(engine, COMMIT_KEY, "commit-targets", Step::Create, deadline, &applied).await?;
     // Read back: the committed targets must carry the planned configuration.
     let services = engine.platform.services(&engine.scope).await?;
     for r in &missing {
@@ -59,6 +59,15 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
     }
     engine.emit(None, Some(Step::Create), Phase::Done, format!("created {}", names.join(", ")));
     Ok(())
+}
+
+/// The changeset commands that make every target that does not exist yet, in plan order.
+pub fn commands_for_missing(resolved: &[Resolved], existing: &[Service]) -> Vec<ChangesetCommand> {
+    resolved
+        .iter()
+        .filter(|r| find(existing, &r.target).is_none())
+        .flat_map(commands_for)
+        .collect()
 }
 
 /// The changeset commands that make one target.

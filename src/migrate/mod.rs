@@ -169,6 +169,7 @@ pub async fn run(
     let resolved = preflight_and_inspect(&engine).await?;
     journal::create_private_dir(&engine.artifacts)?;
     let existing = engine.platform.services(&engine.scope).await?;
+    check_changeset(&engine, &resolved, &existing).await?;
     create::create_targets(&engine, &resolved, &existing).await?;
 
     let results: Vec<Result<()>> = futures_util::stream::iter(engine.plan.migrations.iter().zip(&resolved))
@@ -215,13 +216,7 @@ fn fresh_journal(plan: &Plan, key: JournalKey, plan_json: Value) -> JournalData 
 async fn preflight_and_inspect(engine: &Engine) -> Result<Vec<Resolved>> {
     engine.emit(None, Some(Step::Preflight), Phase::Started, format!("checking {}", engine.scope));
     let stage = inspect::preflight(engine.platform.as_ref(), &engine.plan).await?;
-    let journaled_staging = engine.record("stage-targets").await.is_some() || engine.record("stage-relink").await.is_some();
-    if let Some(pending) = engine.platform.changeset(&engine.scope).await?
-        && !journaled_staging
-    {
-        return Err(changeset::foreign_changeset(engine, &pending.commands));
-    }
-    engine.emit(None, Some(Step::Preflight), Phase::Done, "token, project, stage, sources and changeset checked");
+    engine.emit(None, Some(Step::Preflight), Phase::Done, "token, project, stage and sources checked");
     let mut out = Vec::new();
     for m in &engine.plan.migrations {
         let k = key("inspect", &m.target);
@@ -240,6 +235,21 @@ async fn preflight_and_inspect(engine: &Engine) -> Result<Vec<Resolved>> {
         out.push(r);
     }
     Ok(out)
+}
+
+/// Stops before anything is staged when the user's changeset holds commands this plan would not
+/// stage itself (a prefix of its own commands is an earlier attempt's, journal or not).
+async fn check_changeset(engine: &Engine, resolved: &[Resolved], existing: &[crate::model::Service]) -> Result<()> {
+    let Some(pending) = engine.platform.changeset(&engine.scope).await? else {
+        return Ok(());
+    };
+    if changeset::is_prefix(&pending.commands, &create::commands_for_missing(resolved, existing)) {
+        return Ok(());
+    }
+    if changeset::is_prefix(&pending.commands, &relink::planned_commands(engine, resolved).await?) {
+        return Ok(());
+    }
+    Err(changeset::foreign_changeset(engine, &pending.commands))
 }
 
 /// A target that exists already must be this plan's own work, unless --adopt-target.

@@ -22,10 +22,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         engine.emit(None, Some(Step::Relink), Phase::Replayed, "apps were relinked by an earlier run");
         return Ok(data.get("moved").and_then(|v| v.as_u64()).unwrap_or(0) as usize);
     }
-    let planned: Vec<(&Resolved, &Link)> = resolved
-        .iter()
-        .flat_map(|r| r.links.iter().map(move |l| (r, l)))
-        .collect();
+    let planned = planned(resolved);
     let commands = match engine.open_intent(STAGE_KEY).await {
         // An earlier attempt decided the commands; keep them so the changeset prefix matches.
         Some(open) => serde_json::from_value::<Vec<ChangesetCommand>>(open.data["commands"].clone())
@@ -44,10 +41,8 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
     engine.emit(None, Some(Step::Relink), Phase::Started, format!("relinking {} link(s)", planned.len()));
     stage_all(engine, STAGE_KEY, "stage-relink", Step::Relink, &commands).await?;
     let deadline = engine.plan.migrations.iter().map(|m| m.wait_timeout).max().unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
-    commit(engine, COMMIT_KEY, "commit-relink", Step::Relink, deadline, async || {
-        Ok(missing_links(engine, &planned).await?.is_empty())
-    })
-    .await?;
+    let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
+    commit(engine, COMMIT_KEY, "commit-relink", Step::Relink, deadline, &applied).await?;
     let missing = missing_links(engine, &planned).await?;
     if !missing.is_empty() {
         return Err(Error::Verification(format!(
@@ -60,6 +55,18 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
     }
     engine.done(DONE_KEY, json!({ "moved": planned.len() })).await?;
     Ok(planned.len())
+}
+
+fn planned(resolved: &[Resolved]) -> Vec<(&Resolved, &Link)> {
+    resolved
+        .iter()
+        .flat_map(|r| r.links.iter().map(move |l| (r, l)))
+        .collect()
+}
+
+/// The relink commands this plan needs now (for telling its own staged commands from others').
+pub async fn planned_commands(engine: &Engine, resolved: &[Resolved]) -> Result<Vec<ChangesetCommand>> {
+    commands_needed(engine, &planned(resolved)).await
 }
 
 /// The commands that move each planned link: destroy the app's link to the source (if any) and

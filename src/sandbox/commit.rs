@@ -208,7 +208,10 @@ fn apply(
 ) -> Result<(), ServiceError> {
     let busy = busy_services(world, scope);
     let Some(stage) = world.stage_mut(scope) else {
-        return Err(commit_failed(format!("stage {scope} no longer exists"), None));
+        return Err(commit_failed(
+            format!("stage {scope} no longer exists"),
+            None,
+        ));
     };
     let new = rules::check(&stage.config, commands, &busy, Utc::now()).map_err(|tree| {
         commit_failed(
@@ -223,13 +226,19 @@ fn apply(
     let old_uids: BTreeSet<Uuid> = old.services.values().map(|s| s.uid).collect();
     let new_uids: BTreeSet<Uuid> = new.services.values().map(|s| s.uid).collect();
     let root = sandbox.dir();
-    for (name, svc) in new.services.iter().filter(|(_, s)| !old_uids.contains(&s.uid)) {
+    for (name, svc) in new
+        .services
+        .iter()
+        .filter(|(_, s)| !old_uids.contains(&s.uid))
+    {
         if let Some(engine) = engine_for(svc.service_type) {
             let data = data_dir(root, scope, name);
             if let Err(e) = engine.provision(&data) {
                 stage.config = old;
                 return Err(commit_failed(
-                    format!("creating the data of service {name:?} failed: {e}; the changeset is kept, commit it again"),
+                    format!(
+                        "creating the data of service {name:?} failed: {e}; the changeset is kept, commit it again"
+                    ),
                     None,
                 ));
             }
@@ -250,7 +259,10 @@ fn apply(
         {
             let data = data_dir(root, scope, &name);
             if let Err(e) = engine.remove(&data) {
-                eprintln!("sandbox: removing the data of destroyed service {name:?} ({}): {e}", data.display());
+                eprintln!(
+                    "sandbox: removing the data of destroyed service {name:?} ({}): {e}",
+                    data.display()
+                );
             }
         }
         let gone: Vec<Uuid> = world
@@ -265,7 +277,9 @@ fn apply(
             }
         }
         let backups = &world.backups;
-        world.transfers.retain(|_, t| backups.contains_key(&t.backup_id));
+        world
+            .transfers
+            .retain(|_, t| backups.contains_key(&t.backup_id));
     }
     Ok(())
 }

@@ -57,7 +57,14 @@ impl SplitMix64 {
     }
 }
 
-const TOP: [&str; 6] = ["uploads", "invoices", "avatars", "exports", "reports", "thumbnails"];
+const TOP: [&str; 6] = [
+    "uploads",
+    "invoices",
+    "avatars",
+    "exports",
+    "reports",
+    "thumbnails",
+];
 const WORDS: [&str; 12] = [
     "photo", "scan", "receipt", "order", "profile", "banner", "summary", "ledger", "export",
     "draft", "label", "ticket",
@@ -187,7 +194,10 @@ mod tests {
     fn generated_bytes_match_the_plan_and_repeat() {
         let a = tempfile::tempdir().expect("tempdir");
         let b = tempfile::tempdir().expect("tempdir");
-        let small = ContentSpec { files: 20, ..spec(3) };
+        let small = ContentSpec {
+            files: 20,
+            ..spec(3)
+        };
         let total = generate(a.path(), &small).expect("generate");
         generate(b.path(), &small).expect("generate");
         let planned: u64 = plan(&small).iter().map(|f| f.size).sum();

@@ -53,12 +53,22 @@ impl ApiError {
 
     /// 404 StateError: the named thing does not exist.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorType::StateError, code, message.into())
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::StateError,
+            code,
+            message.into(),
+        )
     }
 
     /// 409 StateError: the server's state forbids the action now.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, ErrorType::StateError, code, message.into())
+        Self::new(
+            StatusCode::CONFLICT,
+            ErrorType::StateError,
+            code,
+            message.into(),
+        )
     }
 
     /// 409 StateError that goes away by itself (a running commit): the client may retry.

@@ -38,7 +38,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         return Err(ApiError::invalid_field(
             "body",
             validators::TOO_LONG,
-            format!("the request body has {} bytes; the limit is {MAX_JSON_BODY}", bytes.len()),
+            format!(
+                "the request body has {} bytes; the limit is {MAX_JSON_BODY}",
+                bytes.len()
+            ),
         ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -61,17 +64,16 @@ fn json_rejection(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError
             format!("the request body is not valid JSON: {inner}"),
         );
     }
-    let mut segments: Vec<String> = e
-        .path()
-        .iter()
-        .filter_map(|seg| match seg {
-            serde_path_to_error::Segment::Seq { index } => Some(format!("[{index}]")),
-            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
-                None
-            }
-        })
-        .collect();
+    let mut segments: Vec<String> =
+        e.path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => Some(format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
     let text = inner.to_string();
     let mut push_field = |field: String| {
         if segments.last() != Some(&field) {
@@ -94,7 +96,11 @@ fn json_rejection(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError
     }
     let field = segments.join(".");
     let message = format!("request body field `{field}`: {text}");
-    ApiError::validation(codes::VALIDATION_FAILED, message, nest(&segments, validator))
+    ApiError::validation(
+        codes::VALIDATION_FAILED,
+        message,
+        nest(&segments, validator),
+    )
 }
 
 /// `["arguments", "name"]` + `required` -> `{"arguments": {"name": ["required"]}}`.
@@ -129,9 +135,7 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| {
-                ApiError::not_found(codes::NOT_FOUND, format!("bad path parameters: {e}"))
-            })
+            .map_err(|e| ApiError::not_found(codes::NOT_FOUND, format!("bad path parameters: {e}")))
     }
 }
 
@@ -149,14 +153,20 @@ mod tests {
         let body = br#"{"name":"service:create","arguments":{"type":"volume"}}"#;
         let err = parse_json::<ChangesetCommand>(body).expect_err("refused");
         assert_eq!(err.code, codes::VALIDATION_FAILED);
-        assert_eq!(flat(&err), vec![("arguments.name".into(), "required".into())]);
+        assert_eq!(
+            flat(&err),
+            vec![("arguments.name".into(), "required".into())]
+        );
     }
 
     #[test]
     fn wrong_type_and_unknown_command_are_refused() {
         let body = br#"{"name":"service:create","arguments":{"name":5,"type":"volume"}}"#;
         let err = parse_json::<ChangesetCommand>(body).expect_err("refused");
-        assert_eq!(flat(&err), vec![("arguments.name".into(), "invalid".into())]);
+        assert_eq!(
+            flat(&err),
+            vec![("arguments.name".into(), "invalid".into())]
+        );
         let body = br#"{"name":"service:explode","arguments":{}}"#;
         let err = parse_json::<ChangesetCommand>(body).expect_err("refused");
         assert_eq!(flat(&err), vec![("name".into(), "not_included".into())]);

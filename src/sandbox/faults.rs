@@ -109,15 +109,27 @@ impl Knobs {
     }
 
     pub fn backup_delay(&self) -> Duration {
-        Duration::from_millis(self.lock().backup_delay_ms.unwrap_or(DEFAULT_BACKUP_DELAY_MS))
+        Duration::from_millis(
+            self.lock()
+                .backup_delay_ms
+                .unwrap_or(DEFAULT_BACKUP_DELAY_MS),
+        )
     }
 
     pub fn restore_delay(&self) -> Duration {
-        Duration::from_millis(self.lock().restore_delay_ms.unwrap_or(DEFAULT_RESTORE_DELAY_MS))
+        Duration::from_millis(
+            self.lock()
+                .restore_delay_ms
+                .unwrap_or(DEFAULT_RESTORE_DELAY_MS),
+        )
     }
 
     pub fn commit_phase(&self) -> Duration {
-        Duration::from_millis(self.lock().commit_phase_ms.unwrap_or(DEFAULT_COMMIT_PHASE_MS))
+        Duration::from_millis(
+            self.lock()
+                .commit_phase_ms
+                .unwrap_or(DEFAULT_COMMIT_PHASE_MS),
+        )
     }
 }
 

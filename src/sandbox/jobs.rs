@@ -159,7 +159,12 @@ pub(crate) fn recover(dir: &Path, world: &mut World, now: DateTime<Utc>) -> Vec<
                 )),
                 validation_errors: None,
             });
-            unfreeze.push((commit.project.clone(), commit.stage.clone(), commit.user.clone(), commit.id));
+            unfreeze.push((
+                commit.project.clone(),
+                commit.stage.clone(),
+                commit.user.clone(),
+                commit.id,
+            ));
         }
     }
     for (project, stage, user, id) in unfreeze {
@@ -177,12 +182,10 @@ pub(crate) fn recover(dir: &Path, world: &mut World, now: DateTime<Utc>) -> Vec<
     let mut orphans = Vec::new();
     for (id, entry) in &world.backups {
         match entry.backup.status {
-            BackupStatus::Creating | BackupStatus::Restoring => {
-                match target(dir, world, entry) {
-                    Some(t) => repeatable.push((*id, t.engine.restore_is_repeatable())),
-                    None => orphans.push(*id),
-                }
-            }
+            BackupStatus::Creating | BackupStatus::Restoring => match target(dir, world, entry) {
+                Some(t) => repeatable.push((*id, t.engine.restore_is_repeatable())),
+                None => orphans.push(*id),
+            },
             BackupStatus::Created | BackupStatus::Uploading => {}
         }
     }

@@ -114,7 +114,11 @@ impl Sandbox {
     /// Where a committed service keeps its data on disk (volume and s3 services), for checks
     /// that compare a migration's source and target byte for byte. `None` when the service does
     /// not exist or its type has no engine here.
-    pub async fn service_data_dir(&self, scope: &crate::model::Scope, service: &str) -> Option<PathBuf> {
+    pub async fn service_data_dir(
+        &self,
+        scope: &crate::model::Scope,
+        service: &str,
+    ) -> Option<PathBuf> {
         let world = self.world().await;
         let svc = world.stage(scope)?.config.services.get(service)?;
         engines::engine_for(svc.service_type)?;

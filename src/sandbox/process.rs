@@ -98,9 +98,11 @@ pub(crate) async fn serve_until(
     create_dir(dir)?;
     let lock = acquire_lock(dir)?;
     let sandbox = Sandbox::open(dir, seed).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| Error::usage(format!("cannot listen on {listen}: {e}; choose another --listen address")))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Error::usage(format!(
+            "cannot listen on {listen}: {e}; choose another --listen address"
+        ))
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
@@ -302,10 +304,7 @@ fn spawn_server(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<std::
         let seed = std::path::absolute(seed).map_err(|e| Error::io("resolving", seed, e))?;
         command.arg("--seed").arg(seed);
     }
-    command
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err);
+    command.stdin(Stdio::null()).stdout(log).stderr(log_err);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it detaches the
     // server from our terminal and process group so it outlives the command that started it.
     unsafe {

@@ -37,6 +37,9 @@ impl Block {
         }
         for (label, items) in &self.lists {
             out.push(format!("{label}:"));
+            if items.is_empty() {
+                out.push("  (none)".to_owned());
+            }
             for item in items {
                 out.push(format!("  -- {item}"));
             }

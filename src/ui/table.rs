@@ -37,14 +37,22 @@ impl TableBuilder {
     /// The bordered table for humans.
     pub fn render(&self) -> String {
         let mut table = Table::new();
+        // Headers are centred by hand: like the SetOps CLI, an odd leftover space goes right.
+        let headers = self.headers.iter().enumerate().map(|(i, (h, _))| {
+            let width = self
+                .rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(0);
+            Cell::new(format!("{h:^width$}")).set_alignment(CellAlignment::Left)
+        });
         table
             .load_preset(SETOPS_PRESET)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(
-                self.headers
-                    .iter()
-                    .map(|(h, _)| Cell::new(h).set_alignment(CellAlignment::Center)),
-            );
+            .set_header(headers);
         for row in &self.rows {
             table.add_row(row.iter().zip(&self.headers).map(|(value, (_, align))| {
                 Cell::new(value).set_alignment(match align {

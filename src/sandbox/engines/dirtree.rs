@@ -34,7 +34,11 @@ pub(crate) struct RestoreSummary {
 
 /// Writes `root`'s contents as a gzipped tar to `out`. `with_dirs: false` archives regular files
 /// only (an S3 bucket has no directories, only keys with slashes).
-pub(crate) fn backup(root: &Path, out: &mut dyn Write, with_dirs: bool) -> io::Result<BackupSummary> {
+pub(crate) fn backup(
+    root: &Path,
+    out: &mut dyn Write,
+    with_dirs: bool,
+) -> io::Result<BackupSummary> {
     // Fast compression: backups are often already-compressed media; level 6 would cost CPU for
     // next to no gain.
     let gz = GzEncoder::new(out, Compression::fast());
@@ -194,8 +198,17 @@ fn check_within_archive(
     rel: &Path,
     is_dir: bool,
 ) -> Result<(), String> {
-    let conflict = || format!("archive entry `{}` conflicts with another entry of the same name", rel.display());
-    for ancestor in rel.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()) {
+    let conflict = || {
+        format!(
+            "archive entry `{}` conflicts with another entry of the same name",
+            rel.display()
+        )
+    };
+    for ancestor in rel
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+    {
         if !*kinds.entry(ancestor.to_path_buf()).or_insert(true) {
             return Err(conflict());
         }
@@ -219,14 +232,20 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(format!("checking {}: {e}", rel.display())),
         };
-        if meta.file_type().is_symlink() && !(last && !is_dir) {
+        // The file itself may be a symlink: the rename replaces the link, not its target.
+        let replaced_file = last && !is_dir;
+        if meta.file_type().is_symlink() && !replaced_file {
             return Err(format!(
                 "`{}` goes through a symbolic link in the service's data; refusing to follow it",
                 rel.display()
             ));
         }
         let conflict = if last {
-            if is_dir { !meta.is_dir() } else { meta.is_dir() }
+            if is_dir {
+                !meta.is_dir()
+            } else {
+                meta.is_dir()
+            }
         } else {
             !meta.is_dir()
         };
@@ -243,10 +262,15 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String
 
 /// Streams one file through a temp name beside its destination, then renames it into place, so
 /// a reader never sees half a file.
-fn write_file<R: Read>(root: &Path, rel: &Path, entry: &mut tar::Entry<'_, R>) -> Result<u64, String> {
+fn write_file<R: Read>(
+    root: &Path,
+    rel: &Path,
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<u64, String> {
     let dest = root.join(rel);
     let parent = dest.parent().unwrap_or(root);
-    fs::create_dir_all(parent).map_err(|e| format!("creating the folder of {}: {e}", rel.display()))?;
+    fs::create_dir_all(parent)
+        .map_err(|e| format!("creating the folder of {}: {e}", rel.display()))?;
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

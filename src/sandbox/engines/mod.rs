@@ -77,7 +77,8 @@ pub(crate) fn engine_for(service_type: ServiceType) -> Option<&'static dyn Engin
 pub(crate) fn unsupported_reason(service_type: ServiceType) -> String {
     match service_type {
         ServiceType::Elasticsearch7 => {
-            "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")".to_owned()
+            "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")"
+                .to_owned()
         }
         other => format!(
             "the sandbox has no {other} engine yet (issue 4 adds postgresql, redis and mongodb \

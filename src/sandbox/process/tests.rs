@@ -10,7 +10,13 @@ fn any_port() -> SocketAddr {
 }
 
 /// Starts `serve_until` in a task; returns the ready info and a stop handle.
-async fn start(dir: &Path) -> (ServerInfo, oneshot::Sender<()>, tokio::task::JoinHandle<Result<()>>) {
+async fn start(
+    dir: &Path,
+) -> (
+    ServerInfo,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<()>>,
+) {
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let dir = dir.to_path_buf();
@@ -41,12 +47,26 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
     let (info, stop_tx, handle) = start(&dir).await;
     assert_eq!(info.pid, std::process::id());
     assert_eq!(read_info(&dir), Some(info.clone()));
-    let mode = std::fs::metadata(server_info_path(&dir)).expect("meta").permissions().mode();
+    let mode = std::fs::metadata(server_info_path(&dir))
+        .expect("meta")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    let second = serve_until(&dir, any_port(), None, |_, _| panic!("must not start"), async {}, false).await;
+    let second = serve_until(
+        &dir,
+        any_port(),
+        None,
+        |_, _| panic!("must not start"),
+        async {},
+        false,
+    )
+    .await;
     let err = second.expect_err("second server refused").to_string();
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
     assert!(err.contains("sandbox stop --dir"), "{err}");
 
     // --sandbox DIR connects to the running server instead of spawning one.
@@ -58,7 +78,10 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
 
     let _ = stop_tx.send(());
     handle.await.expect("join").expect("serve");
-    assert!(!server_info_path(&dir).exists(), "server.json is removed at shutdown");
+    assert!(
+        !server_info_path(&dir).exists(),
+        "server.json is removed at shutdown"
+    );
     // The lock is free again: a new server may start.
     let (_, stop_tx, handle) = start(&dir).await;
     let _ = stop_tx.send(());
@@ -78,7 +101,11 @@ async fn stop_without_a_server_is_not_running_and_cleans_leftovers() {
         pid,
         started_at: Utc::now(),
     };
-    std::fs::write(server_info_path(t.path()), serde_json::to_vec(&stale).expect("json")).expect("write");
+    std::fs::write(
+        server_info_path(t.path()),
+        serde_json::to_vec(&stale).expect("json"),
+    )
+    .expect("write");
     assert_eq!(stop(t.path()).await.expect("stop"), StopOutcome::NotRunning);
     assert!(!server_info_path(t.path()).exists());
 }
@@ -86,15 +113,25 @@ async fn stop_without_a_server_is_not_running_and_cleans_leftovers() {
 #[tokio::test]
 async fn stop_never_signals_a_live_process_that_is_not_the_server() {
     let t = tempfile::tempdir().expect("tempdir");
-    let mut sleeper = Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+    let mut sleeper = Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
     let unrelated = ServerInfo {
         url: "http://127.0.0.1:9".into(),
         pid: sleeper.id(),
         started_at: Utc::now(),
     };
-    std::fs::write(server_info_path(t.path()), serde_json::to_vec(&unrelated).expect("json")).expect("write");
+    std::fs::write(
+        server_info_path(t.path()),
+        serde_json::to_vec(&unrelated).expect("json"),
+    )
+    .expect("write");
     assert_eq!(stop(t.path()).await.expect("stop"), StopOutcome::NotRunning);
-    assert!(sleeper.try_wait().expect("try_wait").is_none(), "the unrelated process still runs");
+    assert!(
+        sleeper.try_wait().expect("try_wait").is_none(),
+        "the unrelated process still runs"
+    );
     sleeper.kill().expect("kill");
     sleeper.wait().expect("wait");
 }
@@ -107,7 +144,7 @@ async fn stop_ends_a_background_server_process() {
     // the test itself) as `sandbox serve` holds it.
     let lock = std::fs::File::create(lock_path(dir)).expect("lock file");
     lock.try_lock().expect("lock");
-    let child = Command::new("sh")
+    let mut child = Command::new("sh")
         .args(["-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"])
         .spawn()
         .expect("spawn");
@@ -117,10 +154,16 @@ async fn stop_ends_a_background_server_process() {
         pid,
         started_at: Utc::now(),
     };
-    std::fs::write(server_info_path(dir), serde_json::to_vec(&info).expect("json")).expect("write");
+    std::fs::write(
+        server_info_path(dir),
+        serde_json::to_vec(&info).expect("json"),
+    )
+    .expect("write");
     assert_eq!(stop(dir).await.expect("stop"), StopOutcome::Stopped { pid });
     assert!(!alive(pid));
     assert!(!server_info_path(dir).exists());
+    // stop() has reaped it already (waitpid); this wait only keeps the handle tidy.
+    let _ = child.wait();
     drop(lock);
 }
 
@@ -128,13 +171,26 @@ async fn stop_ends_a_background_server_process() {
 async fn a_server_that_dies_at_start_is_reported_with_its_log() {
     let t = tempfile::tempdir().expect("tempdir");
     let program = t.path().join("broken-server.sh");
-    std::fs::write(&program, "#!/bin/sh\necho \"boom: cannot start ($*)\" >&2\nexit 3\n").expect("write");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\necho \"boom: cannot start ($*)\" >&2\nexit 3\n",
+    )
+    .expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let dir = t.path().join("sb");
-    let err = ensure_running(&dir, None, &program).await.expect_err("fails").to_string();
+    let err = ensure_running(&dir, None, &program)
+        .await
+        .expect_err("fails")
+        .to_string();
     assert!(err.contains("exited before it was ready"), "{err}");
-    assert!(err.contains("boom: cannot start (sandbox serve --dir"), "{err}");
+    assert!(
+        err.contains("boom: cannot start (sandbox serve --dir"),
+        "{err}"
+    );
     assert!(err.contains("--listen 127.0.0.1:0"), "{err}");
-    let log_mode = std::fs::metadata(server_log_path(&dir)).expect("log").permissions().mode();
+    let log_mode = std::fs::metadata(server_log_path(&dir))
+        .expect("log")
+        .permissions()
+        .mode();
     assert_eq!(log_mode & 0o777, 0o600);
 }

@@ -71,7 +71,8 @@ pub(super) async fn show(
 ) -> ApiResult<Json<Changeset>> {
     let scope = scope(project, stage);
     let world = st.sandbox.world().await;
-    let cs = pending(stage_of(&world, &scope)?, &user).ok_or_else(|| no_changeset(&user, &scope))?;
+    let cs =
+        pending(stage_of(&world, &scope)?, &user).ok_or_else(|| no_changeset(&user, &scope))?;
     Ok(Json(model(&scope, &user, cs)))
 }
 

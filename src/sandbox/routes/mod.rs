@@ -5,6 +5,7 @@ mod backups;
 mod changesets;
 mod faults;
 mod resources;
+mod tickets;
 mod transfer;
 
 use std::sync::Arc;
@@ -65,13 +66,16 @@ pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
         )
         .route(
             &r("/services/{service}/backups/{id}/download"),
-            post(backups::download),
+            post(tickets::download),
         )
         .route(
             &r("/services/{service}/backups/{id}/upload-url"),
-            post(backups::upload_url),
+            post(tickets::upload_url),
         )
-        .route(&r("/services/{service}/uploads"), post(backups::start_upload))
+        .route(
+            &r("/services/{service}/uploads"),
+            post(tickets::start_upload),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), overload));
     Router::new()
         .nest(crate::api::API_PREFIX, api)
@@ -87,7 +91,10 @@ pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(log_requests, request_context))
+        .layer(middleware::from_fn_with_state(
+            log_requests,
+            request_context,
+        ))
         .with_state(state)
 }
 
@@ -173,7 +180,10 @@ pub(crate) fn stage_of<'w>(world: &'w World, scope: &Scope) -> ApiResult<&'w Sta
     })
 }
 
-pub(crate) fn stage_of_mut<'w>(world: &'w mut World, scope: &Scope) -> ApiResult<&'w mut StageState> {
+pub(crate) fn stage_of_mut<'w>(
+    world: &'w mut World,
+    scope: &Scope,
+) -> ApiResult<&'w mut StageState> {
     stage_of(world, scope)?;
     world
         .stage_mut(scope)

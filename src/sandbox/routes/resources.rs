@@ -94,9 +94,7 @@ pub(super) async fn apps(
 }
 
 fn find_app(config: &StageConfig, app: &str, scope: &Scope) -> ApiResult<App> {
-    config
-        .app_model(app)
-        .ok_or_else(|| app_missing(app, scope))
+    config.app_model(app).ok_or_else(|| app_missing(app, scope))
 }
 
 pub(super) async fn app(

@@ -20,19 +20,33 @@ async fn health_needs_no_token_and_everything_else_does() {
     let r = s.call(Method::GET, &paths::me(), None, None).await;
     let e = expect_error(r, StatusCode::UNAUTHORIZED, codes::SESSION_INVALID).await;
     assert_eq!(e.error_type, crate::model::ErrorType::AuthenticationError);
-    assert!(e.message.as_deref().is_some_and(|m| m.contains("missing Authorization")));
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("missing Authorization"))
+    );
 
     let wrong = "0".repeat(64);
-    let r = s.call(Method::GET, &paths::projects(), Some(&wrong), None).await;
+    let r = s
+        .call(Method::GET, &paths::projects(), Some(&wrong), None)
+        .await;
     let e = expect_error(r, StatusCode::UNAUTHORIZED, codes::SESSION_INVALID).await;
-    assert!(e.message.as_deref().is_some_and(|m| m.contains("unknown bearer token")));
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("unknown bearer token"))
+    );
 
-    let r = s.call(Method::PUT, &paths::sandbox_faults(), None, Some(json!({}))).await;
+    let r = s
+        .call(Method::PUT, &paths::sandbox_faults(), None, Some(json!({})))
+        .await;
     expect_error(r, StatusCode::UNAUTHORIZED, codes::SESSION_INVALID).await;
 
     let me: User = expect_json(s.get(&paths::me()).await, StatusCode::OK).await;
     assert_eq!(me.name, "demo");
-    let r = s.call(Method::GET, &paths::me(), Some(&s.ci_token), None).await;
+    let r = s
+        .call(Method::GET, &paths::me(), Some(&s.ci_token), None)
+        .await;
     let me: User = expect_json(r, StatusCode::OK).await;
     assert_eq!(me.name, "ci");
     s.stop().await;
@@ -52,7 +66,10 @@ async fn files_and_tokens_are_private() {
     let file = sb.join("backups").join(format!("{}.tar.gz", backup.id));
     assert_eq!(mode(&file), 0o600);
     let state = std::fs::read_to_string(sb.join("state.json")).expect("state");
-    assert!(!state.contains(&s.token), "the state must not hold user tokens");
+    assert!(
+        !state.contains(&s.token),
+        "the state must not hold user tokens"
+    );
     assert_ne!(s.token, s.ci_token);
     s.stop().await;
 }
@@ -79,7 +96,12 @@ async fn missing_things_are_named_with_their_codes() {
         codes::STAGE_DOES_NOT_EXIST,
     )
     .await;
-    expect_error(s.get(&paths::app(&sc, "nope")).await, StatusCode::NOT_FOUND, codes::APP_DOES_NOT_EXIST).await;
+    expect_error(
+        s.get(&paths::app(&sc, "nope")).await,
+        StatusCode::NOT_FOUND,
+        codes::APP_DOES_NOT_EXIST,
+    )
+    .await;
     let e = expect_error(
         s.get(&paths::service(&sc, "nope")).await,
         StatusCode::NOT_FOUND,
@@ -87,7 +109,9 @@ async fn missing_things_are_named_with_their_codes() {
     )
     .await;
     assert!(
-        e.message.as_deref().is_some_and(|m| m.contains("service \"nope\" does not exist in shop/production")),
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("service \"nope\" does not exist in shop/production")),
         "{e:?}"
     );
     // A backup of another service is not found through this one.
@@ -110,8 +134,15 @@ async fn missing_things_are_named_with_their_codes() {
         codes::COMMIT_NOT_FOUND,
     )
     .await;
-    expect_error(s.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND, codes::NOT_FOUND).await;
-    let r = s.call(Method::DELETE, &paths::services(&sc), Some(&s.token), None).await;
+    expect_error(
+        s.get("/api/v1/nothing-here").await,
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+    )
+    .await;
+    let r = s
+        .call(Method::DELETE, &paths::services(&sc), Some(&s.token), None)
+        .await;
     expect_error(r, StatusCode::METHOD_NOT_ALLOWED, codes::NOT_FOUND).await;
     s.stop().await;
 }
@@ -122,29 +153,52 @@ async fn read_endpoints_show_the_committed_world() {
     let s = TestServer::start(t.path()).await;
     let sc = scope();
     let projects: Vec<Project> = expect_json(s.get(&paths::projects()).await, StatusCode::OK).await;
-    assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["shop"]);
+    assert_eq!(
+        projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["shop"]
+    );
     let stages: Vec<Stage> = expect_json(s.get(&paths::stages("shop")).await, StatusCode::OK).await;
-    assert_eq!(stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["production", "staging"]);
+    assert_eq!(
+        stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["production", "staging"]
+    );
 
-    let services: Vec<Service> = expect_json(s.get(&paths::services(&sc)).await, StatusCode::OK).await;
+    let services: Vec<Service> =
+        expect_json(s.get(&paths::services(&sc)).await, StatusCode::OK).await;
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["database", "files", "media", "scratch", "search"]);
-    let media: Service = expect_json(s.get(&paths::service(&sc, "media")).await, StatusCode::OK).await;
-    assert_eq!(media.options.get("blockPublicAccess").map(String::as_str), Some("true"));
+    let media: Service =
+        expect_json(s.get(&paths::service(&sc, "media")).await, StatusCode::OK).await;
+    assert_eq!(
+        media.options.get("blockPublicAccess").map(String::as_str),
+        Some("true")
+    );
     assert_eq!(media.links.len(), 1);
     assert_eq!(media.links[0].app, "web");
     assert_eq!(media.links[0].env_key.as_deref(), Some("S3_DATA_URL"));
     let files = services.iter().find(|s| s.name == "files").expect("files");
     assert_eq!(files.links[0].path.as_deref(), Some("/data"));
-    assert_eq!(files.backup_schedule.as_ref().map(|b| b.hours.clone()), Some(vec![3]));
+    assert_eq!(
+        files.backup_schedule.as_ref().map(|b| b.hours.clone()),
+        Some(vec![3])
+    );
 
     let apps: Vec<App> = expect_json(s.get(&paths::apps(&sc)).await, StatusCode::OK).await;
-    assert_eq!(apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["web", "worker"]);
-    let links: Vec<Link> = expect_json(s.get(&paths::app_links(&sc, "web")).await, StatusCode::OK).await;
+    assert_eq!(
+        apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["web", "worker"]
+    );
+    let links: Vec<Link> =
+        expect_json(s.get(&paths::app_links(&sc, "web")).await, StatusCode::OK).await;
     assert_eq!(links.len(), 2);
 
-    let env: Vec<EnvVar> = expect_json(s.get(&paths::app_env(&sc, "web")).await, StatusCode::OK).await;
-    assert_eq!(env.len(), 1, "the volume link is a mount, not an env var: {env:?}");
+    let env: Vec<EnvVar> =
+        expect_json(s.get(&paths::app_env(&sc, "web")).await, StatusCode::OK).await;
+    assert_eq!(
+        env.len(),
+        1,
+        "the volume link is a mount, not an env var: {env:?}"
+    );
     assert_eq!(env[0].key, "S3_DATA_URL");
     assert!(env[0].secret);
     let value = url::Url::parse(&env[0].value).expect("s3 url");
@@ -157,7 +211,8 @@ async fn read_endpoints_show_the_committed_world() {
         .map(|(_, v)| v.into_owned());
     assert_eq!(endpoint.as_deref(), Some(s.url.as_str()));
     // Credentials are stable across reads.
-    let again: Vec<EnvVar> = expect_json(s.get(&paths::app_env(&sc, "web")).await, StatusCode::OK).await;
+    let again: Vec<EnvVar> =
+        expect_json(s.get(&paths::app_env(&sc, "web")).await, StatusCode::OK).await;
     assert_eq!(again, env);
     s.stop().await;
 }
@@ -165,13 +220,20 @@ async fn read_endpoints_show_the_committed_world() {
 #[tokio::test]
 async fn the_demo_world_is_seeded_identically_every_time() {
     let t = tempfile::tempdir().expect("tempdir");
-    let a = Sandbox::open(&t.path().join("a"), None).await.expect("open a");
-    let b = Sandbox::open(&t.path().join("b"), None).await.expect("open b");
+    let a = Sandbox::open(&t.path().join("a"), None)
+        .await
+        .expect("open a");
+    let b = Sandbox::open(&t.path().join("b"), None)
+        .await
+        .expect("open b");
     let sc = scope();
     for service in ["files", "media"] {
         let da = a.service_data_dir(&sc, service).await.expect("data");
         let db = b.service_data_dir(&sc, service).await.expect("data");
-        let (ta, tb) = (crate::tree::digest(&da).expect("digest"), crate::tree::digest(&db).expect("digest"));
+        let (ta, tb) = (
+            crate::tree::digest(&da).expect("digest"),
+            crate::tree::digest(&db).expect("digest"),
+        );
         assert_eq!(ta, tb, "{service} differs between two new sandboxes");
         if service == "files" {
             assert_eq!(ta.files, 300);
@@ -204,7 +266,13 @@ fn walk_depths(root: &Path) -> Vec<usize> {
             if e.file_type().expect("type").is_dir() {
                 stack.push(e.path());
             } else {
-                out.push(e.path().strip_prefix(root).expect("rel").components().count());
+                out.push(
+                    e.path()
+                        .strip_prefix(root)
+                        .expect("rel")
+                        .components()
+                        .count(),
+                );
             }
         }
     }

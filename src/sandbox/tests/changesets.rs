@@ -22,22 +22,73 @@ fn unlink(app: &str, service: &str) -> Value {
 async fn bad_commands_get_a_validation_tree_at_staging() {
     let t = tempfile::tempdir().expect("tempdir");
     let s = TestServer::start(t.path()).await;
-    let r = s.stage_command(&s.token, create("Bad_Name", "volume")).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("name".to_owned(), "invalid_format".to_owned())]);
+    let r = s
+        .stage_command(&s.token, create("Bad_Name", "volume"))
+        .await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("name".to_owned(), "invalid_format".to_owned())]
+    );
     let r = s.stage_command(&s.token, create("files2", "floppy")).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("type".to_owned(), "not_included".to_owned())]);
-    let r = s.stage_command(&s.token, link_env("web", "media", "PORT")).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("env_key".to_owned(), "included".to_owned())]);
-    let r = s.stage_command(&s.token, link_env("web", "media", "9LIVES")).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("env_key".to_owned(), "invalid_format".to_owned())]);
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("type".to_owned(), "not_included".to_owned())]
+    );
+    let r = s
+        .stage_command(&s.token, link_env("web", "media", "PORT"))
+        .await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("env_key".to_owned(), "included".to_owned())]
+    );
+    let r = s
+        .stage_command(&s.token, link_env("web", "media", "9LIVES"))
+        .await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("env_key".to_owned(), "invalid_format".to_owned())]
+    );
     // Malformed bodies name the field instead of answering axum's plain text.
-    let r = s.stage_command(&s.token, json!({"name": "service:create", "arguments": {"type": "volume"}})).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("arguments.name".to_owned(), "required".to_owned())]);
+    let r = s
+        .stage_command(
+            &s.token,
+            json!({"name": "service:create", "arguments": {"type": "volume"}}),
+        )
+        .await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("arguments.name".to_owned(), "required".to_owned())]
+    );
     let r = s
         .client
         .post(format!("{}{}", s.url, paths::changeset_commands(&scope())))
@@ -47,8 +98,16 @@ async fn bad_commands_get_a_validation_tree_at_staging() {
         .send()
         .await
         .expect("send");
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED).await;
-    assert_eq!(flat(&e), vec![("body".to_owned(), "invalid_format".to_owned())]);
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![("body".to_owned(), "invalid_format".to_owned())]
+    );
     // Nothing was staged.
     let r = s.get(&paths::changeset(&scope())).await;
     expect_error(r, StatusCode::NOT_FOUND, codes::CHANGESET_DOES_NOT_EXIST).await;
@@ -66,11 +125,22 @@ async fn each_user_has_their_own_changeset() {
     // ci sees nothing and cannot commit or discard demo's changeset.
     let r = s.call(Method::GET, &cs_path, Some(&s.ci_token), None).await;
     expect_error(r, StatusCode::NOT_FOUND, codes::CHANGESET_DOES_NOT_EXIST).await;
-    let r = s.call(Method::POST, &paths::changeset_commit(&scope()), Some(&s.ci_token), None).await;
+    let r = s
+        .call(
+            Method::POST,
+            &paths::changeset_commit(&scope()),
+            Some(&s.ci_token),
+            None,
+        )
+        .await;
     expect_error(r, StatusCode::NOT_FOUND, codes::CHANGESET_DOES_NOT_EXIST).await;
-    let r = s.call(Method::DELETE, &cs_path, Some(&s.ci_token), None).await;
+    let r = s
+        .call(Method::DELETE, &cs_path, Some(&s.ci_token), None)
+        .await;
     expect_error(r, StatusCode::NOT_FOUND, codes::CHANGESET_DOES_NOT_EXIST).await;
-    let r = s.stage_command(&s.ci_token, create("cifiles", "volume")).await;
+    let r = s
+        .stage_command(&s.ci_token, create("cifiles", "volume"))
+        .await;
     let ci: Changeset = expect_json(r, StatusCode::OK).await;
     assert_eq!(ci.commands.len(), 1);
     let mine: Changeset = expect_json(s.get(&cs_path).await, StatusCode::OK).await;
@@ -91,12 +161,19 @@ async fn a_commit_runs_through_its_phases_and_applies_at_the_end() {
     let t = tempfile::tempdir().expect("tempdir");
     let s = TestServer::start(t.path()).await;
     s.faults(json!({"commit_phase_ms": 60})).await;
-    for c in [create("media2", "s3"), unlink("web", "media"), link_env("web", "media2", "S3_DATA_URL")] {
+    for c in [
+        create("media2", "s3"),
+        unlink("web", "media"),
+        link_env("web", "media2", "S3_DATA_URL"),
+    ] {
         expect_json::<Changeset>(s.stage_command(&s.token, c).await, StatusCode::OK).await;
     }
     let r = s.post(&paths::changeset_commit(&scope()), json!({})).await;
     let commit: Commit = expect_json(r, StatusCode::ACCEPTED).await;
-    assert_eq!((commit.status, commit.phase, commit.total), (CommitStatus::Running, CommitPhase::Initializing, 3));
+    assert_eq!(
+        (commit.status, commit.phase, commit.total),
+        (CommitStatus::Running, CommitPhase::Initializing, 3)
+    );
     // While it runs: reads show the old state, the changeset is frozen.
     let r = s.get(&paths::service(&scope(), "media2")).await;
     expect_error(r, StatusCode::NOT_FOUND, codes::SERVICE_DOES_NOT_EXIST).await;
@@ -105,21 +182,51 @@ async fn a_commit_runs_through_its_phases_and_applies_at_the_end() {
     assert!(e.temporary);
     let r = s.post(&paths::changeset_commit(&scope()), json!({})).await;
     expect_error(r, StatusCode::CONFLICT, codes::COMMIT_ALREADY_RUNNING).await;
-    let r = s.call(Method::DELETE, &paths::changeset(&scope()), Some(&s.token), None).await;
+    let r = s
+        .call(
+            Method::DELETE,
+            &paths::changeset(&scope()),
+            Some(&s.token),
+            None,
+        )
+        .await;
     expect_error(r, StatusCode::CONFLICT, codes::COMMIT_ALREADY_RUNNING).await;
     // Another user's commit on the same stage waits for this one.
-    expect_json::<Changeset>(s.stage_command(&s.ci_token, create("cifiles", "volume")).await, StatusCode::OK).await;
-    let r = s.call(Method::POST, &paths::changeset_commit(&scope()), Some(&s.ci_token), None).await;
+    expect_json::<Changeset>(
+        s.stage_command(&s.ci_token, create("cifiles", "volume"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = s
+        .call(
+            Method::POST,
+            &paths::changeset_commit(&scope()),
+            Some(&s.ci_token),
+            None,
+        )
+        .await;
     let e = expect_error(r, StatusCode::CONFLICT, codes::CHANGESET_LOCKED).await;
     assert!(e.temporary);
     // ci cannot follow demo's commit.
-    let r = s.call(Method::GET, &paths::commit(&scope(), &commit.id), Some(&s.ci_token), None).await;
+    let r = s
+        .call(
+            Method::GET,
+            &paths::commit(&scope(), &commit.id),
+            Some(&s.ci_token),
+            None,
+        )
+        .await;
     expect_error(r, StatusCode::NOT_FOUND, codes::COMMIT_NOT_FOUND).await;
 
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let done = loop {
-        let c: Commit = expect_json(s.get(&paths::commit(&scope(), &commit.id)).await, StatusCode::OK).await;
+        let c: Commit = expect_json(
+            s.get(&paths::commit(&scope(), &commit.id)).await,
+            StatusCode::OK,
+        )
+        .await;
         if seen.last() != Some(&(c.phase, c.applied)) {
             seen.push((c.phase, c.applied));
         }
@@ -135,18 +242,39 @@ async fn a_commit_runs_through_its_phases_and_applies_at_the_end() {
         assert!(seen.contains(&(CommitPhase::Applying, n)), "{seen:?}");
     }
     assert_eq!(seen.last(), Some(&(CommitPhase::Done, 3)));
-    let media2: Service = expect_json(s.get(&paths::service(&scope(), "media2")).await, StatusCode::OK).await;
+    let media2: Service = expect_json(
+        s.get(&paths::service(&scope(), "media2")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(media2.links[0].env_key.as_deref(), Some("S3_DATA_URL"));
-    let media: Service = expect_json(s.get(&paths::service(&scope(), "media")).await, StatusCode::OK).await;
+    let media: Service = expect_json(
+        s.get(&paths::service(&scope(), "media")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert!(media.links.is_empty());
-    assert!(s.data("media2").await.is_dir(), "a created s3 service gets its bucket directory");
+    assert!(
+        s.data("media2").await.is_dir(),
+        "a created s3 service gets its bucket directory"
+    );
     let r = s.get(&paths::changeset(&scope())).await;
     expect_error(r, StatusCode::NOT_FOUND, codes::CHANGESET_DOES_NOT_EXIST).await;
     // Now ci may commit.
     s.faults(json!({"commit_phase_ms": 5})).await;
-    let r = s.call(Method::POST, &paths::changeset_commit(&scope()), Some(&s.ci_token), None).await;
+    let r = s
+        .call(
+            Method::POST,
+            &paths::changeset_commit(&scope()),
+            Some(&s.ci_token),
+            None,
+        )
+        .await;
     let ci_commit: Commit = expect_json(r, StatusCode::ACCEPTED).await;
-    assert_eq!(s.wait_commit(&s.ci_token, &ci_commit).await.status, CommitStatus::Succeeded);
+    assert_eq!(
+        s.wait_commit(&s.ci_token, &ci_commit).await.status,
+        CommitStatus::Succeeded
+    );
     s.stop().await;
 }
 
@@ -168,7 +296,12 @@ async fn an_invalid_changeset_names_every_failing_command_and_applies_nothing() 
         expect_json::<Changeset>(s.stage_command(&s.token, c).await, StatusCode::OK).await;
     }
     let r = s.post(&paths::changeset_commit(&scope()), json!({})).await;
-    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::CHANGESET_INVALID).await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::CHANGESET_INVALID,
+    )
+    .await;
     let pair = |p: &str, v: &str| (format!("changeset.commands[{p}"), v.to_owned());
     assert_eq!(
         flat(&e),
@@ -195,10 +328,16 @@ async fn destroying_a_service_removes_its_data_and_backups() {
     let s = TestServer::start(t.path()).await;
     let data = s.data("files").await;
     let backup = s.backups("files").await.remove(0);
-    let file = t.path().join("sb/backups").join(format!("{}.tar.gz", backup.id));
+    let file = t
+        .path()
+        .join("sb/backups")
+        .join(format!("{}.tar.gz", backup.id));
     assert!(data.is_dir() && file.is_file());
     let done = s
-        .commit_all(&[unlink("web", "files"), json!({"name": "service:destroy", "arguments": {"name": "files"}})])
+        .commit_all(&[
+            unlink("web", "files"),
+            json!({"name": "service:destroy", "arguments": {"name": "files"}}),
+        ])
         .await;
     assert_eq!(done.status, CommitStatus::Succeeded, "{done:?}");
     assert!(!data.exists());
@@ -207,7 +346,12 @@ async fn destroying_a_service_removes_its_data_and_backups() {
     let done = s.commit_all(&[create("files", "volume")]).await;
     assert_eq!(done.status, CommitStatus::Succeeded);
     assert!(s.backups("files").await.is_empty());
-    assert_eq!(std::fs::read_dir(s.data("files").await).expect("dir").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(s.data("files").await)
+            .expect("dir")
+            .count(),
+        0
+    );
     s.stop().await;
 }
 
@@ -224,11 +368,25 @@ async fn options_and_schedules_are_committed() {
         ])
         .await;
     assert_eq!(done.status, CommitStatus::Succeeded, "{done:?}");
-    let db: Service = expect_json(s.get(&paths::service(&scope(), "database13")).await, StatusCode::OK).await;
+    let db: Service = expect_json(
+        s.get(&paths::service(&scope(), "database13")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(db.plan.as_deref(), Some("db.t3.micro"));
-    assert_eq!(db.options.get("min_storage").map(String::as_str), Some("50"));
+    assert_eq!(
+        db.options.get("min_storage").map(String::as_str),
+        Some("50")
+    );
     assert_eq!(db.backup_schedule.map(|b| b.hours), Some(vec![2, 4]));
-    let media: Service = expect_json(s.get(&paths::service(&scope(), "media")).await, StatusCode::OK).await;
-    assert_eq!(media.options.get("blockPublicAccess").map(String::as_str), Some("false"));
+    let media: Service = expect_json(
+        s.get(&paths::service(&scope(), "media")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        media.options.get("blockPublicAccess").map(String::as_str),
+        Some("false")
+    );
     s.stop().await;
 }

@@ -125,8 +125,18 @@ impl TestServer {
         }
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> reqwest::Response {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.url) };
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.url)
+        };
         let mut req = self.client.request(method, url);
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -142,53 +152,89 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(Method::POST, path, Some(&self.token), Some(body)).await
+        self.call(Method::POST, path, Some(&self.token), Some(body))
+            .await
     }
 
     pub async fn faults(&self, body: Value) -> Faults {
         let r = self
-            .call(Method::PUT, &paths::sandbox_faults(), Some(&self.token), Some(body))
+            .call(
+                Method::PUT,
+                &paths::sandbox_faults(),
+                Some(&self.token),
+                Some(body),
+            )
             .await;
         expect_json(r, StatusCode::OK).await
     }
 
     pub async fn backups(&self, service: &str) -> Vec<Backup> {
-        expect_json(self.get(&paths::backups(&scope(), service)).await, StatusCode::OK).await
+        expect_json(
+            self.get(&paths::backups(&scope(), service)).await,
+            StatusCode::OK,
+        )
+        .await
     }
 
     pub async fn backup(&self, service: &str, id: &str) -> Backup {
-        expect_json(self.get(&paths::backup(&scope(), service, id)).await, StatusCode::OK).await
+        expect_json(
+            self.get(&paths::backup(&scope(), service, id)).await,
+            StatusCode::OK,
+        )
+        .await
     }
 
     /// Polls a backup until `done` holds (at most 10 s).
-    pub async fn wait_backup(&self, service: &str, id: &str, done: impl Fn(&Backup) -> bool) -> Backup {
+    pub async fn wait_backup(
+        &self,
+        service: &str,
+        id: &str,
+        done: impl Fn(&Backup) -> bool,
+    ) -> Backup {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let b = self.backup(service, id).await;
             if done(&b) {
                 return b;
             }
-            assert!(Instant::now() < deadline, "backup {id} still {:?}", b.status);
+            assert!(
+                Instant::now() < deadline,
+                "backup {id} still {:?}",
+                b.status
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
     pub async fn wait_created(&self, service: &str, id: &str) -> Backup {
-        self.wait_backup(service, id, |b| b.status == BackupStatus::Created).await
+        self.wait_backup(service, id, |b| b.status == BackupStatus::Created)
+            .await
     }
 
     pub async fn stage_command(&self, token: &str, command: Value) -> reqwest::Response {
-        self.call(Method::POST, &paths::changeset_commands(&scope()), Some(token), Some(command))
-            .await
+        self.call(
+            Method::POST,
+            &paths::changeset_commands(&scope()),
+            Some(token),
+            Some(command),
+        )
+        .await
     }
 
     /// Stages the commands as the default user, commits, and waits for the commit to end.
     pub async fn commit_all(&self, commands: &[Value]) -> Commit {
         for c in commands {
             let r = self.stage_command(&self.token, c.clone()).await;
-            assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+            assert_eq!(
+                r.status(),
+                StatusCode::OK,
+                "{}",
+                r.text().await.unwrap_or_default()
+            );
         }
-        let r = self.post(&paths::changeset_commit(&scope()), json!({})).await;
+        let r = self
+            .post(&paths::changeset_commit(&scope()), json!({}))
+            .await;
         let commit: Commit = expect_json(r, StatusCode::ACCEPTED).await;
         self.wait_commit(&self.token, &commit).await
     }
@@ -197,7 +243,12 @@ impl TestServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let r = self
-                .call(Method::GET, &paths::commit(&scope(), &commit.id), Some(token), None)
+                .call(
+                    Method::GET,
+                    &paths::commit(&scope(), &commit.id),
+                    Some(token),
+                    None,
+                )
                 .await;
             let c: Commit = expect_json(r, StatusCode::OK).await;
             if c.status != CommitStatus::Running {
@@ -217,7 +268,10 @@ impl TestServer {
     }
 }
 
-pub(super) async fn expect_json<T: DeserializeOwned>(r: reqwest::Response, status: StatusCode) -> T {
+pub(super) async fn expect_json<T: DeserializeOwned>(
+    r: reqwest::Response,
+    status: StatusCode,
+) -> T {
     let got = r.status();
     let text = r.text().await.expect("body");
     assert_eq!(got, status, "unexpected status; body: {text}");
@@ -225,7 +279,11 @@ pub(super) async fn expect_json<T: DeserializeOwned>(r: reqwest::Response, statu
 }
 
 /// Asserts a ServiceError answer and returns it; every error carries the response's request id.
-pub(super) async fn expect_error(r: reqwest::Response, status: StatusCode, code: &str) -> ServiceError {
+pub(super) async fn expect_error(
+    r: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> ServiceError {
     let header = r
         .headers()
         .get(crate::api::REQUEST_ID_HEADER)
@@ -233,7 +291,11 @@ pub(super) async fn expect_error(r: reqwest::Response, status: StatusCode, code:
         .map(str::to_owned);
     let e: ServiceError = expect_json(r, status).await;
     assert_eq!(e.code, code, "{e:?}");
-    assert_eq!(Some(e.request_id.clone()), header, "body and header request ids differ");
+    assert_eq!(
+        Some(e.request_id.clone()),
+        header,
+        "body and header request ids differ"
+    );
     assert_eq!(e.request_id.len(), 8);
     assert!(e.message.as_deref().is_some_and(|m| !m.is_empty()));
     e

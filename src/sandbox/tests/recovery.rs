@@ -12,7 +12,9 @@ async fn state_persists_across_reopen() {
     let sb = t.path().join("sb");
     let s = TestServer::start(t.path()).await;
     let done = s
-        .commit_all(&[json!({"name": "service:create", "arguments": {"name": "files2", "type": "volume"}})])
+        .commit_all(&[
+            json!({"name": "service:create", "arguments": {"name": "files2", "type": "volume"}}),
+        ])
         .await;
     assert_eq!(done.status, CommitStatus::Succeeded);
     let pending = json!({"name": "service:destroy", "arguments": {"name": "scratch"}});
@@ -23,12 +25,20 @@ async fn state_persists_across_reopen() {
 
     let s = TestServer::open(&sb, None).await;
     assert_eq!(s.token, token, "tokens survive a restart");
-    let svc: Service = expect_json(s.get(&paths::service(&scope(), "files2")).await, StatusCode::OK).await;
+    let svc: Service = expect_json(
+        s.get(&paths::service(&scope(), "files2")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(svc.service_type, crate::model::ServiceType::Volume);
     let cs: Changeset = expect_json(s.get(&paths::changeset(&scope())).await, StatusCode::OK).await;
     assert_eq!(cs.commands.len(), 1);
     assert_eq!(s.backups("files").await, backups);
-    let c: Commit = expect_json(s.get(&paths::commit(&scope(), &done.id)).await, StatusCode::OK).await;
+    let c: Commit = expect_json(
+        s.get(&paths::commit(&scope(), &done.id)).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(c, done);
     s.stop().await;
 }
@@ -45,15 +55,22 @@ async fn a_restore_interrupted_by_a_restart_runs_again() {
     std::fs::write(&extra, b"stays").expect("write");
     let victim = walk_any_file(&data);
     std::fs::remove_file(&victim).expect("remove");
-    let r = s.post(&paths::backup_restore(&scope(), "files", &id), json!({})).await;
+    let r = s
+        .post(&paths::backup_restore(&scope(), "files", &id), json!({}))
+        .await;
     expect_json::<Backup>(r, StatusCode::ACCEPTED).await;
     s.stop().await;
     let on_disk = std::fs::read_to_string(sb.join("state.json")).expect("state");
-    assert!(on_disk.contains("RESTORING"), "the restore was still waiting at shutdown");
+    assert!(
+        on_disk.contains("RESTORING"),
+        "the restore was still waiting at shutdown"
+    );
 
     let s = TestServer::open(&sb, None).await;
     s.faults(json!({"restore_delay_ms": 0})).await;
-    let b = s.wait_backup("files", &id, |b| b.status != BackupStatus::Restoring).await;
+    let b = s
+        .wait_backup("files", &id, |b| b.status != BackupStatus::Restoring)
+        .await;
     let record = b.last_restore.expect("record");
     assert_eq!(record.outcome, RestoreOutcome::Succeeded, "{record:?}");
     assert!(victim.exists(), "the repeated restore put the file back");
@@ -81,7 +98,11 @@ async fn a_backup_interrupted_by_a_restart_is_created_after_it() {
     let sb = t.path().join("sb");
     let s = TestServer::start(t.path()).await;
     s.faults(json!({"backup_delay_ms": 60_000})).await;
-    let b: Backup = expect_json(s.post(&paths::backups(&scope(), "media"), json!({})).await, StatusCode::CREATED).await;
+    let b: Backup = expect_json(
+        s.post(&paths::backups(&scope(), "media"), json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
     s.stop().await;
     let s = TestServer::open(&sb, None).await;
     s.faults(json!({"backup_delay_ms": 0})).await;
@@ -98,21 +119,41 @@ async fn a_commit_interrupted_by_a_restart_fails_and_keeps_the_changeset() {
     s.faults(json!({"commit_phase_ms": 60_000})).await;
     let cmd = json!({"name": "service:create", "arguments": {"name": "files3", "type": "volume"}});
     expect_json::<Changeset>(s.stage_command(&s.token, cmd).await, StatusCode::OK).await;
-    let commit: Commit = expect_json(s.post(&paths::changeset_commit(&scope()), json!({})).await, StatusCode::ACCEPTED).await;
+    let commit: Commit = expect_json(
+        s.post(&paths::changeset_commit(&scope()), json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
     s.stop().await;
 
     let s = TestServer::open(&sb, None).await;
     s.faults(json!({"commit_phase_ms": 5})).await;
-    let c: Commit = expect_json(s.get(&paths::commit(&scope(), &commit.id)).await, StatusCode::OK).await;
+    let c: Commit = expect_json(
+        s.get(&paths::commit(&scope(), &commit.id)).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(c.status, CommitStatus::Failed);
     let error = c.error.expect("error");
     assert_eq!(error.code, codes::COMMIT_FAILED);
-    assert!(error.message.as_deref().is_some_and(|m| m.contains("interrupted by a sandbox restart")));
+    assert!(
+        error
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("interrupted by a sandbox restart"))
+    );
     let r = s.get(&paths::service(&scope(), "files3")).await;
     expect_error(r, StatusCode::NOT_FOUND, codes::SERVICE_DOES_NOT_EXIST).await;
     let cs: Changeset = expect_json(s.get(&paths::changeset(&scope())).await, StatusCode::OK).await;
     assert_eq!(cs.commands.len(), 1, "the changeset is kept");
-    let again: Commit = expect_json(s.post(&paths::changeset_commit(&scope()), json!({})).await, StatusCode::ACCEPTED).await;
-    assert_eq!(s.wait_commit(&s.token, &again).await.status, CommitStatus::Succeeded);
+    let again: Commit = expect_json(
+        s.post(&paths::changeset_commit(&scope()), json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(
+        s.wait_commit(&s.token, &again).await.status,
+        CommitStatus::Succeeded
+    );
     s.stop().await;
 }

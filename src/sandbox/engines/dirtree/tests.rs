@@ -42,11 +42,7 @@ fn archive(path: &Path, entries: &[(Header, Vec<u8>)]) {
     for (header, data) in entries {
         builder.append(header, data.as_slice()).expect("append");
     }
-    builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gzip");
+    builder.into_inner().expect("tar").finish().expect("gzip");
 }
 
 fn listing(root: &Path) -> Vec<(String, Vec<u8>)> {
@@ -55,7 +51,12 @@ fn listing(root: &Path) -> Vec<(String, Vec<u8>)> {
         let mut entries: Vec<_> = fs::read_dir(dir).expect("read_dir").flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            let rel = e.path().strip_prefix(root).expect("rel").display().to_string();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .expect("rel")
+                .display()
+                .to_string();
             if e.file_type().expect("type").is_dir() {
                 out.push((format!("{rel}/"), Vec::new()));
                 walk(root, &e.path(), out);
@@ -94,7 +95,9 @@ fn backups_are_sorted_and_s3_backups_hold_objects_only() {
     let file = t.path().join("b.tar.gz");
     backup_to(&src, &file, false);
     let mut names = Vec::new();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(&file).expect("open")));
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(
+        fs::File::open(&file).expect("open"),
+    ));
     for entry in tar.entries().expect("entries") {
         let entry = entry.expect("entry");
         assert_eq!(entry.header().entry_type(), EntryType::Regular);
@@ -115,11 +118,21 @@ fn restore_goes_on_top_of_existing_data() {
     write(&dst, "shared.txt", b"old content");
     write(&dst, "keep/me.txt", b"kept");
     restore(&file, &dst).expect("restore");
-    assert_eq!(fs::read(dst.join("shared.txt")).expect("read"), b"from backup");
+    assert_eq!(
+        fs::read(dst.join("shared.txt")).expect("read"),
+        b"from backup"
+    );
     assert_eq!(fs::read(dst.join("keep/me.txt")).expect("read"), b"kept");
-    assert_eq!(fs::read(dst.join("new/only-in-backup.txt")).expect("read"), b"new");
+    assert_eq!(
+        fs::read(dst.join("new/only-in-backup.txt")).expect("read"),
+        b"new"
+    );
     // No temp files are left behind.
-    assert!(listing(&dst).iter().all(|(p, _)| !p.contains("restore-tmp")));
+    assert!(
+        listing(&dst)
+            .iter()
+            .all(|(p, _)| !p.contains("restore-tmp"))
+    );
 }
 
 #[test]
@@ -145,32 +158,57 @@ fn assert_refused(bad: (Header, Vec<u8>), expected: &str) {
     let file = t.path().join("bad.tar.gz");
     archive(
         &file,
-        &[raw_entry("good.txt", EntryType::Regular, b"good", None), bad],
+        &[
+            raw_entry("good.txt", EntryType::Regular, b"good", None),
+            bad,
+        ],
     );
     let dst = t.path().join("data").join("svc");
     fs::create_dir_all(&dst).expect("mkdir");
     let err = restore(&file, &dst).expect_err("refused");
     assert!(err.contains(expected), "{err}");
     assert!(!dst.join("good.txt").exists(), "nothing may be written");
-    assert!(listing(t.path()).iter().all(|(p, _)| !p.ends_with("x")), "{:?}", listing(t.path()));
+    assert!(
+        listing(t.path()).iter().all(|(p, _)| !p.ends_with("x")),
+        "{:?}",
+        listing(t.path())
+    );
 }
 
 #[test]
 fn parent_components_are_refused() {
-    assert_refused(raw_entry("../x", EntryType::Regular, b"evil", None), "contains `..`");
-    assert_refused(raw_entry("a/../../x", EntryType::Regular, b"evil", None), "contains `..`");
+    assert_refused(
+        raw_entry("../x", EntryType::Regular, b"evil", None),
+        "contains `..`",
+    );
+    assert_refused(
+        raw_entry("a/../../x", EntryType::Regular, b"evil", None),
+        "contains `..`",
+    );
 }
 
 #[test]
 fn absolute_paths_are_refused() {
-    assert_refused(raw_entry("/tmp/x", EntryType::Regular, b"evil", None), "absolute path");
+    assert_refused(
+        raw_entry("/tmp/x", EntryType::Regular, b"evil", None),
+        "absolute path",
+    );
 }
 
 #[test]
 fn links_and_devices_are_refused() {
-    assert_refused(raw_entry("x", EntryType::Symlink, b"", Some("/etc/passwd")), "symbolic link");
-    assert_refused(raw_entry("x", EntryType::Link, b"", Some("good.txt")), "hard link");
-    assert_refused(raw_entry("x", EntryType::Char, b"", None), "character device");
+    assert_refused(
+        raw_entry("x", EntryType::Symlink, b"", Some("/etc/passwd")),
+        "symbolic link",
+    );
+    assert_refused(
+        raw_entry("x", EntryType::Link, b"", Some("good.txt")),
+        "hard link",
+    );
+    assert_refused(
+        raw_entry("x", EntryType::Char, b"", None),
+        "character device",
+    );
     assert_refused(raw_entry("x", EntryType::Fifo, b"", None), "named pipe");
 }
 
@@ -183,7 +221,10 @@ fn symlinks_already_in_the_data_are_not_followed() {
     fs::create_dir_all(&dst).expect("mkdir");
     std::os::unix::fs::symlink(&outside, dst.join("link")).expect("symlink");
     let file = t.path().join("b.tar.gz");
-    archive(&file, &[raw_entry("link/x", EntryType::Regular, b"evil", None)]);
+    archive(
+        &file,
+        &[raw_entry("link/x", EntryType::Regular, b"evil", None)],
+    );
     let err = restore(&file, &dst).expect_err("refused");
     assert!(err.contains("symbolic link"), "{err}");
     assert!(!outside.join("x").exists());

@@ -1,0 +1,223 @@
+//! The seed file (plans/demo-sandbox.yaml or `--seed FILE`): users, projects, stages, apps,
+//! services with content generators, and links. Parsed strictly (unknown keys are errors), checked
+//! with SetOps' own rules, every error naming `file:line:column`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+use crate::error::{Error, Result};
+use crate::model::{self, BackupSchedule, Scope, validate_project_name, validate_stage_name};
+use crate::sandbox::content::ContentSpec;
+use crate::sandbox::state::{ProjectState, STATE_FORMAT, StageState, World};
+
+/// The demo world, compiled in so a new sandbox needs no file next to the binary.
+pub(crate) const DEMO_SEED: &str = include_str!("../../../plans/demo-sandbox.yaml");
+pub(crate) const DEMO_SEED_NAME: &str = "plans/demo-sandbox.yaml (built in)";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedFile {
+    users: Vec<SeedUser>,
+    #[serde(default)]
+    projects: Vec<SeedProject>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedUser {
+    name: Spanned<String>,
+    default: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedProject {
+    name: Spanned<String>,
+    #[serde(default)]
+    stages: Vec<SeedStage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedStage {
+    name: Spanned<String>,
+    #[serde(default)]
+    apps: Vec<SeedApp>,
+    #[serde(default)]
+    services: Vec<SeedService>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedApp {
+    name: Spanned<String>,
+    #[serde(default)]
+    links: Vec<SeedLink>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedLink {
+    service: Spanned<String>,
+    env_key: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    read_only: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedService {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    service_type: Spanned<String>,
+    plan: Option<Spanned<String>>,
+    #[serde(default)]
+    options: BTreeMap<String, Spanned<String>>,
+    backup_schedule: Option<Spanned<BackupSchedule>>,
+    content: Option<Spanned<ContentSpec>>,
+    seed_backup: Option<Spanned<bool>>,
+}
+
+/// A checked seed: the world to start from, plus the data to write into it.
+pub(crate) struct Seeded {
+    pub world: World,
+    pub contents: Vec<(Scope, String, ContentSpec)>,
+    pub seed_backups: Vec<(Scope, String)>,
+}
+
+fn flag(value: &Option<Spanned<bool>>) -> bool {
+    value.as_ref().is_some_and(|v| v.value)
+}
+
+struct Checker<'a> {
+    origin: &'a str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, at: &Location, what: impl std::fmt::Display) -> Error {
+        Error::usage(format!(
+            "{}:{}:{}: {what}",
+            self.origin,
+            at.line(),
+            at.column()
+        ))
+    }
+
+    fn rule(
+        &self,
+        field: &Spanned<String>,
+        thing: &str,
+        result: std::result::Result<(), &'static str>,
+        rule: &str,
+    ) -> Result<()> {
+        result.map_err(|v| {
+            self.fail(
+                &field.referenced,
+                format!(
+                    "{thing} {:?} {} ({rule})",
+                    field.value,
+                    model::describe_validator(v)
+                ),
+            )
+        })
+    }
+}
+
+/// Reads a seed file from disk (`origin` in messages is its path).
+pub(crate) fn read(path: &Path) -> Result<(String, String)> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("reading seed file", path, e))?;
+    Ok((text, path.display().to_string()))
+}
+
+pub(crate) fn build(text: &str, origin: &str, now: DateTime<Utc>) -> Result<Seeded> {
+    let file: SeedFile = serde_saphyr::from_str(text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}", l.line(), l.column()))
+            .unwrap_or_else(|| "1:1".to_owned());
+        Error::usage(format!(
+            "{origin}:{at}: {}; see plans/demo-sandbox.yaml for the format",
+            e.without_snippet()
+        ))
+    })?;
+    let ck = Checker { origin };
+    let users = checks::check_users(&ck, &file.users)?;
+    let mut seeded = Seeded {
+        world: World {
+            format: STATE_FORMAT,
+            users,
+            projects: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            backups: BTreeMap::new(),
+            transfers: BTreeMap::new(),
+        },
+        contents: Vec::new(),
+        seed_backups: Vec::new(),
+    };
+    for project in &file.projects {
+        ck.rule(
+            &project.name,
+            "project name",
+            validate_project_name(&project.name.value),
+            "3-20 chars of a-z and 0-9, starting with a letter",
+        )?;
+        if seeded.world.projects.contains_key(&project.name.value) {
+            return Err(ck.fail(
+                &project.name.referenced,
+                format!("project {:?} is listed twice", project.name.value),
+            ));
+        }
+        let mut stages = BTreeMap::new();
+        for stage in &project.stages {
+            ck.rule(
+                &stage.name,
+                "stage name",
+                validate_stage_name(&stage.name.value),
+                "3-12 chars of a-z and 0-9, starting with a letter",
+            )?;
+            if stages.contains_key(&stage.name.value) {
+                return Err(ck.fail(
+                    &stage.name.referenced,
+                    format!(
+                        "stage {:?} is listed twice in project {:?}",
+                        stage.name.value, project.name.value
+                    ),
+                ));
+            }
+            let scope = Scope {
+                project: project.name.value.clone(),
+                stage: stage.name.value.clone(),
+            };
+            let config = checks::check_stage(&ck, stage, &scope, now, &mut seeded)?;
+            stages.insert(
+                stage.name.value.clone(),
+                StageState {
+                    created_at: now,
+                    config,
+                    changesets: BTreeMap::new(),
+                },
+            );
+        }
+        seeded.world.projects.insert(
+            project.name.value.clone(),
+            ProjectState {
+                created_at: now,
+                stages,
+            },
+        );
+    }
+    Ok(seeded)
+}
+
+mod checks;
+mod materialize;
+
+pub(crate) use materialize::materialize;
+
+#[cfg(test)]
+mod tests;

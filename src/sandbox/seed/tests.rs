@@ -1,0 +1,83 @@
+use super::*;
+
+fn err(text: &str) -> String {
+    match build(text, "seed.yaml", Utc::now()) {
+        Ok(_) => panic!("seed accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_demo_world_is_valid() {
+    let seeded = build(DEMO_SEED, DEMO_SEED_NAME, Utc::now()).expect("demo seed");
+    let w = &seeded.world;
+    let default: Vec<&str> = w
+        .users
+        .iter()
+        .filter(|u| u.default)
+        .map(|u| u.name.as_str())
+        .collect();
+    assert_eq!(default, ["demo"]);
+    assert!(w.users.iter().any(|u| u.name == "ci"));
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    let stage = w.stage(&scope).expect("shop/production");
+    let names: Vec<&String> = stage.config.services.keys().collect();
+    assert_eq!(names, ["files", "media", "scratch"]);
+    assert_eq!(
+        stage.config.apps["web"].links["files"].path.as_deref(),
+        Some("/data")
+    );
+    assert_eq!(
+        stage.config.apps["web"].links["media"].env_key.as_deref(),
+        Some("S3_DATA_URL")
+    );
+    assert!(stage.config.apps["worker"].links.is_empty());
+    assert!(stage.config.services["media"].credentials.is_some());
+    assert_eq!(seeded.seed_backups.len(), 3);
+    assert_eq!(seeded.contents.len(), 2);
+}
+
+#[test]
+fn errors_name_file_line_and_column() {
+    let text = "users:\n  - name: demo\nprojects:\n  - name: Shop\n";
+    assert!(
+        err(text).starts_with("seed.yaml:4:11: project name \"Shop\""),
+        "{}",
+        err(text)
+    );
+    let text = "users:\n  - name: demo\n    colour: red\n";
+    assert!(err(text).starts_with("seed.yaml:3:"), "{}", err(text));
+    assert!(err(text).contains("colour"), "{}", err(text));
+}
+
+#[test]
+fn links_follow_the_type_rules() {
+    let base = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - {name: files, type: volume}\n          - {name: database, type: postgresql11}\n        apps:\n          - name: web\n            links:\n";
+    let e = err(&format!(
+        "{base}              - {{service: files, env_key: DATA}}\n"
+    ));
+    assert!(e.contains("link it with `path`"), "{e}");
+    let e = err(&format!(
+        "{base}              - {{service: database, path: /db}}\n"
+    ));
+    assert!(e.contains("link it with `env_key`"), "{e}");
+    let e = err(&format!(
+        "{base}              - {{service: nope, path: /x}}\n"
+    ));
+    assert!(e.starts_with("seed.yaml:12:"), "{e}");
+    let e = err(&format!(
+        "{base}              - {{service: database, env_key: PORT}}\n"
+    ));
+    assert!(e.contains("reserved"), "{e}");
+}
+
+#[test]
+fn content_needs_an_engine_and_options_are_checked() {
+    let text = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - name: database\n            type: postgresql11\n            content: {seed: 1, files: 1, max_size: 1}\n";
+    assert!(err(text).contains("issue 4"), "{}", err(text));
+    let text = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - name: database\n            type: postgresql13\n            plan: db.t3.micro\n            options: {min_storage: \"50\", max_storage: \"30\"}\n";
+    assert!(err(text).contains("below min_storage"), "{}", err(text));
+}
