@@ -99,13 +99,18 @@ pub enum Command {
         /// Service to link
         service: String,
         /// Environment variable that receives the service's URL
-        #[arg(long, value_name = "KEY", required_unless_present = "path", conflicts_with = "path")]
+        #[arg(
+            long,
+            value_name = "KEY",
+            required_unless_present = "path",
+            conflicts_with = "path"
+        )]
         env_key: Option<String>,
         /// Mount path (volumes only)
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// Mount read-only (with --path)
-        #[arg(long, requires = "path")]
+        #[arg(long, requires = "path", conflicts_with = "env_key")]
         read_only: bool,
     },
     /// Queue removing the link from the app given with --app to a service

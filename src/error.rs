@@ -29,7 +29,8 @@ pub enum Error {
         /// What we were doing, e.g. `listing backups of service "files" in shop/production`.
         context: String,
         status: u16,
-        error: ServiceError,
+        // Boxed: errors travel through every Result, and the body is large.
+        error: Box<ServiceError>,
     },
 
     /// The request never got an answer (connection refused, reset, timeout). The message is

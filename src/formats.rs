@@ -56,8 +56,6 @@ impl DetectedFormat {
 
 /// Reads only the first few KiB (gunzipping at most two tar blocks, the header or the end of an
 /// empty archive): never the whole file.
-// The crate's shared error type is large; boxing it is a crate-wide decision, not this module's.
-#[allow(clippy::result_large_err)]
 pub fn sniff(path: &Path) -> Result<DetectedFormat> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let mut head = Vec::new();
@@ -217,7 +215,6 @@ fn matches_type(format: &DetectedFormat, service_type: ServiceType) -> bool {
 /// Ok when the file is in the backup format of `service_type`; Err(text) otherwise, e.g.
 /// "exports/db.sql is plain SQL text, but a postgresql13 backup must be a PostgreSQL custom archive
 /// (pg_dump -Fc)". elasticsearch7 -> Err("elasticsearch7 has no backup format (SetOps: not implemented)").
-#[allow(clippy::result_large_err)]
 pub fn check_for_type(
     path: &Path,
     service_type: ServiceType,

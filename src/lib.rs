@@ -11,7 +11,7 @@ pub mod plan;
 pub mod platform;
 pub mod redact;
 pub mod sandbox;
+pub mod transfer;
 pub mod tree;
 pub mod ui;
-pub mod transfer;
 pub mod wizard;

@@ -42,8 +42,12 @@ fn report(error: &Error) {
 /// What to do next, where the error alone does not say it.
 fn hint(error: &Error) -> Option<&'static str> {
     match error {
-        Error::Interrupted => Some("Interrupted: anything half-transferred was kept; run the same command again to resume."),
-        Error::Transport { .. } => Some("The platform did not answer; check the URL and your network, then run the same command again."),
+        Error::Interrupted => Some(
+            "Nothing half-done is lost: run the same command again to resume where it stopped.",
+        ),
+        Error::Transport { .. } => Some(
+            "The platform did not answer; check the URL and your network, then run the same command again.",
+        ),
         e if e.is_retryable() => Some("This looks temporary; run the same command again."),
         _ => None,
     }

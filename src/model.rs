@@ -170,12 +170,15 @@ impl ServiceType {
                     .strip_suffix(".ha")
                     .or_else(|| plan.strip_suffix(".sharded"))
                     .unwrap_or(plan);
-                base.strip_suffix(".elasticsearch")
-                    .is_some_and(|family_size| two_part(family_size))
+                base.strip_suffix(".elasticsearch").is_some_and(two_part)
             }
-            ServiceType::Mongodb4 => {
-                ["db.t3.medium", "db.r5.large", "db.r5.xlarge", "db.r5.2xlarge"].contains(&plan)
-            }
+            ServiceType::Mongodb4 => [
+                "db.t3.medium",
+                "db.r5.large",
+                "db.r5.xlarge",
+                "db.r5.2xlarge",
+            ]
+            .contains(&plan),
         };
         if ok { Ok(()) } else { Err(NOT_INCLUDED) }
     }
@@ -209,8 +212,9 @@ impl ServiceType {
                     let e = e.trim();
                     !e.is_empty()
                         && e.len() <= 63
-                        && e.chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c))
+                        && e.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c)
+                        })
                 });
                 if valid { Ok(()) } else { Err(INVALID_FORMAT) }
             }
@@ -234,7 +238,9 @@ fn two_part(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 2
         && parts.iter().all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
 }
 
@@ -252,7 +258,10 @@ impl FromStr for ServiceType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 let all: Vec<&str> = ServiceType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("unknown service type {s:?}; expected one of {}", all.join(", "))
+                format!(
+                    "unknown service type {s:?}; expected one of {}",
+                    all.join(", ")
+                )
             })
     }
 }
@@ -436,6 +445,10 @@ pub struct Backup {
     pub origin: BackupOrigin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restore: Option<RestoreRecord>,
+    /// How many restores of this backup were started; a restore resumed after a platform
+    /// restart is not counted again.
+    #[serde(default)]
+    pub restore_count: u32,
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -550,10 +563,10 @@ impl ChangesetCommand {
                     Err(_) => check("type", Err(validators::NOT_INCLUDED)),
                 }
             }
-            ChangesetCommand::ServiceDestroy { name } => {
-                check("name", validate_service_name(name))
+            ChangesetCommand::ServiceDestroy { name } => check("name", validate_service_name(name)),
+            ChangesetCommand::OptionSet {
+                service, option, ..
             }
-            ChangesetCommand::OptionSet { service, option, .. }
             | ChangesetCommand::OptionUnset { service, option } => {
                 check("service", validate_service_name(service));
                 if option.is_empty() {
@@ -741,12 +754,7 @@ fn join_path(prefix: &str, key: &str) -> String {
 
 const RESERVED_ENV_KEYS: [&str; 4] = ["APP_ENV_ID", "PORT", "PORTS", "PROTOCOL"];
 
-fn check_name(
-    s: &str,
-    min: usize,
-    max: usize,
-    allow_dash: bool,
-) -> Result<(), &'static str> {
+fn check_name(s: &str, min: usize, max: usize, allow_dash: bool) -> Result<(), &'static str> {
     use validators::*;
     if s.len() < min {
         return Err(TOO_SHORT);
@@ -758,7 +766,11 @@ fn check_name(
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let rest_ok =
         chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (allow_dash && c == '-'));
-    if first_ok && rest_ok { Ok(()) } else { Err(INVALID_FORMAT) }
+    if first_ok && rest_ok {
+        Ok(())
+    } else {
+        Err(INVALID_FORMAT)
+    }
 }
 
 /// `^[a-z][a-z0-9-]{2,17}$`
@@ -798,10 +810,7 @@ pub fn validate_env_key(s: &str) -> Result<(), &'static str> {
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(INVALID_FORMAT);
     }
-    if RESERVED_ENV_KEYS
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(s))
-    {
+    if RESERVED_ENV_KEYS.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return Err(INCLUDED);
     }
     Ok(())
@@ -863,7 +872,10 @@ mod tests {
         assert_eq!(validate_service_name("a-b"), Ok(()));
         assert_eq!(validate_service_name("ab"), Err("too_short"));
         assert_eq!(validate_service_name("a23456789012345678"), Ok(()));
-        assert_eq!(validate_service_name("a234567890123456789"), Err("too_long"));
+        assert_eq!(
+            validate_service_name("a234567890123456789"),
+            Err("too_long")
+        );
         assert_eq!(validate_service_name("1abc"), Err("invalid_format"));
         assert_eq!(validate_service_name("Abc"), Err("invalid_format"));
         assert_eq!(validate_service_name("ab_c"), Err("invalid_format"));
@@ -903,10 +915,16 @@ mod tests {
     fn plans_follow_each_type() {
         use ServiceType::*;
         assert_eq!(Postgresql11.validate_plan(Some("shared")), Ok(()));
-        assert_eq!(Postgresql11.validate_plan(Some("db.t3.micro")), Err("not_included"));
+        assert_eq!(
+            Postgresql11.validate_plan(Some("db.t3.micro")),
+            Err("not_included")
+        );
         assert_eq!(Postgresql13.validate_plan(Some("db.t3.micro")), Ok(()));
         assert_eq!(Postgresql13.validate_plan(Some("db.t3.micro.ha")), Ok(()));
-        assert_eq!(Postgresql13.validate_plan(Some("shared")), Err("not_included"));
+        assert_eq!(
+            Postgresql13.validate_plan(Some("shared")),
+            Err("not_included")
+        );
         assert_eq!(Postgresql13.validate_plan(None), Err("required"));
         assert_eq!(Redis6.validate_plan(Some("cache.t3.micro")), Ok(()));
         assert_eq!(Volume.validate_plan(None), Ok(()));
@@ -926,11 +944,23 @@ mod tests {
             Postgresql13.validate_option("min_storage", "10"),
             Err("greater_than_or_equal_to_threshold")
         );
-        assert_eq!(Postgresql13.validate_option("min_storage", "x"), Err("not_an_integer"));
-        assert_eq!(Postgresql11.validate_option("min_storage", "50"), Err("not_included"));
+        assert_eq!(
+            Postgresql13.validate_option("min_storage", "x"),
+            Err("not_an_integer")
+        );
+        assert_eq!(
+            Postgresql11.validate_option("min_storage", "50"),
+            Err("not_included")
+        );
         assert_eq!(S3.validate_option("blockPublicAccess", "false"), Ok(()));
-        assert_eq!(S3.validate_option("blockPublicAccess", "no"), Err("not_included"));
-        assert_eq!(Postgresql11.validate_option("extensions", "uuid-ossp,postgis"), Ok(()));
+        assert_eq!(
+            S3.validate_option("blockPublicAccess", "no"),
+            Err("not_included")
+        );
+        assert_eq!(
+            Postgresql11.validate_option("extensions", "uuid-ossp,postgis"),
+            Ok(())
+        );
         assert_eq!(Volume.validate_option("size", "1"), Err("not_included"));
     }
 

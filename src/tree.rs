@@ -32,7 +32,8 @@ pub fn digest(root: &Path) -> Result<TreeDigest> {
         let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io("reading", &path, e))?;
         let mut file_hash = Sha256::new();
         let size = if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&path).map_err(|e| Error::io("reading link", &path, e))?;
+            let target =
+                std::fs::read_link(&path).map_err(|e| Error::io("reading link", &path, e))?;
             file_hash.update(b"link:");
             file_hash.update(target.to_string_lossy().as_bytes());
             0
@@ -40,7 +41,9 @@ pub fn digest(root: &Path) -> Result<TreeDigest> {
             let mut f = File::open(&path).map_err(|e| Error::io("reading", &path, e))?;
             let mut n = 0u64;
             loop {
-                let read = f.read(&mut buf).map_err(|e| Error::io("reading", &path, e))?;
+                let read = f
+                    .read(&mut buf)
+                    .map_err(|e| Error::io("reading", &path, e))?;
                 if read == 0 {
                     break;
                 }
@@ -67,7 +70,9 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in read {
         let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(|e| Error::io("reading", &path, e))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| Error::io("reading", &path, e))?;
         if kind.is_dir() {
             collect(root, &path, out)?;
         } else {

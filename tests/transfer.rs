@@ -446,12 +446,19 @@ async fn an_upload_round_trip_keeps_the_checksum() {
 }
 
 #[tokio::test]
-async fn a_wrong_checksum_is_refused_and_the_retry_reuses_the_backup() {
+async fn bytes_that_miss_the_checksum_are_refused_and_the_retry_reuses_the_backup() {
     let w = world().await;
     let backup = w.files_backup().await;
     let (result, _) = w.download(&backup, "files.tar.gz", 1, &NoProgress).await;
     let downloaded = result.expect("download");
     let before = uploaded_backups(&w).await.len();
+
+    // Same size, one byte different: the server can only tell once it has read the body.
+    let mut damaged = std::fs::read(&downloaded.path).expect("read");
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    let damaged_path = w.path("damaged.tar.gz");
+    std::fs::write(&damaged_path, &damaged).expect("write");
 
     let request = UploadRequest {
         filename: "files.tar.gz".into(),
@@ -464,14 +471,14 @@ async fn a_wrong_checksum_is_refused_and_the_retry_reuses_the_backup() {
         .await
         .expect("upload allocated");
     let id = ticket.backup.id;
+    let upload_token = transfer_token(&ticket.url);
     let mut first = Some(ticket);
     let tickets = AtomicU32::new(0);
-    let wrong = "0".repeat(64);
     let error = transfer::upload_with(
         w.platform.http_client(),
-        &downloaded.path,
+        &damaged_path,
         downloaded.size,
-        &wrong,
+        &downloaded.sha256,
         |_attempt| {
             tickets.fetch_add(1, Ordering::SeqCst);
             let ready = first.take();
@@ -488,6 +495,7 @@ async fn a_wrong_checksum_is_refused_and_the_retry_reuses_the_backup() {
         1,
         "UploadInvalid is not retried"
     );
+    assert!(!error.to_string().contains(&upload_token), "{error}");
 
     // The retry renews the URL of the same backup instead of allocating another one.
     let backup_id = id.to_string();
@@ -501,9 +509,10 @@ async fn a_wrong_checksum_is_refused_and_the_retry_reuses_the_backup() {
         &fast(3),
     )
     .await
-    .expect("retry with the right checksum");
+    .expect("retry with the right bytes");
     assert_eq!(created.id, id);
     assert_eq!(created.status, BackupStatus::Created);
+    assert_eq!(created.sha256.as_deref(), Some(downloaded.sha256.as_str()));
     let uploads = uploaded_backups(&w).await;
     assert_eq!(uploads.len(), before + 1, "{uploads:?}");
 }

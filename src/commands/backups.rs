@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::api::UploadRequest;
 use crate::error::{Error, Result};
-use crate::model::{Backup, RestoreOutcome};
 use crate::formats;
+use crate::model::{Backup, RestoreOutcome};
 use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, TableBuilder, format_size};
@@ -49,7 +49,10 @@ fn backup_block(backup: &Backup) -> Block {
         .field("ID", backup.id.to_string())
         .field("Status", backup.status.as_str())
         .field("Created At", timestamp(backup))
-        .field("Size", backup.size.map(format_size).unwrap_or_else(|| "-".into()))
+        .field(
+            "Size",
+            backup.size.map(format_size).unwrap_or_else(|| "-".into()),
+        )
 }
 
 pub async fn info(ctx: &Context, id: &str) -> Result<()> {
@@ -57,7 +60,8 @@ pub async fn info(ctx: &Context, id: &str) -> Result<()> {
     let service = ctx.service()?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.backup(&scope, service, id).await?;
-    let mut block = backup_block(&backup).field("Origin", format!("{:?}", backup.origin).to_lowercase());
+    let mut block =
+        backup_block(&backup).field("Origin", format!("{:?}", backup.origin).to_lowercase());
     if let Some(sha) = &backup.sha256 {
         block = block.field("SHA-256", sha.clone());
     }
@@ -172,7 +176,11 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
         ctx.output.human("");
         ctx.output.line(&format!(
             "{}{name} completed ({}) with ID {}",
-            if ctx.output.format == crate::ui::OutputFormat::Human { "✅  " } else { "" },
+            if ctx.output.format == crate::ui::OutputFormat::Human {
+                "✅  "
+            } else {
+                ""
+            },
             format_size(downloaded.size),
             ticket.backup.id
         ));
@@ -183,9 +191,8 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
 pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
-    let meta = std::fs::metadata(file).map_err(|e| {
-        Error::usage(format!("cannot read backup file {}: {e}", file.display()))
-    })?;
+    let meta = std::fs::metadata(file)
+        .map_err(|e| Error::usage(format!("cannot read backup file {}: {e}", file.display())))?;
     if !meta.is_file() {
         return Err(Error::usage(format!(
             "{} is not a file; backup:upload takes one backup file",
@@ -201,7 +208,11 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
     }
     let (size, sha256) = transfer::sha256_file(file).await?;
     let filename = file_name(file);
-    let request = UploadRequest { filename: filename.clone(), size, sha256: sha256.clone() };
+    let request = UploadRequest {
+        filename: filename.clone(),
+        size,
+        sha256: sha256.clone(),
+    };
     let first = platform.start_upload(&scope, service, &request).await?;
     if print_url {
         if ctx.output.is_json() {
@@ -242,7 +253,11 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
             async move {
                 match ready {
                     Some(ticket) => Ok(ticket),
-                    None => platform.renew_upload(scope_ref, service, backup_id_ref).await,
+                    None => {
+                        platform
+                            .renew_upload(scope_ref, service, backup_id_ref)
+                            .await
+                    }
                 }
             }
         },
@@ -254,7 +269,11 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
     } else {
         ctx.output.line(&format!(
             "{}{filename} completed ({}) with ID {}",
-            if ctx.output.format == crate::ui::OutputFormat::Human { "✅ " } else { "" },
+            if ctx.output.format == crate::ui::OutputFormat::Human {
+                "✅ "
+            } else {
+                ""
+            },
             format_size(size),
             backup.id
         ));

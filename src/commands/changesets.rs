@@ -36,7 +36,12 @@ pub fn print_changeset(output: &Output, changeset: &Changeset) {
     }
     output.line(
         &Block::new()
-            .field("Created At", changeset.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .field(
+                "Created At",
+                changeset
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
             .render(),
     );
     output.line(&commands_table(&changeset.commands).render());
@@ -87,11 +92,18 @@ pub async fn commit(ctx: &Context) -> Result<()> {
 
 /// Starts the commit and follows it until it ends, showing each phase; a failed commit is an
 /// error carrying the platform's code and request id.
-pub async fn commit_and_wait(platform: &dyn Platform, scope: &Scope, output: &Output) -> Result<Commit> {
+pub async fn commit_and_wait(
+    platform: &dyn Platform,
+    scope: &Scope,
+    output: &Output,
+) -> Result<Commit> {
     let mut commit = platform.commit(scope).await?;
     let spinner = output.interactive.then(|| {
         let s = ProgressBar::new_spinner();
-        s.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        s.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         s.enable_steady_tick(Duration::from_millis(120));
         s
     });
@@ -120,7 +132,7 @@ pub async fn commit_and_wait(platform: &dyn Platform, scope: &Scope, output: &Ou
             Some(error) => Error::Platform {
                 context: format!("committing the changeset of {scope}"),
                 status: 200,
-                error,
+                error: Box::new(error),
             },
             None => Error::Internal(format!(
                 "the commit of {scope} failed without saying why (commit {}); check changeset:info and commit again",
@@ -153,7 +165,8 @@ pub async fn discard(ctx: &Context, ignore_not_exist: bool) -> Result<()> {
     if ctx.output.is_json() {
         ctx.output.json(&json!({ "discarded": dropped }));
     } else if dropped {
-        ctx.output.line(&format!("Discarded your changeset of {scope}."));
+        ctx.output
+            .line(&format!("Discarded your changeset of {scope}."));
     } else {
         ctx.output.line(&format!("Nothing was pending in {scope}."));
     }

@@ -92,14 +92,16 @@ impl Context {
     }
 
     pub fn app(&self) -> Result<&str> {
-        self.global.app.as_deref().ok_or_else(|| {
-            Error::usage("missing --app NAME: this command works on one app")
-        })
+        self.global
+            .app
+            .as_deref()
+            .ok_or_else(|| Error::usage("missing --app NAME: this command works on one app"))
     }
 }
 
 fn read_token_file(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading token file", path, e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("reading token file", path, e))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(Error::usage(format!(

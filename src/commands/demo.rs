@@ -28,18 +28,27 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>) -> Result<()> {
             temp = tempfile::Builder::new()
                 .prefix("setops-migrate-demo-")
                 .tempdir()
-                .map_err(|e| Error::io("creating a temporary directory", std::env::temp_dir(), e))?;
+                .map_err(|e| {
+                    Error::io("creating a temporary directory", std::env::temp_dir(), e)
+                })?;
             temp.path().to_path_buf()
         }
     };
-    ctx.output.note(&format!("Starting an embedded sandbox in {}", dir.display()));
+    ctx.output.note(&format!(
+        "Starting an embedded sandbox in {}",
+        dir.display()
+    ));
     let sandbox = Sandbox::open(&dir, None).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Error::io("binding the sandbox to", "127.0.0.1:0", e))?;
     let url = format!(
         "http://{}",
-        listener.local_addr().map_err(|e| Error::io("reading the sandbox address", "127.0.0.1:0", e))?
+        listener.local_addr().map_err(|e| Error::io(
+            "reading the sandbox address",
+            "127.0.0.1:0",
+            e
+        ))?
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
@@ -94,7 +103,12 @@ async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Re
 }
 
 /// Compares each source's data with its target's, file by file, straight from the sandbox's disk.
-async fn check_data(ctx: &Context, sandbox: &Sandbox, scope: &Scope, pairs: &[(String, String)]) -> Result<()> {
+async fn check_data(
+    ctx: &Context,
+    sandbox: &Sandbox,
+    scope: &Scope,
+    pairs: &[(String, String)],
+) -> Result<()> {
     let mut table = TableBuilder::new(&[
         ("SOURCE", Align::Left),
         ("TARGET", Align::Left),
@@ -109,11 +123,15 @@ async fn check_data(ctx: &Context, sandbox: &Sandbox, scope: &Scope, pairs: &[(S
             sandbox.service_data_dir(scope, source).await,
             sandbox.service_data_dir(scope, target).await,
         ) else {
-            return Err(Error::Internal(format!("the sandbox has no data directory for {source} or {target}")));
+            return Err(Error::Internal(format!(
+                "the sandbox has no data directory for {source} or {target}"
+            )));
         };
-        let (da, db) = tokio::task::spawn_blocking(move || Ok::<_, Error>((tree::digest(&a)?, tree::digest(&b)?)))
-            .await
-            .map_err(|e| Error::Internal(format!("the data check stopped: {e}")))??;
+        let (da, db) = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((tree::digest(&a)?, tree::digest(&b)?))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("the data check stopped: {e}")))??;
         let same = da == db;
         if !same {
             mismatches.push(format!("{source} -> {target}"));
@@ -124,7 +142,11 @@ async fn check_data(ctx: &Context, sandbox: &Sandbox, scope: &Scope, pairs: &[(S
             da.files.to_string(),
             format_size(da.bytes),
             da.sha256[..16].to_owned(),
-            if same { "identical".into() } else { format!("DIFFERENT ({} files, {})", db.files, format_size(db.bytes)) },
+            if same {
+                "identical".into()
+            } else {
+                format!("DIFFERENT ({} files, {})", db.files, format_size(db.bytes))
+            },
         ]);
     }
     ctx.output.line("");
@@ -132,6 +154,9 @@ async fn check_data(ctx: &Context, sandbox: &Sandbox, scope: &Scope, pairs: &[(S
     if mismatches.is_empty() {
         Ok(())
     } else {
-        Err(Error::Verification(format!("the targets do not hold their sources' data: {}", mismatches.join(", "))))
+        Err(Error::Verification(format!(
+            "the targets do not hold their sources' data: {}",
+            mismatches.join(", ")
+        )))
     }
 }

@@ -56,15 +56,25 @@ mod tests {
         for shell in Shell::value_variants() {
             let script = String::from_utf8(completions_script(*shell)).unwrap();
             assert!(script.contains("setops-migrate"), "{shell}");
-            assert!(script.contains("wizard"), "{shell} lacks the wizard command");
-            assert!(script.contains("backup:download"), "{shell} lacks backup:download");
+            assert!(
+                script.contains("wizard"),
+                "{shell} lacks the wizard command"
+            );
+            assert!(
+                script.contains("backup:download"),
+                "{shell} lacks backup:download"
+            );
         }
     }
 
     #[test]
     fn the_man_page_is_roff_with_the_commands() {
         let page = String::from_utf8(man_page().unwrap()).unwrap();
-        assert!(page.starts_with(".ie") || page.contains(".TH setops-migrate"), "{}", &page[..200.min(page.len())]);
+        assert!(
+            page.starts_with(".ie") || page.contains(".TH setops-migrate"),
+            "{}",
+            &page[..200.min(page.len())]
+        );
         assert!(page.contains(".TH setops-migrate"));
         assert!(page.contains("wizard"));
         assert!(page.contains("Exit codes"));

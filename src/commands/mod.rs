@@ -35,8 +35,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             path,
             read_only,
         } => {
-            services::link_create(&ctx, &service, env_key.as_deref(), path.as_deref(), read_only)
-                .await
+            services::link_create(
+                &ctx,
+                &service,
+                env_key.as_deref(),
+                path.as_deref(),
+                read_only,
+            )
+            .await
         }
         Command::LinkDestroy { service } => services::link_destroy(&ctx, &service).await,
         Command::Env { show_secrets } => services::env(&ctx, show_secrets).await,
@@ -53,9 +59,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             force,
             print_url,
         } => backups::download(&ctx, &id, force, print_url).await,
-        Command::BackupUpload { file, print_url } => {
-            backups::upload(&ctx, &file, print_url).await
-        }
+        Command::BackupUpload { file, print_url } => backups::upload(&ctx, &file, print_url).await,
         Command::BackupRestore { id } => backups::restore(&ctx, &id).await,
         Command::BackupDestroy { id } => backups::destroy(&ctx, &id).await,
         Command::PlanValidate { plans: paths } => plans::validate(&ctx, &paths),

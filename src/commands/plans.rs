@@ -73,7 +73,10 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         .any(|r| r.finished && r.endpoint == conn.platform.endpoint());
     if args.dry_run || !finished_before {
         let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
-        print_preview(&ctx.output, &plan, &preview, args.dry_run);
+        // In JSON mode a run's stdout is events only; the preview is a document of a dry run.
+        if args.dry_run || !ctx.output.is_json() {
+            print_preview(&ctx.output, &plan, &preview, args.dry_run);
+        }
         if args.dry_run {
             return Ok(());
         }
@@ -86,7 +89,14 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         restart: args.restart,
         state_dir,
     };
-    let summary = migrate::run(plan, conn.platform.clone(), conn.transfers.clone(), display, options).await?;
+    let summary = migrate::run(
+        plan,
+        conn.platform.clone(),
+        conn.transfers.clone(),
+        display,
+        options,
+    )
+    .await?;
     print_summary(&ctx.output, &summary);
     Ok(())
 }
@@ -120,7 +130,9 @@ fn confirm(args: &RunArgs, plan: &Plan) -> Result<()> {
 
 pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: bool) {
     if output.is_json() {
-        output.json(&serde_json::json!({ "dry_run": dry_run, "plan": plan.path, "preview": preview }));
+        output.json(
+            &serde_json::json!({ "dry_run": dry_run, "plan": plan.path, "preview": preview }),
+        );
         return;
     }
     output.line(&format!(
@@ -128,7 +140,11 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
         plan.path.display(),
         plan.scope,
         preview.migrations.len(),
-        if dry_run { " — dry run, nothing will be changed" } else { "" }
+        if dry_run {
+            " — dry run, nothing will be changed"
+        } else {
+            ""
+        }
     ));
     for item in &preview.migrations {
         let r = &item.resolved;
@@ -137,14 +153,24 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
             "{} -> {}{}",
             r.source.as_deref().unwrap_or("(local file)"),
             r.target,
-            if item.target_exists { "  (target exists)" } else { "" }
+            if item.target_exists {
+                "  (target exists)"
+            } else {
+                ""
+            }
         ));
-        let mut table = TableBuilder::new(&[("ITEM", Align::Left), ("VALUE", Align::Left), ("FROM", Align::Left)]);
+        let mut table = TableBuilder::new(&[
+            ("ITEM", Align::Left),
+            ("VALUE", Align::Left),
+            ("FROM", Align::Left),
+        ]);
         for line in &r.manifest {
             table.row(vec![
                 line.item.clone(),
                 line.value.clone(),
-                format!("{:?}", line.origin).to_lowercase().replace("notcopied", "not copied"),
+                format!("{:?}", line.origin)
+                    .to_lowercase()
+                    .replace("notcopied", "not copied"),
             ]);
         }
         output.line(&table.render());
@@ -157,8 +183,7 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
 
 pub fn print_summary(output: &Output, summary: &Summary) {
     if output.is_json() {
-        output.json(&serde_json::json!({ "summary": summary }));
-        return;
+        return; // the run's last event carries the summary
     }
     let mut table = TableBuilder::new(&[
         ("SOURCE", Align::Left),
@@ -175,20 +200,32 @@ pub fn print_summary(output: &Output, summary: &Summary) {
             row.service_type.to_string(),
             row.moved.clone(),
             format_size(row.size),
-            if row.links.is_empty() { "-".into() } else { row.links.join(", ") },
+            if row.links.is_empty() {
+                "-".into()
+            } else {
+                row.links.join(", ")
+            },
         ]);
     }
     output.line("");
     output.line(&table.render());
     output.line(&if summary.already_done {
-        format!("Already done: this plan finished in an earlier run (journal {}). Nothing was changed.", summary.journal.display())
+        format!(
+            "Already done: this plan finished in an earlier run (journal {}). Nothing was changed.",
+            summary.journal.display()
+        )
     } else {
-        format!("Done. The sources were not changed. Journal: {}", summary.journal.display())
+        format!(
+            "Done. The sources were not changed. Journal: {}",
+            summary.journal.display()
+        )
     });
 }
 
 pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Result<()> {
-    let dir = state_dir.map(Path::to_path_buf).unwrap_or_else(|| default_state_dir(plan));
+    let dir = state_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_state_dir(plan));
     let reports = status::read(&dir, plan)?;
     if ctx.output.is_json() {
         ctx.output.json(&reports);
@@ -209,13 +246,27 @@ pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Resu
             report.project,
             report.stage,
             report.endpoint,
-            if report.finished { "finished" } else { "not finished" },
+            if report.finished {
+                "finished"
+            } else {
+                "not finished"
+            },
             report.updated_at
         ));
-        let mut table = TableBuilder::new(&[("TARGET", Align::Left), ("STEP", Align::Left), ("STATE", Align::Left), ("DETAIL", Align::Left)]);
+        let mut table = TableBuilder::new(&[
+            ("TARGET", Align::Left),
+            ("STEP", Align::Left),
+            ("STATE", Align::Left),
+            ("DETAIL", Align::Left),
+        ]);
         for m in &report.migrations {
             for s in &m.steps {
-                table.row(vec![m.target.clone(), s.step.as_str().to_owned(), s.state.to_owned(), s.detail.clone()]);
+                table.row(vec![
+                    m.target.clone(),
+                    s.step.as_str().to_owned(),
+                    s.state.to_owned(),
+                    s.detail.clone(),
+                ]);
             }
         }
         ctx.output.line(&table.render());

@@ -7,7 +7,12 @@ use crate::error::Result;
 use crate::sandbox::process::{StopOutcome, serve_foreground, stop as stop_server};
 use crate::ui::Output;
 
-pub async fn serve(output: &Output, dir: &Path, listen: SocketAddr, seed: Option<&Path>) -> Result<()> {
+pub async fn serve(
+    output: &Output,
+    dir: &Path,
+    listen: SocketAddr,
+    seed: Option<&Path>,
+) -> Result<()> {
     serve_foreground(dir, listen, seed, |info, token_file| {
         if output.is_json() {
             output.json(&serde_json::json!({
@@ -30,9 +35,10 @@ pub async fn serve(output: &Output, dir: &Path, listen: SocketAddr, seed: Option
 
 pub async fn stop(output: &Output, dir: &Path) -> Result<()> {
     match stop_server(dir).await? {
-        StopOutcome::Stopped { pid } => {
-            output.line(&format!("Stopped the sandbox of {} (pid {pid}).", dir.display()))
-        }
+        StopOutcome::Stopped { pid } => output.line(&format!(
+            "Stopped the sandbox of {} (pid {pid}).",
+            dir.display()
+        )),
         StopOutcome::NotRunning => {
             output.line(&format!("No sandbox is running for {}.", dir.display()))
         }

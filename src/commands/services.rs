@@ -71,7 +71,12 @@ fn link_target(link: &Link) -> String {
     }
 }
 
-pub async fn create(ctx: &Context, name: &str, service_type: &str, plan: Option<&str>) -> Result<()> {
+pub async fn create(
+    ctx: &Context,
+    name: &str,
+    service_type: &str,
+    plan: Option<&str>,
+) -> Result<()> {
     let command = ChangesetCommand::ServiceCreate {
         name: name.to_owned(),
         service_type: service_type.to_owned(),
@@ -113,7 +118,11 @@ pub async fn link_list(ctx: &Context) -> Result<()> {
             l.service.clone(),
             l.env_key.clone().unwrap_or_default(),
             l.path.clone().unwrap_or_default(),
-            if l.path.is_some() { l.read_only.to_string() } else { String::new() },
+            if l.path.is_some() {
+                l.read_only.to_string()
+            } else {
+                String::new()
+            },
         ]);
     }
     ctx.output.table(&table, &links);
@@ -183,10 +192,12 @@ pub async fn env(ctx: &Context, show_secrets: bool) -> Result<()> {
             .as_deref()
             .map(|d| format!("   ({d})"))
             .unwrap_or_default();
-        ctx.output.line(&format!("-- {}={}{description}", v.key, v.value));
+        ctx.output
+            .line(&format!("-- {}={}{description}", v.key, v.value));
     }
     if shown.iter().any(|v| v.secret) && !show_secrets {
-        ctx.output.note("credentials are masked; pass --show-secrets to see them");
+        ctx.output
+            .note("credentials are masked; pass --show-secrets to see them");
     }
     Ok(())
 }
@@ -213,7 +224,10 @@ mod tests {
             mask_credentials("postgresql://app:s3cret@127.0.0.1:5432/db"),
             "postgresql://app:***@127.0.0.1:5432/db"
         );
-        assert_eq!(mask_credentials("redis://:pw@127.0.0.1:6380"), "redis://:***@127.0.0.1:6380");
+        assert_eq!(
+            mask_credentials("redis://:pw@127.0.0.1:6380"),
+            "redis://:***@127.0.0.1:6380"
+        );
         assert_eq!(mask_credentials("/data"), "/data");
     }
 }

@@ -118,8 +118,14 @@ mod tests {
         let err = no_terminal(&missing);
         assert_eq!(err.exit_code(), crate::error::exit::DECISION_NEEDED);
         let text = err.to_string();
-        assert!(text.contains("needs a terminal to ask for --source, --target"), "{text}");
-        assert!(text.contains("migrations[].source, migrations[].target"), "{text}");
+        assert!(
+            text.contains("needs a terminal to ask for --source, --target"),
+            "{text}"
+        );
+        assert!(
+            text.contains("migrations[].source, migrations[].target"),
+            "{text}"
+        );
         assert!(text.contains("run PLAN --yes"), "{text}");
     }
 }

@@ -17,7 +17,13 @@ use super::poll::Backoff;
 
 /// Stages `commands` (the whole list this step needs), resuming a partly staged list. Journal key
 /// `stage_key`; crash point `crash_name`.
-pub async fn stage_all(engine: &Engine, stage_key: &str, crash_name: &str, step: Step, commands: &[ChangesetCommand]) -> Result<()> {
+pub async fn stage_all(
+    engine: &Engine,
+    stage_key: &str,
+    crash_name: &str,
+    step: Step,
+    commands: &[ChangesetCommand],
+) -> Result<()> {
     if engine.done_data(stage_key).await.is_some() {
         return Ok(());
     }
@@ -37,12 +43,25 @@ pub async fn stage_all(engine: &Engine, stage_key: &str, crash_name: &str, step:
         .await?;
     crash::point(crash_name, When::Before);
     for command in &commands[pending.len()..] {
-        engine.platform.stage_command(&engine.scope, command).await?;
+        engine
+            .platform
+            .stage_command(&engine.scope, command)
+            .await?;
     }
     crash::point(crash_name, When::After);
+    engine.emit(
+        None,
+        Some(step),
+        Phase::Info,
+        format!(
+            "staged {} command(s) in the changeset of {}",
+            commands.len(),
+            engine.scope
+        ),
+    );
     engine
-        .emit(None, Some(step), Phase::Info, format!("staged {} command(s) in the changeset of {}", commands.len(), engine.scope));
-    engine.done(stage_key, json!({ "commands": commands })).await
+        .done(stage_key, json!({ "commands": commands }))
+        .await
 }
 
 /// Whether `pending` is the start of `ours` (the empty changeset is).
@@ -67,20 +86,34 @@ pub fn foreign_changeset(engine: &Engine, pending: &[ChangesetCommand]) -> Error
 
 /// Commits the changeset and follows the commit until it ends, emitting its phases. `is_applied`
 /// tells, from the platform's state, whether an earlier attempt's commit already went through.
-pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: Step, deadline: Duration, is_applied: &impl AsyncFn() -> Result<bool>) -> Result<()> {
+pub async fn commit(
+    engine: &Engine,
+    commit_key: &str,
+    crash_name: &str,
+    step: Step,
+    deadline: Duration,
+    is_applied: &impl AsyncFn() -> Result<bool>,
+) -> Result<()> {
     if engine.done_data(commit_key).await.is_some() {
         return Ok(());
     }
     if let Some(open) = engine.open_intent(commit_key).await {
         if is_applied().await? {
-            engine.emit(None, Some(step), Phase::Info, "the commit of an earlier attempt went through");
+            engine.emit(
+                None,
+                Some(step),
+                Phase::Info,
+                "the commit of an earlier attempt went through",
+            );
             return engine.done(commit_key, open.data).await;
         }
         if let Some(id) = field(&open.data, "commit_id").and_then(|s| s.parse::<Uuid>().ok()) {
             let status = engine.platform.commit_status(&engine.scope, &id).await?;
             if status.status == CommitStatus::Running {
                 let done = follow(engine, status, step, deadline).await?;
-                return engine.done(commit_key, json!({ "commit_id": done.id })).await;
+                return engine
+                    .done(commit_key, json!({ "commit_id": done.id }))
+                    .await;
             }
         }
     }
@@ -89,7 +122,12 @@ pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: S
     let started = match engine.platform.commit(&engine.scope).await {
         Ok(started) => started,
         // An earlier attempt's commit is running or went through while we were away.
-        Err(e) if matches!(e.code(), Some(codes::COMMIT_ALREADY_RUNNING | codes::CHANGESET_DOES_NOT_EXIST)) => {
+        Err(e)
+            if matches!(
+                e.code(),
+                Some(codes::COMMIT_ALREADY_RUNNING | codes::CHANGESET_DOES_NOT_EXIST)
+            ) =>
+        {
             wait_applied(engine, step, deadline, is_applied, e).await?;
             return engine.done(commit_key, json!({})).await;
         }
@@ -100,14 +138,27 @@ pub async fn commit(engine: &Engine, commit_key: &str, crash_name: &str, step: S
         .await?;
     crash::point(crash_name, When::After);
     let done = follow(engine, started, step, deadline).await?;
-    engine.done(commit_key, json!({ "commit_id": done.id })).await
+    engine
+        .done(commit_key, json!({ "commit_id": done.id }))
+        .await
 }
 
 /// Waits until the platform's state shows an earlier attempt's commit applied.
-async fn wait_applied(engine: &Engine, step: Step, limit: Duration, is_applied: &impl AsyncFn() -> Result<bool>, cause: Error) -> Result<()> {
+async fn wait_applied(
+    engine: &Engine,
+    step: Step,
+    limit: Duration,
+    is_applied: &impl AsyncFn() -> Result<bool>,
+    cause: Error,
+) -> Result<()> {
     let deadline = Instant::now() + limit;
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
-    engine.emit(None, Some(step), Phase::Info, "an earlier attempt's commit is running; waiting for it");
+    engine.emit(
+        None,
+        Some(step),
+        Phase::Info,
+        "an earlier attempt's commit is running; waiting for it",
+    );
     loop {
         if is_applied().await? {
             return Ok(());
@@ -120,17 +171,29 @@ async fn wait_applied(engine: &Engine, step: Step, limit: Duration, is_applied: 
 }
 
 /// Polls a running commit, emitting each phase once, until it succeeds or fails.
-async fn follow(engine: &Engine, mut commit: Commit, step: Step, limit: Duration) -> Result<Commit> {
+async fn follow(
+    engine: &Engine,
+    mut commit: Commit,
+    step: Step,
+    limit: Duration,
+) -> Result<Commit> {
     let deadline = Instant::now() + limit;
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
     let mut shown = String::new();
     loop {
         let text = match commit.phase {
-            CommitPhase::Applying | CommitPhase::Done => format!("Applying… ({}/{})", commit.applied, commit.total),
+            CommitPhase::Applying | CommitPhase::Done => {
+                format!("Applying… ({}/{})", commit.applied, commit.total)
+            }
             phase => format!("{phase}…"),
         };
         if text != shown {
-            engine.emit(None, Some(step), Phase::Progress, format!("commit {}", text));
+            engine.emit(
+                None,
+                Some(step),
+                Phase::Progress,
+                format!("commit {}", text),
+            );
             shown = text;
         }
         match commit.status {
@@ -143,9 +206,12 @@ async fn follow(engine: &Engine, mut commit: Commit, step: Step, limit: Duration
                     Some(error) => Error::Platform {
                         context: format!("committing the changeset of {}", engine.scope),
                         status: 200,
-                        error,
+                        error: Box::new(error),
                     },
-                    None => Error::Internal(format!("commit {} of {} failed without a reason", commit.id, engine.scope)),
+                    None => Error::Internal(format!(
+                        "commit {} of {} failed without a reason",
+                        commit.id, engine.scope
+                    )),
                 });
             }
             CommitStatus::Running => {}
@@ -159,6 +225,9 @@ async fn follow(engine: &Engine, mut commit: Commit, step: Step, limit: Duration
             )));
         }
         backoff.sleep(deadline).await;
-        commit = engine.platform.commit_status(&engine.scope, &commit.id).await?;
+        commit = engine
+            .platform
+            .commit_status(&engine.scope, &commit.id)
+            .await?;
     }
 }

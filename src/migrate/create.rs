@@ -12,9 +12,18 @@ use super::inspect::{Resolved, find};
 const STAGE_KEY: &str = "stage-targets";
 const COMMIT_KEY: &str = "commit-targets";
 
-pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[Service]) -> Result<()> {
+pub async fn create_targets(
+    engine: &Engine,
+    resolved: &[Resolved],
+    existing: &[Service],
+) -> Result<()> {
     if engine.done_data(COMMIT_KEY).await.is_some() {
-        engine.emit(None, Some(Step::Create), Phase::Replayed, "targets were created by an earlier run");
+        engine.emit(
+            None,
+            Some(Step::Create),
+            Phase::Replayed,
+            "targets were created by an earlier run",
+        );
         return Ok(());
     }
     let missing: Vec<&Resolved> = resolved
@@ -22,11 +31,23 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
         .filter(|r| find(existing, &r.target).is_none())
         .collect();
     if missing.is_empty() {
-        engine.emit(None, Some(Step::Create), Phase::Done, "every target exists already");
-        return engine.done(COMMIT_KEY, serde_json::json!({ "existing": true })).await;
+        engine.emit(
+            None,
+            Some(Step::Create),
+            Phase::Done,
+            "every target exists already",
+        );
+        return engine
+            .done(COMMIT_KEY, serde_json::json!({ "existing": true }))
+            .await;
     }
     let names: Vec<&str> = missing.iter().map(|r| r.target.as_str()).collect();
-    engine.emit(None, Some(Step::Create), Phase::Started, format!("creating {}", names.join(", ")));
+    engine.emit(
+        None,
+        Some(Step::Create),
+        Phase::Started,
+        format!("creating {}", names.join(", ")),
+    );
     let commands = commands_for_missing(resolved, existing);
     stage_all(engine, STAGE_KEY, "stage-targets", Step::Create, &commands).await?;
     let deadline = engine
@@ -40,7 +61,15 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
         let services = engine.platform.services(&engine.scope).await?;
         Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))
     };
-    commit(engine, COMMIT_KEY, "commit-targets", Step::Create, deadline, &applied).await?;
+    commit(
+        engine,
+        COMMIT_KEY,
+        "commit-targets",
+        Step::Create,
+        deadline,
+        &applied,
+    )
+    .await?;
     // Read back: the committed targets must carry the planned configuration.
     let services = engine.platform.services(&engine.scope).await?;
     for r in &missing {
@@ -57,7 +86,12 @@ pub async fn create_targets(engine: &Engine, resolved: &[Resolved], existing: &[
             )));
         }
     }
-    engine.emit(None, Some(Step::Create), Phase::Done, format!("created {}", names.join(", ")));
+    engine.emit(
+        None,
+        Some(Step::Create),
+        Phase::Done,
+        format!("created {}", names.join(", ")),
+    );
     Ok(())
 }
 

@@ -31,17 +31,36 @@ pub struct Artifact {
 }
 
 /// Picks (or makes) the source backup and records its identity.
-pub async fn select_backup(engine: &Engine, m: &Migration, resolved: &Resolved) -> Result<Artifact> {
+pub async fn select_backup(
+    engine: &Engine,
+    m: &Migration,
+    resolved: &Resolved,
+) -> Result<Artifact> {
     let k = key("backup", &m.target);
     if let Some(data) = engine.done_data(&k).await {
-        engine.emit(Some(&m.target), Some(Step::Backup), Phase::Replayed, "backup chosen by an earlier run");
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Backup),
+            Phase::Replayed,
+            "backup chosen by an earlier run",
+        );
         return decode(&data);
     }
-    engine.emit(Some(&m.target), Some(Step::Backup), Phase::Started, describe_choice(&m.backup));
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Backup),
+        Phase::Started,
+        describe_choice(&m.backup),
+    );
     let artifact = match (&m.backup, &m.source) {
         (BackupChoice::File(path), _) => {
             let (size, sha256) = transfer::sha256_file(path).await?;
-            Artifact { backup_id: None, file: path.clone(), size, sha256 }
+            Artifact {
+                backup_id: None,
+                file: path.clone(),
+                size,
+                sha256,
+            }
         }
         (choice, Some(source)) => {
             let backup = match choice {
@@ -64,7 +83,12 @@ pub async fn select_backup(engine: &Engine, m: &Migration, resolved: &Resolved) 
             };
             let ext = resolved.service_type.backup_extension().unwrap_or("backup");
             let file = engine.artifacts.join(format!("{}.{ext}", backup.id));
-            Artifact { backup_id: Some(backup.id.to_string()), file, size, sha256 }
+            Artifact {
+                backup_id: Some(backup.id.to_string()),
+                file,
+                size,
+                sha256,
+            }
         }
         (_, None) => {
             return Err(Error::Usage(format!(
@@ -73,11 +97,19 @@ pub async fn select_backup(engine: &Engine, m: &Migration, resolved: &Resolved) 
             )));
         }
     };
-    engine
-        .emit(Some(&m.target), Some(Step::Backup), Phase::Done, match &artifact.backup_id {
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Backup),
+        Phase::Done,
+        match &artifact.backup_id {
             Some(id) => format!("backup {id} ({})", crate::ui::format_size(artifact.size)),
-            None => format!("local file {} ({})", artifact.file.display(), crate::ui::format_size(artifact.size)),
-        });
+            None => format!(
+                "local file {} ({})",
+                artifact.file.display(),
+                crate::ui::format_size(artifact.size)
+            ),
+        },
+    );
     engine.done(&k, encode(&artifact)).await?;
     Ok(artifact)
 }
@@ -107,7 +139,9 @@ async fn fresh_backup(engine: &Engine, m: &Migration, source: &str) -> Result<Ba
             engine.intent(&k, json!({})).await?;
             crash::point("backup-create", When::Before);
             let created = engine.platform.create_backup(&engine.scope, source).await?;
-            engine.intent(&k, json!({ "backup_id": created.id })).await?;
+            engine
+                .intent(&k, json!({ "backup_id": created.id }))
+                .await?;
             crash::point("backup-create", When::After);
             created.id.to_string()
         }
@@ -118,7 +152,11 @@ async fn fresh_backup(engine: &Engine, m: &Migration, source: &str) -> Result<Ba
 }
 
 /// A manual backup of the source made after an interrupted `backup:create` was recorded.
-async fn adopt_created_since(engine: &Engine, source: &str, since: DateTime<Utc>) -> Result<Option<String>> {
+async fn adopt_created_since(
+    engine: &Engine,
+    source: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<String>> {
     let backups = engine.platform.backups(&engine.scope, source).await?;
     let skew = chrono::Duration::seconds(5);
     Ok(backups
@@ -159,22 +197,37 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
     };
     let k = key("download", &m.target);
     if engine.done_data(&k).await.is_some() && artifact.file.is_file() {
-        engine.emit(Some(&m.target), Some(Step::Download), Phase::Replayed, "downloaded by an earlier run");
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Download),
+            Phase::Replayed,
+            "downloaded by an earlier run",
+        );
         return Ok(());
     }
     if artifact.file.is_file() {
         // Renamed into place by an attempt that died before recording it: the checksum decides.
         let (size, sha) = transfer::sha256_file(&artifact.file).await?;
         if size == artifact.size && sha == artifact.sha256 {
-            return engine.done(&k, json!({ "size": size, "sha256": sha })).await;
+            return engine
+                .done(&k, json!({ "size": size, "sha256": sha }))
+                .await;
         }
         remove(&artifact.file)?;
     }
-    engine.emit(Some(&m.target), Some(Step::Download), Phase::Started, format!("downloading backup {backup_id}"));
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Download),
+        Phase::Started,
+        format!("downloading backup {backup_id}"),
+    );
     crash::point("download", When::Before);
-    let progress = engine
-        .sink
-        .transfer(engine.event(Some(&m.target), Some(Step::Download), Phase::Progress, "downloading"));
+    let progress = engine.sink.transfer(engine.event(
+        Some(&m.target),
+        Some(Step::Download),
+        Phase::Progress,
+        "downloading",
+    ));
     let platform = engine.platform.clone();
     let scope = &engine.scope;
     let got = transfer::download(
@@ -197,8 +250,15 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
             retryable: true,
         });
     }
-    engine.emit(Some(&m.target), Some(Step::Download), Phase::Done, format!("downloaded {}", crate::ui::format_size(got.size)));
-    engine.done(&k, json!({ "size": got.size, "sha256": got.sha256 })).await
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Download),
+        Phase::Done,
+        format!("downloaded {}", crate::ui::format_size(got.size)),
+    );
+    engine
+        .done(&k, json!({ "size": got.size, "sha256": got.sha256 }))
+        .await
 }
 
 /// Uploads the artifact to the target exactly once: the upload ID is journaled before any byte
@@ -208,7 +268,12 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
     if let Some(data) = engine.done_data(&k).await
         && let Some(id) = field(&data, "upload_id")
     {
-        engine.emit(Some(&m.target), Some(Step::Upload), Phase::Replayed, format!("uploaded as {id} by an earlier run"));
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Upload),
+            Phase::Replayed,
+            format!("uploaded as {id} by an earlier run"),
+        );
         return engine.platform.backup(&engine.scope, &m.target, id).await;
     }
     let recorded = engine
@@ -218,36 +283,67 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
     let existing = find_upload(engine, m, artifact, recorded.as_deref()).await?;
     let ticket = match existing {
         Some(b) if b.status != BackupStatus::Uploading => {
-            engine.emit(Some(&m.target), Some(Step::Upload), Phase::Info, format!("found upload {} of an earlier attempt", b.id));
-            engine.done(&k, json!({ "upload_id": b.id, "sha256": artifact.sha256 })).await?;
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Upload),
+                Phase::Info,
+                format!("found upload {} of an earlier attempt", b.id),
+            );
+            engine
+                .done(&k, json!({ "upload_id": b.id, "sha256": artifact.sha256 }))
+                .await?;
             return Ok(b);
         }
         Some(b) => {
-            engine.emit(Some(&m.target), Some(Step::Upload), Phase::Info, format!("resuming upload {}", b.id));
-            engine.platform.renew_upload(&engine.scope, &m.target, &b.id.to_string()).await?
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Upload),
+                Phase::Info,
+                format!("resuming upload {}", b.id),
+            );
+            engine
+                .platform
+                .renew_upload(&engine.scope, &m.target, &b.id.to_string())
+                .await?
         }
         None => {
-            engine.intent(&k, json!({ "sha256": artifact.sha256 })).await?;
+            engine
+                .intent(&k, json!({ "sha256": artifact.sha256 }))
+                .await?;
             crash::point("upload-allocate", When::Before);
             let request = UploadRequest {
                 filename: file_name(&artifact.file),
                 size: artifact.size,
                 sha256: artifact.sha256.clone(),
             };
-            let ticket = engine.platform.start_upload(&engine.scope, &m.target, &request).await?;
+            let ticket = engine
+                .platform
+                .start_upload(&engine.scope, &m.target, &request)
+                .await?;
             engine
-                .intent(&k, json!({ "upload_id": ticket.backup.id, "sha256": artifact.sha256 }))
+                .intent(
+                    &k,
+                    json!({ "upload_id": ticket.backup.id, "sha256": artifact.sha256 }),
+                )
                 .await?;
             crash::point("upload-allocate", When::After);
             ticket
         }
     };
     let upload_id = ticket.backup.id.to_string();
-    engine.emit(Some(&m.target), Some(Step::Upload), Phase::Started, format!("uploading as backup {upload_id}"));
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Upload),
+        Phase::Started,
+        format!("uploading as backup {upload_id}"),
+    );
     crash::point("upload", When::Before);
-    let progress = engine
-        .sink
-        .transfer(engine.event(Some(&m.target), Some(Step::Upload), Phase::Progress, "uploading"));
+    let progress = engine.sink.transfer(engine.event(
+        Some(&m.target),
+        Some(Step::Upload),
+        Phase::Progress,
+        "uploading",
+    ));
     let platform = engine.platform.clone();
     let scope = &engine.scope;
     let target = m.target.as_str();
@@ -272,15 +368,28 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
     )
     .await?;
     crash::point("upload", When::After);
-    engine.emit(Some(&m.target), Some(Step::Upload), Phase::Done, format!("uploaded as backup {}", backup.id));
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Upload),
+        Phase::Done,
+        format!("uploaded as backup {}", backup.id),
+    );
     engine
-        .done(&k, json!({ "upload_id": backup.id, "sha256": artifact.sha256 }))
+        .done(
+            &k,
+            json!({ "upload_id": backup.id, "sha256": artifact.sha256 }),
+        )
         .await?;
     Ok(backup)
 }
 
 /// The target's upload of this artifact from an earlier attempt: by recorded ID, else by SHA-256.
-async fn find_upload(engine: &Engine, m: &Migration, artifact: &Artifact, recorded: Option<&str>) -> Result<Option<Backup>> {
+async fn find_upload(
+    engine: &Engine,
+    m: &Migration,
+    artifact: &Artifact,
+    recorded: Option<&str>,
+) -> Result<Option<Backup>> {
     if let Some(id) = recorded {
         match engine.platform.backup(&engine.scope, &m.target, id).await {
             Ok(b) => return Ok(Some(b)),
@@ -301,7 +410,10 @@ async fn find_upload(engine: &Engine, m: &Migration, artifact: &Artifact, record
 
 /// Removes the downloaded copy once the target holds the data; a local `file:` is never touched.
 pub fn discard_artifact(engine: &Engine, artifact: &Artifact) -> Result<()> {
-    if artifact.backup_id.is_some() && artifact.file.starts_with(&engine.artifacts) && artifact.file.exists() {
+    if artifact.backup_id.is_some()
+        && artifact.file.starts_with(&engine.artifacts)
+        && artifact.file.exists()
+    {
         remove(&artifact.file)?;
     }
     Ok(())
@@ -322,6 +434,9 @@ pub fn encode(artifact: &Artifact) -> serde_json::Value {
 }
 
 pub fn decode(data: &serde_json::Value) -> Result<Artifact> {
-    serde_json::from_value(data.clone())
-        .map_err(|e| Error::Internal(format!("the journal's backup record is unreadable ({e}); run with --restart")))
+    serde_json::from_value(data.clone()).map_err(|e| {
+        Error::Internal(format!(
+            "the journal's backup record is unreadable ({e}); run with --restart"
+        ))
+    })
 }

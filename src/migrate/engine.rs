@@ -42,7 +42,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn event(&self, migration: Option<&str>, step: Option<Step>, phase: Phase, message: impl Into<String>) -> Event {
+    pub fn event(
+        &self,
+        migration: Option<&str>,
+        step: Option<Step>,
+        phase: Phase,
+        message: impl Into<String>,
+    ) -> Event {
         Event {
             run_id: self.run_id.clone(),
             migration: migration.map(str::to_owned),
@@ -55,15 +61,27 @@ impl Engine {
             message: message.into(),
             error_code: None,
             request_id: None,
+            data: None,
         }
     }
 
-    pub fn emit(&self, migration: Option<&str>, step: Option<Step>, phase: Phase, message: impl Into<String>) {
+    pub fn emit(
+        &self,
+        migration: Option<&str>,
+        step: Option<Step>,
+        phase: Phase,
+        message: impl Into<String>,
+    ) {
         self.sink.emit(self.event(migration, step, phase, message));
     }
 
     pub fn emit_error(&self, migration: Option<&str>, step: Option<Step>, error: &Error) {
-        let mut event = self.event(migration, step, Phase::Failed, crate::redact::redact(&error.to_string()));
+        let mut event = self.event(
+            migration,
+            step,
+            Phase::Failed,
+            crate::redact::redact(&error.to_string()),
+        );
         if let Error::Platform { error, .. } = error {
             event.error_code = Some(error.code.clone());
             event.request_id = Some(error.request_id.clone());
@@ -85,7 +103,9 @@ impl Engine {
 
     /// The data of an intent without a done record: the step may or may not have happened.
     pub async fn open_intent(&self, key: &str) -> Option<StepRecord> {
-        self.record(key).await.filter(|r| r.state == RecordState::Intent)
+        self.record(key)
+            .await
+            .filter(|r| r.state == RecordState::Intent)
     }
 
     pub async fn intent(&self, key: &str, data: Value) -> Result<()> {

@@ -84,6 +84,9 @@ pub struct Event {
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Structured detail: the run summary on the last event of a run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 /// Receives events; implemented by the UI.

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{Backup, BackupOrigin, BackupSchedule, BackupStatus, Link, Service, ServiceType};
+use crate::model::{
+    Backup, BackupOrigin, BackupSchedule, BackupStatus, Link, Service, ServiceType,
+};
 use crate::plan::{BackupChoice, Migration, Plan, Relink};
 use crate::platform::Platform;
 
@@ -59,7 +61,11 @@ pub async fn preflight(platform: &dyn Platform, plan: &Plan) -> Result<Stage> {
             plan.path.display(),
             scope.stage,
             scope.project,
-            stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+            stages
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let services = platform.services(scope).await?;
@@ -93,7 +99,14 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
         .source
         .as_ref()
         .and_then(|name| services.iter().find(|s| &s.name == name));
-    let at = |what: &str| format!("{}: migrations[{}] ({}): {what}", plan.path.display(), m.index, m.target);
+    let at = |what: &str| {
+        format!(
+            "{}: migrations[{}] ({}): {what}",
+            plan.path.display(),
+            m.index,
+            m.target
+        )
+    };
     let mut manifest = Vec::new();
 
     let service_type = match (m.service_type, source) {
@@ -112,12 +125,22 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
         (None, None) => return Err(Error::Usage(at("an import needs `type:`"))),
     };
     if service_type.backup_extension().is_none() {
-        return Err(Error::Usage(at(&format!("{service_type} has no backup format; it cannot be a target"))));
+        return Err(Error::Usage(at(&format!(
+            "{service_type} has no backup format; it cannot be a target"
+        ))));
     }
 
     let plan_name = match (&m.plan, source) {
         (Some(p), _) => {
-            manifest.push(line("plan", p, if source.is_some() { Origin::Override } else { Origin::Plan }));
+            manifest.push(line(
+                "plan",
+                p,
+                if source.is_some() {
+                    Origin::Override
+                } else {
+                    Origin::Plan
+                },
+            ));
             Some(p.clone())
         }
         (None, Some(s)) => {
@@ -134,7 +157,11 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
         return Err(Error::Usage(at(&format!(
             "plan {:?} is not valid for {service_type} ({v}); set `plan:` in the plan{}",
             plan_name.as_deref().unwrap_or("(none)"),
-            if service_type == ServiceType::Postgresql13 { " (for example db.t3.micro)" } else { "" }
+            if service_type == ServiceType::Postgresql13 {
+                " (for example db.t3.micro)"
+            } else {
+                ""
+            }
         ))));
     }
 
@@ -172,14 +199,36 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
     let schedule = source.and_then(|s| s.backup_schedule.clone());
     if let Some(sch) = &schedule {
         let hours: Vec<String> = sch.hours.iter().map(|h| format!("{h:02}:00")).collect();
-        manifest.push(line("backup schedule", &format!("{} UTC", hours.join(", ")), Origin::Copied));
+        manifest.push(line(
+            "backup schedule",
+            &format!("{} UTC", hours.join(", ")),
+            Origin::Copied,
+        ));
     }
 
-    let links = planned_links(m, source, service_type).map_err(|e| Error::Usage(at(&e)))?;
-    let moved: Vec<String> = links.iter().map(|l| format!("{} ({})", l.app, l.target())).collect();
+    let mut links = planned_links(m, source, service_type).map_err(|e| Error::Usage(at(&e)))?;
+    // After a relink the source has no links left; the moved ones now point at the target. A
+    // rerun without its journal must count them as this plan's, not as someone else's.
+    if m.relink == Relink::All
+        && let Some(existing) = find(services, &m.target)
+    {
+        for l in &existing.links {
+            if !links.iter().any(|p| p.app == l.app) {
+                links.push(l.clone());
+            }
+        }
+    }
+    let moved: Vec<String> = links
+        .iter()
+        .map(|l| format!("{} ({})", l.app, l.target()))
+        .collect();
     manifest.push(line(
         "links",
-        &if moved.is_empty() { "none".to_owned() } else { format!("moved at relink: {}", moved.join(", ")) },
+        &if moved.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("moved at relink: {}", moved.join(", "))
+        },
         Origin::NotCopied,
     ));
     manifest.push(line(
@@ -211,14 +260,21 @@ fn line(item: &str, value: &str, origin: Origin) -> ManifestLine {
     }
 }
 
-fn planned_links(m: &Migration, source: Option<&Service>, target_type: ServiceType) -> std::result::Result<Vec<Link>, String> {
+fn planned_links(
+    m: &Migration,
+    source: Option<&Service>,
+    target_type: ServiceType,
+) -> std::result::Result<Vec<Link>, String> {
     let links: Vec<Link> = match &m.relink {
         Relink::None => Vec::new(),
         Relink::All => source
             .map(|s| {
                 s.links
                     .iter()
-                    .map(|l| Link { service: m.target.clone(), ..l.clone() })
+                    .map(|l| Link {
+                        service: m.target.clone(),
+                        ..l.clone()
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -256,9 +312,17 @@ fn planned_links(m: &Migration, source: Option<&Service>, target_type: ServiceTy
 /// Whether an existing target looks like this plan's own work: the planned configuration, no
 /// links but the planned ones, and no data but uploads of the backup this plan moves. Used when
 /// there is no journal (a fresh CI runner) to tell a resumed run from a name clash.
-pub fn target_is_ours(existing: &Service, resolved: &Resolved, target_backups: &[Backup], candidate_sha256: &[String]) -> std::result::Result<(), String> {
+pub fn target_is_ours(
+    existing: &Service,
+    resolved: &Resolved,
+    target_backups: &[Backup],
+    candidate_sha256: &[String],
+) -> std::result::Result<(), String> {
     if existing.service_type != resolved.service_type {
-        return Err(format!("it is {}, the plan makes {}", existing.service_type, resolved.service_type));
+        return Err(format!(
+            "it is {}, the plan makes {}",
+            existing.service_type, resolved.service_type
+        ));
     }
     if existing.plan != resolved.plan {
         return Err(format!(
@@ -270,18 +334,28 @@ pub fn target_is_ours(existing: &Service, resolved: &Resolved, target_backups: &
     if existing.options != resolved.options {
         return Err("its options differ from the planned ones".into());
     }
-    if let Some(foreign) = existing
-        .links
-        .iter()
-        .find(|l| !resolved.links.iter().any(|p| p.app == l.app && p.target() == l.target()))
-    {
-        return Err(format!("app {} links it ({}) and the plan does not", foreign.app, foreign.target()));
+    if let Some(foreign) = existing.links.iter().find(|l| {
+        !resolved
+            .links
+            .iter()
+            .any(|p| p.app == l.app && p.target() == l.target())
+    }) {
+        return Err(format!(
+            "app {} links it ({}) and the plan does not",
+            foreign.app,
+            foreign.target()
+        ));
     }
     for b in target_backups {
         let ours = b.origin == BackupOrigin::Upload
-            && b.sha256.as_ref().is_none_or(|sha| candidate_sha256.contains(sha));
+            && b.sha256
+                .as_ref()
+                .is_none_or(|sha| candidate_sha256.contains(sha));
         if !ours {
-            return Err(format!("it holds backup {} that this plan did not upload", b.id));
+            return Err(format!(
+                "it holds backup {} that this plan did not upload",
+                b.id
+            ));
         }
     }
     Ok(())

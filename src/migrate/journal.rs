@@ -108,7 +108,11 @@ impl Journal {
                     "another run of this plan holds the journal lock {} ({}); wait for it to finish \
                      or stop it, then run again",
                     lock_path.display(),
-                    if holder.is_empty() { "holder unknown" } else { holder }
+                    if holder.is_empty() {
+                        "holder unknown"
+                    } else {
+                        holder
+                    }
                 )));
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -291,8 +295,10 @@ mod tests {
         let (lock, existing) = Journal::lock(&path).unwrap();
         assert!(existing.is_none());
         let mut j = Journal::new(path.clone(), lock, sample(&path)).unwrap();
-        j.intent("upload:files2", serde_json::json!({"upload_id": "u1"})).unwrap();
-        j.done("backup:files2", serde_json::json!({"id": "b1"})).unwrap();
+        j.intent("upload:files2", serde_json::json!({"upload_id": "u1"}))
+            .unwrap();
+        j.done("backup:files2", serde_json::json!({"id": "b1"}))
+            .unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         drop(j);
@@ -312,6 +318,9 @@ mod tests {
             Ok(_) => panic!("second lock must fail"),
         };
         assert_eq!(err.exit_code(), 3);
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id()))
+        );
     }
 }

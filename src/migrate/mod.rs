@@ -82,12 +82,23 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
             (BackupChoice::Fresh, Some(s)) => format!("a fresh backup of {s}, made at run time"),
             (BackupChoice::Id(id), Some(s)) => {
                 let b = platform.backup(&plan.scope, s, &id.to_string()).await?;
-                format!("backup {} of {s} ({}, {})", b.id, b.status, size_text(b.size))
+                format!(
+                    "backup {} of {s} ({}, {})",
+                    b.id,
+                    b.status,
+                    size_text(b.size)
+                )
             }
             (_, Some(s)) => {
                 let backups = platform.backups(&plan.scope, s).await?;
                 match inspect::latest_created(&backups) {
-                    Some(b) => format!("latest backup {} of {s} ({}, {})", b.id, b.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), size_text(b.size)),
+                    Some(b) => format!(
+                        "latest backup {} of {s} ({}, {})",
+                        b.id,
+                        b.created_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        size_text(b.size)
+                    ),
                     None => format!("none: {s} has no CREATED backup (use backup: fresh)"),
                 }
             }
@@ -103,7 +114,8 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
 }
 
 fn size_text(size: Option<u64>) -> String {
-    size.map(crate::ui::format_size).unwrap_or_else(|| "size unknown".into())
+    size.map(crate::ui::format_size)
+        .unwrap_or_else(|| "size unknown".into())
 }
 
 pub async fn run(
@@ -124,8 +136,12 @@ pub async fn run(
     let data = match existing {
         Some(d) if d.plan_hash == plan.content_hash && d.key == key_ => d,
         Some(d) if options.restart => {
-            let aside = path.with_extension(format!("replaced-{}.json", Utc::now().format("%Y%m%dT%H%M%S")));
-            std::fs::rename(&path, &aside).map_err(|e| Error::io("moving the old journal aside", &path, e))?;
+            let aside = path.with_extension(format!(
+                "replaced-{}.json",
+                Utc::now().format("%Y%m%dT%H%M%S")
+            ));
+            std::fs::rename(&path, &aside)
+                .map_err(|e| Error::io("moving the old journal aside", &path, e))?;
             let _ = d;
             fresh_journal(&plan, key_, plan_json)
         }
@@ -137,7 +153,11 @@ pub async fn run(
                  new plan (the old journal is moved aside), or put the old plan back to resume.",
                 plan.path.display(),
                 path.display(),
-                changes.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n")
+                changes
+                    .iter()
+                    .map(|c| format!("  {c}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             )));
         }
         None => fresh_journal(&plan, key_, plan_json),
@@ -147,7 +167,9 @@ pub async fn run(
     let journal = Journal::new(path.clone(), lock, data)?;
     let artifacts = options.state_dir.join(format!(
         "{}-artifacts",
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     ));
     let engine = Engine {
         platform,
@@ -162,38 +184,90 @@ pub async fn run(
         options,
     };
     if already_done {
-        engine.emit(None, None, Phase::Replayed, "this plan finished in an earlier run; nothing to do");
-        return summary(&engine, true).await;
+        engine.emit(
+            None,
+            None,
+            Phase::Replayed,
+            "this plan finished in an earlier run; nothing to do",
+        );
+        return finish(&engine, true).await;
     }
-    engine.emit(None, None, Phase::Started, format!("running {} ({} migration(s))", engine.plan.path.display(), engine.plan.migrations.len()));
-    let resolved = preflight_and_inspect(&engine).await?;
+    match steps(&engine).await {
+        Ok(()) => finish(&engine, false).await,
+        Err(Failure::Reported(e)) => Err(e),
+        Err(Failure::Unreported(e)) => {
+            engine.emit_error(None, None, &e);
+            Err(e)
+        }
+    }
+}
+
+/// An error, and whether a `failed` event already told the event stream about it.
+enum Failure {
+    Reported(Error),
+    Unreported(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Unreported(e)
+    }
+}
+
+async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
+    engine.emit(
+        None,
+        None,
+        Phase::Started,
+        format!(
+            "running {} ({} migration(s))",
+            engine.plan.path.display(),
+            engine.plan.migrations.len()
+        ),
+    );
+    let resolved = preflight_and_inspect(engine).await?;
     journal::create_private_dir(&engine.artifacts)?;
     let existing = engine.platform.services(&engine.scope).await?;
-    check_changeset(&engine, &resolved, &existing).await?;
-    create::create_targets(&engine, &resolved, &existing).await?;
+    check_changeset(engine, &resolved, &existing).await?;
+    create::create_targets(engine, &resolved, &existing).await?;
 
-    let results: Vec<Result<()>> = futures_util::stream::iter(engine.plan.migrations.iter().zip(&resolved))
-        .map(|(m, r)| {
-            let engine = &engine;
-            async move {
+    let results: Vec<Result<()>> =
+        futures_util::stream::iter(engine.plan.migrations.iter().zip(&resolved))
+            .map(|(m, r)| async move {
                 let outcome = move_data(engine, m, r).await;
                 if let Err(e) = &outcome {
                     engine.emit_error(Some(&m.target), None, e);
                 }
                 outcome
-            }
-        })
-        .buffer_unordered(engine.options.concurrency.max(1))
-        .collect()
-        .await;
+            })
+            .buffer_unordered(engine.options.concurrency.max(1))
+            .collect()
+            .await;
     if let Some(first) = results.into_iter().find_map(|r| r.err()) {
-        return Err(first);
+        return Err(Failure::Reported(first));
     }
-    relink::relink(&engine, &resolved).await?;
+    relink::relink(engine, &resolved).await?;
     let _ = std::fs::remove_dir(&engine.artifacts);
     engine.journal.lock().await.set_finished(true)?;
-    engine.emit(None, None, Phase::Done, "all migrations finished");
-    summary(&engine, false).await
+    Ok(())
+}
+
+/// The summary, also as the last event (so `--output json` carries it in the event stream).
+async fn finish(engine: &Engine, already_done: bool) -> Result<Summary> {
+    let summary = summary(engine, already_done).await?;
+    let mut event = engine.event(
+        None,
+        None,
+        Phase::Done,
+        if already_done {
+            "already done"
+        } else {
+            "all migrations finished"
+        },
+    );
+    event.data = serde_json::to_value(&summary).ok();
+    engine.sink.emit(event);
+    Ok(summary)
 }
 
 fn fresh_journal(plan: &Plan, key: JournalKey, plan_json: Value) -> JournalData {
@@ -214,15 +288,28 @@ fn fresh_journal(plan: &Plan, key: JournalKey, plan_json: Value) -> JournalData 
 /// Preflight, then each migration resolved once and recorded: a rerun uses the recorded source
 /// snapshot (its links are gone from the source after the relink).
 async fn preflight_and_inspect(engine: &Engine) -> Result<Vec<Resolved>> {
-    engine.emit(None, Some(Step::Preflight), Phase::Started, format!("checking {}", engine.scope));
+    engine.emit(
+        None,
+        Some(Step::Preflight),
+        Phase::Started,
+        format!("checking {}", engine.scope),
+    );
     let stage = inspect::preflight(engine.platform.as_ref(), &engine.plan).await?;
-    engine.emit(None, Some(Step::Preflight), Phase::Done, "token, project, stage and sources checked");
+    engine.emit(
+        None,
+        Some(Step::Preflight),
+        Phase::Done,
+        "token, project, stage and sources checked",
+    );
     let mut out = Vec::new();
     for m in &engine.plan.migrations {
         let k = key("inspect", &m.target);
         if let Some(data) = engine.done_data(&k).await {
             let r: Resolved = serde_json::from_value(data).map_err(|e| {
-                Error::Internal(format!("the journal's inspect record of {} is unreadable ({e}); run with --restart", m.target))
+                Error::Internal(format!(
+                    "the journal's inspect record of {} is unreadable ({e}); run with --restart",
+                    m.target
+                ))
             })?;
             out.push(r);
             continue;
@@ -230,8 +317,20 @@ async fn preflight_and_inspect(engine: &Engine) -> Result<Vec<Resolved>> {
         let r = inspect::resolve(&engine.plan, m, &stage.services)?;
         inspect::check_file_format(&engine.plan, m, &r)?;
         check_target(engine, m, &r, &stage.services).await?;
-        engine.emit(Some(&m.target), Some(Step::Inspect), Phase::Done, format!("{} -> {} ({})", m.source.as_deref().unwrap_or("(file)"), m.target, r.service_type));
-        engine.done(&k, serde_json::to_value(&r).unwrap_or_default()).await?;
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Inspect),
+            Phase::Done,
+            format!(
+                "{} -> {} ({})",
+                m.source.as_deref().unwrap_or("(file)"),
+                m.target,
+                r.service_type
+            ),
+        );
+        engine
+            .done(&k, serde_json::to_value(&r).unwrap_or_default())
+            .await?;
         out.push(r);
     }
     Ok(out)
@@ -239,21 +338,36 @@ async fn preflight_and_inspect(engine: &Engine) -> Result<Vec<Resolved>> {
 
 /// Stops before anything is staged when the user's changeset holds commands this plan would not
 /// stage itself (a prefix of its own commands is an earlier attempt's, journal or not).
-async fn check_changeset(engine: &Engine, resolved: &[Resolved], existing: &[crate::model::Service]) -> Result<()> {
+async fn check_changeset(
+    engine: &Engine,
+    resolved: &[Resolved],
+    existing: &[crate::model::Service],
+) -> Result<()> {
     let Some(pending) = engine.platform.changeset(&engine.scope).await? else {
         return Ok(());
     };
-    if changeset::is_prefix(&pending.commands, &create::commands_for_missing(resolved, existing)) {
+    if changeset::is_prefix(
+        &pending.commands,
+        &create::commands_for_missing(resolved, existing),
+    ) {
         return Ok(());
     }
-    if changeset::is_prefix(&pending.commands, &relink::planned_commands(engine, resolved).await?) {
+    if changeset::is_prefix(
+        &pending.commands,
+        &relink::planned_commands(engine, resolved).await?,
+    ) {
         return Ok(());
     }
     Err(changeset::foreign_changeset(engine, &pending.commands))
 }
 
 /// A target that exists already must be this plan's own work, unless --adopt-target.
-async fn check_target(engine: &Engine, m: &Migration, r: &Resolved, services: &[crate::model::Service]) -> Result<()> {
+async fn check_target(
+    engine: &Engine,
+    m: &Migration,
+    r: &Resolved,
+    services: &[crate::model::Service],
+) -> Result<()> {
     let Some(existing) = inspect::find(services, &m.target) else {
         return Ok(());
     };
@@ -274,11 +388,21 @@ async fn check_target(engine: &Engine, m: &Migration, r: &Resolved, services: &[
     };
     match inspect::target_is_ours(existing, r, &target_backups, &candidates) {
         Ok(()) => {
-            engine.emit(Some(&m.target), Some(Step::Inspect), Phase::Info, "target exists and matches this plan; continuing an earlier run");
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Inspect),
+                Phase::Info,
+                "target exists and matches this plan; continuing an earlier run",
+            );
             Ok(())
         }
         Err(_) if engine.options.adopt_target => {
-            engine.emit(Some(&m.target), Some(Step::Inspect), Phase::Info, "target exists; adopted as asked (--adopt-target)");
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Inspect),
+                Phase::Info,
+                "target exists; adopted as asked (--adopt-target)",
+            );
             Ok(())
         }
         Err(why) => Err(Error::Decision(format!(
@@ -318,15 +442,28 @@ async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
         rows.push(SummaryRow {
             source: m.source.clone(),
             target: m.target.clone(),
-            service_type: resolved.as_ref().map(|r| r.service_type).or(m.service_type).unwrap_or(ServiceType::Volume),
+            service_type: resolved
+                .as_ref()
+                .map(|r| r.service_type)
+                .or(m.service_type)
+                .unwrap_or(ServiceType::Volume),
             moved: artifact
                 .as_ref()
-                .map(|a| a.backup_id.clone().unwrap_or_else(|| a.file.display().to_string()))
+                .map(|a| {
+                    a.backup_id
+                        .clone()
+                        .unwrap_or_else(|| a.file.display().to_string())
+                })
                 .unwrap_or_default(),
             size: artifact.as_ref().map(|a| a.size).unwrap_or(0),
             upload_id,
             links: resolved
-                .map(|r| r.links.iter().map(|l| format!("{} ({})", l.app, l.target())).collect())
+                .map(|r| {
+                    r.links
+                        .iter()
+                        .map(|l| format!("{} ({})", l.app, l.target()))
+                        .collect()
+                })
                 .unwrap_or_default(),
         });
     }
@@ -347,13 +484,27 @@ fn diff_values(path: &str, old: &Value, new: &Value) -> Vec<String> {
             keys.dedup();
             keys.into_iter()
                 .flat_map(|k| {
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    diff_values(&p, a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null))
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    diff_values(
+                        &p,
+                        a.get(k).unwrap_or(&Value::Null),
+                        b.get(k).unwrap_or(&Value::Null),
+                    )
                 })
                 .collect()
         }
         (Value::Array(a), Value::Array(b)) => (0..a.len().max(b.len()))
-            .flat_map(|i| diff_values(&format!("{path}[{i}]"), a.get(i).unwrap_or(&Value::Null), b.get(i).unwrap_or(&Value::Null)))
+            .flat_map(|i| {
+                diff_values(
+                    &format!("{path}[{i}]"),
+                    a.get(i).unwrap_or(&Value::Null),
+                    b.get(i).unwrap_or(&Value::Null),
+                )
+            })
             .collect(),
         (a, b) if a == b => Vec::new(),
         (a, b) => vec![format!("{path}: {} -> {}", short(a), short(b))],
@@ -362,5 +513,12 @@ fn diff_values(path: &str, old: &Value, new: &Value) -> Vec<String> {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 60 { format!("{}…", &s[..s.char_indices().nth(60).map(|(i, _)| i).unwrap_or(s.len())]) } else { s }
+    if s.len() > 60 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(60).map(|(i, _)| i).unwrap_or(s.len())]
+        )
+    } else {
+        s
+    }
 }

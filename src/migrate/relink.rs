@@ -19,30 +19,68 @@ const DONE_KEY: &str = "relink";
 
 pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
     if let Some(data) = engine.done_data(DONE_KEY).await {
-        engine.emit(None, Some(Step::Relink), Phase::Replayed, "apps were relinked by an earlier run");
+        engine.emit(
+            None,
+            Some(Step::Relink),
+            Phase::Replayed,
+            "apps were relinked by an earlier run",
+        );
         return Ok(data.get("moved").and_then(|v| v.as_u64()).unwrap_or(0) as usize);
     }
     let planned = planned(resolved);
     let commands = match engine.open_intent(STAGE_KEY).await {
         // An earlier attempt decided the commands; keep them so the changeset prefix matches.
-        Some(open) => serde_json::from_value::<Vec<ChangesetCommand>>(open.data["commands"].clone())
-            .map_err(|e| Error::Internal(format!("the journal's relink record is unreadable ({e}); run with --restart")))?,
+        Some(open) => serde_json::from_value::<Vec<ChangesetCommand>>(
+            open.data["commands"].clone(),
+        )
+        .map_err(|e| {
+            Error::Internal(format!(
+                "the journal's relink record is unreadable ({e}); run with --restart"
+            ))
+        })?,
         None => match engine.done_data(STAGE_KEY).await {
-            Some(data) => serde_json::from_value(data["commands"].clone())
-                .map_err(|e| Error::Internal(format!("the journal's relink record is unreadable ({e}); run with --restart")))?,
+            Some(data) => serde_json::from_value(data["commands"].clone()).map_err(|e| {
+                Error::Internal(format!(
+                    "the journal's relink record is unreadable ({e}); run with --restart"
+                ))
+            })?,
             None => commands_needed(engine, &planned).await?,
         },
     };
     if commands.is_empty() {
-        engine.emit(None, Some(Step::Relink), Phase::Done, "every planned link points at its target already");
+        engine.emit(
+            None,
+            Some(Step::Relink),
+            Phase::Done,
+            "every planned link points at its target already",
+        );
         engine.done(DONE_KEY, json!({ "moved": 0 })).await?;
         return Ok(0);
     }
-    engine.emit(None, Some(Step::Relink), Phase::Started, format!("relinking {} link(s)", planned.len()));
+    engine.emit(
+        None,
+        Some(Step::Relink),
+        Phase::Started,
+        format!("relinking {} link(s)", planned.len()),
+    );
     stage_all(engine, STAGE_KEY, "stage-relink", Step::Relink, &commands).await?;
-    let deadline = engine.plan.migrations.iter().map(|m| m.wait_timeout).max().unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
+    let deadline = engine
+        .plan
+        .migrations
+        .iter()
+        .map(|m| m.wait_timeout)
+        .max()
+        .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
     let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
-    commit(engine, COMMIT_KEY, "commit-relink", Step::Relink, deadline, &applied).await?;
+    commit(
+        engine,
+        COMMIT_KEY,
+        "commit-relink",
+        Step::Relink,
+        deadline,
+        &applied,
+    )
+    .await?;
     let missing = missing_links(engine, &planned).await?;
     if !missing.is_empty() {
         return Err(Error::Verification(format!(
@@ -51,9 +89,16 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         )));
     }
     for (r, l) in &planned {
-        engine.emit(Some(&r.target), Some(Step::Relink), Phase::Done, format!("{} now reaches {} at {}", l.app, r.target, l.target()));
+        engine.emit(
+            Some(&r.target),
+            Some(Step::Relink),
+            Phase::Done,
+            format!("{} now reaches {} at {}", l.app, r.target, l.target()),
+        );
     }
-    engine.done(DONE_KEY, json!({ "moved": planned.len() })).await?;
+    engine
+        .done(DONE_KEY, json!({ "moved": planned.len() }))
+        .await?;
     Ok(planned.len())
 }
 
@@ -65,13 +110,19 @@ fn planned(resolved: &[Resolved]) -> Vec<(&Resolved, &Link)> {
 }
 
 /// The relink commands this plan needs now (for telling its own staged commands from others').
-pub async fn planned_commands(engine: &Engine, resolved: &[Resolved]) -> Result<Vec<ChangesetCommand>> {
+pub async fn planned_commands(
+    engine: &Engine,
+    resolved: &[Resolved],
+) -> Result<Vec<ChangesetCommand>> {
     commands_needed(engine, &planned(resolved)).await
 }
 
 /// The commands that move each planned link: destroy the app's link to the source (if any) and
 /// create the link to the target with the same key or path. Links in place already are skipped.
-async fn commands_needed(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Result<Vec<ChangesetCommand>> {
+async fn commands_needed(
+    engine: &Engine,
+    planned: &[(&Resolved, &Link)],
+) -> Result<Vec<ChangesetCommand>> {
     let mut by_app: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
     for (_, l) in planned {
         if !by_app.contains_key(l.app.as_str()) {
@@ -83,7 +134,10 @@ async fn commands_needed(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Res
     let mut creates = Vec::new();
     for (r, l) in planned {
         let current = &by_app[l.app.as_str()];
-        if current.iter().any(|c| c.service == r.target && c.target() == l.target()) {
+        if current
+            .iter()
+            .any(|c| c.service == r.target && c.target() == l.target())
+        {
             continue;
         }
         if let Some(other) = current.iter().find(|c| c.service == r.target) {
@@ -98,7 +152,10 @@ async fn commands_needed(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Res
         if let Some(source) = &r.source
             && current.iter().any(|c| &c.service == source)
         {
-            destroys.push(ChangesetCommand::LinkDestroy { app: l.app.clone(), service: source.clone() });
+            destroys.push(ChangesetCommand::LinkDestroy {
+                app: l.app.clone(),
+                service: source.clone(),
+            });
         }
         creates.push(ChangesetCommand::LinkCreate {
             app: l.app.clone(),
@@ -118,7 +175,10 @@ async fn missing_links(engine: &Engine, planned: &[(&Resolved, &Link)]) -> Resul
     let mut by_app: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
     for (r, l) in planned {
         if !by_app.contains_key(l.app.as_str()) {
-            by_app.insert(&l.app, engine.platform.app_links(&engine.scope, &l.app).await?);
+            by_app.insert(
+                &l.app,
+                engine.platform.app_links(&engine.scope, &l.app).await?,
+            );
         }
         let ok = by_app[l.app.as_str()]
             .iter()

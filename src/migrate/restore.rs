@@ -31,7 +31,9 @@ fn evidence(backup: &Backup) -> Evidence {
             RestoreOutcome::Running => Evidence::Running,
             RestoreOutcome::Succeeded => Evidence::Succeeded,
             RestoreOutcome::Failed => Evidence::Failed(
-                r.error.clone().unwrap_or_else(|| "the platform gave no error text".into()),
+                r.error
+                    .clone()
+                    .unwrap_or_else(|| "the platform gave no error text".into()),
             ),
         },
     }
@@ -42,12 +44,24 @@ fn evidence(backup: &Backup) -> Evidence {
 pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()> {
     let k = key("restore", &m.target);
     if engine.done_data(&k).await.is_some() {
-        engine.emit(Some(&m.target), Some(Step::Restore), Phase::Replayed, "restore started by an earlier run");
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Restore),
+            Phase::Replayed,
+            "restore started by an earlier run",
+        );
         return Ok(());
     }
-    let backup = match engine.platform.backup(&engine.scope, &m.target, upload_id).await {
+    let backup = match engine
+        .platform
+        .backup(&engine.scope, &m.target, upload_id)
+        .await
+    {
         Ok(b) => b,
-        Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) && engine.open_intent(&k).await.is_some() => {
+        Err(e)
+            if e.code() == Some(codes::BACKUP_NOT_FOUND)
+                && engine.open_intent(&k).await.is_some() =>
+        {
             return Err(Error::Decision(format!(
                 "cannot tell whether backup {upload_id} was restored into {}: the restore was requested \
                  by an earlier attempt and the backup is gone. Check the data in {} (for example with \
@@ -59,7 +73,12 @@ pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<
     };
     match evidence(&backup) {
         Evidence::Running | Evidence::Succeeded => {
-            engine.emit(Some(&m.target), Some(Step::Restore), Phase::Info, "a restore of an earlier attempt is on record");
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Restore),
+                Phase::Info,
+                "a restore of an earlier attempt is on record",
+            );
             return engine.done(&k, json!({ "upload_id": upload_id })).await;
         }
         Evidence::Failed(text) => return Err(restore_failed(m, upload_id, &text)),
@@ -72,9 +91,17 @@ pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<
         )));
     }
     engine.intent(&k, json!({ "upload_id": upload_id })).await?;
-    engine.emit(Some(&m.target), Some(Step::Restore), Phase::Started, format!("restoring backup {upload_id}"));
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Restore),
+        Phase::Started,
+        format!("restoring backup {upload_id}"),
+    );
     crash::point("restore", When::Before);
-    engine.platform.restore_backup(&engine.scope, &m.target, upload_id).await?;
+    engine
+        .platform
+        .restore_backup(&engine.scope, &m.target, upload_id)
+        .await?;
     crash::point("restore", When::After);
     engine.done(&k, json!({ "upload_id": upload_id })).await
 }
@@ -84,16 +111,29 @@ pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<
 pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()> {
     let k = key("wait", &m.target);
     if engine.done_data(&k).await.is_some() {
-        engine.emit(Some(&m.target), Some(Step::Wait), Phase::Replayed, "restore finished in an earlier run");
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Wait),
+            Phase::Replayed,
+            "restore finished in an earlier run",
+        );
         return Ok(());
     }
     let started = Instant::now();
     let deadline = started + m.wait_timeout;
     let mut backoff = Backoff::for_platform();
     let mut last_note = Instant::now();
-    engine.emit(Some(&m.target), Some(Step::Wait), Phase::Started, "waiting until the restore leaves RESTORING");
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Wait),
+        Phase::Started,
+        "waiting until the restore leaves RESTORING",
+    );
     loop {
-        let backup = engine.platform.backup(&engine.scope, &m.target, upload_id).await?;
+        let backup = engine
+            .platform
+            .backup(&engine.scope, &m.target, upload_id)
+            .await?;
         match evidence(&backup) {
             Evidence::Succeeded => break,
             Evidence::Failed(text) => return Err(restore_failed(m, upload_id, &text)),
@@ -114,7 +154,12 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()>
             )));
         }
         if last_note.elapsed() >= Duration::from_secs(1) {
-            let mut event = engine.event(Some(&m.target), Some(Step::Wait), Phase::Progress, "RESTORING");
+            let mut event = engine.event(
+                Some(&m.target),
+                Some(Step::Wait),
+                Phase::Progress,
+                "RESTORING",
+            );
             event.elapsed_ms = started.elapsed().as_millis() as u64;
             engine.sink.emit(event);
             last_note = Instant::now();
@@ -125,7 +170,10 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()>
         Some(&m.target),
         Some(Step::Wait),
         Phase::Done,
-        format!("restore finished after {}", humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))),
+        format!(
+            "restore finished after {}",
+            humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))
+        ),
     );
     engine.done(&k, json!({ "upload_id": upload_id })).await
 }

@@ -57,8 +57,9 @@ pub fn read(state_dir: &Path, plan_path: &Path) -> Result<Vec<StatusReport>> {
             continue;
         }
         let bytes = std::fs::read(&path).map_err(|e| Error::io("reading the journal", &path, e))?;
-        let data: JournalData = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Usage(format!("journal {} is not readable: {e}", path.display())))?;
+        let data: JournalData = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Usage(format!("journal {} is not readable: {e}", path.display()))
+        })?;
         reports.push(report(&path, &data));
     }
     reports.sort_by(|a, b| a.journal.cmp(&b.journal));
@@ -94,7 +95,9 @@ fn report(path: &Path, data: &JournalData) -> StatusReport {
         stage: data.key.stage.clone(),
         run_id: data.run_id.clone(),
         finished: data.finished,
-        updated_at: data.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        updated_at: data
+            .updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         migrations,
     }
 }
@@ -103,8 +106,15 @@ fn report(path: &Path, data: &JournalData) -> StatusReport {
 fn keys(step: Step, target: &str) -> Vec<String> {
     match step {
         Step::Create => vec!["stage-targets".into(), "commit-targets".into()],
-        Step::Relink => vec!["stage-relink".into(), "commit-relink".into(), "relink".into()],
-        Step::Backup => vec![format!("backup-create:{target}"), format!("backup:{target}")],
+        Step::Relink => vec![
+            "stage-relink".into(),
+            "commit-relink".into(),
+            "relink".into(),
+        ],
+        Step::Backup => vec![
+            format!("backup-create:{target}"),
+            format!("backup:{target}"),
+        ],
         other => vec![format!("{}:{target}", other.as_str())],
     }
 }
@@ -119,16 +129,27 @@ fn step_status(data: &JournalData, step: Step, target: &str) -> StepStatus {
         .and_then(|k| data.steps.get(k))
         .is_some_and(|r| r.state == RecordState::Done);
     let (state, detail) = if last_key_done {
-        let r = &data.steps[keys(step, target).last().map(String::as_str).unwrap_or_default()];
+        let r = &data.steps[keys(step, target)
+            .last()
+            .map(String::as_str)
+            .unwrap_or_default()];
         ("done", detail_of(&r.data))
-    } else if let Some((_, r)) = records.iter().rev().find(|(_, r)| r.state == RecordState::Intent) {
+    } else if let Some((_, r)) = records
+        .iter()
+        .rev()
+        .find(|(_, r)| r.state == RecordState::Intent)
+    {
         ("in progress", detail_of(&r.data))
     } else if !records.is_empty() {
         ("in progress", String::new())
     } else {
         ("pending", String::new())
     };
-    StepStatus { step, state, detail }
+    StepStatus {
+        step,
+        state,
+        detail,
+    }
 }
 
 fn detail_of(data: &serde_json::Value) -> String {

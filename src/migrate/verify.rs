@@ -12,10 +12,20 @@ use super::events::{Phase, Step};
 
 /// Compares the target's uploaded backup with the artifact (size and SHA-256, both as the
 /// platform reports them). A mismatch blocks the relink (exit 5).
-pub async fn verify(engine: &Engine, m: &Migration, artifact: &Artifact, upload: &Backup) -> Result<()> {
+pub async fn verify(
+    engine: &Engine,
+    m: &Migration,
+    artifact: &Artifact,
+    upload: &Backup,
+) -> Result<()> {
     let k = key("verify", &m.target);
     if engine.done_data(&k).await.is_some() {
-        engine.emit(Some(&m.target), Some(Step::Verify), Phase::Replayed, "verified by an earlier run");
+        engine.emit(
+            Some(&m.target),
+            Some(Step::Verify),
+            Phase::Replayed,
+            "verified by an earlier run",
+        );
         return Ok(());
     }
     let size_ok = upload.size == Some(artifact.size);
@@ -26,7 +36,10 @@ pub async fn verify(engine: &Engine, m: &Migration, artifact: &Artifact, upload:
              nothing was relinked",
             m.target,
             upload.id,
-            upload.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+            upload
+                .size
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "?".into()),
             upload.sha256.as_deref().unwrap_or("?"),
             artifact.size,
             artifact.sha256

@@ -49,9 +49,6 @@ impl fmt::Debug for HttpPlatform {
 
 impl HttpPlatform {
     /// `base`: e.g. `http://127.0.0.1:4321`; API paths from [`crate::api::paths`] are appended to it.
-    // The crate's one Error type carries a ServiceError inline; its size is the shared type's
-    // choice (src/error.rs), and this constructor runs once per command.
-    #[allow(clippy::result_large_err)]
     pub fn new(base: &str, token: String) -> Result<Self> {
         let base = parse_base(base).map_err(Error::Usage)?;
         let token = token.trim();
@@ -150,7 +147,7 @@ impl HttpPlatform {
                     let platform_error = Error::Platform {
                         context: context.to_owned(),
                         status: status.as_u16(),
-                        error,
+                        error: Box::new(error),
                     };
                     (failure, platform_error, retry::retry_after(&headers))
                 }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::api::{DownloadTicket, UploadRequest, UploadTicket};
 use crate::error::Result;
 use crate::model::{
-    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service,
-    Stage, User,
+    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
+    User,
 };
 
 #[async_trait]
@@ -41,8 +41,12 @@ pub trait Platform: Send + Sync {
     async fn create_backup(&self, scope: &Scope, service: &str) -> Result<Backup>;
     async fn restore_backup(&self, scope: &Scope, service: &str, id: &str) -> Result<Backup>;
     async fn destroy_backup(&self, scope: &Scope, service: &str, id: &str) -> Result<Backup>;
-    async fn download_ticket(&self, scope: &Scope, service: &str, id: &str)
-    -> Result<DownloadTicket>;
+    async fn download_ticket(
+        &self,
+        scope: &Scope,
+        service: &str,
+        id: &str,
+    ) -> Result<DownloadTicket>;
     async fn start_upload(
         &self,
         scope: &Scope,

@@ -140,19 +140,25 @@ fn write_bytes(out: &mut impl Write, file: &PlannedFile) -> io::Result<()> {
         _ => b"",
     };
     let text = matches!(file.ext, "txt" | "csv" | "json");
+    let corpus = text_corpus();
     let mut remaining = file.size;
     let head = &magic[..magic.len().min(remaining as usize)];
     out.write_all(head)?;
     remaining -= head.len() as u64;
-    let mut buf = Vec::with_capacity(8192);
+    let mut buf = vec![0u8; 8192];
     while remaining > 0 {
-        buf.clear();
-        while buf.len() < 8192 {
-            if text {
-                buf.extend_from_slice(rng.pick(&TEXT_WORDS).as_bytes());
-                buf.push(if rng.below(8) == 0 { b'\n' } else { b' ' });
-            } else {
-                buf.extend_from_slice(&rng.next().to_le_bytes());
+        if text {
+            // Lines cut from a fixed corpus at random places: readable, compressible, cheap.
+            let mut filled = 0;
+            while filled < buf.len() {
+                let from = rng.below(corpus.len() as u64) as usize;
+                let n = (corpus.len() - from).min(buf.len() - filled).min(200);
+                buf[filled..filled + n].copy_from_slice(&corpus[from..from + n]);
+                filled += n;
+            }
+        } else {
+            for word in buf.chunks_exact_mut(8) {
+                word.copy_from_slice(&rng.next().to_le_bytes());
             }
         }
         let n = buf.len().min(remaining as usize);
@@ -160,6 +166,20 @@ fn write_bytes(out: &mut impl Write, file: &PlannedFile) -> io::Result<()> {
         remaining -= n as u64;
     }
     Ok(())
+}
+
+/// 16 KiB of word lines, the same in every sandbox.
+fn text_corpus() -> &'static [u8] {
+    static CORPUS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut rng = SplitMix64(0x5E7_0F5);
+        let mut text = Vec::with_capacity(16 * 1024 + 16);
+        while text.len() < 16 * 1024 {
+            text.extend_from_slice(rng.pick(&TEXT_WORDS).as_bytes());
+            text.push(if rng.below(8) == 0 { b'\n' } else { b' ' });
+        }
+        text
+    })
 }
 
 #[cfg(test)]

@@ -247,7 +247,9 @@ fn check_fresh(dir: &Path) -> Result<()> {
 }
 
 /// Serves the sandbox on `listener` until `shutdown` resolves, then stops background work.
-/// Pre-signed transfer URLs point at `http://{listener.local_addr()}`.
+/// Pre-signed transfer URLs point at `http://{listener.local_addr()}`. Work that was still
+/// waiting (a restore's delay, a commit's phases) stays saved as it was; open the directory
+/// again to serve it again, which resumes or fails that work as `Sandbox::open` documents.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     sandbox: Sandbox,

@@ -4,12 +4,10 @@
 
 use std::fs;
 use std::future::Future;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -18,7 +16,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::{Sandbox, read_token, serve_with, state, token_path};
+mod background;
+
+pub use background::ensure_running;
+
+use super::{Sandbox, serve_with, state, token_path};
 use crate::api::{ServerInfo, paths};
 use crate::error::{Error, Result};
 
@@ -35,9 +37,7 @@ pub enum StopOutcome {
     NotRunning,
 }
 
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-const LOG_TAIL_LINES: usize = 20;
 
 pub fn server_info_path(dir: &Path) -> PathBuf {
     dir.join("server.json")
@@ -204,136 +204,6 @@ async fn healthy(url: &str) -> bool {
     match client.get(format!("{url}{}", paths::health())).send().await {
         Ok(r) => r.status().is_success(),
         Err(_) => false,
-    }
-}
-
-enum Probe {
-    Ready(Connection),
-    /// A live server process owns DIR but does not answer (yet).
-    Starting,
-    Absent,
-}
-
-async fn probe(dir: &Path) -> Result<Probe> {
-    let Some(info) = read_info(dir) else {
-        return Ok(Probe::Absent);
-    };
-    if !alive(info.pid) {
-        return Ok(Probe::Absent);
-    }
-    if !healthy(&info.url).await {
-        return Ok(Probe::Starting);
-    }
-    let token = read_token(&token_path(dir))?;
-    Ok(Probe::Ready(Connection {
-        url: info.url,
-        token,
-    }))
-}
-
-/// For `--sandbox DIR`: connect to the server of DIR, starting one in the background when none
-/// runs. The server outlives this process (own session, output appended to `DIR/server.log`).
-pub async fn ensure_running(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<Connection> {
-    let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
-    let mut child = match probe(&dir).await? {
-        Probe::Ready(connection) => return Ok(connection),
-        Probe::Starting => None,
-        Probe::Absent => {
-            create_dir(&dir)?;
-            let _ = fs::remove_file(server_info_path(&dir));
-            Some(spawn_server(&dir, seed, program)?)
-        }
-    };
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if let Probe::Ready(connection) = probe(&dir).await? {
-            return Ok(connection);
-        }
-        let exited = match child.as_mut() {
-            Some(c) => c
-                .try_wait()
-                .map_err(|e| Error::Internal(format!("watching the sandbox server: {e}")))?
-                .map(|status| status.to_string()),
-            None => read_info(&dir)
-                .filter(|i| alive(i.pid))
-                .is_none()
-                .then(|| "the server that was starting stopped".to_owned()),
-        };
-        if let Some(how) = exited {
-            return Err(Error::Internal(format!(
-                "the sandbox server for {} exited before it was ready ({how}); last lines of {}:\n{}",
-                dir.display(),
-                server_log_path(&dir).display(),
-                log_tail(&dir)
-            )));
-        }
-        if Instant::now() > deadline {
-            if let Some(c) = child.as_mut() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            return Err(Error::Internal(format!(
-                "the sandbox server for {} did not answer within {} s; last lines of {}:\n{}",
-                dir.display(),
-                READY_TIMEOUT.as_secs(),
-                server_log_path(&dir).display(),
-                log_tail(&dir)
-            )));
-        }
-    }
-}
-
-fn spawn_server(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<std::process::Child> {
-    let log_path = server_log_path(dir);
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(|e| Error::io("opening", &log_path, e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| Error::io("opening", &log_path, e))?;
-    let mut command = Command::new(program);
-    command
-        .args(["sandbox", "serve", "--dir"])
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"]);
-    if let Some(seed) = seed {
-        let seed = std::path::absolute(seed).map_err(|e| Error::io("resolving", seed, e))?;
-        command.arg("--seed").arg(seed);
-    }
-    command.stdin(Stdio::null()).stdout(log).stderr(log_err);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it detaches the
-    // server from our terminal and process group so it outlives the command that started it.
-    unsafe {
-        command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(io::Error::from));
-    }
-    command.spawn().map_err(|e| {
-        Error::Internal(format!(
-            "starting the sandbox server `{} sandbox serve`: {e}",
-            program.display()
-        ))
-    })
-}
-
-/// The last lines of `server.log`, read from its end so a long log costs nothing.
-fn log_tail(dir: &Path) -> String {
-    let read = || -> io::Result<String> {
-        let mut file = fs::File::open(server_log_path(dir))?;
-        let len = file.metadata()?.len();
-        file.seek(SeekFrom::Start(len.saturating_sub(16 * 1024)))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().collect();
-        Ok(lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n"))
-    };
-    match read() {
-        Ok(tail) if !tail.trim().is_empty() => tail,
-        Ok(_) => "(empty)".to_owned(),
-        Err(e) => format!("(unreadable: {e})"),
     }
 }
 

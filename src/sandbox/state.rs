@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{App, Backup, BackupSchedule, Commit, Link, Scope, Service, ServiceType};
+use crate::model::{
+    App, Backup, BackupOrigin, BackupSchedule, BackupStatus, Commit, Link, Scope, Service,
+    ServiceType,
+};
 
 /// Bumped when the layout of `state.json` changes incompatibly.
 pub(crate) const STATE_FORMAT: u32 = 1;
@@ -124,6 +127,27 @@ pub(crate) struct BackupEntry {
     /// File name inside `DIR/backups` once the bytes exist.
     pub file: Option<String>,
     pub upload: Option<UploadState>,
+}
+
+/// A new backup record, made now, without size or checksum yet: the one place the sandbox
+/// builds a `model::Backup`.
+pub(crate) fn new_backup(
+    id: Uuid,
+    service: &str,
+    status: BackupStatus,
+    origin: BackupOrigin,
+) -> Backup {
+    Backup {
+        id,
+        service: service.to_owned(),
+        status,
+        created_at: Utc::now(),
+        size: None,
+        sha256: None,
+        origin,
+        last_restore: None,
+        restore_count: 0,
+    }
 }
 
 impl BackupEntry {

@@ -295,7 +295,7 @@ async fn accept(
             Err(Error::Platform {
                 context: context.to_owned(),
                 status: status.as_u16(),
-                error: service_error(status, &headers, &body),
+                error: Box::new(service_error(status, &headers, &body)),
             })
         }
     }

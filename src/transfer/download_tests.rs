@@ -118,6 +118,7 @@ async fn fixture() -> Fixture {
             sha256: Some(sha256.clone()),
             origin: BackupOrigin::Manual,
             last_restore: None,
+            restore_count: 0,
         },
         url: format!("http://{addr}/transfer/SeCrEtToKeN"),
         expires_at: Utc::now(),

@@ -96,6 +96,7 @@ mod tests {
                 sha256: Some(sha.into()),
                 origin: BackupOrigin::Manual,
                 last_restore: None,
+                restore_count: 0,
             },
             url: "http://h/transfer/t".into(),
             expires_at: Utc::now(),

@@ -151,7 +151,7 @@ async fn attempt_once(
         return Err(Error::Platform {
             context,
             status: status.as_u16(),
-            error: service_error(status, &headers, &body),
+            error: Box::new(service_error(status, &headers, &body)),
         });
     }
     // The server has taken the bytes; sending them again could not help, so what follows is

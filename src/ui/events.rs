@@ -75,7 +75,11 @@ impl EventSink for RunDisplay {
                 return;
             }
             let secs = event.elapsed_ms / 1000;
-            self.line(&format!("{who:>12}  wait      RESTORING for {}m{:02}s", secs / 60, secs % 60));
+            self.line(&format!(
+                "{who:>12}  wait      RESTORING for {}m{:02}s",
+                secs / 60,
+                secs % 60
+            ));
             return;
         }
         let mark = match event.phase {

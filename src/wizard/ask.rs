@@ -13,7 +13,11 @@ use crate::platform::Platform;
 
 /// Pads the first column of `(name, detail)` rows so the details line up: `files  (volume)`.
 pub fn columns(rows: &[(String, String)]) -> Vec<String> {
-    let width = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
     rows.iter()
         .map(|(name, detail)| {
             if detail.is_empty() {
@@ -45,7 +49,9 @@ fn pick_name(
         };
     }
     if names.is_empty() {
-        return Err(Error::Usage(format!("nothing to choose for {prompt:?}: {what}")));
+        return Err(Error::Usage(format!(
+            "nothing to choose for {prompt:?}: {what}"
+        )));
     }
     let rows: Vec<(String, String)> = names.iter().cloned().zip(details.iter().cloned()).collect();
     let index = prompter.select(prompt, &columns(&rows), 0)?;
@@ -60,7 +66,12 @@ pub async fn scope(
     prompter: &mut dyn Prompter,
     flags: &Flags,
 ) -> Result<Scope> {
-    let projects: Vec<String> = platform.projects().await?.into_iter().map(|p| p.name).collect();
+    let projects: Vec<String> = platform
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     if projects.is_empty() {
         return Err(Error::Usage(
             "this token sees no project; check the token or the platform URL".into(),
@@ -74,7 +85,12 @@ pub async fn scope(
         flags.project.as_deref().map(|p| (flags::PROJECT, p)),
         "is not a project this token sees",
     )?;
-    let stages: Vec<String> = platform.stages(&project).await?.into_iter().map(|s| s.name).collect();
+    let stages: Vec<String> = platform
+        .stages(&project)
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     if stages.is_empty() {
         return Err(Error::Usage(format!("project {project:?} has no stage")));
     }
@@ -155,8 +171,12 @@ pub fn target(
         check(name).map_err(|reason| refused(flags::TARGET, reason))?;
         return Ok(name.clone());
     }
-    let suggestion =
-        suggest_target(&source.name, source.service_type, flags.service_type, &existing);
+    let suggestion = suggest_target(
+        &source.name,
+        source.service_type,
+        flags.service_type,
+        &existing,
+    );
     prompter.input("Name of the new service", suggestion.as_deref(), &check)
 }
 
@@ -268,9 +288,13 @@ pub fn options(
                 "Option {name} ({} has {value}; Enter keeps it, - removes it)",
                 source.name
             ),
-            None => format!("Option {name} ({}; Enter leaves it unset)", checks::option_hint(name)),
+            None => format!(
+                "Option {name} ({}; Enter leaves it unset)",
+                checks::option_hint(name)
+            ),
         };
-        let check = |answer: &str| match answer {
+        let check = |answer: &str| {
+            match answer {
             "" => Ok(()),
             "-" if current.is_some() => Ok(()),
             "-" => Err(format!("{} has no {name} to remove; press Enter to leave it unset", source.name)),
@@ -281,6 +305,7 @@ pub fn options(
                     reason
                 }
             }),
+        }
         };
         let answer = prompter.input(&prompt, current, &check)?;
         match (answer.as_str(), current) {
@@ -307,7 +332,10 @@ mod tests {
             ("files".to_owned(), "(volume)".to_owned()),
             ("scratch".to_owned(), "(volume)".to_owned()),
         ];
-        assert_eq!(columns(&rows), vec!["files    (volume)", "scratch  (volume)"]);
+        assert_eq!(
+            columns(&rows),
+            vec!["files    (volume)", "scratch  (volume)"]
+        );
     }
 
     fn service(service_type: ServiceType, plan: Option<&str>) -> Service {
@@ -325,12 +353,24 @@ mod tests {
     #[test]
     fn default_plans_keep_a_valid_source_plan() {
         let pg11 = service(ServiceType::Postgresql11, Some("shared"));
-        assert_eq!(default_plan(&pg11, ServiceType::Postgresql11).as_deref(), Some("shared"));
-        assert_eq!(default_plan(&pg11, ServiceType::Postgresql13).as_deref(), Some("db.t3.micro"));
+        assert_eq!(
+            default_plan(&pg11, ServiceType::Postgresql11).as_deref(),
+            Some("shared")
+        );
+        assert_eq!(
+            default_plan(&pg11, ServiceType::Postgresql13).as_deref(),
+            Some("db.t3.micro")
+        );
         let pg13 = service(ServiceType::Postgresql13, Some("db.m5.large"));
-        assert_eq!(default_plan(&pg13, ServiceType::Postgresql13).as_deref(), Some("db.m5.large"));
+        assert_eq!(
+            default_plan(&pg13, ServiceType::Postgresql13).as_deref(),
+            Some("db.m5.large")
+        );
         let volume = service(ServiceType::Volume, None);
         assert_eq!(default_plan(&volume, ServiceType::Volume), None);
-        assert_eq!(default_plan(&pg13, ServiceType::Volume).as_deref(), Some("default"));
+        assert_eq!(
+            default_plan(&pg13, ServiceType::Volume).as_deref(),
+            Some("default")
+        );
     }
 }

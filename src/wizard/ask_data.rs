@@ -28,10 +28,9 @@ pub fn describe(backup: &Backup) -> String {
 fn format_mismatch(source: &Service, service_type: ServiceType) -> Option<String> {
     (source.service_type.backup_extension() != service_type.backup_extension()).then(|| {
         format!(
-            "the backups of {} are {}s, but {service_type} restores a {}",
+            "the backups of {} are {}s",
             source.name,
-            source.service_type.backup_format_name(),
-            service_type.backup_format_name()
+            source.service_type.backup_format_name()
         )
     })
 }
@@ -48,14 +47,24 @@ pub fn backup(
         .iter()
         .filter(|b| b.status == BackupStatus::Created)
         .collect();
-    created.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    created.sort_by_key(|b| std::cmp::Reverse(b.created_at));
     let latest = latest_created(backups);
 
     if let Some(flag) = &flags.backup {
-        return backup_from_flag(flag, source, service_type, &created, latest, mismatch.as_deref());
+        return backup_from_flag(
+            flag,
+            source,
+            service_type,
+            &created,
+            latest,
+            mismatch.as_deref(),
+        );
     }
     if let Some(why) = &mismatch {
-        let prompt = format!("Backup file to restore ({why}; give a local file)");
+        let prompt = format!(
+            "Backup file to restore, a {} ({why})",
+            service_type.backup_format_name()
+        );
         return ask_file(prompter, &prompt, service_type);
     }
 
@@ -84,8 +93,16 @@ pub fn backup(
     let index = prompter.select(&format!("Backup of {} to move", source.name), &items, 0)?;
     match answers.get(index) {
         Some(Some(answer)) => Ok(answer.clone()),
-        Some(None) => ask_file(prompter, "Backup file to restore", service_type),
-        None => Err(Error::Internal(format!("answer {index} is not a backup choice"))),
+        Some(None) => {
+            let prompt = format!(
+                "Backup file to restore, a {}",
+                service_type.backup_format_name()
+            );
+            ask_file(prompter, &prompt, service_type)
+        }
+        None => Err(Error::Internal(format!(
+            "answer {index} is not a backup choice"
+        ))),
     }
 }
 
@@ -94,8 +111,7 @@ fn ask_file(
     prompt: &str,
     service_type: ServiceType,
 ) -> Result<BackupAnswer> {
-    let prompt = format!("{prompt} ({})", service_type.backup_format_name());
-    let answer = prompter.input(&prompt, None, &|path: &str| {
+    let answer = prompter.input(prompt, None, &|path: &str| {
         if path.is_empty() {
             return Err("give the path of the backup file".to_owned());
         }
@@ -115,7 +131,10 @@ fn backup_from_flag(
     if let (Some(why), false) = (mismatch, matches!(flag, BackupFlag::File(_))) {
         return Err(refused(
             flags::BACKUP,
-            format!("{why}; pass --backup file:<path> with a {}", service_type.backup_format_name()),
+            format!(
+                "{why}, and {service_type} restores a {}; pass --backup file:<path> with one",
+                service_type.backup_format_name()
+            ),
         ));
     }
     match flag {
@@ -169,7 +188,11 @@ pub fn links(
     }
     if source.service_type.link_kind() != service_type.link_kind() {
         let how = |t: ServiceType| {
-            if t == ServiceType::Volume { "by mount path" } else { "by env key" }
+            if t == ServiceType::Volume {
+                "by mount path"
+            } else {
+                "by env key"
+            }
         };
         return Ok(RelinkAnswer::None {
             reason: format!(

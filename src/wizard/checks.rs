@@ -115,9 +115,13 @@ pub fn plan_hint(service_type: ServiceType) -> &'static str {
 }
 
 pub fn plan(service_type: ServiceType, plan: &str) -> Check {
-    service_type
-        .validate_plan(Some(plan))
-        .map_err(|v| format!("plan {plan:?} {} for {service_type}; {service_type} takes {}", describe_validator(v), plan_hint(service_type)))
+    service_type.validate_plan(Some(plan)).map_err(|v| {
+        format!(
+            "plan {plan:?} {} for {service_type}; {service_type} takes {}",
+            describe_validator(v),
+            plan_hint(service_type)
+        )
+    })
 }
 
 pub fn option_hint(name: &str) -> &'static str {
@@ -159,9 +163,8 @@ pub fn option(
 }
 
 pub fn wait_timeout(text: &str) -> std::result::Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("{text:?} is not a duration; write it like 2h, 90m or 1h30m")
-    })?;
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("{text:?} is not a duration; write it like 2h, 90m or 1h30m"))?;
     if duration < MIN_WAIT {
         Err(format!(
             "{text:?} is below the minimum of 1m; commits and restores take longer"
@@ -209,7 +212,10 @@ mod tests {
     fn names_explain_the_rule() {
         assert!(service_name("files2").is_ok());
         let err = service_name("Files2").unwrap_err();
-        assert!(err.contains("does not start with a lowercase letter"), "{err}");
+        assert!(
+            err.contains("does not start with a lowercase letter"),
+            "{err}"
+        );
         let err = service_name(&"a".repeat(19)).unwrap_err();
         assert!(err.contains("is too long (19 characters)"), "{err}");
         assert!(project_name("my-shop").is_err());
@@ -232,7 +238,10 @@ mod tests {
         let err = service_type("elasticsearch7").unwrap_err();
         assert!(err.contains("no backup format"), "{err}");
         let err = service_type("mysql").unwrap_err();
-        assert!(err.contains("postgresql11, postgresql13, s3, redis6, volume, mongodb4"), "{err}");
+        assert!(
+            err.contains("postgresql11, postgresql13, s3, redis6, volume, mongodb4"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -254,7 +263,11 @@ mod tests {
         assert_eq!(wait_timeout("1h30m"), Ok(Duration::from_secs(5400)));
         assert!(wait_timeout("soon").unwrap_err().contains("not a duration"));
         assert!(wait_timeout("10s").unwrap_err().contains("minimum of 1m"));
-        assert!(wait_timeout("8days").unwrap_err().contains("maximum of 7 days"));
+        assert!(
+            wait_timeout("8days")
+                .unwrap_err()
+                .contains("maximum of 7 days")
+        );
     }
 
     #[test]

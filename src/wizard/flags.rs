@@ -182,11 +182,41 @@ mod tests {
     #[test]
     fn every_bad_flag_is_named() {
         let cases: Vec<(WizardArgs, &str)> = vec![
-            (WizardArgs { project: Some("my-shop".into()), ..args() }, "-p/--project: "),
-            (WizardArgs { stage: Some("Prod".into()), ..args() }, "-s/--stage: "),
-            (WizardArgs { source: Some("1files".into()), ..args() }, "--source: "),
-            (WizardArgs { target: Some("Files2".into()), ..args() }, "--target: "),
-            (WizardArgs { service_type: Some("elasticsearch7".into()), ..args() }, "--type: "),
+            (
+                WizardArgs {
+                    project: Some("my-shop".into()),
+                    ..args()
+                },
+                "-p/--project: ",
+            ),
+            (
+                WizardArgs {
+                    stage: Some("Prod".into()),
+                    ..args()
+                },
+                "-s/--stage: ",
+            ),
+            (
+                WizardArgs {
+                    source: Some("1files".into()),
+                    ..args()
+                },
+                "--source: ",
+            ),
+            (
+                WizardArgs {
+                    target: Some("Files2".into()),
+                    ..args()
+                },
+                "--target: ",
+            ),
+            (
+                WizardArgs {
+                    service_type: Some("elasticsearch7".into()),
+                    ..args()
+                },
+                "--type: ",
+            ),
             (
                 WizardArgs {
                     service_type: Some("postgresql13".into()),
@@ -195,9 +225,27 @@ mod tests {
                 },
                 "--plan: ",
             ),
-            (WizardArgs { backup: Some("newest".into()), ..args() }, "--backup: "),
-            (WizardArgs { backup: Some("file:/nonexistent/x.tar.gz".into()), ..args() }, "--backup: "),
-            (WizardArgs { wait_timeout: Some("forever".into()), ..args() }, "--wait-timeout: "),
+            (
+                WizardArgs {
+                    backup: Some("newest".into()),
+                    ..args()
+                },
+                "--backup: ",
+            ),
+            (
+                WizardArgs {
+                    backup: Some("file:/nonexistent/x.tar.gz".into()),
+                    ..args()
+                },
+                "--backup: ",
+            ),
+            (
+                WizardArgs {
+                    wait_timeout: Some("forever".into()),
+                    ..args()
+                },
+                "--wait-timeout: ",
+            ),
         ];
         for (a, prefix) in cases {
             let text = usage(Flags::parse(&a));
@@ -208,8 +256,14 @@ mod tests {
     #[test]
     fn an_out_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let text = usage(Flags::parse(&WizardArgs { out: Some(dir.path().into()), ..args() }));
-        assert!(text.starts_with("--out: ") && text.contains("is a directory"), "{text}");
+        let text = usage(Flags::parse(&WizardArgs {
+            out: Some(dir.path().into()),
+            ..args()
+        }));
+        assert!(
+            text.starts_with("--out: ") && text.contains("is a directory"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -230,7 +284,10 @@ mod tests {
 
     #[test]
     fn unattended_needs_scope_source_and_target() {
-        let missing = missing_for_unattended(&WizardArgs { project: Some("shop".into()), ..args() });
+        let missing = missing_for_unattended(&WizardArgs {
+            project: Some("shop".into()),
+            ..args()
+        });
         let flags: Vec<&str> = missing.iter().map(|(f, _)| *f).collect();
         assert_eq!(flags, vec![STAGE, SOURCE, TARGET]);
     }

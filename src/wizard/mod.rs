@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::model::{Backup, Link, Scope, Service, ServiceType};
-use crate::plan::Plan;
+use crate::plan::{BackupChoice, Plan};
 use crate::platform::Platform;
 
 pub use flags::missing_for_unattended;
@@ -120,6 +120,16 @@ pub async fn build_plan(
         wait_timeout,
     };
     let yaml = render::plan_yaml(&answers, &path)?;
-    let plan = out::load_checked(&path, &yaml)?;
+    let mut plan = out::load_checked(&path, &yaml)?;
+    if let BackupAnswer::File(file) = &answers.backup {
+        // The plan names the file from its own directory, which may not exist before the plan
+        // is written; the loaded plan (used for the summary) points at the file itself.
+        let file = out::absolute(file)?;
+        for m in &mut plan.migrations {
+            if let BackupChoice::File(resolved) = &mut m.backup {
+                *resolved = file.clone();
+            }
+        }
+    }
     Ok(WizardPlan { yaml, path, plan })
 }

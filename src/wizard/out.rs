@@ -48,14 +48,18 @@ fn new_file(text: &str) -> std::result::Result<(), String> {
 
 /// The file the plan is written to; an existing one is replaced only after a yes.
 pub fn choose(prompter: &mut dyn Prompter, out: Option<&Path>, target: &str) -> Result<PathBuf> {
-    let path = out.map(Path::to_path_buf).unwrap_or_else(|| default_path(target));
+    let path = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_path(target));
     if path.is_dir() {
         return Err(Error::Usage(format!(
             "{} is a directory; pass --out with the plan's file name",
             path.display()
         )));
     }
-    if !path.exists() || prompter.confirm(&format!("{} exists; overwrite it?", path.display()), false)? {
+    if !path.exists()
+        || prompter.confirm(&format!("{} exists; overwrite it?", path.display()), false)?
+    {
         return Ok(path);
     }
     let suggestion = free_variant(&path).map(|p| p.display().to_string());
@@ -100,7 +104,11 @@ pub fn load_checked(path: &Path, yaml: &str) -> Result<Plan> {
         }
         Err(issues) => Err(Error::Internal(format!(
             "the wizard made a plan that does not load, please report this:\n{}",
-            issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            issues
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         ))),
     }
 }
@@ -128,8 +136,9 @@ pub fn write_plan(path: &Path, yaml: &str) -> Result<()> {
 
 /// `path` made absolute against the current directory, with `.` and `..` folded and symlinks of
 /// its existing part resolved, so two such paths can be compared component by component.
-fn absolute(path: &Path) -> Result<PathBuf> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io("reading", "the current directory", e))?;
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("reading", "the current directory", e))?;
     let mut folded = PathBuf::new();
     for c in cwd.join(path).components() {
         match c {
@@ -140,10 +149,18 @@ fn absolute(path: &Path) -> Result<PathBuf> {
             other => folded.push(other),
         }
     }
-    let existing = folded.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
-    let rest = folded.strip_prefix(existing).unwrap_or(Path::new("")).to_path_buf();
-    let real = existing.canonicalize().unwrap_or_else(|_| existing.to_path_buf());
-    Ok(real.join(rest))
+    let existing = folded
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    let real = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    // Joining an empty rest would add a trailing slash, which a file does not take.
+    match folded.strip_prefix(existing) {
+        Ok(rest) if !rest.as_os_str().is_empty() => Ok(real.join(rest)),
+        _ => Ok(real),
+    }
 }
 
 /// How a plan at `plan` names `file`: relative to the plan's directory when they share more
@@ -183,9 +200,22 @@ mod tests {
         let file = root.join("exports/a.tar.gz");
         let plan = root.join("plans/x.yaml");
         assert_eq!(path_from_plan(&plan, &file).unwrap(), "../exports/a.tar.gz");
-        assert_eq!(path_from_plan(&root.join("x.yaml"), &file).unwrap(), "exports/a.tar.gz");
+        assert_eq!(
+            path_from_plan(&root.join("x.yaml"), &file).unwrap(),
+            "exports/a.tar.gz"
+        );
         let nested = root.join("plans/sub/../x.yaml");
-        assert_eq!(path_from_plan(&nested, &file).unwrap(), "../exports/a.tar.gz");
+        assert_eq!(
+            path_from_plan(&nested, &file).unwrap(),
+            "../exports/a.tar.gz"
+        );
+        std::fs::create_dir_all(root.join("exports")).unwrap();
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(
+            absolute(&file).unwrap(),
+            file,
+            "an existing file keeps its name"
+        );
     }
 
     #[test]
@@ -194,12 +224,23 @@ mod tests {
         let existing = dir.path().join("files2.yaml");
         std::fs::write(&existing, "old").unwrap();
         let mut yes = ScriptedPrompter::new([Answer::Yes]);
-        assert_eq!(choose(&mut yes, Some(&existing), "files2").unwrap(), existing);
+        assert_eq!(
+            choose(&mut yes, Some(&existing), "files2").unwrap(),
+            existing
+        );
 
-        let mut no = ScriptedPrompter::new([Answer::No, Answer::Text(existing.display().to_string()), Answer::Default]);
+        let mut no = ScriptedPrompter::new([
+            Answer::No,
+            Answer::Text(existing.display().to_string()),
+            Answer::Default,
+        ]);
         let chosen = choose(&mut no, Some(&existing), "files2").unwrap();
         assert_eq!(chosen, dir.path().join("files2-2.yaml"));
-        assert!(no.rejected[0].reason.contains("exists; choose another file name"));
+        assert!(
+            no.rejected[0]
+                .reason
+                .contains("exists; choose another file name")
+        );
     }
 
     #[test]
@@ -226,6 +267,9 @@ mod tests {
         let path = dir.path().join("plans/x.yaml");
         let err = load_checked(&path, "version: 2\n").unwrap_err().to_string();
         assert!(err.contains("does not load"), "{err}");
-        assert!(!dir.path().join("plans").exists(), "the checking directory is removed");
+        assert!(
+            !dir.path().join("plans").exists(),
+            "the checking directory is removed"
+        );
     }
 }

@@ -14,12 +14,20 @@ pub trait Prompter {
     /// One item of `items`; `default` is preselected.
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize>;
     /// Any number of `items` (indices in ascending order); `defaults[i]` preselects item i.
-    fn multi_select(&mut self, prompt: &str, items: &[String], defaults: &[bool])
-    -> Result<Vec<usize>>;
+    fn multi_select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        defaults: &[bool],
+    ) -> Result<Vec<usize>>;
     /// Free text. An empty answer means `default` when there is one; the result (after that
     /// substitution) must pass `validate`, else the reason is shown and the question asked again.
-    fn input(&mut self, prompt: &str, default: Option<&str>, validate: Validator<'_>)
-    -> Result<String>;
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator<'_>,
+    ) -> Result<String>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
 }
 
@@ -259,10 +267,7 @@ mod tests {
 
     #[test]
     fn refused_answers_are_recorded_and_the_next_one_is_used() {
-        let mut p = ScriptedPrompter::new([
-            Answer::Text("Bad".into()),
-            Answer::Default,
-        ]);
+        let mut p = ScriptedPrompter::new([Answer::Text("Bad".into()), Answer::Default]);
         let only_lowercase = |s: &str| {
             if s.chars().all(|c| c.is_ascii_lowercase()) {
                 Ok(())
@@ -287,15 +292,27 @@ mod tests {
     fn interrupt_and_running_out_are_errors() {
         let mut p = ScriptedPrompter::new([Answer::Interrupt]);
         assert!(matches!(p.confirm("go?", true), Err(Error::Interrupted)));
-        let err = p.select("which?", &items(&["a"]), 0).unwrap_err().to_string();
-        assert!(err.contains("no answer left for the question \"which?\""), "{err}");
+        let err = p
+            .select("which?", &items(&["a"]), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no answer left for the question \"which?\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_wrong_kind_of_answer_names_the_question() {
         let mut p = ScriptedPrompter::new([Answer::Yes]);
-        let err = p.select("which?", &items(&["a"]), 0).unwrap_err().to_string();
-        assert!(err.contains("does not fit a select question \"which?\""), "{err}");
+        let err = p
+            .select("which?", &items(&["a"]), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("does not fit a select question \"which?\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -308,19 +325,34 @@ mod tests {
         ]);
         assert_eq!(p.multi_select("q", &list, &[true, false]).unwrap(), vec![0]);
         assert_eq!(p.multi_select("q", &list, &[true, true]).unwrap(), vec![1]);
-        assert!(p.multi_select("q", &list, &[true, true]).unwrap().is_empty());
+        assert!(
+            p.multi_select("q", &list, &[true, true])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn unattended_takes_defaults_and_refuses_decisions() {
         let mut u = Unattended;
         assert_eq!(u.select("q", &items(&["a", "b"]), 1).unwrap(), 1);
-        assert_eq!(u.multi_select("q", &items(&["a", "b"]), &[false, true]).unwrap(), vec![1]);
+        assert_eq!(
+            u.multi_select("q", &items(&["a", "b"]), &[false, true])
+                .unwrap(),
+            vec![1]
+        );
         assert_eq!(u.input("t", Some("2h"), &|_| Ok(())).unwrap(), "2h");
         let err = u.input("path", None, &|s: &str| {
-            if s.is_empty() { Err("a path is needed".into()) } else { Ok(()) }
+            if s.is_empty() {
+                Err("a path is needed".into())
+            } else {
+                Ok(())
+            }
         });
         assert!(matches!(err, Err(Error::Decision(m)) if m.contains("a path is needed")));
-        assert!(matches!(u.confirm("overwrite?", false), Err(Error::Decision(_))));
+        assert!(matches!(
+            u.confirm("overwrite?", false),
+            Err(Error::Decision(_))
+        ));
     }
 }

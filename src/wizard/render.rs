@@ -18,14 +18,16 @@ fn scalar(text: &str) -> String {
     let plain = text
         .chars()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/')
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c));
+    // A leading digit reads as a number (`50`, `1e3`, `0x1f`) unless other text follows (`2h`).
+    let number = text.parse::<f64>().is_ok() || text.starts_with("0x") || text.starts_with("0o");
     let keyword = ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(text));
-    if plain && !keyword {
+    if plain && !number && !keyword {
         text.to_owned()
     } else {
         serde_json::Value::String(text.to_owned()).to_string()
@@ -76,17 +78,27 @@ fn link_yaml(link: &Link) -> String {
 pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
     let source = &a.source;
     let shown = path.display();
-    let mut w = Writer { text: String::new() };
+    let mut w = Writer {
+        text: String::new(),
+    };
     w.comment(&format!(
         "Made by `setops-migrate wizard`: copy {} into a new service {} in {}.",
         source.name, a.target, a.scope
     ));
     w.comment(&format!("Check it:  setops-migrate plan:validate {shown}"));
     w.comment(&format!("Preview:   setops-migrate run {shown} --dry-run"));
-    w.comment(&format!("Run it:    setops-migrate run {shown}   (again to resume)"));
+    w.comment(&format!(
+        "Run it:    setops-migrate run {shown}   (again to resume)"
+    ));
     w.line("version: 1", "");
-    w.line(&format!("project: {}", scalar(&a.scope.project)), "SetOps project");
-    w.line(&format!("stage: {}", scalar(&a.scope.stage)), "stage of the project");
+    w.line(
+        &format!("project: {}", scalar(&a.scope.project)),
+        "SetOps project",
+    );
+    w.line(
+        &format!("stage: {}", scalar(&a.scope.stage)),
+        "stage of the project",
+    );
     w.line("migrations:", "");
 
     let copied_plan = source.plan.as_deref().unwrap_or("no plan");
@@ -97,7 +109,10 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
             source.service_type
         ),
     );
-    w.line(&format!("    target: {}", scalar(&a.target)), "the new service this plan creates");
+    w.line(
+        &format!("    target: {}", scalar(&a.target)),
+        "the new service this plan creates",
+    );
     if a.service_type != source.service_type {
         w.line(
             &format!("    type: {}", a.service_type),
@@ -107,10 +122,16 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
     if a.plan != source.plan
         && let Some(plan) = &a.plan
     {
-        w.line(&format!("    plan: {}", scalar(plan)), &format!("instead of {copied_plan}"));
+        w.line(
+            &format!("    plan: {}", scalar(plan)),
+            &format!("instead of {copied_plan}"),
+        );
     }
     if !a.options.is_empty() {
-        w.line("    options:", "over the source's options; null removes one");
+        w.line(
+            "    options:",
+            "over the source's options; null removes one",
+        );
         for (name, value) in &a.options {
             let had = source.options.get(name);
             let comment = match (value, had) {
@@ -120,7 +141,10 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
                 (_, Some(had)) => format!("{} has {}", source.name, quoted(had)),
                 (_, None) => format!("{} has none", source.name),
             };
-            let value = value.as_deref().map(quoted).unwrap_or_else(|| "null".to_owned());
+            let value = value
+                .as_deref()
+                .map(quoted)
+                .unwrap_or_else(|| "null".to_owned());
             w.line(&format!("      {name}: {value}"), &comment);
         }
     }
@@ -129,8 +153,10 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
         BackupAnswer::Latest(b) => (
             "latest".to_owned(),
             format!(
-                "newest CREATED backup of {} when the plan runs (now {})",
-                source.name, b.id
+                "newest CREATED backup of {} when the plan runs; now {} of {}",
+                source.name,
+                b.id,
+                super::ask_data::describe(b)
             ),
         ),
         BackupAnswer::Fresh => (
@@ -139,7 +165,11 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
         ),
         BackupAnswer::Id(b) => (
             b.id.to_string(),
-            format!("backup of {} from {}", source.name, super::ask_data::describe(b)),
+            format!(
+                "backup of {} from {}",
+                source.name,
+                super::ask_data::describe(b)
+            ),
         ),
         BackupAnswer::File(file) => (
             format!("file:{}", path_from_plan(path, file)?),
@@ -160,9 +190,16 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
                 .map(|l| format!("{} ({})", l.app, l.target()))
                 .collect();
             let comment = if now.is_empty() {
-                format!("every app linked to {} when the plan runs; none now", source.name)
+                format!(
+                    "every app linked to {} when the plan runs; none now",
+                    source.name
+                )
             } else {
-                format!("every app linked to {}; now {}", source.name, now.join(", "))
+                format!(
+                    "every app linked to {}; now {}",
+                    source.name,
+                    now.join(", ")
+                )
             };
             w.line("    relink: all", &comment);
         }
@@ -192,14 +229,23 @@ mod tests {
         assert_eq!(scalar("null"), "\"null\"");
         assert_eq!(scalar("True"), "\"True\"");
         assert_eq!(scalar("1h 30m"), "\"1h 30m\"");
-        assert_eq!(scalar("6a6fcd7a-7063-4cb4-a748-8f765eea39a2"), "\"6a6fcd7a-7063-4cb4-a748-8f765eea39a2\"");
+        assert_eq!(scalar("2h"), "2h");
+        assert_eq!(scalar("50"), "\"50\"");
+        assert_eq!(scalar("1e3"), "\"1e3\"");
+        assert_eq!(scalar("0x1f"), "\"0x1f\"");
+        assert_eq!(
+            scalar("6a6fcd7a-7063-4cb4-a748-8f765eea39a2"),
+            "6a6fcd7a-7063-4cb4-a748-8f765eea39a2"
+        );
         assert_eq!(scalar("file:../a b.tar.gz"), "\"file:../a b.tar.gz\"");
         assert_eq!(quoted("50"), "\"50\"");
     }
 
     #[test]
     fn comments_line_up() {
-        let mut w = Writer { text: String::new() };
+        let mut w = Writer {
+            text: String::new(),
+        };
         w.line("version: 1", "");
         w.line("project: shop", "SetOps project");
         w.line(&"x".repeat(40), "long");

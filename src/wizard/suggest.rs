@@ -7,11 +7,16 @@ const MAX_NAME: usize = 18;
 /// How many numbered variants to try before giving up on a suggestion.
 const ATTEMPTS: u32 = 50;
 
-/// The trailing version number of a type (`postgresql13` -> `13`), if it has one.
+/// The version a type's name ends in (`postgresql13` -> `13`); `s3` names a protocol, not one.
 fn version(service_type: ServiceType) -> Option<&'static str> {
-    let name = service_type.as_str();
-    let digits = name.trim_start_matches(|c: char| !c.is_ascii_digit());
-    (!digits.is_empty() && name.ends_with(digits)).then_some(digits)
+    match service_type {
+        ServiceType::Postgresql11 => Some("11"),
+        ServiceType::Postgresql13 => Some("13"),
+        ServiceType::Redis6 => Some("6"),
+        ServiceType::Elasticsearch7 => Some("7"),
+        ServiceType::Mongodb4 => Some("4"),
+        ServiceType::S3 | ServiceType::Volume => None,
+    }
 }
 
 /// `base` + `suffix`, with `base` cut so the whole fits in 18 characters. `base` starts with a
@@ -67,8 +72,14 @@ mod tests {
 
     #[test]
     fn a_copy_gets_a_two() {
-        assert_eq!(suggest_target("files", Volume, None, &taken(&["files", "media"])).unwrap(), "files2");
-        assert_eq!(suggest_target("files", Volume, Some(Volume), &[]).unwrap(), "files2");
+        assert_eq!(
+            suggest_target("files", Volume, None, &taken(&["files", "media"])).unwrap(),
+            "files2"
+        );
+        assert_eq!(
+            suggest_target("files", Volume, Some(Volume), &[]).unwrap(),
+            "files2"
+        );
     }
 
     #[test]
@@ -77,8 +88,14 @@ mod tests {
             suggest_target("database", Postgresql11, Some(Postgresql13), &[]).unwrap(),
             "database13"
         );
-        assert_eq!(suggest_target("db11", Postgresql11, Some(Postgresql13), &[]).unwrap(), "db13");
-        assert_eq!(suggest_target("db-11", Postgresql11, Some(Postgresql13), &[]).unwrap(), "db-13");
+        assert_eq!(
+            suggest_target("db11", Postgresql11, Some(Postgresql13), &[]).unwrap(),
+            "db13"
+        );
+        assert_eq!(
+            suggest_target("db-11", Postgresql11, Some(Postgresql13), &[]).unwrap(),
+            "db-13"
+        );
     }
 
     #[test]
@@ -86,11 +103,21 @@ mod tests {
         let long = "abcdefghijklmnopqr"; // 18
         let name = suggest_target(long, Postgresql11, Some(Postgresql13), &[]).unwrap();
         assert_eq!(name, "abcdefghijklmnop13");
-        assert_eq!(suggest_target(long, Volume, None, &[]).unwrap(), "abcdefghijklmnopq2");
+        assert_eq!(
+            suggest_target(long, Volume, None, &[]).unwrap(),
+            "abcdefghijklmnopq2"
+        );
         // A cut that would end before a dash still ends in digits, never in a dash.
         let dashed = "abcdefghijklmnopq-";
-        assert_eq!(suggest_target("abcdefghijklmnop-x", Volume, None, &[]).unwrap(), "abcdefghijklmnop-2");
-        assert!(suggest_target(dashed, Volume, None, &[]).unwrap().ends_with('2'));
+        assert_eq!(
+            suggest_target("abcdefghijklmnop-x", Volume, None, &[]).unwrap(),
+            "abcdefghijklmnop-2"
+        );
+        assert!(
+            suggest_target(dashed, Volume, None, &[])
+                .unwrap()
+                .ends_with('2')
+        );
     }
 
     #[test]
@@ -100,24 +127,43 @@ mod tests {
             "files4"
         );
         assert_eq!(
-            suggest_target("database", Postgresql11, Some(Postgresql13), &taken(&["database13"]))
-                .unwrap(),
+            suggest_target(
+                "database",
+                Postgresql11,
+                Some(Postgresql13),
+                &taken(&["database13"])
+            )
+            .unwrap(),
             "database13-2"
         );
     }
 
     #[test]
     fn the_same_input_gives_the_same_name() {
-        let a = suggest_target("abcdefghijklmnopqr", Volume, None, &taken(&["abcdefghijklmnopq2"]));
-        let b = suggest_target("abcdefghijklmnopqr", Volume, None, &taken(&["abcdefghijklmnopq2"]));
+        let a = suggest_target(
+            "abcdefghijklmnopqr",
+            Volume,
+            None,
+            &taken(&["abcdefghijklmnopq2"]),
+        );
+        let b = suggest_target(
+            "abcdefghijklmnopqr",
+            Volume,
+            None,
+            &taken(&["abcdefghijklmnopq2"]),
+        );
         assert_eq!(a, b);
         assert_eq!(a.unwrap(), "abcdefghijklmnopq3");
     }
 
     #[test]
     fn types_without_a_version_count_as_copies() {
-        assert_eq!(suggest_target("files", Volume, Some(S3), &[]).unwrap(), "files2");
+        assert_eq!(
+            suggest_target("files", Volume, Some(S3), &[]).unwrap(),
+            "files2"
+        );
         assert_eq!(version(Postgresql13), Some("13"));
         assert_eq!(version(Volume), None);
+        assert_eq!(version(S3), None);
     }
 }

@@ -61,44 +61,73 @@ impl DialoguerPrompter {
         text
     }
 
-    /// Draws the prompt line again with the cursor at `pos` in `chars`.
-    fn redraw(&self, head: &str, chars: &[char], pos: usize) -> std::io::Result<()> {
-        self.term.clear_line()?;
-        self.term.write_str(head)?;
-        self.term.write_str(&chars.iter().collect::<String>())?;
-        self.term.move_cursor_left(chars.len() - pos)?;
-        self.term.flush()
-    }
-
-    /// Reads one line; `None` when the user cancelled with Esc or Ctrl-C.
-    fn read_line(&self, head: &str) -> std::io::Result<Option<String>> {
+    /// Reads one line after `head`; `None` when the user cancelled with Esc or Ctrl-C. Edits are
+    /// written in place (never a redraw of `head`), so a prompt wider than the terminal wraps
+    /// once instead of being repeated; [`Self::clear_answer`] removes all its rows.
+    fn read_line(&self, head: &str) -> std::io::Result<(Option<String>, usize)> {
         let mut chars: Vec<char> = Vec::new();
         let mut pos = 0;
-        self.redraw(head, &chars, pos)?;
+        self.term.write_str(head)?;
+        self.term.flush()?;
         loop {
             // Raw: Ctrl-C arrives as a key instead of a signal.
-            match self.term.read_key_raw()? {
-                Key::Enter => return Ok(Some(chars.into_iter().collect())),
-                Key::Escape | Key::CtrlC => return Ok(None),
+            let key = self.term.read_key_raw()?;
+            match key {
+                Key::Enter => return Ok((Some(chars.into_iter().collect()), pos)),
+                Key::Escape | Key::CtrlC => return Ok((None, pos)),
                 Key::Backspace if pos > 0 => {
                     pos -= 1;
                     chars.remove(pos);
+                    self.term.move_cursor_left(1)?;
+                    self.rewrite_tail(&chars[pos..], 1)?;
                 }
                 Key::Del if pos < chars.len() => {
                     chars.remove(pos);
+                    self.rewrite_tail(&chars[pos..], 1)?;
                 }
-                Key::ArrowLeft if pos > 0 => pos -= 1,
-                Key::ArrowRight if pos < chars.len() => pos += 1,
-                Key::Home => pos = 0,
-                Key::End => pos = chars.len(),
+                Key::ArrowLeft if pos > 0 => {
+                    pos -= 1;
+                    self.term.move_cursor_left(1)?;
+                }
+                Key::ArrowRight if pos < chars.len() => {
+                    pos += 1;
+                    self.term.move_cursor_right(1)?;
+                }
                 Key::Char(c) if !c.is_control() => {
                     chars.insert(pos, c);
                     pos += 1;
+                    self.term.write_str(&c.to_string())?;
+                    self.rewrite_tail(&chars[pos..], 0)?;
                 }
                 _ => continue,
             }
-            self.redraw(head, &chars, pos)?;
+            self.term.flush()?;
         }
+    }
+
+    /// Writes `tail` from the cursor, blanks `erased` cells after it, and returns the cursor.
+    fn rewrite_tail(&self, tail: &[char], erased: usize) -> std::io::Result<()> {
+        if tail.is_empty() && erased == 0 {
+            return Ok(());
+        }
+        let text: String = tail.iter().collect();
+        self.term.write_str(&text)?;
+        self.term.write_str(&" ".repeat(erased))?;
+        self.term.move_cursor_left(tail.len() + erased)
+    }
+
+    /// Clears the rows a prompt and its answer occupy, with the cursor `cursor` cells into it.
+    fn clear_answer(&self, cursor: usize) -> std::io::Result<()> {
+        let columns = usize::from(self.term.size().1).max(1);
+        // A cursor just past the last column waits on that row until the next character.
+        let row = if cursor > 0 && cursor.is_multiple_of(columns) {
+            cursor / columns - 1
+        } else {
+            cursor / columns
+        };
+        self.term.move_cursor_up(row)?;
+        self.term.write_str("\r")?;
+        self.term.clear_to_end_of_screen()
     }
 }
 
@@ -136,12 +165,15 @@ impl Prompter for DialoguerPrompter {
         validate: Validator<'_>,
     ) -> Result<String> {
         let head = self.formatted(|f| self.theme.format_input_prompt(f, prompt, default));
+        let head_width = console::measure_text_width(&head);
         loop {
-            let typed = match self.read_line(&head) {
-                Ok(Some(typed)) => typed,
-                Ok(None) => return Err(self.cancelled()),
-                Err(e) => return Err(self.interrupted_or(e)),
+            let (typed, pos) = self.read_line(&head).map_err(|e| self.interrupted_or(e))?;
+            // Cancelled: the question stays on screen, to show where the wizard stopped.
+            let Some(typed) = typed else {
+                return Err(self.cancelled());
             };
+            self.clear_answer(head_width + pos)
+                .map_err(|e| self.interrupted_or(e))?;
             let value = resolve_input(&typed, default);
             let verdict = validate(&value);
             let shown = match &verdict {
@@ -151,8 +183,7 @@ impl Prompter for DialoguerPrompter {
                 Err(reason) => self.formatted(|f| self.theme.format_error(f, reason)),
             };
             self.term
-                .clear_line()
-                .and_then(|()| self.term.write_line(&shown))
+                .write_line(&shown)
                 .map_err(|e| self.interrupted_or(e))?;
             if verdict.is_ok() {
                 return Ok(value);

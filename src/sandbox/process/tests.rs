@@ -1,9 +1,11 @@
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
 
 use tokio::sync::oneshot;
 
 use super::*;
+use crate::sandbox::read_token;
 
 fn any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -20,11 +22,13 @@ async fn start(
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let dir = dir.to_path_buf();
+    // The small test world: seeding the full demo world would only slow these tests down.
+    let seed = crate::sandbox::tests::seed_file(dir.parent().expect("parent"));
     let handle = tokio::spawn(async move {
         serve_until(
             &dir,
             any_port(),
-            None,
+            Some(&seed),
             move |info, token| {
                 let _ = ready_tx.send((info.clone(), token.to_path_buf()));
             },

@@ -19,7 +19,7 @@ use crate::sandbox::engines::{engine_for, unsupported_reason};
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::jobs::Job;
-use crate::sandbox::state::{BackupEntry, World};
+use crate::sandbox::state::{BackupEntry, World, new_backup};
 
 /// How long a pre-signed URL stays valid.
 pub(super) fn url_lifetime() -> Duration {
@@ -146,16 +146,12 @@ pub(super) async fn create(
     let mut world = st.sandbox.world().await;
     let (uid, service_type) = service_of(&world, &scope, &service)?;
     require_engine(service_type, &service)?;
-    let backup = Backup {
-        id: Uuid::new_v4(),
-        service: service.clone(),
-        status: BackupStatus::Creating,
-        created_at: Utc::now(),
-        size: None,
-        sha256: None,
-        origin: BackupOrigin::Manual,
-        last_restore: None,
-    };
+    let backup = new_backup(
+        Uuid::new_v4(),
+        &service,
+        BackupStatus::Creating,
+        BackupOrigin::Manual,
+    );
     world.backups.insert(
         backup.id,
         BackupEntry {
@@ -207,6 +203,7 @@ pub(super) async fn restore(
     }
     let entry = entry_mut(&mut world, id)?;
     entry.backup.status = BackupStatus::Restoring;
+    entry.backup.restore_count += 1;
     entry.backup.last_restore = Some(RestoreRecord {
         started_at: Utc::now(),
         finished_at: None,

@@ -12,12 +12,14 @@ use super::backups::{
 };
 use super::{AppState, scope};
 use crate::api::{DownloadTicket, UploadRequest, UploadTicket, paths};
-use crate::model::{Backup, BackupOrigin, BackupStatus, validators};
+use crate::model::{BackupOrigin, BackupStatus, validators};
 use crate::sandbox::auth::{AuthUser, digest, random_token};
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::{ApiJson, ApiPath};
 use crate::sandbox::jobs::backup_file_name;
-use crate::sandbox::state::{BackupEntry, Transfer, TransferMethod, UploadState, World};
+use crate::sandbox::state::{
+    BackupEntry, Transfer, TransferMethod, UploadState, World, new_backup,
+};
 
 /// A new pre-signed URL for one backup and one method; the token itself is only in the answer.
 fn issue_url(
@@ -113,16 +115,7 @@ pub(super) async fn start_upload(
     sweep(&st.sandbox, &mut world)?;
     let id = Uuid::new_v4();
     let (url, expires_at) = issue_url(&mut world, &st.base_url, id, TransferMethod::Upload);
-    let backup = Backup {
-        id,
-        service: service.clone(),
-        status: BackupStatus::Uploading,
-        created_at: Utc::now(),
-        size: None,
-        sha256: None,
-        origin: BackupOrigin::Upload,
-        last_restore: None,
-    };
+    let backup = new_backup(id, &service, BackupStatus::Uploading, BackupOrigin::Upload);
     world.backups.insert(
         id,
         BackupEntry {

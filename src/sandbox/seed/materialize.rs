@@ -3,7 +3,6 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::Seeded;
@@ -12,7 +11,7 @@ use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
 use crate::sandbox::content;
 use crate::sandbox::engines::{data_dir, engine_for};
 use crate::sandbox::jobs::write_backup_file;
-use crate::sandbox::state::{BackupEntry, World};
+use crate::sandbox::state::{BackupEntry, World, new_backup};
 
 /// Writes a checked seed to disk: empty data directories for every service with an engine, the
 /// generated content, and the seed backups (CREATED, origin scheduled). Leftovers of an
@@ -88,14 +87,9 @@ pub(crate) fn materialize(dir: &Path, seeded: Seeded) -> Result<World> {
                 stage: scope.stage.clone(),
                 service_uid: svc.uid,
                 backup: Backup {
-                    id,
-                    service: name.clone(),
-                    status: BackupStatus::Created,
-                    created_at: Utc::now(),
                     size: Some(written.size),
                     sha256: Some(written.sha256),
-                    origin: BackupOrigin::Scheduled,
-                    last_restore: None,
+                    ..new_backup(id, name, BackupStatus::Created, BackupOrigin::Scheduled)
                 },
                 file: Some(written.file),
                 upload: None,

@@ -140,9 +140,14 @@ pub(crate) fn build(text: &str, origin: &str, now: DateTime<Utc>) -> Result<Seed
             .location()
             .map(|l| format!("{}:{}", l.line(), l.column()))
             .unwrap_or_else(|| "1:1".to_owned());
+        // The position leads the message already; drop the parser's own copy of it.
+        let text = e.without_snippet().to_string();
+        let text = match text.rfind(" at line ") {
+            Some(i) => &text[..i],
+            None => &text,
+        };
         Error::usage(format!(
-            "{origin}:{at}: {}; see plans/demo-sandbox.yaml for the format",
-            e.without_snippet()
+            "{origin}:{at}: {text}; see plans/demo-sandbox.yaml for the format"
         ))
     })?;
     let ck = Checker { origin };

@@ -51,6 +51,11 @@ fn errors_name_file_line_and_column() {
     let text = "users:\n  - name: demo\n    colour: red\n";
     assert!(err(text).starts_with("seed.yaml:3:"), "{}", err(text));
     assert!(err(text).contains("colour"), "{}", err(text));
+    assert!(
+        !err(text).contains(" at line "),
+        "position given twice: {}",
+        err(text)
+    );
 }
 
 #[test]

@@ -1,0 +1,352 @@
+//! What the answers select: each backup choice, local files, upgrades with plan and options,
+//! link subsets, and a target type whose backup format differs from the source's.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::model::BackupStatus;
+use crate::plan::{BackupChoice, LinkSpec, Relink};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
+    let live = Live::start(None).await;
+    let latest = live
+        .backups("files")
+        .await
+        .into_iter()
+        .max_by_key(|b| b.created_at)
+        .unwrap();
+    let args = live.args("copy.yaml");
+    let (made, prompter) = live.run(&args, vec![Default; 8]).await;
+    let made = made.unwrap();
+
+    assert_eq!(
+        prompter.asked,
+        vec![
+            PROJECT,
+            STAGE,
+            SOURCE,
+            TARGET,
+            TYPE,
+            "Backup of files to move",
+            "Apps to relink from files to files2",
+            TIMEOUT,
+        ]
+    );
+    assert!(
+        made.yaml.contains(&format!("now {} of ", latest.id)),
+        "{}",
+        made.yaml
+    );
+    assert!(made.yaml.contains("\n  - source: files "), "{}", made.yaml);
+    assert!(made.yaml.contains("\n    target: files2 "), "{}", made.yaml);
+    assert!(made.yaml.contains("\n    backup: latest "), "{}", made.yaml);
+    assert!(made.yaml.contains("\n    relink: all "), "{}", made.yaml);
+    assert!(
+        !made.yaml.contains("\n    type:") && !made.yaml.contains("\n    plan:"),
+        "{}",
+        made.yaml
+    );
+    assert!(
+        made.yaml.contains("\n    wait_timeout: 2h "),
+        "{}",
+        made.yaml
+    );
+
+    assert_eq!(made.path, live.out("copy.yaml"));
+    assert_eq!(made.plan.path, live.out("copy.yaml"));
+    let m = &made.plan.migrations[0];
+    assert_eq!(made.plan.scope.to_string(), "shop/production");
+    assert_eq!(
+        (m.source.as_deref(), m.target.as_str()),
+        (Some("files"), "files2")
+    );
+    assert_eq!(m.backup, BackupChoice::Latest);
+    assert_eq!(m.relink, Relink::All);
+    assert_eq!(m.wait_timeout, Duration::from_secs(2 * 60 * 60));
+    assert!(
+        !live.dir.path().join("work").exists(),
+        "building a plan writes nothing"
+    );
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_backup_choice_is_written_as_the_plan_says_it() {
+    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let listed = live
+        .backups("media")
+        .await
+        .into_iter()
+        .find(|b| b.status == BackupStatus::Created)
+        .unwrap();
+    let upto_backup = |pick: Answer| {
+        vec![
+            Default,
+            Default,
+            choose("media"),
+            Default,
+            Default,
+            Default,
+            pick,
+            Default,
+            Default,
+        ]
+    };
+
+    let (made, prompter) = live
+        .run(&live.args("fresh.yaml"), upto_backup(choose("fresh")))
+        .await;
+    let made = made.unwrap();
+    assert_eq!(
+        prompter.asked[5],
+        "Option blockPublicAccess (media has true; Enter keeps it, - removes it)"
+    );
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Fresh);
+    assert!(made.yaml.contains("\n    backup: fresh "), "{}", made.yaml);
+
+    let (made, _) = live
+        .run(
+            &live.args("id.yaml"),
+            upto_backup(choose(&listed.id.to_string())),
+        )
+        .await;
+    let made = made.unwrap();
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Id(listed.id));
+    assert!(
+        made.yaml.contains(&format!("backup: {} ", listed.id)),
+        "{}",
+        made.yaml
+    );
+    live.stop().await;
+}
+
+fn write_tar_gz(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::fast(),
+    ));
+    let body = b"hello from elsewhere\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "uploads/hello.txt", &body[..])
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_file_is_sniffed_and_a_wrong_one_asked_again() {
+    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let exports = live.dir.path().join("work/exports");
+    let archive = exports.join("files.tar.gz");
+    write_tar_gz(&archive);
+    let sql = exports.join("dump.sql");
+    std::fs::write(&sql, "-- dump\nCREATE TABLE t (id int);\n").unwrap();
+
+    let answers = vec![
+        Default,
+        Default,
+        Default,
+        Default,
+        Default,
+        choose("a local file…"),
+        text(""),
+        text(sql.to_str().unwrap()),
+        text(archive.to_str().unwrap()),
+        Default,
+        Default,
+    ];
+    let (made, prompter) = live.run(&live.args("import.yaml"), answers).await;
+    let made = made.unwrap();
+    let rejected = reasons(&prompter);
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].1.contains("give the path"), "{rejected:?}");
+    assert!(
+        rejected[1]
+            .1
+            .contains("is plain SQL text, but a volume backup"),
+        "{rejected:?}"
+    );
+    assert!(
+        made.yaml
+            .contains("backup: \"file:../exports/files.tar.gz\""),
+        "{}",
+        made.yaml
+    );
+    let BackupChoice::File(resolved) = &made.plan.migrations[0].backup else {
+        panic!("not a file backup: {:?}", made.plan.migrations[0].backup);
+    };
+    assert_eq!(resolved, &archive.canonicalize().unwrap());
+    assert!(!live.out("import.yaml").exists());
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_asks_plan_and_options_and_keeps_a_subset_of_links() {
+    let live = Live::start(Some(DATABASE_WORLD)).await;
+    let args = WizardArgs {
+        service_type: Some("postgresql13".into()),
+        ..live.args("upgrade.yaml")
+    };
+    let answers = vec![
+        Default,
+        Default,
+        choose("database"),
+        Default,                  // target: database13, suggested for the upgrade
+        text("db.t3.nano.extra"), // plan: not a node type
+        Default,                  // plan: db.t3.micro
+        Default,                  // extensions: keep uuid-ossp
+        text("10"),               // min_storage: below 20
+        text("50"),
+        text("30"), // max_storage: below min_storage
+        Default,    // max_storage: unset
+        Default,    // backup: fresh (database has no backup)
+        ChooseMany(vec!["worker".into()]),
+        Default,
+    ];
+    let (made, prompter) = live.run(&args, answers).await;
+    let made = made.unwrap();
+    assert!(
+        !prompter.asked.contains(&TYPE.to_owned()),
+        "--type is not asked: {:?}",
+        prompter.asked
+    );
+    let rejected = reasons(&prompter);
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert!(rejected[0].1.contains("RDS node type"), "{rejected:?}");
+    assert!(rejected[1].1.contains("below the minimum"), "{rejected:?}");
+    assert!(
+        rejected[2].1.contains("below min_storage (50)"),
+        "{rejected:?}"
+    );
+
+    let m = &made.plan.migrations[0];
+    assert_eq!(m.target, "database13");
+    assert_eq!(
+        m.service_type,
+        Some(crate::model::ServiceType::Postgresql13)
+    );
+    assert_eq!(m.plan.as_deref(), Some("db.t3.micro"));
+    assert_eq!(
+        m.options.iter().collect::<Vec<_>>(),
+        vec![(&"min_storage".to_owned(), &Some("50".to_owned()))]
+    );
+    assert_eq!(m.backup, BackupChoice::Fresh);
+    assert_eq!(
+        m.relink,
+        Relink::Only(vec![LinkSpec {
+            app: "worker".into(),
+            env_key: Some("DB_URL".into()),
+            path: None,
+            read_only: false,
+        }])
+    );
+    assert!(
+        made.yaml.contains("    type: postgresql13"),
+        "{}",
+        made.yaml
+    );
+    assert!(
+        made.yaml.contains("      min_storage: \"50\""),
+        "{}",
+        made.yaml
+    );
+    assert!(
+        made.yaml.contains("      - {app: worker, env_key: DB_URL}"),
+        "{}",
+        made.yaml
+    );
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deselected_links_and_read_only_mounts() {
+    let live = Live::start(Some(DATABASE_WORLD)).await;
+    let upto_links = |links: Answer| {
+        vec![
+            Default,
+            Default,
+            choose("files"),
+            Default,
+            Default,
+            Default,
+            links,
+            Default,
+        ]
+    };
+
+    let (made, _) = live
+        .run(
+            &live.args("one.yaml"),
+            upto_links(ChooseMany(vec!["worker".into()])),
+        )
+        .await;
+    let made = made.unwrap();
+    assert_eq!(
+        made.plan.migrations[0].relink,
+        Relink::Only(vec![LinkSpec {
+            app: "worker".into(),
+            env_key: None,
+            path: Some("/data".into()),
+            read_only: true,
+        }])
+    );
+    assert!(
+        made.yaml
+            .contains("{app: worker, path: /data, read_only: true}"),
+        "{}",
+        made.yaml
+    );
+
+    let (made, _) = live
+        .run(&live.args("none.yaml"), upto_links(ChooseMany(vec![])))
+        .await;
+    let made = made.unwrap();
+    assert_eq!(made.plan.migrations[0].relink, Relink::None);
+    assert!(made.yaml.contains("relink: none"), "{}", made.yaml);
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_with_another_format_takes_a_local_file_and_no_links() {
+    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let rdb = live.dir.path().join("work/cache.rdb");
+    std::fs::create_dir_all(rdb.parent().unwrap()).unwrap();
+    std::fs::write(&rdb, b"REDIS0009\xfa\x09redis-ver\x057.0.0\xff").unwrap();
+    let answers = vec![
+        Default,
+        Default,
+        Default,
+        text("cache"),
+        choose("redis6"),
+        Default, // plan: cache.t3.micro
+        text(rdb.to_str().unwrap()),
+        Default,
+    ];
+    let (made, prompter) = live.run(&live.args("cache.yaml"), answers).await;
+    let made = made.unwrap();
+    assert!(
+        prompter.asked.iter().any(|p| p == "Backup file to restore, a Redis RDB file (the backups of files are .tar.gz archives)"),
+        "{:?}",
+        prompter.asked
+    );
+    assert!(
+        !prompter
+            .asked
+            .iter()
+            .any(|p| p.starts_with("Apps to relink")),
+        "{:?}",
+        prompter.asked
+    );
+    let m = &made.plan.migrations[0];
+    assert_eq!(m.plan.as_deref(), Some("cache.t3.micro"));
+    assert!(matches!(m.backup, BackupChoice::File(_)));
+    assert_eq!(m.relink, Relink::None);
+    assert!(made.yaml.contains("relink: none"), "{}", made.yaml);
+    live.stop().await;
+}

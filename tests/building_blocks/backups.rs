@@ -1,0 +1,333 @@
+//! `backup`, `backup:info`, `backup:create`, `backup:download`, `backup:upload`,
+//! `backup:restore`, `backup:destroy` and `--print-url`, shaped like the Backup & Restore document.
+
+use regex::Regex;
+use setops_migrate::api::Faults;
+
+use crate::common::TestSandbox;
+use crate::{
+    backup_block, backups, entries, mode, parse_block, parse_table, seeded_backup, sha256_file,
+    uuid_re, wait_while_status,
+};
+
+#[test]
+fn backup_lists_the_documented_table() {
+    let sb = TestSandbox::start();
+    let b = seeded_backup(&sb, "files");
+    let ran = sb
+        .cmd()
+        .args(["--service", "files", "backup"])
+        .run()
+        .ok()
+        .stderr_empty();
+    let table = parse_table(&ran.stdout);
+    assert_eq!(table.headers, ["ID", "STATUS", "CREATED AT", "SIZE"]);
+    assert_eq!(table.rows.len(), 1, "{}", ran.stdout);
+    let row = &table.rows[0];
+    assert!(uuid_re().is_match(&row[0]), "{}", ran.stdout);
+    assert_eq!(row[0], b.id);
+    assert_eq!(row[1], "CREATED");
+    assert_eq!(row[2], b.created_at_shown());
+    assert!(
+        Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+            .expect("re")
+            .is_match(&row[2])
+    );
+    // The seeded volume of ~300 files up to 64 KiB packs to a few MB.
+    assert!(
+        Regex::new(r"^\d+\.\d MB$").expect("re").is_match(&row[3]),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(row[3], b.size_shown());
+    // SIZE is right-aligned, the other columns left-aligned.
+    let raw = &table.raw_rows[0];
+    assert_eq!(
+        raw[3],
+        format!("{:>w$} ", row[3], w = raw[3].len() - 1),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(
+        raw[1],
+        format!(" {:<w$}", row[1], w = raw[1].len() - 1),
+        "{}",
+        ran.stdout
+    );
+
+    let plain = sb
+        .cmd()
+        .args(["--service", "files", "-o", "plain", "backup"])
+        .run()
+        .ok();
+    assert_eq!(plain.stdout.lines().count(), 1, "{}", plain.stdout);
+    assert!(plain.stdout.starts_with(&b.id), "{}", plain.stdout);
+}
+
+#[test]
+fn backup_info_shows_the_backup_block() {
+    let sb = TestSandbox::start();
+    let b = seeded_backup(&sb, "media");
+    let ran = sb
+        .cmd()
+        .args(["--service", "media", "backup:info", &b.id])
+        .run()
+        .ok()
+        .stderr_empty();
+    let fields = parse_block(&ran.stdout);
+    let expected = [
+        ("ID", b.id.clone()),
+        ("Status", "CREATED".to_owned()),
+        ("Created At", b.created_at_shown()),
+        ("Size", b.size_shown()),
+    ];
+    for (label, value) in expected {
+        assert!(
+            fields.iter().any(|(l, v)| l == label && *v == value),
+            "no `{label}: {value}` in:\n{}",
+            ran.stdout
+        );
+    }
+    let json = sb
+        .cmd()
+        .args(["--service", "media", "-o", "json", "backup:info", &b.id])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(json["id"], b.id.as_str());
+    assert_eq!(json["status"], "CREATED");
+    assert_eq!(json["size"].as_u64(), b.size);
+}
+
+#[test]
+fn backup_create_prints_id_and_creating_then_the_backup_becomes_created() {
+    let sb = TestSandbox::start();
+    sb.faults(&Faults {
+        backup_delay_ms: Some(1000),
+        ..Faults::default()
+    });
+    let ran = sb
+        .cmd()
+        .args(["--service", "files", "backup:create"])
+        .run()
+        .ok()
+        .stderr_empty();
+    let re = Regex::new(r"^ID:       ([0-9a-f-]{36})\nStatus:   CREATING\n$").expect("re");
+    let id = re
+        .captures(&ran.stdout)
+        .unwrap_or_else(|| panic!("not the documented backup:create block:\n{}", ran.stdout))[1]
+        .to_owned();
+    let listed = backups(&sb, "files");
+    assert!(
+        listed.iter().any(|b| b.id == id && b.status == "CREATING"),
+        "{listed:?}"
+    );
+    assert_eq!(wait_while_status(&sb, "files", &id, "CREATING"), "CREATED");
+    let done = backups(&sb, "files")
+        .into_iter()
+        .find(|b| b.id == id)
+        .expect("listed");
+    assert!(done.size.is_some_and(|s| s > 0), "{done:?}");
+
+    let json = sb
+        .cmd()
+        .args(["--service", "media", "-o", "json", "backup:create"])
+        .run()
+        .ok()
+        .json();
+    assert!(
+        uuid_re().is_match(json["id"].as_str().expect("id")),
+        "{json}"
+    );
+    assert_eq!(json["status"], "CREATING");
+}
+
+#[test]
+fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
+    let sb = TestSandbox::start();
+    let b = seeded_backup(&sb, "files");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let name = format!("{}.tar.gz", b.id);
+    let expected = format!(
+        "{}\n\n✅  {name} completed ({}) with ID {}\n",
+        backup_block(&b, "CREATED"),
+        b.size_shown(),
+        b.id
+    );
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "files", "backup:download", &b.id])
+        .run()
+        .ok()
+        .stdout_is(&expected)
+        .stderr_empty();
+    let file = cwd.path().join(&name);
+    assert_eq!(
+        entries(cwd.path()),
+        [name.as_str()],
+        "nothing but the backup file"
+    );
+    assert_eq!(mode(&file), 0o600, "a downloaded dump is private");
+    assert_eq!(
+        std::fs::metadata(&file).expect("meta").len(),
+        b.size.expect("size")
+    );
+    assert_eq!(Some(sha256_file(&file)), b.sha256);
+
+    // Without -f an existing file is kept byte for byte.
+    std::fs::write(&file, b"mine, not yours").expect("write");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "files", "backup:download", &b.id])
+        .run()
+        .status(2)
+        .stderr_has("--force");
+    assert_eq!(std::fs::read(&file).expect("read"), b"mine, not yours");
+    assert_eq!(
+        entries(cwd.path()),
+        [name.as_str()],
+        "no partial file left behind"
+    );
+
+    for force in ["-f", "--force"] {
+        sb.cmd()
+            .current_dir(cwd.path())
+            .args(["--service", "files", "backup:download", &b.id, force])
+            .run()
+            .ok()
+            .stdout_is(&expected);
+        assert_eq!(
+            Some(sha256_file(&file)),
+            b.sha256,
+            "{force} replaced the file"
+        );
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(entries(cwd.path()), [name.as_str()]);
+    }
+
+    let json = sb
+        .cmd()
+        .current_dir(cwd.path())
+        .args([
+            "--service",
+            "files",
+            "-o",
+            "json",
+            "backup:download",
+            &b.id,
+            "-f",
+        ])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(json["size"].as_u64(), b.size);
+    assert_eq!(json["sha256"].as_str(), b.sha256.as_deref());
+    assert_eq!(json["backup"]["id"], b.id.as_str());
+    assert_eq!(json["resumed_from"], 0);
+}
+
+#[test]
+fn backup_upload_restore_and_destroy_on_scratch() {
+    let sb = TestSandbox::start();
+    let source = seeded_backup(&sb, "media");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "media", "backup:download", &source.id])
+        .run()
+        .ok();
+    let file = format!("{}.tar.gz", source.id);
+    let before: Vec<String> = backups(&sb, "scratch").into_iter().map(|b| b.id).collect();
+
+    let ran = sb
+        .cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "scratch", "backup:upload", &file])
+        .run()
+        .ok()
+        .stderr_empty();
+    let re = Regex::new(r"^✅ (\S+) completed \(([^)]+)\) with ID ([0-9a-f-]{36})\n$").expect("re");
+    let caps = re
+        .captures(&ran.stdout)
+        .unwrap_or_else(|| panic!("not the documented upload line:\n{}", ran.stdout));
+    assert_eq!(&caps[1], file);
+    assert_eq!(&caps[2], source.size_shown());
+    let new_id = caps[3].to_owned();
+    assert!(uuid_re().is_match(&new_id));
+    assert!(!before.contains(&new_id), "an upload makes a new backup");
+    let uploaded = backups(&sb, "scratch")
+        .into_iter()
+        .find(|b| b.id == new_id)
+        .expect("listed");
+    assert_eq!(uploaded.status, "CREATED");
+    assert_eq!(uploaded.size, source.size);
+    assert_eq!(uploaded.sha256, source.sha256);
+
+    let ran = sb
+        .cmd()
+        .args(["--service", "scratch", "backup:restore", &new_id])
+        .run()
+        .ok();
+    assert!(
+        ran.stdout
+            .starts_with(&format!("{}\n", backup_block(&uploaded, "RESTORING"))),
+        "not the documented restore block:\n{}",
+        ran.stdout
+    );
+    assert_eq!(
+        wait_while_status(&sb, "scratch", &new_id, "RESTORING"),
+        "CREATED"
+    );
+
+    let ran = sb
+        .cmd()
+        .args(["--service", "scratch", "backup:destroy", &new_id])
+        .run()
+        .ok();
+    ran.stdout_is(&format!("{}\n", backup_block(&uploaded, "CREATED")));
+    assert!(
+        !backups(&sb, "scratch").iter().any(|b| b.id == new_id),
+        "destroyed backup still listed"
+    );
+}
+
+#[test]
+fn json_output_of_upload_restore_and_destroy_parses() {
+    let sb = TestSandbox::start();
+    let source = seeded_backup(&sb, "files");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "files", "backup:download", &source.id])
+        .run()
+        .ok();
+    let file = format!("{}.tar.gz", source.id);
+    let uploaded = sb
+        .cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "scratch", "-o", "json", "backup:upload", &file])
+        .run()
+        .ok()
+        .json();
+    let id = uploaded["id"].as_str().expect("id").to_owned();
+    assert_eq!(uploaded["status"], "CREATED");
+    assert_eq!(uploaded["sha256"].as_str(), source.sha256.as_deref());
+
+    let restoring = sb
+        .cmd()
+        .args(["--service", "scratch", "-o", "json", "backup:restore", &id])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(restoring["id"], id.as_str());
+    assert_eq!(restoring["status"], "RESTORING");
+    wait_while_status(&sb, "scratch", &id, "RESTORING");
+
+    let destroyed = sb
+        .cmd()
+        .args(["--service", "scratch", "-o", "json", "backup:destroy", &id])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(destroyed["id"], id.as_str());
+}

@@ -1,0 +1,198 @@
+//! `service`, `service:info`, `link` and `env` against the demo world.
+
+use crate::common::TestSandbox;
+use crate::{parse_block, parse_table};
+
+#[test]
+fn service_lists_the_demo_services_in_a_name_table() {
+    let sb = TestSandbox::start();
+    let ran = sb.cmd().arg("service").run().ok().stderr_empty();
+    let table = parse_table(&ran.stdout);
+    assert_eq!(table.headers, ["NAME"]);
+    let names: Vec<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["files", "media", "scratch"]);
+
+    sb.cmd()
+        .args(["-o", "plain", "service"])
+        .run()
+        .ok()
+        .stdout_is("files\nmedia\nscratch\n");
+
+    let json = sb.cmd().args(["-o", "json", "service"]).run().ok().json();
+    let names: Vec<&str> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["files", "media", "scratch"]);
+}
+
+/// `Label:   value` fields in order.
+type Fields = Vec<(String, String)>;
+/// `Heading:` followed by its `-- item` lines.
+type Lists = Vec<(String, Vec<String>)>;
+
+/// The `Name/Type/Plan` fields of a `service:info` block, and its `-- ` list lines by heading.
+fn service_info(stdout: &str) -> (Fields, Lists) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let first_list = lines
+        .iter()
+        .position(|l| l.ends_with(':') && !l.starts_with(' '))
+        .expect("a list heading such as `Links:`");
+    let fields = parse_block(&lines[..first_list].join("\n"));
+    let mut lists: Lists = Vec::new();
+    for line in &lines[first_list..] {
+        if let Some(heading) = line.strip_suffix(':').filter(|_| !line.starts_with(' ')) {
+            lists.push((heading.to_owned(), Vec::new()));
+        } else if let Some(item) = line.trim_start().strip_prefix("-- ") {
+            lists.last_mut().expect("a heading").1.push(item.to_owned());
+        }
+    }
+    (fields, lists)
+}
+
+fn field<'a>(fields: &'a [(String, String)], label: &str) -> &'a str {
+    &fields
+        .iter()
+        .find(|(l, _)| l == label)
+        .unwrap_or_else(|| panic!("no {label:?} field"))
+        .1
+}
+
+fn list<'a>(lists: &'a [(String, Vec<String>)], heading: &str) -> &'a [String] {
+    &lists
+        .iter()
+        .find(|(h, _)| h == heading)
+        .unwrap_or_else(|| panic!("no {heading:?} list"))
+        .1
+}
+
+#[test]
+fn service_info_shows_name_type_plan_links_and_options() {
+    let sb = TestSandbox::start();
+    let ran = sb
+        .cmd()
+        .args(["service:info", "files"])
+        .run()
+        .ok()
+        .stderr_empty();
+    let (fields, lists) = service_info(&ran.stdout);
+    let labels: Vec<&str> = fields.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(&labels[..3], ["Name", "Type", "Plan"], "{}", ran.stdout);
+    assert_eq!(field(&fields, "Name"), "files");
+    assert_eq!(field(&fields, "Type"), "volume");
+    assert_eq!(list(&lists, "Links"), ["web   (/data)"], "{}", ran.stdout);
+    assert!(list(&lists, "Options").is_empty(), "{}", ran.stdout);
+    assert!(
+        field(&fields, "Backup Schedule").contains("03:00"),
+        "{}",
+        ran.stdout
+    );
+
+    let ran = sb.cmd().args(["service:info", "media"]).run().ok();
+    let (fields, lists) = service_info(&ran.stdout);
+    assert_eq!(field(&fields, "Type"), "s3");
+    assert_eq!(
+        list(&lists, "Links"),
+        ["web   (S3_DATA_URL)"],
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(
+        list(&lists, "Options"),
+        ["blockPublicAccess   true"],
+        "{}",
+        ran.stdout
+    );
+
+    let json = sb
+        .cmd()
+        .args(["-o", "json", "service:info", "media"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(json["name"], "media");
+    assert_eq!(json["type"], "s3");
+    assert_eq!(json["options"]["blockPublicAccess"], "true");
+    assert_eq!(json["links"][0]["app"], "web");
+    assert_eq!(json["links"][0]["env_key"], "S3_DATA_URL");
+}
+
+#[test]
+fn link_lists_the_services_an_app_is_linked_to() {
+    let sb = TestSandbox::start();
+    let ran = sb
+        .cmd()
+        .args(["--app", "web", "link"])
+        .run()
+        .ok()
+        .stderr_empty();
+    let table = parse_table(&ran.stdout);
+    assert_eq!(table.headers[0], "SERVICE");
+    let files = table
+        .rows
+        .iter()
+        .find(|r| r[0] == "files")
+        .expect("files row");
+    assert!(files.contains(&"/data".to_owned()), "{}", ran.stdout);
+    let media = table
+        .rows
+        .iter()
+        .find(|r| r[0] == "media")
+        .expect("media row");
+    assert!(media.contains(&"S3_DATA_URL".to_owned()), "{}", ran.stdout);
+    assert_eq!(table.rows.len(), 2, "{}", ran.stdout);
+
+    let json = sb
+        .cmd()
+        .args(["--app", "web", "-o", "json", "link"])
+        .run()
+        .ok()
+        .json();
+    let links = json.as_array().expect("array");
+    assert_eq!(links.len(), 2);
+    assert!(
+        links
+            .iter()
+            .any(|l| l["service"] == "files" && l["path"] == "/data")
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l["service"] == "media" && l["env_key"] == "S3_DATA_URL")
+    );
+
+    // worker is linked to nothing: an empty table, not an error.
+    let json = sb
+        .cmd()
+        .args(["--app", "worker", "-o", "json", "link"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(json.as_array().expect("array").len(), 0);
+}
+
+#[test]
+fn env_shows_what_an_app_receives_with_credentials_masked() {
+    let sb = TestSandbox::start();
+    let ran = sb.cmd().args(["--app", "web", "env"]).run().ok();
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("-- S3_DATA_URL=s3://"))
+        .unwrap_or_else(|| panic!("no S3_DATA_URL line:\n{}", ran.stdout));
+    assert!(
+        line.contains(":***@"),
+        "the secret key is not masked: {line}"
+    );
+
+    let json = sb
+        .cmd()
+        .args(["--app", "web", "-o", "json", "env"])
+        .run()
+        .ok()
+        .json();
+    let url = json["S3_DATA_URL"].as_str().expect("S3_DATA_URL");
+    assert!(url.starts_with("s3://") && url.contains(":***@"), "{url}");
+}

@@ -1,0 +1,756 @@
+//! `run PLAN`, `status PLAN` and `demo` through the real binary against the in-process sandbox:
+//! a two-migration plan end to end, reruns (finished, without journal, while locked, changed),
+//! the guards that stop a run before it changes anything, JSON events, and failed restores.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{
+    Cmd, Expect, Ran, Snapshot, TestSandbox, assert_end_state, link_set, plan_copy, state_dir_of,
+    tree_hashes,
+};
+use serde_json::Value;
+use setops_migrate::api::Faults;
+use setops_migrate::model::codes;
+
+/// What an uninterrupted run of two-migrations.yaml leaves behind (it moves existing backups).
+const LATEST: Expect = Expect {
+    new_manual_backups_of_files: 0..=0,
+};
+
+fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Ran {
+    sb.cmd()
+        .arg("run")
+        .arg(plan.to_str().expect("utf-8 path"))
+        .args(extra)
+        .run()
+}
+
+/// Fails with the whole output when `cond` does not hold.
+fn check(cond: bool, what: &str, ran: &Ran) {
+    assert!(
+        cond,
+        "{what}\n--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        ran.status, ran.stdout, ran.stderr
+    );
+}
+
+/// Nothing on the platform changed since `before`: same services and links, no new backups,
+/// an empty changeset.
+fn assert_untouched(sb: &TestSandbox, before: &Snapshot, ran: &Ran) {
+    check(
+        sb.services() == before.services,
+        "the services changed",
+        ran,
+    );
+    for (source, backups) in &before.backups {
+        check(
+            &sb.backups(source) == backups,
+            &format!("the backups of {source} changed"),
+            ran,
+        );
+    }
+    let changeset = sb.json(&["changeset:info"]);
+    check(
+        changeset.is_null(),
+        &format!("the changeset is not empty: {changeset}"),
+        ran,
+    );
+}
+
+fn json_lines_of(ran: &Ran) -> Vec<Value> {
+    ran.stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| {
+                panic!(
+                    "stdout line is not JSON ({e}): {l}\n--- stdout\n{}\n--- stderr\n{}",
+                    ran.stdout, ran.stderr
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_two_migration_plan_runs_to_the_end_and_status_shows_every_step_done() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &["--yes"]).ok();
+    check(
+        ran.stdout.contains("Done. The sources were not changed."),
+        "no completion line",
+        &ran,
+    );
+
+    // The targets as `service:info` shows them: the source's configuration plus the override.
+    let files2 = sb.json(&["service:info", "files2"]);
+    assert_eq!(files2["type"], "volume", "{files2}");
+    assert_eq!(
+        files2["options"], before.services["files"]["options"],
+        "{files2}"
+    );
+    assert_eq!(
+        files2["backup_schedule"], before.services["files"]["backup_schedule"],
+        "{files2}"
+    );
+    let media2 = sb.json(&["service:info", "media2"]);
+    assert_eq!(media2["type"], "s3", "{media2}");
+    assert_eq!(media2["options"]["blockPublicAccess"], "false", "{media2}");
+    assert_eq!(
+        before.services["media"]["options"]["blockPublicAccess"],
+        "true"
+    );
+    let media = sb.json(&["service:info", "media"]);
+    assert_eq!(
+        media["options"]["blockPublicAccess"], "true",
+        "the source's option changed: {media}"
+    );
+    // Every web link points at its target under the same key or path.
+    let web = sb.app_links("web");
+    let want: std::collections::BTreeSet<(String, String)> =
+        [("files2", "/data"), ("media2", "S3_DATA_URL")]
+            .iter()
+            .map(|(s, a)| (s.to_string(), a.to_string()))
+            .collect();
+    assert_eq!(link_set(&web), want, "{web:?}");
+
+    let status = sb.cmd().args(["status", plan.to_str().unwrap()]).run().ok();
+    let mut rows = Vec::new();
+    for line in status.stdout.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells.first() == Some(&"TARGET") {
+            continue;
+        }
+        rows.push((
+            cells[0].to_owned(),
+            cells[1].to_owned(),
+            cells[2].to_owned(),
+        ));
+    }
+    let steps = [
+        "inspect", "create", "backup", "download", "upload", "restore", "wait", "verify", "relink",
+    ];
+    for target in ["files2", "media2"] {
+        for step in steps {
+            check(
+                rows.iter()
+                    .any(|(t, s, state)| t == target && s == step && state == "done"),
+                &format!("status has no `{target} {step} done` row"),
+                &status,
+            );
+        }
+    }
+    check(
+        rows.iter().all(|(_, _, state)| state == "done"),
+        "a step is not done",
+        &status,
+    );
+    check(
+        status.stdout.contains(": finished, updated"),
+        "status does not say finished",
+        &status,
+    );
+
+    let reports = sb
+        .cmd()
+        .args(["status", plan.to_str().unwrap(), "-o", "json"])
+        .run()
+        .ok()
+        .json();
+    let reports = reports.as_array().expect("a list of journals");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["finished"], true);
+    let migrations = reports[0]["migrations"].as_array().expect("migrations");
+    assert_eq!(migrations.len(), 2);
+    for m in migrations {
+        let states: Vec<&str> = m["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, vec!["done"; steps.len()], "{m}");
+    }
+    assert_end_state(&sb, &before, &LATEST, &[&ran]);
+}
+
+#[test]
+fn a_finished_plan_is_not_run_again_even_when_the_platform_is_gone() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    run(&sb, &plan, &["--yes"]).ok();
+    let (url, token) = (sb.url.clone(), sb.token.clone());
+    drop(sb); // the URL is dead from here on: any platform call would fail
+    let again = Cmd::new()
+        .env("SETOPS_API_URL", &url)
+        .env("SETOPS_TOKEN", &token)
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "run",
+            plan.to_str().unwrap(),
+            "--yes",
+        ])
+        .run()
+        .ok();
+    check(
+        again
+            .stdout
+            .contains("Already done: this plan finished in an earlier run"),
+        "no `already done`",
+        &again,
+    );
+    check(
+        again.stdout.contains("Nothing was changed."),
+        "does not say nothing changed",
+        &again,
+    );
+}
+
+#[test]
+fn a_finished_plan_rerun_without_its_journal_reaches_the_same_state_and_changes_nothing() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let first = run(&sb, &plan, &["--yes"]).ok();
+    let after_first = sb.services();
+    let backups_after_first: Vec<Vec<Value>> = ["files", "files2", "media", "media2"]
+        .iter()
+        .map(|s| sb.backups(s))
+        .collect();
+
+    std::fs::remove_dir_all(state_dir_of(&plan)).expect("journal removed");
+    let second = run(&sb, &plan, &["--yes"]);
+    check(
+        second.status == 0,
+        "the journal-less rerun of a finished plan failed",
+        &second,
+    );
+    check(
+        sb.services() == after_first,
+        "the rerun changed a service",
+        &second,
+    );
+    let backups_now: Vec<Vec<Value>> = ["files", "files2", "media", "media2"]
+        .iter()
+        .map(|s| sb.backups(s))
+        .collect();
+    check(
+        backups_now == backups_after_first,
+        "the rerun changed a backup",
+        &second,
+    );
+    assert_end_state(&sb, &before, &LATEST, &[&first, &second]);
+}
+
+#[test]
+fn a_foreign_command_in_the_changeset_stops_the_run_before_anything_is_staged() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.cmd()
+        .args(["service:create", "other", "--type", "volume"])
+        .run()
+        .ok();
+    let pending = sb.json(&["changeset:info"]);
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &["--yes"]).status(3);
+    check(
+        ran.stderr
+            .contains("already holds 1 command(s) this run did not stage"),
+        "no foreign changeset message",
+        &ran,
+    );
+    check(
+        ran.stderr
+            .contains("service:create map[name:other type:volume]"),
+        "stderr does not name the command",
+        &ran,
+    );
+    let now = sb.json(&["changeset:info"]);
+    assert_eq!(
+        now["commands"], pending["commands"],
+        "the changeset changed"
+    );
+    assert_eq!(
+        now["commands"],
+        serde_json::json!([{"name": "service:create", "arguments": {"name": "other", "type": "volume"}}])
+    );
+    let services = sb.services();
+    check(
+        !services.contains_key("files2") && !services.contains_key("media2"),
+        "a target was created",
+        &ran,
+    );
+    check(services == before.services, "the services changed", &ran);
+}
+
+#[test]
+fn a_second_run_while_the_first_holds_the_lock_is_refused_naming_the_holder() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let before = Snapshot::take(&sb);
+    sb.faults(&Faults {
+        restore_delay_ms: Some(3000),
+        ..Faults::default()
+    });
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let first = sb
+        .cmd()
+        .arg("run")
+        .arg(plan.to_str().unwrap())
+        .arg("--yes")
+        .spawn();
+    let state = state_dir_of(&plan);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lock = loop {
+        let found = std::fs::read_dir(&state).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| {
+                p.extension().is_some_and(|x| x == "lock")
+                    && std::fs::metadata(p).is_ok_and(|m| m.len() > 0)
+            })
+        });
+        if let Some(lock) = found {
+            break lock;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first run never created its journal lock in {}",
+            state.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let second = run(&sb, &plan, &["--yes"]).status(3);
+    check(
+        second
+            .stderr
+            .contains("another run of this plan holds the journal lock"),
+        "no lock message",
+        &second,
+    );
+    check(
+        second.stderr.contains(&lock.display().to_string()),
+        "the lock file is not named",
+        &second,
+    );
+    check(
+        second.stderr.contains(&format!("pid {} ", first.id())),
+        "the holder's pid is not named",
+        &second,
+    );
+
+    let out = first.wait_with_output().expect("first run ends");
+    let first = Ran {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    check(first.status == 0, "the first run did not finish", &first);
+    assert_end_state(&sb, &before, &LATEST, &[&first, &second]);
+}
+
+#[test]
+fn a_changed_plan_is_refused_with_what_changed_unless_restart() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    // The first run stops once its journal is written, before anything is staged.
+    sb.cmd()
+        .env("SETOPS_MIGRATE_CRASH_AT", "stage-targets:before")
+        .args(["run", plan.to_str().unwrap(), "--yes"])
+        .run()
+        .status(setops_migrate::migrate::crash::CRASH_EXIT);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let changed = text.replace(
+        r#"blockPublicAccess: "false""#,
+        r#"blockPublicAccess: "true""#,
+    );
+    assert_ne!(text, changed, "the plan holds the override to change");
+    std::fs::write(&plan, changed).unwrap();
+
+    let refused = run(&sb, &plan, &["--yes"]).status(3);
+    check(
+        refused.stderr.contains("changed since the run recorded in"),
+        "no `plan changed` message",
+        &refused,
+    );
+    check(
+        refused
+            .stderr
+            .contains(r#"migrations[1].options.blockPublicAccess: "false" -> "true""#),
+        "stderr does not say what changed",
+        &refused,
+    );
+    check(
+        refused.stderr.contains("--restart"),
+        "stderr does not offer --restart",
+        &refused,
+    );
+    assert_untouched(&sb, &before, &refused);
+
+    let restarted = run(&sb, &plan, &["--yes", "--restart"]).ok();
+    let media2 = sb.json(&["service:info", "media2"]);
+    assert_eq!(
+        media2["options"]["blockPublicAccess"], "true",
+        "the restarted run did not use the new plan: {media2}"
+    );
+    let aside: Vec<String> = std::fs::read_dir(state_dir_of(&plan))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".replaced-"))
+        .collect();
+    check(
+        aside.len() == 1,
+        &format!("the old journal was not kept aside: {aside:?}"),
+        &restarted,
+    );
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_the_run_asks_for_yes_and_changes_nothing() {
+    let sb = TestSandbox::start();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &[]).status(3);
+    check(
+        ran.stderr.contains("pass --yes"),
+        "stderr does not say to pass --yes",
+        &ran,
+    );
+    assert_untouched(&sb, &before, &ran);
+    check(!state_dir_of(&plan).exists(), "a journal was written", &ran);
+}
+
+#[test]
+fn dry_run_prints_the_manifest_and_the_resolved_backups_and_touches_nothing() {
+    let sb = TestSandbox::start();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &["--dry-run"]).ok();
+    check(
+        ran.stdout.contains("dry run, nothing will be changed"),
+        "no dry-run banner",
+        &ran,
+    );
+    let row = |item: &str| -> Vec<String> {
+        ran.stdout
+            .lines()
+            .find(|l| l.split('|').nth(1).is_some_and(|c| c.trim() == item))
+            .map(|l| {
+                l.split('|')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    check(
+        row("option blockPublicAccess") == ["option blockPublicAccess", "false", "override"],
+        "the override is not marked in the manifest",
+        &ran,
+    );
+    check(
+        row("type").get(2).is_some_and(|c| c == "copied"),
+        "the type is not marked copied",
+        &ran,
+    );
+    for (source, target) in common::PAIRS {
+        check(
+            ran.stdout.contains(&format!("{source} -> {target}")),
+            &format!("no {source} -> {target} section"),
+            &ran,
+        );
+        let latest = before.backups[source]
+            .iter()
+            .filter(|b| b["status"] == "CREATED")
+            .max_by_key(|b| b["created_at"].as_str().unwrap().to_owned())
+            .expect("a CREATED backup");
+        let id = latest["id"].as_str().unwrap();
+        check(
+            ran.stdout
+                .contains(&format!("backup: latest backup {id} of {source} (")),
+            &format!("the resolved backup {id} of {source} is not shown"),
+            &ran,
+        );
+    }
+    assert_untouched(&sb, &before, &ran);
+    check(!state_dir_of(&plan).exists(), "a journal was written", &ran);
+}
+
+#[test]
+fn json_output_is_one_event_per_line_with_run_id_phase_and_elapsed_ms() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"]).ok();
+    let lines = json_lines_of(&ran);
+    let events: Vec<&Value> = lines.iter().filter(|v| v.get("phase").is_some()).collect();
+    check(!events.is_empty(), "no events", &ran);
+    let run_ids: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["run_id"].as_str()).collect();
+    check(
+        run_ids.len() == 1,
+        &format!("events carry run ids {run_ids:?}, expected one"),
+        &ran,
+    );
+    let steps: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["step"].as_str()).collect();
+    for step in [
+        "preflight",
+        "inspect",
+        "create",
+        "backup",
+        "download",
+        "upload",
+        "restore",
+        "wait",
+        "verify",
+        "relink",
+    ] {
+        check(
+            steps.contains(step),
+            &format!("no event for step {step}"),
+            &ran,
+        );
+    }
+    let not_events: Vec<String> = lines
+        .iter()
+        .filter(|v| {
+            !(v["run_id"].is_string() && v["phase"].is_string() && v["elapsed_ms"].is_u64())
+        })
+        .map(|v| {
+            let s = v.to_string();
+            if s.len() > 160 {
+                format!("{}…", &s[..160])
+            } else {
+                s
+            }
+        })
+        .collect();
+    check(
+        not_events.is_empty(),
+        &format!(
+            "{} stdout line(s) are not events with run_id, phase and elapsed_ms:\n  {}",
+            not_events.len(),
+            not_events.join("\n  ")
+        ),
+        &ran,
+    );
+}
+
+#[test]
+fn a_target_name_taken_by_a_service_of_another_type_stops_the_run_with_exit_3() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "s3"])
+        .run()
+        .ok();
+    sb.cmd().args(["changeset:commit"]).run().ok();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"]).status(3);
+    let reason = "target files2 exists in shop/production and was not created by this plan (it is s3, the plan makes volume)";
+    check(
+        ran.stderr.contains(reason),
+        "stderr does not give the reason",
+        &ran,
+    );
+    check(
+        ran.stderr.contains("--adopt-target"),
+        "stderr does not offer --adopt-target",
+        &ran,
+    );
+    assert_untouched(&sb, &before, &ran);
+    let lines = json_lines_of(&ran);
+    let failed: Vec<&Value> = lines.iter().filter(|e| e["phase"] == "failed").collect();
+    check(
+        failed
+            .iter()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains(reason))),
+        "no `failed` event carries the reason (JSON consumers only see events)",
+        &ran,
+    );
+    // The platform did not answer with an error here: no code or request id to report.
+    check(
+        failed.iter().all(|e| e.get("error_code").is_none()),
+        "a failed event claims a platform error",
+        &ran,
+    );
+}
+
+#[test]
+fn a_restore_the_platform_refuses_is_a_failed_event_with_its_code_and_request_id() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    // files2 exists already (adopted) and is busy restoring something else.
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "volume"])
+        .run()
+        .ok();
+    sb.cmd().args(["changeset:commit"]).run().ok();
+    let (dir, plan) = plan_copy("files-only.yaml");
+    let small = dir.path().join("small.tar.gz");
+    {
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&small).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, "other.txt", &b"other"[..])
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+    let busy = sb.json(&[
+        "--service",
+        "files2",
+        "backup:upload",
+        small.to_str().unwrap(),
+    ]);
+    let busy = busy["id"].as_str().expect("upload id").to_owned();
+    sb.faults(&Faults {
+        restore_delay_ms: Some(120_000),
+        ..Faults::default()
+    });
+    sb.cmd()
+        .args(["--service", "files2", "backup:restore", &busy])
+        .run()
+        .ok();
+    let web_before = sb.app_links("web");
+
+    let ran = run(&sb, &plan, &["--yes", "--adopt-target", "-o", "json"]).status(1);
+    let lines = json_lines_of(&ran);
+    let failed: Vec<&Value> = lines.iter().filter(|e| e["phase"] == "failed").collect();
+    let refused = failed
+        .iter()
+        .find(|e| e["error_code"] == codes::BACKUP_STATE_INVALID);
+    check(
+        refused.is_some(),
+        "no failed event with error_code BackupStateInvalid",
+        &ran,
+    );
+    let refused = refused.unwrap();
+    assert_eq!(refused["migration"], "files2", "{refused}");
+    let request_id = refused["request_id"].as_str().unwrap_or_default();
+    check(
+        !request_id.is_empty(),
+        "the failed event has no request_id",
+        &ran,
+    );
+    check(
+        ran.stderr.contains(&format!("(request_id {request_id})")),
+        "stderr lacks the event's request_id",
+        &ran,
+    );
+    check(
+        ran.stderr.contains(&busy),
+        "stderr does not name the restore in the way",
+        &ran,
+    );
+    check(
+        sb.app_links("web") == web_before,
+        "the links changed although the restore was refused",
+        &ran,
+    );
+}
+
+#[test]
+fn a_failed_restore_stops_the_run_before_relinking() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (dir, plan) = plan_copy("evil-import.yaml");
+    {
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(dir.path().join("evil.tar.gz")).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, data) in [("fine.txt", &b"fine"[..]), ("../evil", &b"evil"[..])] {
+            // Written raw: the tar crate refuses `..` in paths it is given.
+            let mut header = tar::Header::new_gnu();
+            header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append(&header, data).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+    let web_before = sb.app_links("web");
+    let ran = run(&sb, &plan, &["--yes"]).status(1);
+    let uploads = sb.backups("imported");
+    check(
+        uploads.len() == 1,
+        &format!("expected one upload on imported: {uploads:?}"),
+        &ran,
+    );
+    let id = uploads[0]["id"].as_str().unwrap();
+    check(
+        ran.stderr
+            .contains(&format!("the restore of backup {id} into imported failed")),
+        "stderr does not name the failed backup",
+        &ran,
+    );
+    check(
+        ran.stderr.contains("archive entry `../evil` contains `..`"),
+        "stderr does not carry the platform's message",
+        &ran,
+    );
+    check(
+        ran.stderr.contains("Nothing was relinked"),
+        "stderr does not say nothing was relinked",
+        &ran,
+    );
+    assert_eq!(
+        uploads[0]["last_restore"]["outcome"], "FAILED",
+        "{uploads:?}"
+    );
+    check(
+        sb.app_links("web") == web_before,
+        "web's links changed after a failed restore",
+        &ran,
+    );
+    check(
+        tree_hashes(&sb.data_dir("imported")).is_empty(),
+        "the failed restore wrote data",
+        &ran,
+    );
+    let outside = sb.data_dir("imported").parent().unwrap().join("evil");
+    check(
+        !outside.exists(),
+        "the archive wrote outside the service's data",
+        &ran,
+    );
+}
+
+#[test]
+fn demo_runs_and_finds_both_targets_identical() {
+    let ran = Cmd::new().arg("demo").run().ok();
+    let identical = ran.stdout.matches("identical").count();
+    check(
+        identical == 2,
+        &format!("`identical` appears {identical} times, expected 2"),
+        &ran,
+    );
+    check(
+        ran.stdout.contains("web now links: "),
+        "no final link line",
+        &ran,
+    );
+}

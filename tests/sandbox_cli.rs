@@ -1,0 +1,418 @@
+//! The sandbox as a process, through the real binary: the global `--sandbox DIR` flag starting a
+//! background server and reusing it, state kept across `sandbox stop`, a restore in flight at stop
+//! time, and `sandbox serve` in the foreground ending on SIGTERM. Every server a test starts is
+//! stopped when the test ends, pass or fail.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{BIN, Cmd, Ran};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use setops_migrate::api::{Faults, ServerInfo, paths};
+
+/// A sandbox directory (not created yet: the first command seeds it). Dropping it runs
+/// `sandbox stop --dir DIR`, so no background server outlives its test.
+struct SandboxDir {
+    root: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl SandboxDir {
+    fn new() -> SandboxDir {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("sandbox");
+        SandboxDir { root, dir }
+    }
+
+    fn dir_arg(&self) -> &str {
+        self.dir.to_str().expect("utf-8 path")
+    }
+
+    /// A command using this sandbox, scoped to shop/production, with no platform in the env.
+    fn cmd(&self) -> Cmd {
+        Cmd::new().current_dir(self.root.path()).args([
+            "--sandbox",
+            self.dir_arg(),
+            "-p",
+            "shop",
+            "-s",
+            "production",
+        ])
+    }
+
+    fn stop(&self) -> Ran {
+        Cmd::new()
+            .args(["sandbox", "stop", "--dir", self.dir_arg()])
+            .run()
+    }
+
+    fn server_json(&self) -> PathBuf {
+        self.dir.join("server.json")
+    }
+
+    fn info(&self) -> ServerInfo {
+        let text = std::fs::read_to_string(self.server_json()).expect("server.json exists");
+        serde_json::from_str(&text).expect("server.json parses")
+    }
+
+    fn token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("token"))
+            .expect("token file")
+            .trim()
+            .to_owned()
+    }
+
+    /// Sets fault knobs on the running server, found through `server.json` and `DIR/token`.
+    fn faults(&self, faults: &Faults) {
+        let resp = reqwest::blocking::Client::new()
+            .put(format!("{}{}", self.info().url, paths::sandbox_faults()))
+            .bearer_auth(self.token())
+            .json(faults)
+            .send()
+            .expect("faults request");
+        assert!(resp.status().is_success(), "faults: {}", resp.status());
+    }
+}
+
+impl Drop for SandboxDir {
+    fn drop(&mut self) {
+        let _ = Command::new(BIN)
+            .args(["sandbox", "stop", "--dir"])
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A process is gone when /proc no longer lists it or lists it as a zombie (nobody may reap
+/// an orphaned server inside a container).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+fn healthy(url: &str) -> bool {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client")
+        .get(format!("{url}{}", paths::health()))
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn status_of(sb: &SandboxDir, service: &str, id: &str) -> String {
+    let json = sb
+        .cmd()
+        .args(["--service", service, "-o", "json", "backup"])
+        .run()
+        .ok()
+        .json();
+    let backup = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|b| b["id"] == id)
+        .unwrap_or_else(|| panic!("backup {id} not listed: {json}"))
+        .clone();
+    backup["status"].as_str().expect("status").to_owned()
+}
+
+#[test]
+fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() {
+    let sb = SandboxDir::new();
+    assert!(!sb.dir.exists());
+    sb.cmd()
+        .args(["-o", "plain", "service"])
+        .run()
+        .ok()
+        .stdout_is("files\nmedia\nscratch\n");
+
+    let first = sb.info();
+    assert!(!gone(first.pid), "the server runs after the command exited");
+    assert!(healthy(&first.url), "{} does not answer", first.url);
+    assert_eq!(
+        mode(&sb.dir.join("token")),
+        0o600,
+        "the token file is private"
+    );
+    assert!(first.url.starts_with("http://127.0.0.1:"), "{}", first.url);
+
+    sb.cmd()
+        .args(["--service", "files", "backup"])
+        .run()
+        .ok()
+        .stdout_has("CREATED");
+    let second = sb.info();
+    assert_eq!(
+        second.pid, first.pid,
+        "the second command started another server"
+    );
+    assert_eq!(second.url, first.url);
+
+    sb.stop()
+        .ok()
+        .stdout_has("Stopped")
+        .stdout_has(&first.pid.to_string());
+    assert!(
+        !sb.server_json().exists(),
+        "server.json outlived its server"
+    );
+    assert!(
+        gone(first.pid),
+        "the server still runs after `sandbox stop`"
+    );
+}
+
+#[test]
+fn state_persists_across_stop_and_the_next_sandbox_command() {
+    let sb = SandboxDir::new();
+    sb.cmd()
+        .args(["service:create", "committed", "--type", "volume"])
+        .run()
+        .ok();
+    sb.cmd()
+        .arg("changeset:commit")
+        .run()
+        .ok()
+        .stdout_has("Commit successful!");
+    sb.cmd()
+        .args(["service:create", "staged", "--type", "volume"])
+        .run()
+        .ok();
+    let backup = sb
+        .cmd()
+        .args(["--service", "files", "-o", "plain", "backup"])
+        .run()
+        .ok()
+        .stdout;
+    let before = sb.info().pid;
+
+    sb.stop().ok().stdout_has("Stopped");
+    assert!(gone(before));
+
+    sb.cmd()
+        .args(["-o", "plain", "service"])
+        .run()
+        .ok()
+        .stdout_is("committed\nfiles\nmedia\nscratch\n");
+    assert_ne!(sb.info().pid, before, "a new server serves the old state");
+    let pending = sb
+        .cmd()
+        .args(["-o", "json", "changeset:info"])
+        .run()
+        .ok()
+        .json();
+    let commands = pending["commands"]
+        .as_array()
+        .expect("the staged command survived");
+    assert_eq!(commands.len(), 1, "{pending}");
+    assert_eq!(commands[0]["arguments"]["name"], "staged");
+    sb.cmd()
+        .args(["--service", "files", "-o", "plain", "backup"])
+        .run()
+        .ok()
+        .stdout_is(&backup);
+}
+
+#[test]
+fn sandbox_stop_says_so_when_nothing_runs() {
+    let sb = SandboxDir::new();
+    sb.stop()
+        .ok()
+        .stdout_has("No sandbox is running")
+        .stderr_empty();
+    assert!(!sb.server_json().exists());
+
+    // A server.json left by a server that died is cleaned up, and nothing is signalled.
+    std::fs::create_dir_all(&sb.dir).expect("mkdir");
+    let mut dead = Command::new("true").spawn().expect("spawn true");
+    let pid = dead.id();
+    dead.wait().expect("wait");
+    let stale = ServerInfo {
+        url: "http://127.0.0.1:1".into(),
+        pid,
+        started_at: chrono::Utc::now(),
+    };
+    std::fs::write(sb.server_json(), serde_json::to_vec(&stale).expect("json")).expect("write");
+    sb.stop().ok().stdout_has("No sandbox is running");
+    assert!(!sb.server_json().exists(), "the stale server.json was kept");
+
+    // After a real stop, a second stop says so too.
+    sb.cmd().arg("service").run().ok();
+    sb.stop().ok().stdout_has("Stopped");
+    sb.stop().ok().stdout_has("No sandbox is running");
+}
+
+#[test]
+fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
+    let sb = SandboxDir::new();
+    let listed = sb
+        .cmd()
+        .args(["--service", "files", "-o", "json", "backup"])
+        .run()
+        .ok()
+        .json();
+    let id = listed[0]["id"].as_str().expect("seeded backup").to_owned();
+    sb.faults(&Faults {
+        restore_delay_ms: Some(5000),
+        ..Faults::default()
+    });
+    sb.cmd()
+        .args(["--service", "files", "backup:restore", &id])
+        .run()
+        .ok()
+        .stdout_has("RESTORING");
+    assert_eq!(status_of(&sb, "files", &id), "RESTORING");
+
+    sb.stop().ok().stdout_has("Stopped");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_of(&sb, "files", &id) == "RESTORING" {
+        assert!(
+            Instant::now() < deadline,
+            "backup {id} stayed RESTORING for 20 s after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status_of(&sb, "files", &id), "CREATED");
+    let ran = sb
+        .cmd()
+        .args(["--service", "files", "backup:info", &id])
+        .run()
+        .ok();
+    let outcome = ran
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Last Restore:"))
+        .unwrap_or_else(|| panic!("no restore outcome:\n{}", ran.stdout))
+        .trim();
+    assert!(
+        outcome.starts_with("succeeded") || outcome.starts_with("FAILED"),
+        "the restore neither finished nor failed visibly: {outcome}"
+    );
+    let json = sb
+        .cmd()
+        .args(["--service", "files", "-o", "json", "backup:info", &id])
+        .run()
+        .ok()
+        .json();
+    let recorded = json["last_restore"]["outcome"].as_str().expect("outcome");
+    assert!(["SUCCEEDED", "FAILED"].contains(&recorded), "{json}");
+}
+
+/// A foreground server child, killed if the test ends while it still runs.
+struct Foreground(Child);
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
+    let sb = SandboxDir::new();
+    let log = std::fs::File::create(sb.root.path().join("serve.stderr")).expect("log");
+    let child = Command::new(BIN)
+        .args(["sandbox", "serve", "--dir", sb.dir_arg()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sb.root.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn sandbox serve");
+    let mut server = Foreground(child);
+    let stdout = server.0.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut url = None;
+    let mut token_file = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while url.is_none() || token_file.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("sandbox serve printed its URL and token file in time");
+        if let Some(u) = line.strip_prefix("Sandbox listening on ") {
+            url = Some(u.trim().to_owned());
+        } else if let Some(t) = line.strip_prefix("Token file: ") {
+            token_file = Some(PathBuf::from(t.trim()));
+        }
+    }
+    let url = url.expect("url");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(token_file.expect("token file"), sb.dir.join("token"));
+    assert!(healthy(&url));
+    let info = sb.info();
+    assert_eq!(info.pid, server.0.id());
+    assert_eq!(info.url, url);
+
+    // `--sandbox DIR` uses the foreground server rather than starting another.
+    sb.cmd()
+        .args(["-o", "plain", "service"])
+        .run()
+        .ok()
+        .stdout_is("files\nmedia\nscratch\n");
+    assert_eq!(sb.info().pid, server.0.id());
+    // A second server on the same directory is refused, naming the first.
+    Cmd::new()
+        .args(["sandbox", "serve", "--dir", sb.dir_arg()])
+        .run()
+        .status(2)
+        .stderr_has(&format!("pid {}", server.0.id()));
+
+    let pid = Pid::from_raw(i32::try_from(server.0.id()).expect("pid"));
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sandbox serve ignored SIGTERM for 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "sandbox serve exited with {status}");
+    assert!(
+        !sb.server_json().exists(),
+        "server.json outlived the foreground server"
+    );
+    assert!(!healthy(&url));
+}

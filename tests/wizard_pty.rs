@@ -1,0 +1,248 @@
+//! The wizard through the real binary on a pseudo-terminal, against a sandbox the binary starts
+//! itself (`--sandbox DIR`): a whole wizard that ends in a completed migration, a replay of the
+//! written plan that has nothing left to do, Ctrl-C and Esc, and the no-terminal rules.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{BIN, Cmd};
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession as Session;
+use expectrl::{Eof, Expect};
+
+const PROMPT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A working directory with a sandbox state directory in it; the background sandbox the binary
+/// starts there is stopped when this is dropped, whatever the test's outcome.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn sandbox(&self) -> PathBuf {
+        self.path().join(".sandbox")
+    }
+
+    /// `setops-migrate --sandbox DIR <args>` on a terminal of its own.
+    fn spawn(&self, args: &[&str]) -> Session {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--sandbox")
+            .arg(self.sandbox())
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        let mut session = Session::spawn(command).expect("the binary starts on a pty");
+        session
+            .get_process_mut()
+            .set_window_size(120, 40)
+            .expect("window size");
+        session.set_expect_timeout(Some(PROMPT_TIMEOUT));
+        session
+    }
+
+    fn cmd(&self) -> Cmd {
+        Cmd::new()
+            .current_dir(self.path())
+            .arg("--sandbox")
+            .arg(self.sandbox().to_str().expect("utf-8 path"))
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if self.sandbox().exists() {
+            let _ = Command::new(BIN)
+                .args(["sandbox", "stop", "--dir"])
+                .arg(self.sandbox())
+                .output();
+        }
+    }
+}
+
+/// Waits for `text`, lets the prompt switch the terminal to raw mode, then types `keys`.
+fn answer(session: &mut Session, text: &str, keys: &str) {
+    session
+        .expect(text)
+        .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}"));
+    std::thread::sleep(Duration::from_millis(300));
+    session
+        .send(keys)
+        .unwrap_or_else(|e| panic!("answering {text:?}: {e}"));
+}
+
+fn exit_code(session: &mut Session) -> i32 {
+    session.expect(Eof).expect("the program ends");
+    match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("the program did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn a_whole_wizard_ends_in_a_completed_migration_and_a_replay_is_a_no_op() {
+    let ws = Workspace::new();
+    let mut s = ws.spawn(&["wizard"]);
+    const ENTER: &str = "\r";
+    const DOWN: &str = "\x1b[B";
+
+    answer(&mut s, "Project", ENTER);
+    answer(&mut s, "Stage", ENTER);
+    answer(&mut s, "Service to migrate from", ENTER); // files (volume), the first
+    // A bad name is refused with the reason and asked again.
+    answer(&mut s, "Name of the new service [files2]", "Files2\r");
+    answer(&mut s, "does not start with a lowercase letter", "");
+    answer(&mut s, "Name of the new service [files2]", ENTER);
+    answer(&mut s, "Type of the new service", ENTER);
+    // latest, then fresh, then the listed backups: take the newest listed one by ID.
+    answer(
+        &mut s,
+        "Backup of files to move",
+        &format!("{DOWN}{DOWN}{ENTER}"),
+    );
+    answer(&mut s, "Apps to relink from files to files2", ENTER);
+    answer(&mut s, "How long may a commit or restore take", "30m\r");
+    // The same summary as `run --dry-run`, then the offer to run it.
+    s.expect("files -> files2")
+        .expect("the summary names the migration");
+    answer(&mut s, "Run this plan now?", "y");
+    // The migration itself: commit, transfer, restore, relink.
+    s.set_expect_timeout(Some(PROMPT_TIMEOUT * 6));
+    s.expect("Done. The sources were not changed.")
+        .expect("the migration completes");
+    assert_eq!(exit_code(&mut s), 0);
+
+    let plan = ws.path().join("plans/files2.yaml");
+    let text = std::fs::read_to_string(&plan).expect("the plan was written");
+    assert!(text.contains("target: files2"), "{text}");
+    assert!(text.contains("wait_timeout: 30m"), "{text}");
+    assert!(text.contains("relink: all"), "{text}");
+    let mode = std::fs::metadata(&plan).expect("plan").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+
+    ws.cmd()
+        .args(["run", "plans/files2.yaml", "--yes"])
+        .run()
+        .ok()
+        .stdout_has("Already done");
+    ws.cmd()
+        .args(["-p", "shop", "-s", "production", "--app", "web", "link"])
+        .run()
+        .ok()
+        .stdout_has("files2");
+}
+
+#[test]
+fn ctrl_c_and_esc_exit_4_and_write_nothing() {
+    let ws = Workspace::new();
+
+    let mut s = ws.spawn(&["wizard"]);
+    answer(&mut s, "Project", "\x03");
+    assert_eq!(exit_code(&mut s), 4);
+
+    let mut s = ws.spawn(&["-p", "shop", "-s", "production", "wizard"]);
+    answer(&mut s, "Service to migrate from", "\r");
+    answer(&mut s, "Name of the new service", "\x1b");
+    assert_eq!(exit_code(&mut s), 4);
+
+    let mut s = ws.spawn(&[
+        "-p",
+        "shop",
+        "-s",
+        "production",
+        "wizard",
+        "--source",
+        "files",
+    ]);
+    answer(&mut s, "Name of the new service", "\r");
+    answer(&mut s, "Type of the new service", "\r");
+    answer(&mut s, "Backup of files to move", "\r");
+    answer(&mut s, "Apps to relink", "\r");
+    answer(&mut s, "How long may a commit or restore take", "\r");
+    answer(&mut s, "Run this plan now?", "\x03");
+    assert_eq!(exit_code(&mut s), 4);
+
+    assert!(!ws.path().join("plans").exists(), "nothing may be written");
+}
+
+#[test]
+fn without_a_terminal_the_missing_flags_are_named() {
+    let ws = Workspace::new();
+    ws.cmd()
+        .args(["-p", "shop", "wizard", "--target", "files2"])
+        .run()
+        .status(3)
+        .stderr_has("the wizard needs a terminal to ask for -s/--stage, --source")
+        .stderr_has("run PLAN --yes");
+    assert!(
+        !ws.sandbox().exists(),
+        "no sandbox is started for a refusal"
+    );
+
+    // With every value that has no default given, it runs unattended: writes the plan, runs nothing.
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "media",
+            "--target",
+            "media2",
+        ])
+        .run()
+        .ok()
+        .stdout_has("media -> media2")
+        .stderr_has("Wrote plans/media2.yaml")
+        .stderr_has("run plans/media2.yaml --yes");
+    ws.cmd()
+        .args(["plan:validate", "plans/media2.yaml"])
+        .run()
+        .ok();
+    let services = ws
+        .cmd()
+        .args(["-p", "shop", "-s", "production", "-o", "plain", "service"])
+        .run()
+        .ok();
+    assert!(
+        !services.stdout.contains("media2"),
+        "nothing was run:\n{}",
+        services.stdout
+    );
+
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "media",
+            "--target",
+            "Media2",
+        ])
+        .run()
+        .status(2)
+        .stderr_has("--target: service name \"Media2\" does not start with a lowercase letter");
+}
