@@ -110,7 +110,7 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// Mount read-only (with --path)
-        #[arg(long, requires = "path", conflicts_with = "env_key")]
+        #[arg(long)]
         read_only: bool,
     },
     /// Queue removing the link from the app given with --app to a service

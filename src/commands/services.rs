@@ -136,6 +136,12 @@ pub async fn link_create(
     path: Option<&str>,
     read_only: bool,
 ) -> Result<()> {
+    if read_only && path.is_none() {
+        return Err(crate::error::Error::usage(
+            "--read-only applies to a mounted volume: pass --path PATH with it, or drop --read-only \
+             for an --env-key link",
+        ));
+    }
     let command = ChangesetCommand::LinkCreate {
         app: ctx.app()?.to_owned(),
         service: service.to_owned(),
