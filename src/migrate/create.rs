@@ -50,13 +50,7 @@ pub async fn create_targets(
     );
     let commands = commands_for_missing(resolved, existing);
     stage_all(engine, STAGE_KEY, "stage-targets", Step::Create, &commands).await?;
-    let deadline = engine
-        .plan
-        .migrations
-        .iter()
-        .map(|m| m.wait_timeout)
-        .max()
-        .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
+    let deadline = engine.longest_wait();
     let applied = async || {
         let services = engine.platform.services(&engine.scope).await?;
         Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))

@@ -89,6 +89,16 @@ impl Engine {
         self.sink.emit(event);
     }
 
+    /// The longest `wait_timeout` of the plan: the bound for stage-wide commits.
+    pub fn longest_wait(&self) -> std::time::Duration {
+        self.plan
+            .migrations
+            .iter()
+            .map(|m| m.wait_timeout)
+            .max()
+            .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT)
+    }
+
     pub async fn record(&self, key: &str) -> Option<StepRecord> {
         self.journal.lock().await.get(key).cloned()
     }

@@ -64,13 +64,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         format!("relinking {} link(s)", planned.len()),
     );
     stage_all(engine, STAGE_KEY, "stage-relink", Step::Relink, &commands).await?;
-    let deadline = engine
-        .plan
-        .migrations
-        .iter()
-        .map(|m| m.wait_timeout)
-        .max()
-        .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT);
+    let deadline = engine.longest_wait();
     let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
     commit(
         engine,

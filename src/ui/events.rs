@@ -1,5 +1,5 @@
-//! How a run looks: bars and log lines on a terminal, timestamped lines without one, or one JSON
-//! event per line. The engine only emits [`Event`]s; this module draws them.
+//! How a run looks: bars, spinners and log lines on a terminal, timestamped lines without one, or
+//! one JSON event per line. The engine only emits [`Event`]s; this module draws them.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -11,22 +11,26 @@ use crate::migrate::events::{Event, EventSink, Phase, Step};
 use crate::transfer::{NoProgress, TransferProgress};
 
 use super::output::{Output, OutputFormat};
+use super::spinners::{Kind, Spinners, minutes};
 
 pub struct RunDisplay {
     output: Output,
-    /// Bars and log lines share one MultiProgress so lines never tear a bar.
+    /// Bars, spinners and log lines share one MultiProgress so lines never tear a bar.
     multi: Option<MultiProgress>,
+    spinners: Option<Spinners>,
     /// Plain mode prints wait progress at most this often per migration.
     last_wait_line: Mutex<Vec<(String, Instant)>>,
 }
 
 impl RunDisplay {
     pub fn new(output: Output) -> Self {
+        respect_no_color();
         let multi = output
             .interactive
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         RunDisplay {
             output,
+            spinners: multi.clone().map(Spinners::new),
             multi,
             last_wait_line: Mutex::new(Vec::new()),
         }
@@ -69,17 +73,22 @@ impl EventSink for RunDisplay {
             self.output.json(&event);
             return;
         }
-        if event.phase == Phase::Progress && event.step == Some(Step::Wait) {
-            let who = event.migration.clone().unwrap_or_default();
-            if self.multi.is_none() && !self.wait_line_due(&who) {
+        let who = event.migration.as_deref().unwrap_or("plan");
+        let step = event.step.map(|s| s.as_str()).unwrap_or("");
+        if let Some(spinners) = &self.spinners {
+            if let Some(kind) = Kind::of(&event) {
+                spinners.show(kind, &event, format!("{who:>12}  {step:<9}"));
                 return;
             }
-            let secs = event.elapsed_ms / 1000;
-            self.line(&format!(
-                "{who:>12}  wait      RESTORING for {}m{:02}s",
-                secs / 60,
-                secs % 60
-            ));
+            // The step's result line replaces its spinner.
+            spinners.close(&event);
+        }
+        if event.phase == Phase::Progress && event.step == Some(Step::Wait) {
+            if !self.wait_line_due(who) {
+                return;
+            }
+            let waited = minutes(Duration::from_millis(event.elapsed_ms));
+            self.line(&format!("{who:>12}  wait      RESTORING for {waited}"));
             return;
         }
         let mark = match event.phase {
@@ -90,8 +99,6 @@ impl EventSink for RunDisplay {
             Phase::Failed => "✗",
             Phase::Info => " ",
         };
-        let who = event.migration.as_deref().unwrap_or("plan");
-        let step = event.step.map(|s| s.as_str()).unwrap_or("");
         let mut text = format!("{who:>12}  {step:<9} {mark} {}", event.message);
         if let (Some(code), Some(rid)) = (&event.error_code, &event.request_id) {
             text.push_str(&format!(" [{code}, request_id {rid}]"));
@@ -117,6 +124,15 @@ impl EventSink for RunDisplay {
             }
             _ => Box::new(NoProgress),
         }
+    }
+}
+
+/// NO_COLOR (set and not empty, no-color.org) turns colour off everywhere. console alone
+/// already drops colour when NO_COLOR is set, but lets CLICOLOR_FORCE override it.
+fn respect_no_color() {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
     }
 }
 

@@ -6,6 +6,7 @@ pub mod events;
 pub mod output;
 pub mod progress;
 pub mod size;
+pub mod spinners;
 pub mod table;
 
 pub use block::Block;
