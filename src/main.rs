@@ -9,6 +9,7 @@ use setops_migrate::redact::redact;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    setops_migrate::ui::events::respect_no_color();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

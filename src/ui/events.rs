@@ -129,7 +129,7 @@ impl EventSink for RunDisplay {
 
 /// NO_COLOR (set and not empty, no-color.org) turns colour off everywhere. console alone
 /// already drops colour when NO_COLOR is set, but lets CLICOLOR_FORCE override it.
-fn respect_no_color() {
+pub fn respect_no_color() {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);

@@ -2,7 +2,6 @@
 //! (showing the time spent RESTORING). One per migration and step, drawn in the run's
 //! MultiProgress, cleared when that step's Done or Failed event arrives.
 
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -109,18 +108,18 @@ impl Spinners {
         };
         live.retain(|l| {
             if closes(event, l.migration.as_deref(), l.step) {
-                self.end(&l.bar);
+                end(&self.multi, &l.bar);
                 false
             } else {
                 true
             }
         });
     }
+}
 
-    fn end(&self, bar: &ProgressBar) {
-        bar.finish_and_clear();
-        self.multi.remove(bar);
-    }
+fn end(multi: &MultiProgress, bar: &ProgressBar) {
+    bar.finish_and_clear();
+    multi.remove(bar);
 }
 
 impl Drop for Spinners {
@@ -128,7 +127,7 @@ impl Drop for Spinners {
     fn drop(&mut self) {
         if let Ok(live) = self.live.get_mut() {
             for l in live.drain(..) {
-                self.end(&l.bar);
+                end(&self.multi, &l.bar);
             }
         }
     }

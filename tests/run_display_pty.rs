@@ -1,0 +1,90 @@
+//! `run --yes` on a pseudo-terminal against the in-process sandbox, with commits and restores slow
+//! enough to be watched: a commit shows as a spinner with its phase, a restore wait as a spinner
+//! with the time spent, and log lines carry no timestamps (those are for logs without a terminal).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{BIN, TestSandbox};
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession as Session;
+use expectrl::{Eof, Expect};
+use regex::Regex;
+use setops_migrate::api::Faults;
+
+#[test]
+fn commits_and_restore_waits_show_as_spinners_on_a_terminal() {
+    let sb = TestSandbox::start();
+    sb.faults(&Faults {
+        commit_phase_ms: Some(100),
+        restore_delay_ms: Some(1600),
+        backup_delay_ms: Some(50),
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("demo.yaml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/demo.yaml"),
+        &plan,
+    )
+    .unwrap();
+
+    let mut command = Command::new(BIN);
+    command
+        .args(["-p", "shop", "-s", "production", "run", "--yes"])
+        .arg(&plan)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("SETOPS_API_URL", &sb.url)
+        .env("SETOPS_TOKEN", &sb.token);
+    let mut session = Session::spawn(command).expect("the binary starts on a pty");
+    session
+        .get_process_mut()
+        .set_window_size(120, 40)
+        .expect("window size");
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    let found = session.expect(Eof).expect("the run ends");
+    let screen = String::from_utf8_lossy(found.as_bytes()).into_owned();
+    let code = match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("the run did not exit normally: {other:?}"),
+    };
+    assert_eq!(code, 0, "exit code; the terminal showed:\n{screen}");
+
+    // A spinner frame (braille) between the step and its text; a plain line has none.
+    for (what, pattern) in [
+        (
+            "the create commit",
+            r"plan  create    [\u2800-\u28ff] commit \w+…",
+        ),
+        (
+            "the relink commit",
+            r"plan  relink    [\u2800-\u28ff] commit \w+…",
+        ),
+        (
+            "a restore wait",
+            r"(files2|media2)  wait      [\u2800-\u28ff] RESTORING for 0m0[1-9]s",
+        ),
+    ] {
+        assert!(
+            Regex::new(pattern).unwrap().is_match(&screen),
+            "no spinner for {what} ({pattern}); the terminal showed:\n{screen}"
+        );
+    }
+    let stamped = Regex::new(r"(?m)^\d{2}:\d{2}:\d{2} ").unwrap();
+    assert!(
+        !stamped.is_match(&screen),
+        "timestamped log lines on a terminal:\n{screen}"
+    );
+    assert!(
+        screen.contains("✓ restore finished after"),
+        "no result line for the wait:\n{screen}"
+    );
+}
