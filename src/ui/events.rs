@@ -11,6 +11,7 @@ use crate::migrate::events::{Event, EventSink, Phase, Step};
 use crate::transfer::{NoProgress, TransferProgress};
 
 use super::output::{Output, OutputFormat};
+use super::progress::BarProgress;
 use super::spinners::{Kind, Spinners, minutes};
 
 pub struct RunDisplay {
@@ -120,7 +121,7 @@ impl EventSink for RunDisplay {
                 .progress_chars("=> ");
                 bar.set_style(style);
                 bar.set_message(format!("{migration} {step}"));
-                Box::new(Bar { bar })
+                Box::new(BarProgress::from_bar(bar))
             }
             _ => Box::new(NoProgress),
         }
@@ -133,28 +134,6 @@ pub fn respect_no_color() {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
-    }
-}
-
-struct Bar {
-    bar: ProgressBar,
-}
-
-impl TransferProgress for Bar {
-    fn start(&self, _label: &str, total: u64, already: u64) {
-        self.bar.set_length(total);
-        self.bar.set_position(already);
-        self.bar.reset_eta();
-    }
-    fn advance(&self, bytes: u64) {
-        self.bar.inc(bytes);
-    }
-    fn restart(&self) {
-        self.bar.set_position(0);
-        self.bar.reset_eta();
-    }
-    fn finish(&self) {
-        self.bar.finish_and_clear();
     }
 }
 

@@ -24,9 +24,19 @@ impl BarProgress {
     }
 }
 
+impl BarProgress {
+    /// Wraps a bar that is already styled and placed (for example in a MultiProgress).
+    pub fn from_bar(bar: ProgressBar) -> Self {
+        BarProgress { bar }
+    }
+}
+
 impl TransferProgress for BarProgress {
     fn start(&self, label: &str, total: u64, already: u64) {
-        self.bar.set_message(label.to_owned());
+        // A bar made for one migration keeps its own label.
+        if self.bar.message().is_empty() {
+            self.bar.set_message(label.to_owned());
+        }
         self.bar.set_length(total);
         self.bar.set_position(already);
         self.bar.reset_eta();
