@@ -254,19 +254,35 @@ impl Sandbox {
     }
 }
 
-async fn create_backup(sandbox: Sandbox, id: Uuid) {
-    if !sandbox.pause(sandbox.knobs().backup_delay()).await {
-        return;
+/// Waits the job's delay, then looks the backup up again: `None` when the sandbox is shutting
+/// down or the backup left `status` meanwhile (destroyed, recovered); else its target, which is
+/// `None` itself when the service is gone.
+async fn claim(
+    sandbox: &Sandbox,
+    id: Uuid,
+    status: BackupStatus,
+    delay: std::time::Duration,
+) -> Option<Option<Target>> {
+    if !sandbox.pause(delay).await {
+        return None;
     }
-    let found = {
-        let world = sandbox.world().await;
-        world
-            .backups
-            .get(&id)
-            .filter(|e| e.backup.status == BackupStatus::Creating)
-            .map(|e| target(sandbox.dir(), &world, e))
-    };
-    let Some(target) = found else {
+    let world = sandbox.world().await;
+    world
+        .backups
+        .get(&id)
+        .filter(|e| e.backup.status == status)
+        .map(|e| target(sandbox.dir(), &world, e))
+}
+
+async fn create_backup(sandbox: Sandbox, id: Uuid) {
+    let Some(target) = claim(
+        &sandbox,
+        id,
+        BackupStatus::Creating,
+        sandbox.knobs().backup_delay(),
+    )
+    .await
+    else {
         return;
     };
     let written = match target {
@@ -311,18 +327,14 @@ async fn create_backup(sandbox: Sandbox, id: Uuid) {
 }
 
 async fn restore_backup(sandbox: Sandbox, id: Uuid) {
-    if !sandbox.pause(sandbox.knobs().restore_delay()).await {
-        return;
-    }
-    let found = {
-        let world = sandbox.world().await;
-        world
-            .backups
-            .get(&id)
-            .filter(|e| e.backup.status == BackupStatus::Restoring)
-            .map(|e| target(sandbox.dir(), &world, e))
-    };
-    let Some(target) = found else {
+    let Some(target) = claim(
+        &sandbox,
+        id,
+        BackupStatus::Restoring,
+        sandbox.knobs().restore_delay(),
+    )
+    .await
+    else {
         return;
     };
     let result = match target {

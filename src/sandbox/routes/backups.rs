@@ -93,6 +93,20 @@ pub(super) fn sweep(sandbox: &Sandbox, world: &mut World) -> ApiResult<()> {
     Ok(())
 }
 
+/// The backup a request names, after expired uploads are swept (an expired one is not found).
+/// A missing service is reported before anything is swept.
+pub(super) fn current_backup(
+    sandbox: &Sandbox,
+    world: &mut World,
+    scope: &Scope,
+    service: &str,
+    id: &str,
+) -> ApiResult<Uuid> {
+    service_of(world, scope, service)?;
+    sweep(sandbox, world)?;
+    Ok(backup_of(world, scope, service, id)?.0)
+}
+
 pub(super) fn state_error(id: Uuid, status: BackupStatus, action: &str) -> ApiError {
     let detail = match status {
         BackupStatus::Creating => "wait until `backup` lists it as CREATED".to_owned(),
@@ -131,9 +145,7 @@ pub(super) async fn info(
 ) -> ApiResult<Json<Backup>> {
     let scope = scope(project, stage);
     let mut world = st.sandbox.world().await;
-    service_of(&world, &scope, &service)?;
-    sweep(&st.sandbox, &mut world)?;
-    let (id, _) = backup_of(&world, &scope, &service, &id)?;
+    let id = current_backup(&st.sandbox, &mut world, &scope, &service, &id)?;
     Ok(Json(entry_mut(&mut world, id)?.backup.clone()))
 }
 

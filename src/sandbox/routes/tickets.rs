@@ -8,7 +8,8 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::backups::{
-    backup_of, entry_mut, require_engine, service_of, state_error, sweep, url_lifetime,
+    backup_of, current_backup, entry_mut, require_engine, service_of, state_error, sweep,
+    url_lifetime,
 };
 use super::{AppState, scope};
 use crate::api::{DownloadTicket, UploadRequest, UploadTicket, paths};
@@ -151,9 +152,7 @@ pub(super) async fn upload_url(
 ) -> ApiResult<Json<UploadTicket>> {
     let scope = scope(project, stage);
     let mut world = st.sandbox.world().await;
-    service_of(&world, &scope, &service)?;
-    sweep(&st.sandbox, &mut world)?;
-    let (id, _) = backup_of(&world, &scope, &service, &id)?;
+    let id = current_backup(&st.sandbox, &mut world, &scope, &service, &id)?;
     let status = entry_mut(&mut world, id)?.backup.status;
     if status != BackupStatus::Uploading {
         return Err(state_error(
