@@ -108,19 +108,34 @@ pub async fn commit_and_wait(
         s
     });
     let mut last_shown = String::new();
+    let mut last_phase: Option<CommitPhase> = None;
     loop {
-        let text = phase_text(&commit);
-        if text != last_shown {
-            match &spinner {
-                Some(s) => s.set_message(text.clone()),
-                None => output.line(&text),
+        // Phases come in order; one that passed between two polls is still shown, so the
+        // output always reads Initializing, Planning, Applying.
+        let mut texts = Vec::new();
+        for phase in [CommitPhase::Initializing, CommitPhase::Planning] {
+            if last_phase.is_none_or(|l| l < phase) && phase < commit.phase {
+                texts.push(phase_text(&Commit {
+                    phase,
+                    ..commit.clone()
+                }));
             }
-            last_shown = text;
+        }
+        texts.push(phase_text(&commit));
+        last_phase = Some(commit.phase);
+        for text in texts {
+            if text != last_shown {
+                match &spinner {
+                    Some(s) => s.set_message(text.clone()),
+                    None => output.line(&text),
+                }
+                last_shown = text;
+            }
         }
         if commit.status != CommitStatus::Running {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         commit = platform.commit_status(scope, &commit.id).await?;
     }
     if let Some(s) = spinner {
