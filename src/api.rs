@@ -109,6 +109,9 @@ pub mod paths {
         format!("{TRANSFER_PREFIX}/{token}")
     }
     /// PUT [`Faults`] (sandbox only): fault knobs for tests and rehearsals.
+    pub fn service_connection(scope: &Scope, name: &str) -> String {
+        format!("{}/connection", service(scope, name))
+    }
     pub fn sandbox_faults() -> String {
         "/_sandbox/faults".to_owned()
     }
@@ -194,4 +197,24 @@ pub struct ServerInfo {
     pub url: String,
     pub pid: u32,
     pub started_at: DateTime<Utc>,
+}
+
+/// How to reach a service's data from this machine, for `run`'s verify step
+/// (`GET .../services/{service}/connection`). A sandbox extension of the contract: SetOps itself
+/// hands connection values only to linked apps, so a platform without this endpoint answers 404
+/// and verify falls back to comparing backup artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceConnection {
+    pub kind: ConnectionKind,
+    /// `postgresql://…`, `redis://…` or `file:///…` (a directory holding a volume's files or a
+    /// bucket's objects). Holds a password: never print, log or journal it.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionKind {
+    Postgresql,
+    Redis,
+    Directory,
 }

@@ -48,6 +48,16 @@ pub struct GlobalArgs {
     /// Use the sandbox whose state lives in DIR, starting it in the background when none runs
     #[arg(long, global = true, value_name = "DIR")]
     pub sandbox: Option<PathBuf>,
+    /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
+    /// cluster (used when a sandbox starts; remembered in its directory)
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "SETOPS_SANDBOX_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
@@ -272,6 +282,10 @@ pub struct RunArgs {
     /// Restore into a target that exists but was not created by this plan
     #[arg(long)]
     pub adopt_target: bool,
+    /// Skip comparing each target's data with its source's (rows, keys, files) before relinking;
+    /// the backup's size and SHA-256 are still checked
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Subcommand)]

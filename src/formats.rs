@@ -236,6 +236,28 @@ pub fn check_for_type(
     }
 }
 
+/// [`check_for_type`] on a file's first bytes (at most a few KiB are looked at), for servers that
+/// receive the bytes rather than a path. The error names what the bytes are and what was expected.
+pub fn check_head_for_type(
+    head: &[u8],
+    service_type: ServiceType,
+) -> std::result::Result<DetectedFormat, String> {
+    let Some(expected) = expected_format(service_type) else {
+        return Err(format!(
+            "{service_type} has no backup format (SetOps: not implemented)"
+        ));
+    };
+    let format = sniff_bytes(&head[..head.len().min(HEAD_LIMIT as usize)]);
+    if matches_type(&format, service_type) {
+        Ok(format)
+    } else {
+        Err(format!(
+            "the file is {}, but a {service_type} backup must be {expected}",
+            format.describe()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,13 @@ impl Context {
         Context { global, output }
     }
 
+    /// Settings for a sandbox this command starts.
+    pub fn engine_config(&self) -> crate::sandbox::EngineConfig {
+        crate::sandbox::EngineConfig {
+            postgres_url: self.global.postgres_url.clone().filter(|u| !u.is_empty()),
+        }
+    }
+
     pub async fn connect(&self) -> Result<Connection> {
         let (url, token) = match (&self.global.sandbox, &self.global.api) {
             (Some(_), Some(_)) => {
@@ -39,7 +46,7 @@ impl Context {
             (Some(dir), None) => {
                 let program = std::env::current_exe()
                     .map_err(|e| Error::io("locating the running program", "setops-migrate", e))?;
-                let conn = ensure_running(dir, None, &program).await?;
+                let conn = ensure_running(dir, None, &program, &self.engine_config()).await?;
                 (conn.url, conn.token)
             }
             (None, api) => {

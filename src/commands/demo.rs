@@ -10,7 +10,7 @@ use crate::migrate::{self, RunOptions};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
-use crate::sandbox::{self, Sandbox};
+use crate::sandbox::{self, EngineConfig, Sandbox};
 use crate::tree;
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, TableBuilder, format_size};
@@ -20,7 +20,7 @@ use super::plans::{load, print_preview, print_summary};
 
 const DEMO_PLAN: &str = include_str!("../../plans/demo.yaml");
 
-pub async fn demo(ctx: &Context, dir: Option<&Path>) -> Result<()> {
+pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> Result<()> {
     let temp;
     let dir: PathBuf = match dir {
         Some(d) => d.to_path_buf(),
@@ -38,7 +38,7 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>) -> Result<()> {
         "Starting an embedded sandbox in {}",
         dir.display()
     ));
-    let sandbox = Sandbox::open(&dir, None).await?;
+    let sandbox = Sandbox::open_with(&dir, None, config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Error::io("binding the sandbox to", "127.0.0.1:0", e))?;
@@ -81,6 +81,7 @@ async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Re
         adopt_target: false,
         restart: false,
         state_dir: dir.join("state"),
+        verify: true,
     };
     let pairs: Vec<(String, String)> = plan
         .migrations

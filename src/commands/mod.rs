@@ -67,9 +67,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status { plan, state_dir } => {
             plans::show_status(&ctx, &plan, state_dir.as_deref())
         }
-        Command::Demo { dir } => demo::demo(&ctx, dir.as_deref()).await,
+        Command::Demo { dir } => demo::demo(&ctx, dir.as_deref(), &ctx.engine_config()).await,
         Command::Sandbox(SandboxCommand::Serve { dir, listen, seed }) => {
-            sandbox::serve(&ctx.output, &dir, listen, seed.as_deref()).await
+            sandbox::serve(
+                &ctx.output,
+                &dir,
+                listen,
+                seed.as_deref(),
+                &ctx.engine_config(),
+            )
+            .await
         }
         Command::Sandbox(SandboxCommand::Stop { dir }) => sandbox::stop(&ctx.output, &dir).await,
         Command::Wizard(args) => wizard::wizard(&ctx, &args).await,

@@ -88,6 +88,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         adopt_target: args.adopt_target,
         restart: args.restart,
         state_dir,
+        verify: !args.no_verify,
     };
     let summary = migrate::run(
         plan,

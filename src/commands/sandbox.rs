@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::error::Result;
+use crate::sandbox::EngineConfig;
 use crate::sandbox::process::{StopOutcome, serve_foreground, stop as stop_server};
 use crate::ui::Output;
 
@@ -12,8 +13,9 @@ pub async fn serve(
     dir: &Path,
     listen: SocketAddr,
     seed: Option<&Path>,
+    config: &EngineConfig,
 ) -> Result<()> {
-    serve_foreground(dir, listen, seed, |info, token_file| {
+    serve_foreground(dir, listen, seed, config, |info, token_file| {
         if output.is_json() {
             output.json(&serde_json::json!({
                 "url": info.url, "pid": info.pid, "token_file": token_file,

@@ -100,6 +100,7 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
         state_dir: None,
         restart: false,
         adopt_target: false,
+        no_verify: false,
     };
     run(ctx, &run_args).await
 }

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub restart: bool,
     /// Where journals and downloaded artifacts live.
     pub state_dir: PathBuf,
+    /// Compare each target's data with its source's before relinking (`--no-verify` clears it).
+    pub verify: bool,
 }
 
 pub struct Engine {

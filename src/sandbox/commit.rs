@@ -9,14 +9,14 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::Sandbox;
-use super::engines::{data_dir, engine_for};
+use super::engines::ServiceRef;
 use super::errors::{ApiError, ApiResult};
 use super::routes::stage_of;
 use super::rules;
 use super::state::{StageConfig, World};
 use crate::model::{
     BackupStatus, ChangesetCommand, Commit, CommitPhase, CommitStatus, ErrorType, Scope,
-    ServiceError, ServiceType, codes, flatten_validation,
+    ServiceError, codes, flatten_validation,
 };
 
 /// Services of the stage whose backups are being created or restored.
@@ -226,44 +226,60 @@ fn apply(
     let old_uids: BTreeSet<Uuid> = old.services.values().map(|s| s.uid).collect();
     let new_uids: BTreeSet<Uuid> = new.services.values().map(|s| s.uid).collect();
     let root = sandbox.dir();
-    for (name, svc) in new
-        .services
-        .iter()
-        .filter(|(_, s)| !old_uids.contains(&s.uid))
-    {
-        if let Some(engine) = engine_for(svc.service_type) {
-            let data = data_dir(root, scope, name);
-            if let Err(e) = engine.provision(&data) {
-                stage.config = old;
-                return Err(commit_failed(
-                    format!(
-                        "creating the data of service {name:?} failed: {e}; the changeset is kept, commit it again"
-                    ),
-                    None,
-                ));
-            }
+    let engines = sandbox.engines();
+    for (name, svc) in &new.services {
+        let created = !old_uids.contains(&svc.uid);
+        let options_changed = old
+            .services
+            .get(name)
+            .is_some_and(|o| o.uid == svc.uid && o.options != svc.options);
+        if !(created || options_changed) {
+            continue;
+        }
+        // A type whose engine is unavailable here is created without data (see `engines`).
+        let Ok(engine) = engines.get(svc.service_type) else {
+            continue;
+        };
+        let service = ServiceRef::new(root, scope, name, svc);
+        let result = if created {
+            engine
+                .provision(&service)
+                .and_then(|()| engine.apply_options(&service))
+        } else {
+            engine.apply_options(&service)
+        };
+        if let Err(e) = result {
+            stage.config = old;
+            let what = if created {
+                "creating the data of"
+            } else {
+                "applying the options of"
+            };
+            return Err(commit_failed(
+                format!(
+                    "{what} service {name:?} failed: {e}; the changeset is kept, commit it again"
+                ),
+                None,
+            ));
         }
     }
-    let destroyed: Vec<(String, Uuid, ServiceType)> = old
+    let destroyed: Vec<ServiceRef> = old
         .services
         .iter()
         .filter(|(_, s)| !new_uids.contains(&s.uid))
-        .map(|(name, s)| (name.clone(), s.uid, s.service_type))
+        .map(|(name, s)| ServiceRef::new(root, scope, name, s))
         .collect();
     stage.config = new;
     let recreated: BTreeSet<String> = stage.config.services.keys().cloned().collect();
-    for (name, uid, service_type) in destroyed {
-        // A service created again under the same name was given a fresh, empty directory above.
-        if let Some(engine) = engine_for(service_type)
-            && !recreated.contains(&name)
+    for service in destroyed {
+        let (name, uid) = (&service.name, service.uid);
+        // A service created again under the same name was given a fresh, empty store above;
+        // engines keyed by uid (PostgreSQL, Redis) remove the old one all the same.
+        if let Ok(engine) = engines.get(service.service_type)
+            && (!recreated.contains(name) || engine.keyed_by_uid())
+            && let Err(e) = engine.remove(&service)
         {
-            let data = data_dir(root, scope, &name);
-            if let Err(e) = engine.remove(&data) {
-                eprintln!(
-                    "sandbox: removing the data of destroyed service {name:?} ({}): {e}",
-                    data.display()
-                );
-            }
+            eprintln!("sandbox: removing the data of destroyed service {name:?}: {e}");
         }
         let gone: Vec<Uuid> = world
             .backups

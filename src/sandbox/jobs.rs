@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Sandbox;
-use super::engines::{Engine, data_dir, engine_for};
+use super::engines::{Engine, Engines, ServiceRef};
 use super::state::{BackupEntry, World, sync_dir};
 use crate::model::{
     BackupStatus, CommitStatus, ErrorType, RestoreOutcome, ServiceError, ServiceType, codes,
@@ -60,12 +60,11 @@ impl<W: Write> Write for Hashing<W> {
 /// fsync, rename), so a half-written backup never carries the final name.
 pub(crate) fn write_backup_file(
     engine: &dyn Engine,
-    data: &Path,
+    svc: &ServiceRef,
     backups_dir: &Path,
     id: Uuid,
-    service_type: ServiceType,
 ) -> Result<WrittenBackup, String> {
-    let name = backup_file_name(id, service_type);
+    let name = backup_file_name(id, svc.service_type);
     let path = backups_dir.join(&name);
     let tmp = backups_dir.join(format!("{name}.tmp"));
     let result = (|| -> io::Result<WrittenBackup> {
@@ -80,7 +79,7 @@ pub(crate) fn write_backup_file(
             hasher: Sha256::new(),
             written: 0,
         };
-        let summary = engine.backup(data, &mut out)?;
+        let summary = engine.backup(svc, &mut out)?;
         if !summary.skipped.is_empty() {
             eprintln!(
                 "sandbox: backup {id} left out {} entries that are neither files nor directories: {}",
@@ -116,12 +115,9 @@ pub(crate) fn write_backup_file(
     }
 }
 
-/// Where a backup's service keeps its data, and its engine; `None` when the service is gone or
-/// has no engine.
+/// A backup's service, for its engine; `None` when the service is gone.
 struct Target {
-    engine: &'static dyn Engine,
-    data: PathBuf,
-    service_type: ServiceType,
+    svc: ServiceRef,
     file: Option<PathBuf>,
 }
 
@@ -134,15 +130,18 @@ fn target(dir: &Path, world: &World, entry: &BackupEntry) -> Option<Target> {
         .get(&entry.backup.service)
         .filter(|s| s.uid == entry.service_uid)?;
     Some(Target {
-        engine: engine_for(svc.service_type)?,
-        data: data_dir(dir, &scope, &entry.backup.service),
-        service_type: svc.service_type,
+        svc: ServiceRef::new(dir, &scope, &entry.backup.service, svc),
         file: entry.file.as_ref().map(|f| dir.join("backups").join(f)),
     })
 }
 
 /// Puts the world back into a consistent state after a restart and returns the work to resume.
-pub(crate) fn recover(dir: &Path, world: &mut World, now: DateTime<Utc>) -> Vec<Job> {
+pub(crate) fn recover(
+    dir: &Path,
+    world: &mut World,
+    engines: &Engines,
+    now: DateTime<Utc>,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     let mut unfreeze = Vec::new();
     for commit in world.commits.values_mut() {
@@ -183,7 +182,12 @@ pub(crate) fn recover(dir: &Path, world: &mut World, now: DateTime<Utc>) -> Vec<
     for (id, entry) in &world.backups {
         match entry.backup.status {
             BackupStatus::Creating | BackupStatus::Restoring => match target(dir, world, entry) {
-                Some(t) => repeatable.push((*id, t.engine.restore_is_repeatable())),
+                Some(t) => repeatable.push((
+                    *id,
+                    engines
+                        .get(t.svc.service_type)
+                        .is_ok_and(|e| e.restore_is_repeatable()),
+                )),
                 None => orphans.push(*id),
             },
             BackupStatus::Created | BackupStatus::Uploading => {}
@@ -288,8 +292,10 @@ async fn create_backup(sandbox: Sandbox, id: Uuid) {
     let written = match target {
         Some(t) => {
             let backups_dir = sandbox.backups_dir();
+            let engines = sandbox.engines().clone();
             tokio::task::spawn_blocking(move || {
-                write_backup_file(t.engine, &t.data, &backups_dir, id, t.service_type)
+                let engine = engines.get(t.svc.service_type)?;
+                write_backup_file(engine, &t.svc, &backups_dir, id)
             })
             .await
             .unwrap_or_else(|e| Err(format!("backup task failed: {e}")))
@@ -339,13 +345,14 @@ async fn restore_backup(sandbox: Sandbox, id: Uuid) {
     };
     let result = match target {
         Some(Target {
-            engine,
-            data,
+            svc,
             file: Some(file),
-            ..
-        }) => tokio::task::spawn_blocking(move || engine.restore(&file, &data))
-            .await
-            .unwrap_or_else(|e| Err(format!("restore task failed: {e}"))),
+        }) => {
+            let engines = sandbox.engines().clone();
+            tokio::task::spawn_blocking(move || engines.get(svc.service_type)?.restore(&file, &svc))
+                .await
+                .unwrap_or_else(|e| Err(format!("restore task failed: {e}")))
+        }
         Some(_) => Err("the backup has no file".to_owned()),
         None => Err("its service no longer exists".to_owned()),
     };

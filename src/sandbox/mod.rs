@@ -41,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use auth::{read_token, token_path, user_token_path};
+pub use engines::{EngineConfig, POSTGRES_URL_ENV};
 
 use crate::error::{Error, Result};
 use errors::ApiError;
@@ -65,6 +66,7 @@ struct Inner {
     cancel: CancellationToken,
     /// Backups whose bytes are arriving right now, so two PUTs cannot write one file.
     uploads: Mutex<HashSet<Uuid>>,
+    engines: engines::Engines,
 }
 
 /// Entries a directory may hold before it has a state (written by `sandbox serve` and the
@@ -83,13 +85,35 @@ impl Sandbox {
     /// Opens DIR, creating and seeding it when new (`seed` file, else the built-in demo world),
     /// and recovers operations a previous server left in flight.
     pub async fn open(dir: &Path, seed: Option<&Path>) -> Result<Sandbox> {
+        Sandbox::open_with(dir, seed, &EngineConfig::default()).await
+    }
+
+    /// [`Sandbox::open`] with engine settings (an external PostgreSQL server, say).
+    pub async fn open_with(
+        dir: &Path,
+        seed: Option<&Path>,
+        config: &EngineConfig,
+    ) -> Result<Sandbox> {
         let dir = dir.to_path_buf();
         let seed = seed.map(Path::to_path_buf);
         let prepared_dir = dir.clone();
-        let (world, tokens, jobs) =
-            tokio::task::spawn_blocking(move || prepare(&prepared_dir, seed.as_deref()))
-                .await
-                .map_err(|e| Error::Internal(format!("opening the sandbox: {e}")))??;
+        let engines = engines::Engines::new(&dir, config);
+        let prepared_engines = engines.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            prepare(&prepared_dir, seed.as_deref(), &prepared_engines)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("opening the sandbox: {e}")));
+        let (world, tokens, jobs) = match prepared {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) | Err(e) => {
+                // Servers started while seeding must not outlive a sandbox that failed to open.
+                tokio::task::spawn_blocking(move || engines.shutdown())
+                    .await
+                    .ok();
+                return Err(e);
+            }
+        };
         let sandbox = Sandbox {
             inner: Arc::new(Inner {
                 dir,
@@ -99,6 +123,7 @@ impl Sandbox {
                 tasks: Mutex::new(JoinSet::new()),
                 cancel: CancellationToken::new(),
                 uploads: Mutex::new(HashSet::new()),
+                engines,
             }),
         };
         for job in jobs {
@@ -121,8 +146,18 @@ impl Sandbox {
     ) -> Option<PathBuf> {
         let world = self.world().await;
         let svc = world.stage(scope)?.config.services.get(service)?;
-        engines::engine_for(svc.service_type)?;
+        self.inner.engines.get(svc.service_type).ok()?;
         Some(engines::data_dir(&self.inner.dir, scope, service))
+    }
+
+    /// Why services of `service_type` hold no data in this sandbox (its engine's programs are
+    /// missing, say); `None` when they do.
+    pub fn engine_unavailable(&self, service_type: crate::model::ServiceType) -> Option<String> {
+        self.inner.engines.get(service_type).err()
+    }
+
+    pub(crate) fn engines(&self) -> &engines::Engines {
+        &self.inner.engines
     }
 
     pub(crate) fn user_for_token_digest(&self, digest: &str) -> Option<String> {
@@ -180,6 +215,8 @@ impl Sandbox {
             std::mem::take(&mut *guard)
         };
         while tasks.join_next().await.is_some() {}
+        let engines = self.inner.engines.clone();
+        let _ = tokio::task::spawn_blocking(move || engines.shutdown()).await;
     }
 }
 
@@ -203,7 +240,7 @@ impl Drop for UploadClaim {
 
 type Prepared = (World, HashMap<String, String>, Vec<Job>);
 
-fn prepare(dir: &Path, seed_file: Option<&Path>) -> Result<Prepared> {
+fn prepare(dir: &Path, seed_file: Option<&Path>, engines: &engines::Engines) -> Result<Prepared> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating sandbox directory", dir, e))?;
     let mut world = if state::state_path(dir).exists() {
         state::load(dir)?
@@ -214,14 +251,14 @@ fn prepare(dir: &Path, seed_file: Option<&Path>) -> Result<Prepared> {
             None => (seed::DEMO_SEED.to_owned(), seed::DEMO_SEED_NAME.to_owned()),
         };
         let seeded = seed::build(&text, &origin, Utc::now())?;
-        let world = seed::materialize(dir, seeded)?;
+        let world = seed::materialize(dir, seeded, engines)?;
         state::save(dir, &world)?;
         world
     };
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| Error::io("restricting permissions of", dir, e))?;
     let tokens = auth::load_tokens(dir, &world.users)?;
-    let jobs = jobs::recover(dir, &mut world, Utc::now());
+    let jobs = jobs::recover(dir, &mut world, engines, Utc::now());
     state::save(dir, &world)?;
     Ok((world, tokens, jobs))
 }

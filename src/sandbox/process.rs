@@ -20,7 +20,7 @@ mod background;
 
 pub use background::ensure_running;
 
-use super::{Sandbox, serve_with, state, token_path};
+use super::{EngineConfig, Sandbox, serve_with, state, token_path};
 use crate::api::{ServerInfo, paths};
 use crate::error::{Error, Result};
 
@@ -65,10 +65,11 @@ pub async fn serve_foreground(
     dir: &Path,
     listen: SocketAddr,
     seed: Option<&Path>,
+    config: &EngineConfig,
     on_ready: impl FnOnce(&ServerInfo, &Path),
 ) -> Result<()> {
     let shutdown = termination_signal()?;
-    serve_until(dir, listen, seed, on_ready, shutdown, true).await
+    serve_until(dir, listen, seed, config, on_ready, shutdown, true).await
 }
 
 fn termination_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
@@ -91,13 +92,14 @@ pub(crate) async fn serve_until(
     dir: &Path,
     listen: SocketAddr,
     seed: Option<&Path>,
+    config: &EngineConfig,
     on_ready: impl FnOnce(&ServerInfo, &Path),
     shutdown: impl Future<Output = ()> + Send + 'static,
     log_requests: bool,
 ) -> Result<()> {
     create_dir(dir)?;
     let lock = acquire_lock(dir)?;
-    let sandbox = Sandbox::open(dir, seed).await?;
+    let sandbox = Sandbox::open_with(dir, seed, config).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         Error::usage(format!(
             "cannot listen on {listen}: {e}; choose another --listen address"

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::engines::engine_for;
+use super::engines::Credentials;
 use super::state::{LinkTarget, ServiceConfig, StageConfig};
 use crate::model::{
     BackupSchedule, ChangesetCommand, LinkKind, ServiceType, ValidationErrors, ValidationNode,
@@ -86,16 +86,17 @@ fn check_one(
             }
             match service_type.parse::<ServiceType>() {
                 Ok(t) if e.is_empty() => {
+                    let uid = Uuid::new_v4();
                     work.services.insert(
                         name.clone(),
                         ServiceConfig {
-                            uid: Uuid::new_v4(),
+                            uid,
                             service_type: t,
                             plan: plan.clone(),
                             options: BTreeMap::new(),
                             backup_schedule: None,
                             created_at: now,
-                            credentials: engine_for(t).and_then(|engine| engine.new_credentials()),
+                            credentials: Credentials::generate(t, uid),
                         },
                     );
                 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::engines::Credentials;
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, BackupOrigin, BackupSchedule, BackupStatus, Commit, Link, Scope, Service,
@@ -97,15 +98,8 @@ pub(crate) struct ServiceConfig {
     pub options: BTreeMap<String, String>,
     pub backup_schedule: Option<BackupSchedule>,
     pub created_at: DateTime<Utc>,
-    /// Generated at creation for types whose env value carries credentials (s3).
+    /// Generated at creation for types whose env value carries credentials.
     pub credentials: Option<Credentials>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Credentials {
-    pub access_key: String,
-    pub secret_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

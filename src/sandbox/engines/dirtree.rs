@@ -298,16 +298,5 @@ fn write_file<R: Read>(
     Ok(written)
 }
 
-/// Backups of tar engines must at least be gzip streams.
-pub(crate) fn check_gzip_head(head: &[u8]) -> Result<(), String> {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(())
-    } else {
-        Err("the file is not gzip-compressed (it does not start with 1f 8b); this service takes \
-             a .tar.gz archive with the contents at the archive root, e.g. `tar czf backup.tar.gz -C <dir> .`"
-            .to_owned())
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -1,89 +1,266 @@
-//! Engines hold a service's data for real. One implementation per service type; `volume` and `s3`
-//! are directories under `DIR/data/<project>/<stage>/<service>/` (for s3, object keys are relative
-//! paths). Types without an engine can be created and linked, but have no data and no backups yet.
+//! Engines hold a service's data for real. One implementation per service type:
+//! - `volume` and `s3`: directories under `DIR/data/<project>/<stage>/<service>/` (for s3, object
+//!   keys are relative paths), backups are `.tar.gz` (`dirtree`);
+//! - `postgresql11`/`postgresql13`: a database with its own role in a PostgreSQL cluster the
+//!   sandbox runs itself or reaches through an admin URL (`postgres`);
+//! - `redis6`: one redis-server per service (`redis`);
+//! - `mongodb4`: archives kept as files, no server (`mongo`).
+//!
+//! `elasticsearch7` has no engine: SetOps has no backup format for it. Services of a type whose
+//! engine is unavailable here (PostgreSQL not installed, say) can still be created and linked;
+//! they hold no data, and backups of them are refused with the reason.
 
 pub(crate) mod dirtree;
+mod mongo;
+pub(crate) mod postgres;
+mod procs;
+pub(crate) mod redis;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::state::Credentials;
+use crate::api::{ConnectionKind, ServiceConnection};
 use crate::model::{Scope, ServiceType};
 
-pub(crate) use dirtree::RestoreSummary;
+pub(crate) use dirtree::{BackupSummary, RestoreSummary};
+
+/// Secrets generated once when a service is created, kept in the sandbox state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum Credentials {
+    S3 {
+        access_key: String,
+        secret_key: String,
+    },
+    /// A login for a database server (PostgreSQL role, Redis `default` user).
+    Password { user: String, password: String },
+}
+
+impl Credentials {
+    /// Fresh credentials for a new service of `service_type`; `None` for types without any.
+    pub(crate) fn generate(service_type: ServiceType, uid: Uuid) -> Option<Credentials> {
+        match service_type {
+            ServiceType::S3 => Some(Credentials::S3 {
+                access_key: format!("SBX{}", random_alnum(17, true)),
+                secret_key: random_alnum(40, false),
+            }),
+            ServiceType::Postgresql11 | ServiceType::Postgresql13 => Some(Credentials::Password {
+                // Unique across sandboxes sharing one cluster (`--postgres-url`), and a valid
+                // unquoted identifier.
+                user: format!("sbx_{}", &uid.simple().to_string()[..16]),
+                password: random_alnum(32, false),
+            }),
+            ServiceType::Redis6 => Some(Credentials::Password {
+                user: "default".to_owned(),
+                password: random_alnum(32, false),
+            }),
+            ServiceType::Volume | ServiceType::Mongodb4 | ServiceType::Elasticsearch7 => None,
+        }
+    }
+
+    /// `(user, password)` of a database login.
+    pub(crate) fn login(&self) -> Option<(&str, &str)> {
+        match self {
+            Credentials::Password { user, password } => Some((user, password)),
+            Credentials::S3 { .. } => None,
+        }
+    }
+}
+
+/// Data a seed file puts into a new service (see plans/demo-sandbox.yaml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SeedData {
+    /// `content:` generated files (volume, s3).
+    Files(crate::sandbox::content::ContentSpec),
+    /// `sql:` a script run as the service's role (postgresql).
+    Sql(String),
+    /// `keys:` generated keys of every Redis data type (redis6).
+    Keys(KeySpec),
+}
+
+/// `keys:` of a seeded redis6 service: deterministic keys of every type (strings, hashes,
+/// lists, sets, sorted sets), some with a TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeySpec {
+    /// Any number; the same number gives the same keys.
+    pub seed: u64,
+    /// How many keys to create.
+    pub count: u32,
+}
+
+/// One committed service as an engine sees it. Owned, so background jobs can carry it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceRef {
+    pub scope: Scope,
+    pub name: String,
+    pub uid: Uuid,
+    pub service_type: ServiceType,
+    /// `DIR/data/<project>/<stage>/<service>`: the engine's own directory for this service.
+    pub data: PathBuf,
+    pub options: BTreeMap<String, String>,
+    pub credentials: Option<Credentials>,
+}
+
+impl ServiceRef {
+    pub(crate) fn new(
+        root: &Path,
+        scope: &Scope,
+        name: &str,
+        svc: &super::state::ServiceConfig,
+    ) -> ServiceRef {
+        ServiceRef {
+            scope: scope.clone(),
+            name: name.to_owned(),
+            uid: svc.uid,
+            service_type: svc.service_type,
+            data: data_dir(root, scope, name),
+            options: svc.options.clone(),
+            credentials: svc.credentials.clone(),
+        }
+    }
+
+    /// The database login, or an error naming the service (every PostgreSQL and Redis service
+    /// gets one at creation).
+    pub(crate) fn login(&self) -> Result<(&str, &str), String> {
+        self.credentials
+            .as_ref()
+            .and_then(Credentials::login)
+            .ok_or_else(|| format!("service {:?} has no credentials", self.name))
+    }
+}
 
 pub(crate) trait Engine: Send + Sync {
     /// Creates the service's empty data store. Leftovers of an earlier service of the same name
     /// are removed first: a new service starts empty.
-    fn provision(&self, data: &Path) -> io::Result<()> {
-        remove_dir_if_present(data)?;
-        fs::create_dir_all(data)
+    fn provision(&self, svc: &ServiceRef) -> Result<(), String> {
+        remove_dir_if_present(&svc.data).map_err(|e| e.to_string())?;
+        fs::create_dir_all(&svc.data).map_err(|e| e.to_string())
+    }
+
+    /// Applies the service's options (PostgreSQL `extensions`), after `provision` and after a
+    /// commit that changed them. Must be safe to run again.
+    fn apply_options(&self, _svc: &ServiceRef) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Puts a seed's data into a provisioned service.
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+        Err(format!(
+            "{} services cannot be seeded with {seed:?}",
+            svc.service_type
+        ))
+    }
+
+    /// Whether the store is named by the service's uid rather than its directory, so removing a
+    /// destroyed service cannot touch a new service of the same name (a database per uid).
+    fn keyed_by_uid(&self) -> bool {
+        false
     }
 
     /// Removes the data of a destroyed service.
-    fn remove(&self, data: &Path) -> io::Result<()> {
-        remove_dir_if_present(data)
-    }
-
-    /// Credentials the service hands to linked apps, generated once at creation.
-    fn new_credentials(&self) -> Option<Credentials> {
-        None
+    fn remove(&self, svc: &ServiceRef) -> Result<(), String> {
+        remove_dir_if_present(&svc.data).map_err(|e| e.to_string())
     }
 
     /// Writes a backup of the data in this type's backup format.
-    fn backup(&self, data: &Path, out: &mut dyn Write) -> io::Result<dirtree::BackupSummary>;
+    fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary>;
 
-    /// Checks the first bytes of an uploaded backup (at least 512 bytes, or the whole file).
-    fn check_upload(&self, head: &[u8]) -> Result<(), String>;
+    /// Checks the first bytes of an uploaded backup (up to 16 KiB, or the whole file).
+    fn check_upload(&self, service_type: ServiceType, head: &[u8]) -> Result<(), String> {
+        crate::formats::check_head_for_type(head, service_type).map(|_| ())
+    }
 
-    /// Restores a backup on top of the data (nothing is purged).
-    fn restore(&self, backup: &Path, data: &Path) -> Result<RestoreSummary, String>;
+    /// Restores a backup on top of the data (nothing is purged). The error text is what the
+    /// restore record shows.
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String>;
 
-    /// Whether running the same restore twice gives the same result as running it once, so a
-    /// restore interrupted by a restart may simply run again.
+    /// Whether running the same restore again after an interruption gives the same result as
+    /// running it once, so a restore interrupted by a restart may simply run again.
     fn restore_is_repeatable(&self) -> bool;
 
     /// The env value a linked app receives, with whether it holds a secret; `None` for types
     /// that are mounted instead.
-    fn env_value(&self, ctx: &EnvContext<'_>) -> Option<(String, bool)>;
+    fn env_value(&self, svc: &ServiceRef, base_url: &str)
+    -> Result<Option<(String, bool)>, String>;
+
+    /// How this machine reaches the service's data, for verification.
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String>;
+
+    /// Stops what the engine runs (servers), at sandbox shutdown.
+    fn shutdown(&self) {}
 }
 
-pub(crate) struct EnvContext<'a> {
-    pub scope: &'a Scope,
-    pub service: &'a str,
-    pub credentials: Option<&'a Credentials>,
-    /// The sandbox's own URL, which stands in for the provider endpoint.
-    pub base_url: &'a str,
+/// The environment variable that carries `EngineConfig::postgres_url` to a background sandbox
+/// (and that `--postgres-url` reads).
+pub const POSTGRES_URL_ENV: &str = "SETOPS_SANDBOX_POSTGRES_URL";
+
+/// How the sandbox's engines reach their servers.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// A PostgreSQL superuser URL (`postgresql://user:pw@host:port/db`); `None` runs an own
+    /// cluster under `DIR/postgres`.
+    pub postgres_url: Option<String>,
 }
 
-/// The engine for a type, or `None` where this sandbox has none yet.
-pub(crate) fn engine_for(service_type: ServiceType) -> Option<&'static dyn Engine> {
-    match service_type {
-        ServiceType::Volume => Some(&VolumeEngine),
-        ServiceType::S3 => Some(&S3Engine),
-        ServiceType::Postgresql11
-        | ServiceType::Postgresql13
-        | ServiceType::Redis6
-        | ServiceType::Mongodb4
-        | ServiceType::Elasticsearch7 => None,
-    }
+/// The engines of one sandbox. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Engines {
+    inner: Arc<EnginesInner>,
 }
 
-/// Why a type has no backups here, for `CodeCurrentlyNotSupported` answers.
-pub(crate) fn unsupported_reason(service_type: ServiceType) -> String {
-    match service_type {
-        ServiceType::Elasticsearch7 => {
-            "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")"
-                .to_owned()
+struct EnginesInner {
+    volume: VolumeEngine,
+    s3: S3Engine,
+    postgres: postgres::PostgresEngine,
+    redis: redis::RedisEngine,
+    mongo: mongo::MongoEngine,
+}
+
+impl Engines {
+    pub(crate) fn new(root: &Path, config: &EngineConfig) -> Engines {
+        Engines {
+            inner: Arc::new(EnginesInner {
+                volume: VolumeEngine,
+                s3: S3Engine,
+                postgres: postgres::PostgresEngine::new(root, config.postgres_url.clone()),
+                redis: redis::RedisEngine::new(root),
+                mongo: mongo::MongoEngine,
+            }),
         }
-        other => format!(
-            "the sandbox has no {other} engine yet (issue 4 adds postgresql, redis and mongodb \
-             engines); backups work for volume and s3 services"
-        ),
+    }
+
+    /// The engine for a type, or why this sandbox has none (the text completes "cannot be
+    /// backed up: ...").
+    pub(crate) fn get(&self, service_type: ServiceType) -> Result<&dyn Engine, String> {
+        let i = &*self.inner;
+        match service_type {
+            ServiceType::Volume => Ok(&i.volume),
+            ServiceType::S3 => Ok(&i.s3),
+            ServiceType::Postgresql11 | ServiceType::Postgresql13 => {
+                i.postgres.available().map(|()| &i.postgres as &dyn Engine)
+            }
+            ServiceType::Redis6 => i.redis.available().map(|()| &i.redis as &dyn Engine),
+            ServiceType::Mongodb4 => Ok(&i.mongo),
+            ServiceType::Elasticsearch7 => Err(
+                "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// Stops every server the engines started.
+    pub(crate) fn shutdown(&self) {
+        self.inner.redis.shutdown();
+        self.inner.postgres.shutdown();
     }
 }
 
@@ -94,38 +271,12 @@ pub(crate) fn data_dir(root: &Path, scope: &Scope, service: &str) -> PathBuf {
         .join(service)
 }
 
-fn remove_dir_if_present(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_dir_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_dir_all(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
 }
-
-struct VolumeEngine;
-
-impl Engine for VolumeEngine {
-    fn backup(&self, data: &Path, out: &mut dyn Write) -> io::Result<dirtree::BackupSummary> {
-        dirtree::backup(data, out, true)
-    }
-
-    fn check_upload(&self, head: &[u8]) -> Result<(), String> {
-        dirtree::check_gzip_head(head)
-    }
-
-    fn restore(&self, backup: &Path, data: &Path) -> Result<RestoreSummary, String> {
-        dirtree::restore(backup, data)
-    }
-
-    fn restore_is_repeatable(&self) -> bool {
-        true
-    }
-
-    fn env_value(&self, _ctx: &EnvContext<'_>) -> Option<(String, bool)> {
-        None
-    }
-}
-
-struct S3Engine;
 
 fn random_alnum(len: usize, upper: bool) -> String {
     rand::thread_rng()
@@ -142,42 +293,106 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-impl Engine for S3Engine {
-    fn new_credentials(&self) -> Option<Credentials> {
-        Some(Credentials {
-            access_key: format!("SBX{}", random_alnum(17, true)),
-            secret_key: random_alnum(40, false),
-        })
+/// A directory's files as a connection: the sandbox runs on this machine, so verify can read
+/// them directly.
+fn directory_connection(svc: &ServiceRef) -> Result<ServiceConnection, String> {
+    let url = url::Url::from_directory_path(&svc.data)
+        .map_err(|()| format!("{} is not an absolute path", svc.data.display()))?;
+    Ok(ServiceConnection {
+        kind: ConnectionKind::Directory,
+        url: url.to_string(),
+    })
+}
+
+struct VolumeEngine;
+
+impl Engine for VolumeEngine {
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+        match seed {
+            SeedData::Files(spec) => crate::sandbox::content::generate(&svc.data, spec)
+                .map(|_| ())
+                .map_err(|e| format!("generating files in {}: {e}", svc.data.display())),
+            other => Err(format!(
+                "{} services take `content`, not {other:?}",
+                svc.service_type
+            )),
+        }
     }
 
-    /// Objects only: S3 has no directories, so none are archived.
-    fn backup(&self, data: &Path, out: &mut dyn Write) -> io::Result<dirtree::BackupSummary> {
-        dirtree::backup(data, out, false)
+    fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
+        dirtree::backup(&svc.data, out, true)
     }
 
-    fn check_upload(&self, head: &[u8]) -> Result<(), String> {
-        dirtree::check_gzip_head(head)
-    }
-
-    fn restore(&self, backup: &Path, data: &Path) -> Result<RestoreSummary, String> {
-        dirtree::restore(backup, data)
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+        dirtree::restore(backup, &svc.data)
     }
 
     fn restore_is_repeatable(&self) -> bool {
         true
     }
 
-    fn env_value(&self, ctx: &EnvContext<'_>) -> Option<(String, bool)> {
-        let creds = ctx.credentials?;
-        let bucket = format!("{}-{}-{}", ctx.scope.project, ctx.scope.stage, ctx.service);
-        Some((
+    fn env_value(&self, _: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
+        Ok(None)
+    }
+
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
+        directory_connection(svc)
+    }
+}
+
+struct S3Engine;
+
+impl Engine for S3Engine {
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+        match seed {
+            SeedData::Files(spec) => crate::sandbox::content::generate(&svc.data, spec)
+                .map(|_| ())
+                .map_err(|e| format!("generating files in {}: {e}", svc.data.display())),
+            other => Err(format!(
+                "{} services take `content`, not {other:?}",
+                svc.service_type
+            )),
+        }
+    }
+
+    /// Objects only: S3 has no directories, so none are archived.
+    fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
+        dirtree::backup(&svc.data, out, false)
+    }
+
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+        dirtree::restore(backup, &svc.data)
+    }
+
+    fn restore_is_repeatable(&self) -> bool {
+        true
+    }
+
+    fn env_value(
+        &self,
+        svc: &ServiceRef,
+        base_url: &str,
+    ) -> Result<Option<(String, bool)>, String> {
+        let Some(Credentials::S3 {
+            access_key,
+            secret_key,
+        }) = &svc.credentials
+        else {
+            return Err(format!("s3 service {:?} has no access keys", svc.name));
+        };
+        let bucket = format!("{}-{}-{}", svc.scope.project, svc.scope.stage, svc.name);
+        Ok(Some((
             format!(
                 "s3://{}:{}@{bucket}?region=eu-central-1&endpoint={}",
-                urlencode(&creds.access_key),
-                urlencode(&creds.secret_key),
-                urlencode(ctx.base_url)
+                urlencode(access_key),
+                urlencode(secret_key),
+                urlencode(base_url)
             ),
             true,
-        ))
+        )))
+    }
+
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
+        directory_connection(svc)
     }
 }

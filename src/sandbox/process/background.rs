@@ -13,7 +13,7 @@ use super::{
     Connection, alive, create_dir, healthy, lock_path, read_info, server_info_path, server_log_path,
 };
 use crate::error::{Error, Result};
-use crate::sandbox::{read_token, token_path};
+use crate::sandbox::{EngineConfig, POSTGRES_URL_ENV, read_token, token_path};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const LOG_TAIL_LINES: usize = 20;
@@ -44,7 +44,12 @@ async fn probe(dir: &Path) -> Result<Probe> {
 
 /// For `--sandbox DIR`: connect to the server of DIR, starting one in the background when none
 /// runs. The server outlives this process (own session, output appended to `DIR/server.log`).
-pub async fn ensure_running(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<Connection> {
+pub async fn ensure_running(
+    dir: &Path,
+    seed: Option<&Path>,
+    program: &Path,
+    config: &EngineConfig,
+) -> Result<Connection> {
     let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
     let mut child = match probe(&dir).await? {
         Probe::Ready(connection) => return Ok(connection),
@@ -52,7 +57,7 @@ pub async fn ensure_running(dir: &Path, seed: Option<&Path>, program: &Path) -> 
         Probe::Absent => {
             create_dir(&dir)?;
             let _ = fs::remove_file(server_info_path(&dir));
-            Some(spawn_server(&dir, seed, program)?)
+            Some(spawn_server(&dir, seed, program, config)?)
         }
     };
     let deadline = Instant::now() + READY_TIMEOUT;
@@ -101,7 +106,12 @@ pub async fn ensure_running(dir: &Path, seed: Option<&Path>, program: &Path) -> 
     }
 }
 
-fn spawn_server(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<std::process::Child> {
+fn spawn_server(
+    dir: &Path,
+    seed: Option<&Path>,
+    program: &Path,
+    config: &EngineConfig,
+) -> Result<std::process::Child> {
     let log_path = server_log_path(dir);
     let log = fs::OpenOptions::new()
         .create(true)
@@ -120,6 +130,10 @@ fn spawn_server(dir: &Path, seed: Option<&Path>, program: &Path) -> Result<std::
     if let Some(seed) = seed {
         let seed = std::path::absolute(seed).map_err(|e| Error::io("resolving", seed, e))?;
         command.arg("--seed").arg(seed);
+    }
+    // Through the environment, not argv: the URL holds a password, and argv is public.
+    if let Some(url) = &config.postgres_url {
+        command.env(POSTGRES_URL_ENV, url);
     }
     command.stdin(Stdio::null()).stdout(log).stderr(log_err);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it detaches the

@@ -29,6 +29,7 @@ async fn start(
             &dir,
             any_port(),
             Some(&seed),
+            &EngineConfig::default(),
             move |info, token| {
                 let _ = ready_tx.send((info.clone(), token.to_path_buf()));
             },
@@ -61,6 +62,7 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
         &dir,
         any_port(),
         None,
+        &EngineConfig::default(),
         |_, _| panic!("must not start"),
         async {},
         false,
@@ -74,9 +76,14 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
     assert!(err.contains("sandbox stop --dir"), "{err}");
 
     // --sandbox DIR connects to the running server instead of spawning one.
-    let conn = ensure_running(&dir, None, Path::new("/nonexistent/setops-migrate"))
-        .await
-        .expect("connect");
+    let conn = ensure_running(
+        &dir,
+        None,
+        Path::new("/nonexistent/setops-migrate"),
+        &EngineConfig::default(),
+    )
+    .await
+    .expect("connect");
     assert_eq!(conn.url, info.url);
     assert_eq!(conn.token, read_token(&token_path(&dir)).expect("token"));
 
@@ -182,7 +189,7 @@ async fn a_server_that_dies_at_start_is_reported_with_its_log() {
     .expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let dir = t.path().join("sb");
-    let err = ensure_running(&dir, None, &program)
+    let err = ensure_running(&dir, None, &program, &EngineConfig::default())
         .await
         .expect_err("fails")
         .to_string();

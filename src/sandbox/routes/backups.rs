@@ -15,7 +15,6 @@ use crate::model::{
 };
 use crate::sandbox::Sandbox;
 use crate::sandbox::auth::AuthUser;
-use crate::sandbox::engines::{engine_for, unsupported_reason};
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::jobs::Job;
@@ -68,17 +67,21 @@ pub(super) fn entry_mut(world: &mut World, id: Uuid) -> ApiResult<&mut BackupEnt
         .ok_or_else(|| ApiError::internal(format!("backup {id} vanished")))
 }
 
-pub(super) fn require_engine(service_type: ServiceType, service: &str) -> ApiResult<()> {
-    match engine_for(service_type) {
-        Some(_) => Ok(()),
-        None => Err(ApiError::unprocessable(
-            codes::CURRENTLY_NOT_SUPPORTED,
-            format!(
-                "service {service:?} cannot be backed up: {}",
-                unsupported_reason(service_type)
-            ),
-        )),
-    }
+pub(super) fn require_engine(
+    sandbox: &Sandbox,
+    service_type: ServiceType,
+    service: &str,
+) -> ApiResult<()> {
+    sandbox
+        .engines()
+        .get(service_type)
+        .map(|_| ())
+        .map_err(|reason| {
+            ApiError::unprocessable(
+                codes::CURRENTLY_NOT_SUPPORTED,
+                format!("service {service:?} cannot be backed up: {reason}"),
+            )
+        })
 }
 
 /// Removes expired URLs and abandoned uploads before answering about backups.
@@ -157,7 +160,7 @@ pub(super) async fn create(
     let scope = scope(project, stage);
     let mut world = st.sandbox.world().await;
     let (uid, service_type) = service_of(&world, &scope, &service)?;
-    require_engine(service_type, &service)?;
+    require_engine(&st.sandbox, service_type, &service)?;
     let backup = new_backup(
         Uuid::new_v4(),
         &service,
@@ -189,7 +192,7 @@ pub(super) async fn restore(
     let scope = scope(project, stage);
     let mut world = st.sandbox.world().await;
     let (id, service_type) = backup_of(&world, &scope, &service, &id)?;
-    require_engine(service_type, &service)?;
+    require_engine(&st.sandbox, service_type, &service)?;
     let entry = entry_mut(&mut world, id)?;
     if entry.backup.status != BackupStatus::Created {
         return Err(state_error(

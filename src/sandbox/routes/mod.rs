@@ -46,6 +46,10 @@ pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
         .route(&r("/services"), get(resources::services))
         .route(&r("/services/{service}"), get(resources::service))
         .route(
+            &r("/services/{service}/connection"),
+            get(resources::service_connection),
+        )
+        .route(
             &r("/changeset"),
             get(changesets::show).delete(changesets::discard),
         )

@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::State;
 
 use super::{AppState, scope, stage_of};
-use crate::api::Health;
+use crate::api::{Health, ServiceConnection};
 use crate::model::{App, EnvVar, Link, Project, Scope, Service, Stage, User, codes};
 use crate::sandbox::auth::AuthUser;
-use crate::sandbox::engines::{EnvContext, engine_for, unsupported_reason};
+use crate::sandbox::engines::ServiceRef;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::state::StageConfig;
@@ -132,30 +132,29 @@ pub(super) async fn app_env(
         let (Some(key), Some(svc)) = (link.env_key, config.services.get(&link.service)) else {
             continue;
         };
-        let var = match engine_for(svc.service_type) {
-            Some(engine) => {
-                let ctx = EnvContext {
-                    scope: &scope,
-                    service: &link.service,
-                    credentials: svc.credentials.as_ref(),
-                    base_url: &st.base_url,
-                };
-                engine.env_value(&ctx).map(|(value, secret)| EnvVar {
-                    key,
-                    value,
-                    description: Some(format!("{} service {}", svc.service_type, link.service)),
-                    secret,
-                })
+        let description = format!("{} service {}", svc.service_type, link.service);
+        let var = match st.sandbox.engines().get(svc.service_type) {
+            Ok(engine) => {
+                let service = ServiceRef::new(st.sandbox.dir(), &scope, &link.service, svc);
+                engine
+                    .env_value(&service, &st.base_url)
+                    .map_err(|e| {
+                        ApiError::internal(format!(
+                            "the env value of service {:?}: {e}",
+                            link.service
+                        ))
+                    })?
+                    .map(|(value, secret)| EnvVar {
+                        key,
+                        value,
+                        description: Some(description),
+                        secret,
+                    })
             }
-            None => Some(EnvVar {
+            Err(reason) => Some(EnvVar {
                 key,
                 value: String::new(),
-                description: Some(format!(
-                    "{} service {}: no value, {}",
-                    svc.service_type,
-                    link.service,
-                    unsupported_reason(svc.service_type)
-                )),
+                description: Some(format!("{description}: no value, {reason}")),
                 secret: false,
             }),
         };
@@ -193,4 +192,36 @@ pub(super) async fn service(
         .service_model(&service)
         .map(Json)
         .ok_or_else(|| service_missing(&service, &scope))
+}
+
+/// How this machine reaches a service's data (a sandbox extension, see `api::ServiceConnection`).
+pub(super) async fn service_connection(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, service)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<ServiceConnection>> {
+    let scope = scope(project, stage);
+    let world = st.sandbox.world().await;
+    let svc = stage_of(&world, &scope)?
+        .config
+        .services
+        .get(&service)
+        .ok_or_else(|| service_missing(&service, &scope))?;
+    let engine = st
+        .sandbox
+        .engines()
+        .get(svc.service_type)
+        .map_err(|reason| {
+            ApiError::unprocessable(
+                codes::CURRENTLY_NOT_SUPPORTED,
+                format!("service {service:?} holds no data here: {reason}"),
+            )
+        })?;
+    let service_ref = ServiceRef::new(st.sandbox.dir(), &scope, &service, svc);
+    engine.connection(&service_ref).map(Json).map_err(|e| {
+        ApiError::unprocessable(
+            codes::CURRENTLY_NOT_SUPPORTED,
+            format!("service {service:?} cannot be reached: {e}"),
+        )
+    })
 }

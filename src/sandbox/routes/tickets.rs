@@ -111,7 +111,7 @@ pub(super) async fn start_upload(
     let scope = scope(project, stage);
     let mut world = st.sandbox.world().await;
     let (uid, service_type) = service_of(&world, &scope, &service)?;
-    require_engine(service_type, &service)?;
+    require_engine(&st.sandbox, service_type, &service)?;
     check_upload_request(&req)?;
     sweep(&st.sandbox, &mut world)?;
     let id = Uuid::new_v4();

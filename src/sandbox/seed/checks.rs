@@ -14,7 +14,10 @@ use crate::model::{
     validate_mount_path, validate_service_name,
 };
 use crate::sandbox::content::{self, ContentSpec};
-use crate::sandbox::engines::{engine_for, unsupported_reason};
+use crate::sandbox::engines::{Credentials, SeedData};
+
+/// Keeps a seed file from filling memory by accident.
+const MAX_KEYS: u32 = 1_000_000;
 use crate::sandbox::state::{AppConfig, LinkTarget, ServiceConfig, StageConfig, UserEntry};
 
 pub(super) fn check_users(ck: &Checker<'_>, users: &[SeedUser]) -> Result<Vec<UserEntry>> {
@@ -119,44 +122,82 @@ pub(super) fn check_stage(
         if let Some(schedule) = &svc.backup_schedule {
             check_schedule(ck, schedule)?;
         }
-        let engine = engine_for(service_type);
+        let allows = |key: &str, types: &str, ok: bool, at: &serde_saphyr::Location| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ck.fail(
+                    at,
+                    format!("`{key}` needs a {types} service; {name:?} is {service_type}"),
+                ))
+            }
+        };
+        let is_dir = matches!(service_type, ServiceType::Volume | ServiceType::S3);
+        let is_pg = matches!(
+            service_type,
+            ServiceType::Postgresql11 | ServiceType::Postgresql13
+        );
         if let Some(spec) = &svc.content {
-            if engine.is_none() {
+            allows("content", "volume or s3", is_dir, &spec.referenced)?;
+            check_content(ck, spec)?;
+            seeded.contents.push((
+                scope.clone(),
+                name.clone(),
+                SeedData::Files(spec.value.clone()),
+            ));
+        }
+        if let Some(sql) = &svc.sql {
+            allows(
+                "sql",
+                "postgresql11 or postgresql13",
+                is_pg,
+                &sql.referenced,
+            )?;
+            seeded.contents.push((
+                scope.clone(),
+                name.clone(),
+                SeedData::Sql(sql.value.clone()),
+            ));
+        }
+        if let Some(keys) = &svc.keys {
+            allows(
+                "keys",
+                "redis6",
+                service_type == ServiceType::Redis6,
+                &keys.referenced,
+            )?;
+            if keys.value.count > MAX_KEYS {
                 return Err(ck.fail(
-                    &spec.referenced,
-                    format!(
-                        "`content` needs a volume or s3 service; {}",
-                        unsupported_reason(service_type)
-                    ),
+                    &keys.referenced,
+                    format!("`keys.count` is at most {MAX_KEYS}"),
                 ));
             }
-            check_content(ck, spec)?;
-            seeded
-                .contents
-                .push((scope.clone(), name.clone(), spec.value.clone()));
+            seeded.contents.push((
+                scope.clone(),
+                name.clone(),
+                SeedData::Keys(keys.value.clone()),
+            ));
         }
         if let Some(seed_backup) = svc.seed_backup.as_ref().filter(|b| b.value) {
-            if engine.is_none() {
-                return Err(ck.fail(
-                    &seed_backup.referenced,
-                    format!(
-                        "`seed_backup` needs a volume or s3 service; {}",
-                        unsupported_reason(service_type)
-                    ),
-                ));
-            }
+            allows(
+                "seed_backup",
+                "volume, s3, postgresql, redis6 or mongodb4",
+                service_type != ServiceType::Elasticsearch7,
+                &seed_backup.referenced,
+            )?;
             seeded.seed_backups.push((scope.clone(), name.clone()));
         }
+        let uid = Uuid::new_v4();
         config.services.insert(
             name.clone(),
             ServiceConfig {
-                uid: Uuid::new_v4(),
+                uid,
                 service_type,
                 plan,
                 options,
                 backup_schedule: svc.backup_schedule.as_ref().map(|s| s.value.clone()),
                 created_at: now,
-                credentials: engine.and_then(|e| e.new_credentials()),
+                credentials: Credentials::generate(service_type, uid),
             },
         );
     }

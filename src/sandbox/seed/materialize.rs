@@ -8,15 +8,14 @@ use uuid::Uuid;
 use super::Seeded;
 use crate::error::{Error, Result};
 use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
-use crate::sandbox::content;
-use crate::sandbox::engines::{data_dir, engine_for};
+use crate::sandbox::engines::{Engine, Engines, ServiceRef};
 use crate::sandbox::jobs::write_backup_file;
 use crate::sandbox::state::{BackupEntry, World, new_backup};
 
 /// Writes a checked seed to disk: empty data directories for every service with an engine, the
 /// generated content, and the seed backups (CREATED, origin scheduled). Leftovers of an
 /// interrupted earlier seeding are cleared first.
-pub(crate) fn materialize(dir: &Path, seeded: Seeded) -> Result<World> {
+pub(crate) fn materialize(dir: &Path, seeded: Seeded, engines: &Engines) -> Result<World> {
     let Seeded {
         mut world,
         contents,
@@ -44,48 +43,44 @@ pub(crate) fn materialize(dir: &Path, seeded: Seeded) -> Result<World> {
                 stage: stage.clone(),
             };
             for (name, svc) in &s.config.services {
-                if let Some(engine) = engine_for(svc.service_type) {
-                    let data = data_dir(dir, &scope, name);
-                    engine
-                        .provision(&data)
-                        .map_err(|e| Error::io("creating service data", &data, e))?;
-                }
+                // A type whose engine is unavailable here (PostgreSQL not installed, say) is
+                // still created; it holds no data, and its backups are refused with the reason.
+                let Ok(engine) = engines.get(svc.service_type) else {
+                    continue;
+                };
+                let service = ServiceRef::new(dir, &scope, name, svc);
+                engine
+                    .provision(&service)
+                    .and_then(|()| engine.apply_options(&service))
+                    .map_err(|e| {
+                        Error::Internal(format!("creating service {name} in {scope}: {e}"))
+                    })?;
             }
         }
     }
-    for (scope, name, spec) in &contents {
-        let data = data_dir(dir, scope, name);
-        content::generate(&data, spec)
-            .map_err(|e| Error::io("generating seed content in", &data, e))?;
-    }
-    for (scope, name) in &seed_backups {
-        let Some(svc) = world
-            .stage(scope)
-            .and_then(|s| s.config.services.get(name))
-            .cloned()
-        else {
+    for (scope, name, data) in &contents {
+        let Some((engine, service)) = lookup(dir, &world, engines, scope, name) else {
             continue;
         };
-        let Some(engine) = engine_for(svc.service_type) else {
+        engine
+            .load_seed(&service, data)
+            .map_err(|e| Error::Internal(format!("seeding the data of {name} in {scope}: {e}")))?;
+    }
+    for (scope, name) in &seed_backups {
+        let Some((engine, service)) = lookup(dir, &world, engines, scope, name) else {
             continue;
         };
         let id = Uuid::new_v4();
-        let written = write_backup_file(
-            engine,
-            &data_dir(dir, scope, name),
-            &backups_dir,
-            id,
-            svc.service_type,
-        )
-        .map_err(|e| {
+        let written = write_backup_file(engine, &service, &backups_dir, id).map_err(|e| {
             Error::Internal(format!("making the seed backup of {name} in {scope}: {e}"))
         })?;
+        let uid = service.uid;
         world.backups.insert(
             id,
             BackupEntry {
                 project: scope.project.clone(),
                 stage: scope.stage.clone(),
-                service_uid: svc.uid,
+                service_uid: uid,
                 backup: Backup {
                     size: Some(written.size),
                     sha256: Some(written.sha256),
@@ -97,4 +92,17 @@ pub(crate) fn materialize(dir: &Path, seeded: Seeded) -> Result<World> {
         );
     }
     Ok(world)
+}
+
+/// A seeded service with an available engine; `None` skips its data (see above).
+fn lookup<'e>(
+    dir: &Path,
+    world: &World,
+    engines: &'e Engines,
+    scope: &Scope,
+    name: &str,
+) -> Option<(&'e dyn Engine, ServiceRef)> {
+    let svc = world.stage(scope)?.config.services.get(name)?;
+    let engine = engines.get(svc.service_type).ok()?;
+    Some((engine, ServiceRef::new(dir, scope, name, svc)))
 }

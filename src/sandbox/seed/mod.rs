@@ -12,6 +12,7 @@ use serde_saphyr::{Location, Spanned};
 use crate::error::{Error, Result};
 use crate::model::{self, BackupSchedule, Scope, validate_project_name, validate_stage_name};
 use crate::sandbox::content::ContentSpec;
+use crate::sandbox::engines::{KeySpec, SeedData};
 use crate::sandbox::state::{ProjectState, STATE_FORMAT, StageState, World};
 
 /// The demo world, compiled in so a new sandbox needs no file next to the binary.
@@ -79,13 +80,17 @@ struct SeedService {
     options: BTreeMap<String, Spanned<String>>,
     backup_schedule: Option<Spanned<BackupSchedule>>,
     content: Option<Spanned<ContentSpec>>,
+    /// A SQL script run as the service's role (postgresql types).
+    sql: Option<Spanned<String>>,
+    /// Generated keys (redis6).
+    keys: Option<Spanned<KeySpec>>,
     seed_backup: Option<Spanned<bool>>,
 }
 
 /// A checked seed: the world to start from, plus the data to write into it.
 pub(crate) struct Seeded {
     pub world: World,
-    pub contents: Vec<(Scope, String, ContentSpec)>,
+    pub contents: Vec<(Scope, String, SeedData)>,
     pub seed_backups: Vec<(Scope, String)>,
 }
 

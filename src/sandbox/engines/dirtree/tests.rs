@@ -261,10 +261,3 @@ fn garbage_is_a_failed_restore_not_a_panic() {
     let err = restore(&file, &t.path().join("dst")).expect_err("refused");
     assert!(err.contains("archive"), "{err}");
 }
-
-#[test]
-fn only_gzip_streams_pass_the_upload_check() {
-    assert!(check_gzip_head(&[0x1f, 0x8b, 8, 0]).is_ok());
-    assert!(check_gzip_head(b"PGDMP").is_err());
-    assert!(check_gzip_head(&[0x1f]).is_err());
-}

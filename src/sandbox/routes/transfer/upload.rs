@@ -14,15 +14,17 @@ use uuid::Uuid;
 
 use super::{backup_gone, lookup};
 use crate::api::SHA256_HEADER;
+use crate::model::ServiceType;
 use crate::model::{Backup, BackupStatus, codes};
-use crate::sandbox::engines::{Engine, engine_for};
+use crate::sandbox::Sandbox;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::routes::AppState;
 use crate::sandbox::state::{TransferMethod, World};
 
-/// Bytes of an upload kept for the engine's format check.
-const HEAD_LEN: usize = 512;
+/// Bytes of an upload kept for the format check: enough for every format `formats` knows
+/// (a tar header inside gzip included), small whatever the upload's size.
+const HEAD_LEN: usize = 16 * 1024;
 
 fn upload_invalid(message: String) -> ApiError {
     ApiError::unprocessable(codes::UPLOAD_INVALID, message)
@@ -33,10 +35,10 @@ struct Expected {
     size: u64,
     sha256: String,
     file: String,
-    engine: &'static dyn Engine,
+    service_type: ServiceType,
 }
 
-fn expected_upload(world: &World, token: &str) -> ApiResult<Expected> {
+fn expected_upload(sandbox: &Sandbox, world: &World, token: &str) -> ApiResult<Expected> {
     let transfer = lookup(world, token, TransferMethod::Upload)?;
     let id = transfer.backup_id;
     let entry = world.backups.get(&id).ok_or_else(|| backup_gone(id))?;
@@ -55,13 +57,16 @@ fn expected_upload(world: &World, token: &str) -> ApiResult<Expected> {
         .filter(|s| s.uid == entry.service_uid)
         .map(|s| s.service_type)
         .ok_or_else(|| backup_gone(id))?;
-    let engine = engine_for(service_type).ok_or_else(|| backup_gone(id))?;
+    sandbox
+        .engines()
+        .get(service_type)
+        .map_err(|_| backup_gone(id))?;
     Ok(Expected {
         id,
         size: upload.size,
         sha256: upload.sha256.clone(),
         file: crate::sandbox::jobs::backup_file_name(id, service_type),
-        engine,
+        service_type,
     })
 }
 
@@ -73,7 +78,7 @@ pub(in crate::sandbox::routes) async fn upload(
 ) -> ApiResult<(StatusCode, Json<Backup>)> {
     let expected = {
         let world = st.sandbox.world().await;
-        expected_upload(&world, &token)?
+        expected_upload(&st.sandbox, &world, &token)?
     };
     let id = expected.id;
     let _claim = st.sandbox.claim_upload(id).ok_or_else(|| {
@@ -111,7 +116,10 @@ pub(in crate::sandbox::routes) async fn upload(
             expected.size, expected.sha256
         ))
     } else {
-        expected.engine.check_upload(&head)
+        st.sandbox
+            .engines()
+            .get(expected.service_type)
+            .and_then(|engine| engine.check_upload(expected.service_type, &head))
     };
     if let Err(message) = verdict {
         let _ = tokio::fs::remove_file(&partial).await;

@@ -1,0 +1,26 @@
+//! PLACEHOLDER being replaced by the mongodb engine.
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::{BackupSummary, Engine, RestoreSummary, ServiceRef};
+use crate::api::ServiceConnection;
+
+pub(crate) struct MongoEngine;
+
+impl Engine for MongoEngine {
+    fn backup(&self, _svc: &ServiceRef, _out: &mut dyn Write) -> io::Result<BackupSummary> {
+        Err(io::Error::other("no"))
+    }
+    fn restore(&self, _b: &Path, _svc: &ServiceRef) -> Result<RestoreSummary, String> {
+        Err("no".into())
+    }
+    fn restore_is_repeatable(&self) -> bool {
+        true
+    }
+    fn env_value(&self, _: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
+        Err("no".into())
+    }
+    fn connection(&self, _svc: &ServiceRef) -> Result<ServiceConnection, String> {
+        Err("no".into())
+    }
+}

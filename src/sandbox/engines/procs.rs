@@ -1,0 +1,98 @@
+//! Helpers for engines that run programs: finding them, free loopback ports, and making sure a
+//! server the sandbox started does not outlive the sandbox process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where Debian and Ubuntu install PostgreSQL's server programs (`initdb`, `pg_ctl`), which
+/// are not on PATH by default; the highest version wins.
+const POSTGRES_LIB: &str = "/usr/lib/postgresql";
+
+/// Finds `name` on PATH, then (for PostgreSQL programs) under /usr/lib/postgresql/<v>/bin.
+/// The error says what is missing and how to install it.
+pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf, String> {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join(name);
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(POSTGRES_LIB)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            Some((v, e.path().join("bin").join(name)))
+        })
+        .filter(|(_, p)| is_executable(p))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, p)| p).ok_or_else(|| {
+        format!("`{name}` was not found on PATH nor under {POSTGRES_LIB}/*/bin; {package_hint}")
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A loopback port nobody listens on right now.
+pub(crate) fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("finding a free port on 127.0.0.1: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("finding a free port on 127.0.0.1: {e}"))
+}
+
+/// Starts a detached watchdog that sends `signal` (e.g. "INT") to `child` once this process is
+/// gone, so a sandbox that crashes or a test binary that exits leaves no server behind. The
+/// watchdog ends by itself when the child ends first.
+pub(crate) fn stop_with_this_process(child: u32, signal: &str) -> Result<(), String> {
+    let script = r#"while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+kill -0 "$2" 2>/dev/null && kill -"$3" "$2" 2>/dev/null
+exit 0"#;
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("setops-sandbox-watchdog")
+        .arg(std::process::id().to_string())
+        .arg(child.to_string())
+        .arg(signal)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("starting the watchdog of process {child}: {e}"))
+}
+
+/// Runs a program to completion; Err holds its stderr (or stdout when stderr is empty) with
+/// `what` in front, for restore records and server logs. Never put a password in `args`: pass
+/// it through the environment (PGPASSWORD, REDISCLI_AUTH).
+pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}: could not start {:?}: {e}", cmd.get_program()))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let text = if stderr.trim().is_empty() {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    } else {
+        stderr.into_owned()
+    };
+    Err(format!(
+        "{what} failed ({}): {}",
+        output.status,
+        text.trim()
+    ))
+}
