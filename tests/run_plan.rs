@@ -111,13 +111,17 @@ fn a_two_migration_plan_runs_to_the_end_and_status_shows_every_step_done() {
         media["options"]["blockPublicAccess"], "true",
         "the source's option changed: {media}"
     );
-    // Every web link points at its target under the same key or path.
+    // Every web link of a migrated source points at its target under the same key or path;
+    // the database link was not part of the plan.
     let web = sb.app_links("web");
-    let want: std::collections::BTreeSet<(String, String)> =
-        [("files2", "/data"), ("media2", "S3_DATA_URL")]
-            .iter()
-            .map(|(s, a)| (s.to_string(), a.to_string()))
-            .collect();
+    let want: std::collections::BTreeSet<(String, String)> = [
+        ("files2", "/data"),
+        ("media2", "S3_DATA_URL"),
+        ("database", "DATABASE_URL"),
+    ]
+    .iter()
+    .map(|(s, a)| (s.to_string(), a.to_string()))
+    .collect();
     assert_eq!(link_set(&web), want, "{web:?}");
 
     let status = sb.cmd().args(["status", plan.to_str().unwrap()]).run().ok();

@@ -147,7 +147,7 @@ fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() 
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("files\nmedia\nscratch\n");
+        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
 
     let first = sb.info();
     assert!(!gone(first.pid), "the server runs after the command exited");
@@ -216,7 +216,7 @@ fn state_persists_across_stop_and_the_next_sandbox_command() {
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("committed\nfiles\nmedia\nscratch\n");
+        .stdout_is("cache\ncommitted\ndatabase\nfiles\nmedia\nscratch\n");
     assert_ne!(sb.info().pid, before, "a new server serves the old state");
     let pending = sb
         .cmd()
@@ -387,7 +387,7 @@ fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("files\nmedia\nscratch\n");
+        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
     assert_eq!(sb.info().pid, server.0.id());
     // A second server on the same directory is refused, naming the first.
     Cmd::new()

@@ -4,6 +4,8 @@
 
 mod common;
 
+use setops_migrate::sandbox::POSTGRES_URL_ENV;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,7 +51,8 @@ impl Workspace {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.path())
             .env("NO_COLOR", "1")
-            .env("TERM", "xterm");
+            .env("TERM", "xterm")
+            .env(POSTGRES_URL_ENV, common::postgres_url());
         let mut session = Session::spawn(command).expect("the binary starts on a pty");
         session
             .get_process_mut()
@@ -106,7 +109,12 @@ fn a_whole_wizard_ends_in_a_completed_migration_and_a_replay_is_a_no_op() {
 
     answer(&mut s, "Project", ENTER);
     answer(&mut s, "Stage", ENTER);
-    answer(&mut s, "Service to migrate from", ENTER); // files (volume), the first
+    // cache (redis6) and database (postgresql11) come first: two down to files (volume).
+    answer(
+        &mut s,
+        "Service to migrate from",
+        &format!("{DOWN}{DOWN}{ENTER}"),
+    );
     // A bad name is refused with the reason and asked again.
     answer(&mut s, "Name of the new service [files2]", "Files2\r");
     answer(&mut s, "does not start with a lowercase letter", "");

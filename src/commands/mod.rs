@@ -4,6 +4,7 @@ mod backups;
 mod changesets;
 mod context;
 mod demo;
+mod demo_reach;
 mod meta;
 mod plans;
 mod sandbox;

@@ -6,7 +6,7 @@ pub mod http;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::api::{DownloadTicket, UploadRequest, UploadTicket};
+use crate::api::{DownloadTicket, ServiceConnection, UploadRequest, UploadTicket};
 use crate::error::Result;
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
@@ -54,4 +54,13 @@ pub trait Platform: Send + Sync {
         request: &UploadRequest,
     ) -> Result<UploadTicket>;
     async fn renew_upload(&self, scope: &Scope, service: &str, id: &str) -> Result<UploadTicket>;
+
+    /// How this machine reaches a service's data, for `run`'s verify step. `Ok(Err(reason))`
+    /// when the platform offers none (no such endpoint, or the service's data is not reachable
+    /// from here); `Err` for every other failure, a missing service included.
+    async fn service_connection(
+        &self,
+        scope: &Scope,
+        service: &str,
+    ) -> Result<std::result::Result<ServiceConnection, String>>;
 }

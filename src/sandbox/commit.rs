@@ -273,8 +273,9 @@ fn apply(
     let recreated: BTreeSet<String> = stage.config.services.keys().cloned().collect();
     for service in destroyed {
         let (name, uid) = (&service.name, service.uid);
-        // A service created again under the same name was given a fresh, empty store above;
-        // engines keyed by uid (PostgreSQL, Redis) remove the old one all the same.
+        // A service created again under the same name was given a fresh, empty store above
+        // (which stopped anything still using the directory); engines keyed by uid
+        // (PostgreSQL: a database per uid) remove the old one all the same.
         if let Ok(engine) = engines.get(service.service_type)
             && (!recreated.contains(name) || engine.keyed_by_uid())
             && let Err(e) = engine.remove(&service)

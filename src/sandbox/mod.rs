@@ -26,7 +26,7 @@ mod seed;
 mod state;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -41,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use auth::{read_token, token_path, user_token_path};
+pub use engines::postgres::PostgresCluster;
 pub use engines::{EngineConfig, POSTGRES_URL_ENV};
 
 use crate::error::{Error, Result};
@@ -146,8 +147,11 @@ impl Sandbox {
     ) -> Option<PathBuf> {
         let world = self.world().await;
         let svc = world.stage(scope)?.config.services.get(service)?;
-        self.inner.engines.get(svc.service_type).ok()?;
-        Some(engines::data_dir(&self.inner.dir, scope, service))
+        matches!(
+            svc.service_type,
+            crate::model::ServiceType::Volume | crate::model::ServiceType::S3
+        )
+        .then(|| engines::data_dir(&self.inner.dir, scope, service))
     }
 
     /// Why services of `service_type` hold no data in this sandbox (its engine's programs are
@@ -242,10 +246,17 @@ type Prepared = (World, HashMap<String, String>, Vec<Job>);
 
 fn prepare(dir: &Path, seed_file: Option<&Path>, engines: &engines::Engines) -> Result<Prepared> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating sandbox directory", dir, e))?;
-    let mut world = if state::state_path(dir).exists() {
+    let fresh = !state::state_path(dir).exists();
+    if fresh {
+        check_fresh(dir)?;
+    }
+    // Before seeding: engines that decide from DIR's permissions where their servers keep data
+    // (PostgreSQL run as `nobody` by root) must see the final ones.
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("restricting permissions of", dir, e))?;
+    let mut world = if !fresh {
         state::load(dir)?
     } else {
-        check_fresh(dir)?;
         let (text, origin) = match seed_file {
             Some(path) => seed::read(path)?,
             None => (seed::DEMO_SEED.to_owned(), seed::DEMO_SEED_NAME.to_owned()),
@@ -255,8 +266,6 @@ fn prepare(dir: &Path, seed_file: Option<&Path>, engines: &engines::Engines) -> 
         state::save(dir, &world)?;
         world
     };
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::io("restricting permissions of", dir, e))?;
     let tokens = auth::load_tokens(dir, &world.users)?;
     let jobs = jobs::recover(dir, &mut world, engines, Utc::now());
     state::save(dir, &world)?;

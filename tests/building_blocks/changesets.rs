@@ -90,7 +90,7 @@ fn staged_commands_are_shown_committed_and_applied() {
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("files\nmedia\nscratch\nuploads\n");
+        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\nuploads\n");
     let info = sb
         .cmd()
         .args(["-o", "json", "service:info", "uploads"])
@@ -243,7 +243,7 @@ fn a_users_changeset_is_invisible_to_another_user() {
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("files\nmedia\nscratch\n");
+        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
 
     // ci's own staging does not show up in demo's changeset either.
     as_ci()

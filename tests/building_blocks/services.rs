@@ -10,13 +10,13 @@ fn service_lists_the_demo_services_in_a_name_table() {
     let table = parse_table(&ran.stdout);
     assert_eq!(table.headers, ["NAME"]);
     let names: Vec<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(names, ["files", "media", "scratch"]);
+    assert_eq!(names, ["cache", "database", "files", "media", "scratch"]);
 
     sb.cmd()
         .args(["-o", "plain", "service"])
         .run()
         .ok()
-        .stdout_is("files\nmedia\nscratch\n");
+        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
 
     let json = sb.cmd().args(["-o", "json", "service"]).run().ok().json();
     let names: Vec<&str> = json
@@ -25,7 +25,7 @@ fn service_lists_the_demo_services_in_a_name_table() {
         .iter()
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, ["files", "media", "scratch"]);
+    assert_eq!(names, ["cache", "database", "files", "media", "scratch"]);
 }
 
 /// `Label:   value` fields in order.
@@ -142,7 +142,17 @@ fn link_lists_the_services_an_app_is_linked_to() {
         .find(|r| r[0] == "media")
         .expect("media row");
     assert!(media.contains(&"S3_DATA_URL".to_owned()), "{}", ran.stdout);
-    assert_eq!(table.rows.len(), 2, "{}", ran.stdout);
+    let database = table
+        .rows
+        .iter()
+        .find(|r| r[0] == "database")
+        .expect("database row");
+    assert!(
+        database.contains(&"DATABASE_URL".to_owned()),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(table.rows.len(), 3, "{}", ran.stdout);
 
     let json = sb
         .cmd()
@@ -151,7 +161,7 @@ fn link_lists_the_services_an_app_is_linked_to() {
         .ok()
         .json();
     let links = json.as_array().expect("array");
-    assert_eq!(links.len(), 2);
+    assert_eq!(links.len(), 3);
     assert!(
         links
             .iter()
@@ -163,14 +173,31 @@ fn link_lists_the_services_an_app_is_linked_to() {
             .any(|l| l["service"] == "media" && l["env_key"] == "S3_DATA_URL")
     );
 
-    // worker is linked to nothing: an empty table, not an error.
     let json = sb
         .cmd()
         .args(["--app", "worker", "-o", "json", "link"])
         .run()
         .ok()
         .json();
-    assert_eq!(json.as_array().expect("array").len(), 0);
+    let mut worker: Vec<(String, String)> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|l| {
+            (
+                l["service"].as_str().unwrap_or("").to_owned(),
+                l["env_key"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    worker.sort();
+    assert_eq!(
+        worker,
+        [
+            ("cache".to_owned(), "REDIS_URL".to_owned()),
+            ("database".to_owned(), "DATABASE_URL".to_owned())
+        ]
+    );
 }
 
 #[test]

@@ -10,9 +10,32 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use setops_migrate::api::{Faults, paths};
-use setops_migrate::sandbox::{self, Sandbox};
+use setops_migrate::model::ServiceType;
+use setops_migrate::sandbox::{self, EngineConfig, POSTGRES_URL_ENV, PostgresCluster, Sandbox};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_setops-migrate");
+
+/// The superuser URL of one PostgreSQL cluster per test binary, shared by every sandbox the
+/// binary starts (each sandbox's services get databases and roles of their own in it), so no
+/// test pays for an initdb. The test fails, never skips, when PostgreSQL is not installed.
+pub fn postgres_url() -> String {
+    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, String>> =
+        std::sync::OnceLock::new();
+    let cluster = CLUSTER.get_or_init(PostgresCluster::start_scratch);
+    match cluster {
+        Ok(c) => c.admin_url().to_owned(),
+        Err(e) => panic!(
+            "this test needs PostgreSQL: {e}\nInstall it with `apt-get install postgresql \
+             postgresql-client` (scripts/test does when it is missing)"
+        ),
+    }
+}
+
+/// Whether a command starts a sandbox of its own (which then uses the shared cluster).
+fn starts_sandbox(args: &[String]) -> bool {
+    args.iter()
+        .any(|a| a == "--sandbox" || a == "demo" || a == "serve")
+}
 
 pub struct TestSandbox {
     pub dir: tempfile::TempDir,
@@ -41,9 +64,17 @@ impl TestSandbox {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let sandbox = Sandbox::open(&path, seed.as_deref())
+                let config = EngineConfig {
+                    postgres_url: Some(postgres_url()),
+                };
+                let sandbox = Sandbox::open_with(&path, seed.as_deref(), &config)
                     .await
                     .expect("sandbox opens");
+                for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
+                    if let Some(reason) = sandbox.engine_unavailable(t) {
+                        panic!("this test needs the sandbox's {t} engine: {reason}");
+                    }
+                }
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
@@ -167,6 +198,9 @@ impl Cmd {
         c.env("PATH", std::env::var("PATH").unwrap_or_default());
         c.env("HOME", &cwd);
         c.env("NO_COLOR", "1");
+        if starts_sandbox(&self.args) {
+            c.env(POSTGRES_URL_ENV, postgres_url());
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -344,6 +378,9 @@ impl Cmd {
         c.env("PATH", std::env::var("PATH").unwrap_or_default());
         c.env("HOME", &cwd);
         c.env("NO_COLOR", "1");
+        if starts_sandbox(&self.args) {
+            c.env(POSTGRES_URL_ENV, postgres_url());
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }

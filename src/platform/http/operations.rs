@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
 use super::HttpPlatform;
-use crate::api::{DownloadTicket, UploadRequest, UploadTicket, paths};
+use crate::api::{DownloadTicket, ServiceConnection, UploadRequest, UploadTicket, paths};
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
@@ -16,6 +16,18 @@ use crate::platform::Platform;
 
 fn is_code(error: &Error, status: StatusCode, code: &str) -> bool {
     matches!(error, Error::Platform { status: s, error, .. } if *s == status.as_u16() && error.code == code)
+}
+
+/// A 404 that names a missing project, stage or service is an error; any other 404 of the
+/// connection route means the platform has no such endpoint (real SetOps has none).
+fn is_missing_resource(error: &Error) -> bool {
+    [
+        codes::PROJECT_DOES_NOT_EXIST,
+        codes::STAGE_DOES_NOT_EXIST,
+        codes::SERVICE_DOES_NOT_EXIST,
+    ]
+    .iter()
+    .any(|code| is_code(error, StatusCode::NOT_FOUND, code))
 }
 
 fn in_service(service: &str, scope: &Scope) -> String {
@@ -198,5 +210,28 @@ impl Platform for HttpPlatform {
             &context,
         )
         .await
+    }
+
+    async fn service_connection(
+        &self,
+        scope: &Scope,
+        service: &str,
+    ) -> Result<std::result::Result<ServiceConnection, String>> {
+        let context = format!("reading the connection of {}", in_service(service, scope));
+        match self
+            .get(&paths::service_connection(scope, service), &context)
+            .await
+        {
+            Ok(connection) => Ok(Ok(connection)),
+            Err(e @ Error::Platform { status: 404, .. }) if !is_missing_resource(&e) => Ok(Err(
+                "the platform has no connection endpoint (HTTP 404)".to_owned(),
+            )),
+            Err(Error::Platform {
+                status: 422, error, ..
+            }) if error.code == codes::CURRENTLY_NOT_SUPPORTED => {
+                Ok(Err(error.message.unwrap_or_else(|| error.code.clone())))
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -388,3 +388,73 @@ fn debug_output_never_shows_the_token() {
     let shown = format!("{platform:?}");
     assert!(!shown.contains("tok-123"), "{shown}");
 }
+
+#[tokio::test]
+async fn service_connection_maps_missing_routes_and_unreachable_data_to_a_reason() {
+    let script = Arc::new(Script::default());
+    let path = |service: &str| paths::service_connection(&scope(), service);
+    script.on(
+        Method::GET,
+        path("db"),
+        vec![json(
+            200,
+            serde_json::json!({"kind": "postgresql", "url": "postgresql://u:pw@127.0.0.1:5/db"}),
+        )],
+    );
+    script.on(
+        Method::GET,
+        path("docs"),
+        vec![service_error_json(
+            422,
+            "StateError",
+            "CodeCurrentlyNotSupported",
+            false,
+        )],
+    );
+    script.on(
+        Method::GET,
+        path("gone"),
+        vec![service_error_json(
+            404,
+            "StateError",
+            "ServiceDoesNotExist",
+            false,
+        )],
+    );
+    script.on(
+        Method::GET,
+        path("broken"),
+        vec![service_error_json(500, "Fault", "ServerFailure", false)],
+    );
+    let platform = platform(&script).await;
+
+    let db = platform
+        .service_connection(&scope(), "db")
+        .await
+        .expect("ok");
+    let db = db.expect("reachable");
+    assert_eq!(db.kind, crate::api::ConnectionKind::Postgresql);
+    // "cache" has no scripted route: the server's plain 404, as from a platform without it.
+    let reason = platform
+        .service_connection(&scope(), "cache")
+        .await
+        .expect("ok")
+        .expect_err("no endpoint");
+    assert!(reason.contains("no connection endpoint"), "{reason}");
+    let reason = platform
+        .service_connection(&scope(), "docs")
+        .await
+        .expect("ok")
+        .expect_err("not supported");
+    assert_eq!(reason, "CodeCurrentlyNotSupported happened");
+    let error = platform
+        .service_connection(&scope(), "gone")
+        .await
+        .expect_err("missing service");
+    assert_eq!(error.code(), Some("ServiceDoesNotExist"));
+    let error = platform
+        .service_connection(&scope(), "broken")
+        .await
+        .expect_err("server failure");
+    assert_eq!(error.code(), Some("ServerFailure"));
+}

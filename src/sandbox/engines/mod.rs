@@ -289,8 +289,17 @@ fn random_alnum(len: usize, upper: bool) -> String {
         .collect()
 }
 
+/// Percent-encodes all but RFC 3986 unreserved characters (form encoding would turn a space
+/// into `+`, which means a plus in a URL's userinfo and query).
 fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A directory's files as a connection: the sandbox runs on this machine, so verify can read

@@ -29,7 +29,7 @@ async fn start(
             &dir,
             any_port(),
             Some(&seed),
-            &EngineConfig::default(),
+            &crate::sandbox::tests::engine_config(),
             move |info, token| {
                 let _ = ready_tx.send((info.clone(), token.to_path_buf()));
             },
@@ -62,7 +62,7 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
         &dir,
         any_port(),
         None,
-        &EngineConfig::default(),
+        &crate::sandbox::tests::engine_config(),
         |_, _| panic!("must not start"),
         async {},
         false,
@@ -80,7 +80,7 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
         &dir,
         None,
         Path::new("/nonexistent/setops-migrate"),
-        &EngineConfig::default(),
+        &crate::sandbox::tests::engine_config(),
     )
     .await
     .expect("connect");
@@ -189,10 +189,15 @@ async fn a_server_that_dies_at_start_is_reported_with_its_log() {
     .expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let dir = t.path().join("sb");
-    let err = ensure_running(&dir, None, &program, &EngineConfig::default())
-        .await
-        .expect_err("fails")
-        .to_string();
+    let err = ensure_running(
+        &dir,
+        None,
+        &program,
+        &crate::sandbox::tests::engine_config(),
+    )
+    .await
+    .expect_err("fails")
+    .to_string();
     assert!(err.contains("exited before it was ready"), "{err}");
     assert!(
         err.contains("boom: cannot start (sandbox serve --dir"),

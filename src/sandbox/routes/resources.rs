@@ -6,7 +6,7 @@ use axum::extract::State;
 
 use super::{AppState, scope, stage_of};
 use crate::api::{Health, ServiceConnection};
-use crate::model::{App, EnvVar, Link, Project, Scope, Service, Stage, User, codes};
+use crate::model::{App, EnvVar, Link, Project, Scope, Service, ServiceType, Stage, User, codes};
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::engines::ServiceRef;
 use crate::sandbox::errors::{ApiError, ApiResult};
@@ -132,7 +132,10 @@ pub(super) async fn app_env(
         let (Some(key), Some(svc)) = (link.env_key, config.services.get(&link.service)) else {
             continue;
         };
-        let description = format!("{} service {}", svc.service_type, link.service);
+        let mut description = format!("{} service {}", svc.service_type, link.service);
+        if svc.service_type == ServiceType::Mongodb4 {
+            description.push_str(": no value, no MongoDB server runs in the sandbox");
+        }
         let var = match st.sandbox.engines().get(svc.service_type) {
             Ok(engine) => {
                 let service = ServiceRef::new(st.sandbox.dir(), &scope, &link.service, svc);

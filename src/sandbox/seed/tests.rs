@@ -25,7 +25,7 @@ fn the_demo_world_is_valid() {
     };
     let stage = w.stage(&scope).expect("shop/production");
     let names: Vec<&String> = stage.config.services.keys().collect();
-    assert_eq!(names, ["files", "media", "scratch"]);
+    assert_eq!(names, ["cache", "database", "files", "media", "scratch"]);
     assert_eq!(
         stage.config.apps["web"].links["files"].path.as_deref(),
         Some("/data")
@@ -34,10 +34,28 @@ fn the_demo_world_is_valid() {
         stage.config.apps["web"].links["media"].env_key.as_deref(),
         Some("S3_DATA_URL")
     );
-    assert!(stage.config.apps["worker"].links.is_empty());
-    assert!(stage.config.services["media"].credentials.is_some());
-    assert_eq!(seeded.seed_backups.len(), 3);
-    assert_eq!(seeded.contents.len(), 2);
+    assert_eq!(
+        stage.config.apps["web"].links["database"]
+            .env_key
+            .as_deref(),
+        Some("DATABASE_URL")
+    );
+    let worker = &stage.config.apps["worker"].links;
+    assert_eq!(worker["database"].env_key.as_deref(), Some("DATABASE_URL"));
+    assert_eq!(worker["cache"].env_key.as_deref(), Some("REDIS_URL"));
+    for service in ["media", "database", "cache"] {
+        assert!(
+            stage.config.services[service].credentials.is_some(),
+            "{service}"
+        );
+    }
+    assert_eq!(
+        stage.config.services["database"].options["extensions"],
+        "citext"
+    );
+    assert_eq!(seeded.seed_backups.len(), 5);
+    // files and media get files, database a SQL script, cache generated keys.
+    assert_eq!(seeded.contents.len(), 4);
 }
 
 #[test]
@@ -80,9 +98,26 @@ fn links_follow_the_type_rules() {
 }
 
 #[test]
-fn content_needs_an_engine_and_options_are_checked() {
-    let text = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - name: database\n            type: postgresql11\n            content: {seed: 1, files: 1, max_size: 1}\n";
-    assert!(err(text).contains("issue 4"), "{}", err(text));
+fn seed_data_must_fit_the_type_and_options_are_checked() {
+    let svc = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - name: database\n            type: postgresql11\n";
+    let text = format!("{svc}            content: {{seed: 1, files: 1, max_size: 1}}\n");
+    assert!(
+        err(&text).contains("`content` needs a volume or s3 service; \"database\" is postgresql11"),
+        "{}",
+        err(&text)
+    );
+    let text = format!("{svc}            keys: {{seed: 1, count: 3}}\n");
+    assert!(
+        err(&text).contains("`keys` needs a redis6 service"),
+        "{}",
+        err(&text)
+    );
+    let text = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - {name: files, type: volume, sql: \"SELECT 1\"}\n";
+    assert!(
+        err(text).contains("`sql` needs a postgresql11 or postgresql13 service"),
+        "{}",
+        err(text)
+    );
     let text = "users: [{name: demo}]\nprojects:\n  - name: shop\n    stages:\n      - name: prod\n        services:\n          - name: database\n            type: postgresql13\n            plan: db.t3.micro\n            options: {min_storage: \"50\", max_storage: \"30\"}\n";
     assert!(err(text).contains("below min_storage"), "{}", err(text));
 }

@@ -220,10 +220,10 @@ async fn read_endpoints_show_the_committed_world() {
 #[tokio::test]
 async fn the_demo_world_is_seeded_identically_every_time() {
     let t = tempfile::tempdir().expect("tempdir");
-    let a = Sandbox::open(&t.path().join("a"), None)
+    let a = Sandbox::open_with(&t.path().join("a"), None, &super::engine_config())
         .await
         .expect("open a");
-    let b = Sandbox::open(&t.path().join("b"), None)
+    let b = Sandbox::open_with(&t.path().join("b"), None, &super::engine_config())
         .await
         .expect("open b");
     let sc = scope();
@@ -248,7 +248,7 @@ async fn the_demo_world_is_seeded_identically_every_time() {
     assert_eq!(std::fs::read_dir(scratch).expect("dir").count(), 0);
     let world = a.world().await;
     let seeded: Vec<&Backup> = world.backups.values().map(|e| &e.backup).collect();
-    assert_eq!(seeded.len(), 3, "one seed backup per demo service");
+    assert_eq!(seeded.len(), 5, "one seed backup per demo service");
     assert!(seeded.iter().all(|b| b.status == BackupStatus::Created
         && b.origin == crate::model::BackupOrigin::Scheduled
         && b.size.is_some()
@@ -283,7 +283,7 @@ fn walk_depths(root: &Path) -> Vec<usize> {
 async fn a_folder_that_is_not_a_sandbox_is_refused() {
     let t = tempfile::tempdir().expect("tempdir");
     std::fs::write(t.path().join("Cargo.toml"), "[package]").expect("write");
-    let err = match Sandbox::open(t.path(), None).await {
+    let err = match Sandbox::open_with(t.path(), None, &super::engine_config()).await {
         Ok(_) => panic!("opened a non-sandbox folder"),
         Err(e) => e.to_string(),
     };
@@ -298,7 +298,9 @@ async fn a_bad_seed_file_names_its_line() {
     let t = tempfile::tempdir().expect("tempdir");
     let seed = t.path().join("bad.yaml");
     std::fs::write(&seed, "users:\n  - name: demo\nprojects:\n  - name: shop\n    stages:\n      - name: production\n        services:\n          - {name: files, type: floppy}\n").expect("write");
-    let err = match Sandbox::open(&t.path().join("sb"), Some(&seed)).await {
+    let err = match Sandbox::open_with(&t.path().join("sb"), Some(&seed), &super::engine_config())
+        .await
+    {
         Ok(_) => panic!("bad seed accepted"),
         Err(e) => e.to_string(),
     };

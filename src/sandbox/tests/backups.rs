@@ -348,22 +348,9 @@ async fn types_without_an_engine_say_why() {
         "{e:?}"
     );
     let r = s
-        .post(&paths::backups(&scope(), "database"), json!({}))
-        .await;
-    let e = expect_error(
-        r,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        codes::CURRENTLY_NOT_SUPPORTED,
-    )
-    .await;
-    assert!(
-        e.message.as_deref().is_some_and(|m| m.contains("issue 4")),
-        "{e:?}"
-    );
-    let r = s
         .post(
-            &paths::uploads(&scope(), "database"),
-            json!({"filename": "d.psqlcustom", "size": 5, "sha256": "b".repeat(64)}),
+            &paths::uploads(&scope(), "search"),
+            json!({"filename": "d.tar.gz", "size": 5, "sha256": "b".repeat(64)}),
         )
         .await;
     expect_error(

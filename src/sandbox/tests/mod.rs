@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Sandbox, read_token, serve, token_path, user_token_path};
+use super::{
+    EngineConfig, PostgresCluster, Sandbox, read_token, serve, token_path, user_token_path,
+};
 use crate::api::{Faults, paths};
 use crate::model::{Backup, BackupStatus, Commit, CommitStatus, Scope, ServiceError};
 
@@ -66,6 +68,22 @@ pub(super) struct TestServer {
     handle: Option<JoinHandle<crate::error::Result<()>>>,
 }
 
+/// Engine settings for test sandboxes: one scratch PostgreSQL cluster shared by every sandbox of
+/// the test binary (no initdb per test). Fails the test, never skips, without PostgreSQL.
+pub(crate) fn engine_config() -> EngineConfig {
+    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, String>> =
+        std::sync::OnceLock::new();
+    match CLUSTER.get_or_init(PostgresCluster::start_scratch) {
+        Ok(c) => EngineConfig {
+            postgres_url: Some(c.admin_url().to_owned()),
+        },
+        Err(e) => panic!(
+            "these tests need PostgreSQL: {e}; install it with `apt-get install postgresql \
+             postgresql-client` (scripts/test does)"
+        ),
+    }
+}
+
 pub(super) fn scope() -> Scope {
     Scope {
         project: "shop".into(),
@@ -92,7 +110,9 @@ impl TestServer {
 
     /// Opens (or reopens) the sandbox in `sb` without touching the fault knobs.
     pub async fn open(sb: &Path, seed: Option<&Path>) -> TestServer {
-        let sandbox = Sandbox::open(sb, seed).await.expect("open sandbox");
+        let sandbox = Sandbox::open_with(sb, seed, &engine_config())
+            .await
+            .expect("open sandbox");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

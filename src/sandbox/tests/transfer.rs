@@ -208,7 +208,9 @@ async fn tar_services_take_only_gzip_uploads() {
     let r = s.client.put(&tk.url).body(bytes).send().await.expect("put");
     let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::UPLOAD_INVALID).await;
     assert!(
-        e.message.as_deref().is_some_and(|m| m.contains("gzip")),
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("a .tar.gz archive")),
         "{e:?}"
     );
     let r = s

@@ -18,7 +18,10 @@ async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
         .max_by_key(|b| b.created_at)
         .unwrap();
     let args = live.args("copy.yaml");
-    let (made, prompter) = live.run(&args, vec![Default; 8]).await;
+    // The demo world lists cache and database before files: pick files, Enter everywhere else.
+    let mut answers = vec![Default; 8];
+    answers[2] = choose("files");
+    let (made, prompter) = live.run(&args, answers).await;
     let made = made.unwrap();
 
     assert_eq!(

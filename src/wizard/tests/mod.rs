@@ -31,7 +31,10 @@ impl Live {
             path
         });
         let state = dir.path().join("sandbox");
-        let sandbox = Sandbox::open(&state, seed_file.as_deref()).await.unwrap();
+        let config = crate::sandbox::tests::engine_config();
+        let sandbox = Sandbox::open_with(&state, seed_file.as_deref(), &config)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

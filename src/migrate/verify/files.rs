@@ -1,0 +1,151 @@
+//! Volumes and buckets: both sides as directories on this machine, compared by tree digest
+//! (file count, bytes, and one SHA-256 over every path and content; src/tree.rs).
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::tree::{self, TreeDigest};
+use crate::ui::format_size;
+
+use super::Fingerprint;
+use super::report::{Difference, count, counted, short};
+
+impl Fingerprint for TreeDigest {
+    fn differences(source: &Self, target: &Self) -> Vec<Difference> {
+        let mut out = Vec::new();
+        if source.files != target.files {
+            out.push(Difference::new(
+                "files",
+                count(source.files),
+                count(target.files),
+            ));
+        }
+        if source.bytes != target.bytes {
+            out.push(Difference::new(
+                "bytes",
+                count(source.bytes),
+                count(target.bytes),
+            ));
+        }
+        if source.sha256 != target.sha256 {
+            out.push(Difference::new(
+                "tree SHA-256 (paths and contents)",
+                short(&source.sha256),
+                short(&target.sha256),
+            ));
+        }
+        out
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{}, {}",
+            counted(self.files, "file", "files"),
+            format_size(self.bytes)
+        )
+    }
+}
+
+/// The digest of the directory behind a `file:///…` connection. `Ok(Err(reason))` when the
+/// directory is not on this machine; other read failures are errors.
+pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<TreeDigest, String>> {
+    let dir = match directory(url) {
+        Ok(dir) => dir,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    if !dir.is_dir() {
+        return Ok(Err(format!(
+            "the {label}'s directory {} is not on this machine",
+            dir.display()
+        )));
+    }
+    let shown = dir.clone();
+    tokio::task::spawn_blocking(move || tree::digest(&dir))
+        .await
+        .map_err(|e| {
+            Error::Internal(format!(
+                "hashing the {label}'s files in {} stopped: {e}",
+                shown.display()
+            ))
+        })?
+        .map(Ok)
+}
+
+fn directory(url: &str) -> std::result::Result<PathBuf, String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("the platform's directory connection is not a URL ({e})"))?;
+    if parsed.scheme() != "file" {
+        return Err(format!(
+            "the platform's directory connection uses {:?}, not file://",
+            parsed.scheme()
+        ));
+    }
+    parsed
+        .to_file_path()
+        .map_err(|()| "the platform's directory connection is not a local path".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_of(dir: &std::path::Path) -> String {
+        url::Url::from_directory_path(dir)
+            .expect("absolute")
+            .to_string()
+    }
+
+    fn fill(root: &std::path::Path) {
+        std::fs::create_dir_all(root.join("img/2024")).unwrap();
+        std::fs::write(root.join("img/2024/a.png"), vec![7u8; 3000]).unwrap();
+        std::fs::write(root.join("readme.txt"), b"hello").unwrap();
+    }
+
+    #[tokio::test]
+    async fn equal_directories_match_and_are_summarised() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fill(a.path());
+        fill(b.path());
+        let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
+        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        assert!(TreeDigest::differences(&source, &target).is_empty());
+        assert_eq!(source.summary(), "2 files, 3.0 kB");
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_and_a_changed_byte_are_both_reported() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fill(a.path());
+        fill(b.path());
+        std::fs::remove_file(b.path().join("readme.txt")).unwrap();
+        let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
+        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        let diffs = TreeDigest::differences(&source, &target);
+        assert_eq!(diffs[0], Difference::new("files", 2, 1));
+        assert_eq!(diffs[1], Difference::new("bytes", "3,005", "3,000"));
+        assert_eq!(diffs[2].what, "tree SHA-256 (paths and contents)");
+
+        // Same count and size, one byte changed: only the digest tells.
+        fill(b.path());
+        std::fs::write(b.path().join("readme.txt"), b"hellO").unwrap();
+        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        let diffs = TreeDigest::differences(&source, &target);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!(diffs[0].what, "tree SHA-256 (paths and contents)");
+    }
+
+    #[tokio::test]
+    async fn a_directory_elsewhere_or_a_foreign_url_is_unreachable_not_an_error() {
+        let gone = tempfile::tempdir().unwrap().path().join("nope");
+        let reason = measure(&format!("file://{}/", gone.display()), "target")
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(reason.contains("not on this machine"), "{reason}");
+        let reason = measure("s3://bucket/prefix", "source")
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(reason.contains("not file://"), "{reason}");
+    }
+}

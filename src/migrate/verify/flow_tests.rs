@@ -1,0 +1,325 @@
+//! The verify step end to end against an in-process sandbox (a real server on 127.0.0.1:0):
+//! what is compared, what is said when something cannot be, what the journal keeps.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::{Mutex, oneshot};
+use uuid::Uuid;
+
+use super::verify;
+use crate::error::Error;
+use crate::migrate::data::Artifact;
+use crate::migrate::engine::{Engine, RunOptions, key};
+use crate::migrate::events::{Event, EventSink, Phase, Step};
+use crate::migrate::journal::{self, Journal, JournalData, JournalKey};
+use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
+use crate::plan::{BackupChoice, DEFAULT_WAIT_TIMEOUT, Migration, Plan, Relink};
+use crate::platform::http::HttpPlatform;
+use crate::sandbox::{Sandbox, read_token, serve, token_path};
+use crate::transfer::{NoProgress, TransferProgress};
+
+/// Two volumes with the same generated files, one with other files, and a MongoDB (whose data
+/// the sandbox cannot hand out).
+const SEED: &str = r#"
+users:
+  - {name: demo, default: true}
+projects:
+  - name: shop
+    stages:
+      - name: production
+        services:
+          - name: files
+            type: volume
+            content: {seed: 7, files: 9, max_size: 3000, depth: 2}
+          - name: same
+            type: volume
+            content: {seed: 7, files: 9, max_size: 3000, depth: 2}
+          - name: other
+            type: volume
+            content: {seed: 8, files: 9, max_size: 3000, depth: 2}
+          - name: docs
+            type: mongodb4
+            plan: db.t3.medium
+"#;
+
+#[derive(Default)]
+struct Recorder(StdMutex<Vec<Event>>);
+
+impl EventSink for Recorder {
+    fn emit(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+    fn transfer(&self, _base: Event) -> Box<dyn TransferProgress> {
+        Box::new(NoProgress)
+    }
+}
+
+impl Recorder {
+    fn last(&self) -> Event {
+        self.0.lock().unwrap().last().cloned().expect("an event")
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: std::path::PathBuf,
+    platform: Arc<HttpPlatform>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    std::fs::write(&seed, SEED).unwrap();
+    let sb = dir.path().join("sb");
+    let sandbox = Sandbox::open(&sb, Some(&seed)).await.expect("open sandbox");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, sandbox, async move {
+        let _ = rx.await;
+    }));
+    let token = read_token(&token_path(&sb)).unwrap();
+    World {
+        state: dir.path().join("state"),
+        platform: Arc::new(HttpPlatform::new(&url, token).unwrap()),
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+fn migration(source: Option<&str>, target: &str) -> Migration {
+    Migration {
+        index: 0,
+        source: source.map(str::to_owned),
+        target: target.to_owned(),
+        service_type: None,
+        plan: None,
+        options: Default::default(),
+        backup: match source {
+            Some(_) => BackupChoice::Latest,
+            None => BackupChoice::File("files.tar.gz".into()),
+        },
+        wait_timeout: DEFAULT_WAIT_TIMEOUT,
+        relink: Relink::None,
+    }
+}
+
+fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> Engine {
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    let plan = Plan {
+        path: world.state.join(format!("{}.yaml", Uuid::new_v4())),
+        content_hash: "0".repeat(64),
+        scope: scope.clone(),
+        migrations: vec![m.clone()],
+    };
+    let journal_key = JournalKey {
+        endpoint: "test".into(),
+        project: scope.project.clone(),
+        stage: scope.stage.clone(),
+    };
+    let path = journal::journal_path(&world.state, &plan.path, &journal_key);
+    let (lock, _) = Journal::lock(&path).unwrap();
+    let data = JournalData {
+        format: journal::FORMAT,
+        key: journal_key,
+        plan_path: plan.path.display().to_string(),
+        plan_hash: plan.content_hash.clone(),
+        plan: Value::Null,
+        run_id: "verifytest".into(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        finished: false,
+        steps: Default::default(),
+    };
+    Engine {
+        platform: world.platform.clone(),
+        transfers: reqwest::Client::new(),
+        plan,
+        scope,
+        journal: Mutex::new(Journal::new(path, lock, data).unwrap()),
+        sink,
+        run_id: "verifytest".into(),
+        started: Instant::now(),
+        artifacts: world.state.join("artifacts"),
+        options: RunOptions {
+            concurrency: 1,
+            adopt_target: false,
+            restart: false,
+            state_dir: world.state.clone(),
+            verify,
+        },
+    }
+}
+
+/// An uploaded backup that matches the artifact unless `sha256` says otherwise.
+fn pair(sha256: &str) -> (Artifact, Backup) {
+    let artifact = Artifact {
+        backup_id: Some("4be3f3b5-0000-4000-8000-000000000001".into()),
+        file: Path::new("/nonexistent/backup.tar.gz").into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+    };
+    let upload = Backup {
+        id: Uuid::new_v4(),
+        service: "target".into(),
+        status: BackupStatus::Created,
+        created_at: Utc::now(),
+        size: Some(1234),
+        sha256: Some(sha256.to_owned()),
+        origin: BackupOrigin::Upload,
+        last_restore: None,
+        restore_count: 1,
+    };
+    (artifact, upload)
+}
+
+async fn journaled(engine: &Engine, target: &str) -> Value {
+    engine
+        .done_data(&key("verify", target))
+        .await
+        .expect("a done record")
+}
+
+#[tokio::test]
+async fn equal_directories_match_are_journaled_and_replayed() {
+    let world = world().await;
+    let m = migration(Some("files"), "same");
+    let sink = Arc::new(Recorder::default());
+    let engine = engine(&world, &m, true, sink.clone());
+    let (artifact, upload) = pair(&"ab".repeat(32));
+    verify(&engine, &m, &artifact, &upload).await.unwrap();
+    let done = sink.last();
+    assert_eq!((done.step, done.phase), (Some(Step::Verify), Phase::Done));
+    assert!(
+        done.message.starts_with("data matches: 9 files, ")
+            && done.message.ends_with("; backup matches (size, SHA-256)"),
+        "{}",
+        done.message
+    );
+    let record = journaled(&engine, "same").await;
+    assert_eq!(
+        record["checked"],
+        serde_json::json!(["size", "sha256", "data"])
+    );
+    assert_eq!(record["data"]["kind"], "directory");
+    assert_eq!(record["data"]["source"]["files"], 9);
+    assert!(
+        !record.to_string().contains("file://"),
+        "no connection URL in the journal: {record}"
+    );
+
+    verify(&engine, &m, &artifact, &upload).await.unwrap();
+    assert_eq!(sink.last().phase, Phase::Replayed);
+}
+
+#[tokio::test]
+async fn different_directories_fail_with_a_table_and_nothing_is_journaled() {
+    let world = world().await;
+    let m = migration(Some("files"), "other");
+    let engine = engine(&world, &m, true, Arc::new(Recorder::default()));
+    let (artifact, upload) = pair(&"ab".repeat(32));
+    let error = verify(&engine, &m, &artifact, &upload)
+        .await
+        .expect_err("the data differs");
+    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert_eq!(error.exit_code(), crate::error::exit::VERIFICATION_FAILED);
+    let text = error.to_string();
+    assert!(
+        text.starts_with("verification of files -> other failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| tree SHA-256 (paths and contents)"),
+        "{text}"
+    );
+    assert!(text.contains("--no-verify"), "{text}");
+    assert!(!text.contains("file://"), "{text}");
+    assert!(engine.done_data(&key("verify", "other")).await.is_none());
+}
+
+#[tokio::test]
+async fn what_was_not_compared_is_said_and_journaled_without_an_error() {
+    let world = world().await;
+    let cases = [
+        (
+            migration(Some("files"), "docs"),
+            true,
+            "no connection to the target docs",
+        ),
+        (
+            migration(Some("files"), "other"),
+            false,
+            "--no-verify was given",
+        ),
+        (
+            migration(None, "same"),
+            true,
+            "no source service to compare with",
+        ),
+    ];
+    for (m, verify_data, reason) in cases {
+        let sink = Arc::new(Recorder::default());
+        let engine = engine(&world, &m, verify_data, sink.clone());
+        let (artifact, upload) = pair(&"ab".repeat(32));
+        verify(&engine, &m, &artifact, &upload).await.unwrap();
+        let message = sink.last().message;
+        assert!(
+            message.starts_with("backup matches (size, SHA-256); data not compared: ")
+                && message.contains(reason),
+            "{message}"
+        );
+        let record = journaled(&engine, &m.target).await;
+        assert_eq!(record["checked"], serde_json::json!(["size", "sha256"]));
+        assert!(
+            record["data_not_compared"]
+                .as_str()
+                .unwrap()
+                .contains(reason),
+            "{record}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backup_that_differs_fails_before_any_data_is_compared() {
+    let world = world().await;
+    let m = migration(Some("files"), "same");
+    let sink = Arc::new(Recorder::default());
+    let engine = engine(&world, &m, true, sink.clone());
+    let (artifact, upload) = pair(&"cd".repeat(32));
+    let error = verify(&engine, &m, &artifact, &upload)
+        .await
+        .expect_err("sha differs");
+    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("nothing was relinked"),
+        "{error}"
+    );
+    assert!(
+        sink.0.lock().unwrap().is_empty(),
+        "no comparison was started"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_source_service_is_an_error_not_a_skipped_check() {
+    let world = world().await;
+    let m = migration(Some("vanished"), "same");
+    let engine = engine(&world, &m, true, Arc::new(Recorder::default()));
+    let (artifact, upload) = pair(&"ab".repeat(32));
+    let error = verify(&engine, &m, &artifact, &upload)
+        .await
+        .expect_err("no such service");
+    assert_eq!(
+        error.code(),
+        Some(crate::model::codes::SERVICE_DOES_NOT_EXIST)
+    );
+}

@@ -1,0 +1,470 @@
+//! Real data through the whole tool: PostgreSQL and Redis services of the demo world migrated by
+//! `run` against an in-process sandbox whose engines run real servers (one shared PostgreSQL
+//! cluster per test binary, a redis-server per service). Checked from the outside with psql and
+//! a Redis client through the env values the apps receive, never through the tool's own code.
+//! These tests fail, never skip, when PostgreSQL or redis-server is missing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Ran, TestSandbox};
+
+fn write_plan(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("plan.yaml");
+    let text = format!("version: 1\nproject: shop\nstage: production\nmigrations:\n{body}");
+    std::fs::write(&path, text).expect("write plan");
+    path
+}
+
+fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Ran {
+    sb.cmd()
+        .arg("run")
+        .arg(plan.to_str().expect("utf-8 path"))
+        .arg("-y")
+        .args(extra)
+        .run()
+}
+
+fn show(ran: &Ran) -> String {
+    format!(
+        "--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        ran.status, ran.stdout, ran.stderr
+    )
+}
+
+/// What `--app APP env` hands the app, passwords included.
+fn app_env(sb: &TestSandbox, app: &str) -> BTreeMap<String, String> {
+    let ran = sb
+        .cmd()
+        .args(["--app", app, "env", "--show-secrets", "-o", "json"])
+        .run()
+        .ok();
+    ran.json()
+        .as_object()
+        .expect("env -o json is an object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_owned()))
+        .collect()
+}
+
+/// One value from psql (unaligned, tuples only); panics with psql's error text.
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("psql runs (apt-get install postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql failed on {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The user tables of a database, schema-qualified.
+fn tables(url: &str) -> Vec<String> {
+    psql(
+        url,
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+         WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// Row count and an md5 of every row, sorted: equal only when the rows are.
+fn fingerprint(url: &str, table: &str) -> String {
+    psql(
+        url,
+        &format!(
+            "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '-') \
+             FROM {table} t"
+        ),
+    )
+}
+
+/// The sandbox's connection URL of a service no app links yet.
+fn connection_url(sb: &TestSandbox, service: &str) -> String {
+    let scope = setops_migrate::model::Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    let url = format!(
+        "{}{}",
+        sb.url,
+        setops_migrate::api::paths::service_connection(&scope, service)
+    );
+    let conn: setops_migrate::api::ServiceConnection = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(&sb.token)
+        .send()
+        .expect("connection endpoint answers")
+        .error_for_status()
+        .expect("connection endpoint succeeds")
+        .json()
+        .expect("a ServiceConnection");
+    conn.url
+}
+
+fn redis(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .expect("redis URL parses")
+        .get_connection()
+        .expect("redis connects")
+}
+
+/// A key's type and value in a canonical form (set and hash order is not kept by a copy,
+/// so DUMP bytes may differ while the values are equal).
+fn typed_value(conn: &mut redis::Connection, key: &str) -> String {
+    let kind: String = redis::cmd("TYPE").arg(key).query(conn).expect("type");
+    let mut items: Vec<String> = match kind.as_str() {
+        "string" => vec![redis::cmd("GET").arg(key).query(conn).expect("get")],
+        "list" => redis::cmd("LRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .query(conn)
+            .expect("lrange"),
+        "hash" => redis::cmd("HGETALL")
+            .arg(key)
+            .query::<Vec<String>>(conn)
+            .expect("hgetall")
+            .chunks(2)
+            .map(|p| p.join("="))
+            .collect(),
+        "set" => redis::cmd("SMEMBERS")
+            .arg(key)
+            .query(conn)
+            .expect("smembers"),
+        "zset" => redis::cmd("ZRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .query(conn)
+            .expect("zrange"),
+        other => panic!("{key} has an unexpected type {other}"),
+    };
+    if matches!(kind.as_str(), "hash" | "set") {
+        items.sort();
+    }
+    format!("{kind}: {}", items.join(" | "))
+}
+
+#[test]
+fn postgresql_11_to_13_keeps_every_row_and_sequence_and_relinks_the_apps() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let source = app_env(&sb, "web")["DATABASE_URL"].clone();
+    assert!(source.starts_with("postgresql://"), "{source}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = write_plan(
+        dir.path(),
+        "  - source: database\n    target: database13\n    type: postgresql13\n    \
+         plan: db.t3.micro\n    backup: fresh\n",
+    );
+    let ran = run(&sb, &plan, &[]);
+    assert_eq!(ran.status, 0, "{}", show(&ran));
+    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+
+    let target = app_env(&sb, "web")["DATABASE_URL"].clone();
+    assert_ne!(target, source, "web still reaches the old database");
+    assert_eq!(
+        app_env(&sb, "worker")["DATABASE_URL"],
+        target,
+        "worker was relinked too"
+    );
+    let names = tables(&source);
+    assert_eq!(names.len(), 4, "the demo schema has four tables: {names:?}");
+    assert_eq!(tables(&target), names);
+    for t in &names {
+        assert_eq!(fingerprint(&target, t), fingerprint(&source, t), "{t}");
+    }
+    let rows: i64 = psql(&target, "SELECT count(*) FROM order_items")
+        .parse()
+        .expect("count");
+    assert!(rows > 1000, "order_items holds {rows} rows");
+    assert_eq!(
+        psql(
+            &target,
+            "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"
+        ),
+        "citext"
+    );
+    // Sequences continue past the source's values: new rows do not collide.
+    let max_id: i64 = psql(&source, "SELECT max(id) FROM orders")
+        .parse()
+        .expect("id");
+    let new_id: i64 = psql(
+        &target,
+        "INSERT INTO orders (customer_id, status, placed_at) VALUES (1, 'paid', now()) RETURNING id",
+    )
+    .lines()
+    .next()
+    .expect("returning id")
+    .parse()
+    .expect("id");
+    assert!(
+        new_id > max_id,
+        "new order id {new_id} <= source max {max_id}"
+    );
+    let last_invoice: i64 = psql(&source, "SELECT last_value FROM invoice_number_seq")
+        .parse()
+        .expect("last_value");
+    let next_invoice: i64 = psql(&target, "SELECT nextval('invoice_number_seq')")
+        .parse()
+        .expect("nextval");
+    assert!(next_invoice > last_invoice);
+    // The citext column still compares case-insensitively on the new server.
+    assert_eq!(
+        psql(
+            &target,
+            "SELECT count(*) FROM customers WHERE email = 'customer1@example.com'"
+        ),
+        "1"
+    );
+}
+
+#[test]
+fn redis_copy_keeps_every_key_value_and_ttl_and_relinks_worker() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let source = app_env(&sb, "worker")["REDIS_URL"].clone();
+    assert!(source.starts_with("redis://"), "{source}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = write_plan(
+        dir.path(),
+        "  - source: cache\n    target: cache2\n    backup: fresh\n",
+    );
+    let ran = run(&sb, &plan, &[]);
+    assert_eq!(ran.status, 0, "{}", show(&ran));
+    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+
+    let target = app_env(&sb, "worker")["REDIS_URL"].clone();
+    assert_ne!(target, source);
+    let mut src = redis(&source);
+    let mut dst = redis(&target);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut src).expect("keys");
+    assert_eq!(keys.len(), 500, "the demo cache holds 500 keys");
+    let size: usize = redis::cmd("DBSIZE").query(&mut dst).expect("dbsize");
+    assert_eq!(size, keys.len());
+    let mut with_ttl = 0;
+    for key in &keys {
+        assert_eq!(
+            typed_value(&mut dst, key),
+            typed_value(&mut src, key),
+            "{key}"
+        );
+        let ta: i64 = redis::cmd("PTTL").arg(key).query(&mut src).expect("pttl");
+        let tb: i64 = redis::cmd("PTTL").arg(key).query(&mut dst).expect("pttl");
+        assert_eq!(ta > 0, tb > 0, "TTL of {key}: {ta} vs {tb}");
+        with_ttl += usize::from(ta > 0);
+    }
+    assert!(with_ttl > 0, "some demo keys carry a TTL");
+}
+
+/// A target that already holds rows keeps them: the restore goes on top. Verify then sees a
+/// table the source does not have, blocks the relink and exits 5 naming it; `--no-verify`
+/// relinks.
+#[test]
+fn restore_on_top_keeps_existing_rows_and_verify_blocks_the_relink() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.cmd()
+        .args([
+            "service:create",
+            "ontop",
+            "--type",
+            "postgresql13",
+            "--plan",
+            "db.t3.micro",
+        ])
+        .run()
+        .ok();
+    sb.cmd().args(["changeset:commit"]).run().ok();
+    let ontop = connection_url(&sb, "ontop");
+    psql(
+        &ontop,
+        "CREATE TABLE notes (id int PRIMARY KEY, body text); \
+         INSERT INTO notes VALUES (1, 'kept'), (2, 'also kept'), (3, 'still here')",
+    );
+    let source = app_env(&sb, "web")["DATABASE_URL"].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = write_plan(
+        dir.path(),
+        "  - source: database\n    target: ontop\n    type: postgresql13\n    \
+         plan: db.t3.micro\n    backup: fresh\n",
+    );
+    let ran = run(&sb, &plan, &["--adopt-target"]);
+    assert_eq!(ran.status, 5, "{}", show(&ran));
+    assert!(
+        ran.stderr.contains("notes"),
+        "the difference is named\n{}",
+        show(&ran)
+    );
+    assert_eq!(
+        app_env(&sb, "web")["DATABASE_URL"],
+        source,
+        "nothing was relinked"
+    );
+    assert_eq!(psql(&ontop, "SELECT count(*) FROM notes"), "3");
+    for t in tables(&source) {
+        assert_eq!(fingerprint(&ontop, &t), fingerprint(&source, &t), "{t}");
+    }
+
+    let ran = run(&sb, &plan, &["--adopt-target", "--no-verify"]);
+    assert_eq!(ran.status, 0, "{}", show(&ran));
+    assert_eq!(app_env(&sb, "web")["DATABASE_URL"], ontop);
+    assert_eq!(psql(&ontop, "SELECT count(*) FROM notes"), "3");
+}
+
+/// A dump that pg_restore cannot read: the restore fails with pg_restore's own words, the run
+/// stops before relinking, and the target is left as the failed restore left it (empty).
+#[test]
+fn a_pg_restore_failure_is_a_failed_restore_and_stops_before_relinking() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let source = app_env(&sb, "web")["DATABASE_URL"].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = dir.path().join("cut.dump");
+    let out = Command::new("pg_dump")
+        .args(["-Fc", "-d", &source, "-f"])
+        .arg(&dump)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Keep the header (the format check passes), cut the data short.
+    let bytes = std::fs::read(&dump).expect("read dump");
+    std::fs::write(&dump, &bytes[..bytes.len() / 2]).expect("cut dump");
+    let plan = write_plan(
+        dir.path(),
+        "  - target: imported\n    type: postgresql13\n    plan: db.t3.micro\n    \
+         backup: file:cut.dump\n    relink:\n      - {app: web, env_key: DATABASE_URL}\n",
+    );
+    let ran = run(&sb, &plan, &[]);
+    assert_ne!(ran.status, 0, "{}", show(&ran));
+    assert!(
+        ran.stderr.contains("pg_restore"),
+        "pg_restore's text is shown\n{}",
+        show(&ran)
+    );
+    assert_eq!(app_env(&sb, "web")["DATABASE_URL"], source, "not relinked");
+    let backups = sb
+        .cmd()
+        .args(["--service", "imported", "-o", "json", "backup"])
+        .run()
+        .ok()
+        .json();
+    let restore = &backups.as_array().expect("array")[0]["last_restore"];
+    assert_eq!(restore["outcome"], "FAILED", "{backups:#}");
+    assert!(
+        restore["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pg_restore"),
+        "{backups:#}"
+    );
+}
+
+/// A file in the wrong format is refused before anything is created or uploaded, for every
+/// type, naming what the file is: as a plan's `file:` import and through `backup:upload`.
+#[test]
+fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+        name.to_owned()
+    };
+    let sql = write(
+        "dump.sql",
+        b"-- PostgreSQL database dump\nCREATE TABLE t (id int);\n",
+    );
+    let pgdump = write(
+        "db.dump",
+        b"PGDMP\x01\x0e\x00\x04\x08\x08\x01rest of a dump",
+    );
+    let rdb = write("dump.rdb", b"REDIS0010\xfa\x09redis-ver\x067.0.15");
+    let targz = {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        let mut header = tar::Header::new_ustar();
+        header.set_size(5);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "a.txt", &b"hello"[..])
+            .expect("tar");
+        let gz = builder.into_inner().expect("tar").finish().expect("gzip");
+        write("files.tar.gz", &gz)
+    };
+    let cases = [
+        ("postgresql13", &sql, "plain SQL text"),
+        ("postgresql11", &targz, "a .tar.gz archive"),
+        ("volume", &pgdump, "a PostgreSQL custom archive"),
+        ("s3", &rdb, "a Redis RDB file"),
+        ("redis6", &targz, "a .tar.gz archive"),
+        ("mongodb4", &targz, "a .tar.gz archive"),
+        ("elasticsearch7", &targz, "elasticsearch7"),
+    ];
+    let services_before = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    for (service_type, file, what) in cases {
+        let plan_text = format!(
+            "version: 1\nproject: shop\nstage: production\nmigrations:\n  - target: imported\n    \
+             type: {service_type}\n    backup: file:{file}\n"
+        );
+        let plan = dir.path().join(format!("{service_type}.yaml"));
+        std::fs::write(&plan, plan_text).expect("plan");
+        let ran = run(&sb, &plan, &[]);
+        assert_eq!(ran.status, 2, "{service_type}\n{}", show(&ran));
+        assert!(
+            ran.stderr.contains(what),
+            "{service_type}: names {what:?}\n{}",
+            show(&ran)
+        );
+    }
+    let services_after = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    assert_eq!(services_before, services_after, "nothing was created");
+
+    for (service, file, what) in [
+        ("database", &targz, "a .tar.gz archive"),
+        ("files", &sql, "plain SQL text"),
+        ("media", &pgdump, "a PostgreSQL custom archive"),
+        ("cache", &sql, "plain SQL text"),
+    ] {
+        let before = sb
+            .cmd()
+            .args(["--service", service, "-o", "json", "backup"])
+            .run()
+            .ok()
+            .stdout;
+        let ran = sb
+            .cmd()
+            .current_dir(dir.path())
+            .args(["--service", service, "backup:upload", file])
+            .run();
+        assert_eq!(ran.status, 2, "{service}\n{}", show(&ran));
+        assert!(
+            ran.stderr.contains(what),
+            "{service}: names {what:?}\n{}",
+            show(&ran)
+        );
+        let after = sb
+            .cmd()
+            .args(["--service", service, "-o", "json", "backup"])
+            .run()
+            .ok()
+            .stdout;
+        assert_eq!(before, after, "{service}: no upload was started");
+    }
+}
