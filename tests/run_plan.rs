@@ -757,4 +757,51 @@ fn demo_runs_and_finds_both_targets_identical() {
         "no final link line",
         &ran,
     );
+    // The database and the cache were migrated, verified row by row and key by key, and the
+    // apps' new env values reach them.
+    check(
+        ran.stderr.matches("data matches").count() == 4,
+        "every migration's data was compared",
+        &ran,
+    );
+    for reached in [
+        "| web    | DATABASE_URL | database13 |",
+        "| worker | REDIS_URL    | cache2     |",
+        "4 tables, 7,920 rows",
+        ": 500 keys",
+    ] {
+        check(ran.stdout.contains(reached), reached, &ran);
+    }
+}
+
+/// On a machine without PostgreSQL and redis-server (no program where the sandbox looks), the
+/// demo still runs the volume and bucket migrations and says which it left out and why.
+#[test]
+fn demo_without_postgresql_and_redis_leaves_their_migrations_out_and_says_why() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let ran = Cmd::new()
+        .env(
+            setops_migrate::sandbox::PROGRAM_PATH_ENV,
+            empty.path().to_str().expect("utf-8"),
+        )
+        .arg("demo")
+        .run()
+        .ok();
+    for left_out in [
+        "Left out database -> database13: `psql` was not found",
+        "Left out cache -> cache2: `redis-server` was not found",
+        "apt-get install",
+    ] {
+        check(ran.stderr.contains(left_out), left_out, &ran);
+    }
+    check(
+        ran.stdout.matches("identical").count() == 2,
+        "files and media were still migrated",
+        &ran,
+    );
+    check(
+        !ran.stdout.contains("database13") && !ran.stdout.contains("cache2"),
+        "nothing of the left-out migrations ran",
+        &ran,
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::model::Scope;
 use crate::platform::Platform;
-use crate::ui::{Align, TableBuilder};
+use crate::ui::{Align, TableBuilder, format_count};
 
 use super::context::Context;
 
@@ -98,7 +98,7 @@ async fn postgres_summary(url: String) -> std::result::Result<String, String> {
         Ok::<_, tokio_postgres::Error>(format!(
             "postgresql {version}: {} tables, {} rows",
             tables.len(),
-            group_thousands(rows)
+            format_count(rows.unsigned_abs())
         ))
     }
     .await
@@ -132,29 +132,4 @@ async fn redis_summary(url: String) -> std::result::Result<String, String> {
     })
     .await
     .map_err(|e| e.to_string())?
-}
-
-fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group_thousands;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(7920), "7,920");
-        assert_eq!(group_thousands(1234567), "1,234,567");
-    }
 }

@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 pub use auth::{read_token, token_path, user_token_path};
 pub use engines::postgres::PostgresCluster;
-pub use engines::{EngineConfig, POSTGRES_URL_ENV};
+pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV};
 
 use crate::error::{Error, Result};
 use errors::ApiError;

@@ -11,5 +11,5 @@ pub mod table;
 
 pub use block::Block;
 pub use output::{Output, OutputFormat};
-pub use size::format_size;
+pub use size::{format_count, format_size};
 pub use table::{Align, TableBuilder};

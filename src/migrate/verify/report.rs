@@ -79,18 +79,7 @@ pub fn failure(subject: &Subject<'_>, differences: &[Difference]) -> String {
     text
 }
 
-/// `4210` -> `4,210`, as the summaries print counts.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::ui::format_count as count;
 
 /// `1 table`, `5 tables`: the count with its noun in the right number.
 pub fn counted(n: u64, one: &str, many: &str) -> String {

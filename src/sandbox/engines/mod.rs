@@ -10,10 +10,12 @@
 //! engine is unavailable here (PostgreSQL not installed, say) can still be created and linked;
 //! they hold no data, and backups of them are refused with the reason.
 
+mod dirs;
 pub(crate) mod dirtree;
 mod mongo;
 pub(crate) mod postgres;
 mod procs;
+pub use procs::PROGRAM_PATH_ENV;
 pub(crate) mod redis;
 
 use std::collections::BTreeMap;
@@ -27,9 +29,10 @@ use rand::distributions::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{ConnectionKind, ServiceConnection};
+use crate::api::ServiceConnection;
 use crate::model::{Scope, ServiceType};
 
+pub(crate) use dirs::urlencode;
 pub(crate) use dirtree::{BackupSummary, RestoreSummary};
 
 /// Secrets generated once when a service is created, kept in the sandbox state.
@@ -218,8 +221,8 @@ pub(crate) struct Engines {
 }
 
 struct EnginesInner {
-    volume: VolumeEngine,
-    s3: S3Engine,
+    volume: dirs::DirEngine,
+    s3: dirs::DirEngine,
     postgres: postgres::PostgresEngine,
     redis: redis::RedisEngine,
     mongo: mongo::MongoEngine,
@@ -229,8 +232,8 @@ impl Engines {
     pub(crate) fn new(root: &Path, config: &EngineConfig) -> Engines {
         Engines {
             inner: Arc::new(EnginesInner {
-                volume: VolumeEngine,
-                s3: S3Engine,
+                volume: dirs::DirEngine { bucket: false },
+                s3: dirs::DirEngine { bucket: true },
                 postgres: postgres::PostgresEngine::new(root, config.postgres_url.clone()),
                 redis: redis::RedisEngine::new(root),
                 mongo: mongo::MongoEngine,
@@ -287,121 +290,4 @@ fn random_alnum(len: usize, upper: bool) -> String {
             if upper { c.to_ascii_uppercase() } else { c }
         })
         .collect()
-}
-
-/// Percent-encodes all but RFC 3986 unreserved characters (form encoding would turn a space
-/// into `+`, which means a plus in a URL's userinfo and query).
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A directory's files as a connection: the sandbox runs on this machine, so verify can read
-/// them directly.
-fn directory_connection(svc: &ServiceRef) -> Result<ServiceConnection, String> {
-    let url = url::Url::from_directory_path(&svc.data)
-        .map_err(|()| format!("{} is not an absolute path", svc.data.display()))?;
-    Ok(ServiceConnection {
-        kind: ConnectionKind::Directory,
-        url: url.to_string(),
-    })
-}
-
-struct VolumeEngine;
-
-impl Engine for VolumeEngine {
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
-        match seed {
-            SeedData::Files(spec) => crate::sandbox::content::generate(&svc.data, spec)
-                .map(|_| ())
-                .map_err(|e| format!("generating files in {}: {e}", svc.data.display())),
-            other => Err(format!(
-                "{} services take `content`, not {other:?}",
-                svc.service_type
-            )),
-        }
-    }
-
-    fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
-        dirtree::backup(&svc.data, out, true)
-    }
-
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
-        dirtree::restore(backup, &svc.data)
-    }
-
-    fn restore_is_repeatable(&self) -> bool {
-        true
-    }
-
-    fn env_value(&self, _: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
-        Ok(None)
-    }
-
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
-        directory_connection(svc)
-    }
-}
-
-struct S3Engine;
-
-impl Engine for S3Engine {
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
-        match seed {
-            SeedData::Files(spec) => crate::sandbox::content::generate(&svc.data, spec)
-                .map(|_| ())
-                .map_err(|e| format!("generating files in {}: {e}", svc.data.display())),
-            other => Err(format!(
-                "{} services take `content`, not {other:?}",
-                svc.service_type
-            )),
-        }
-    }
-
-    /// Objects only: S3 has no directories, so none are archived.
-    fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
-        dirtree::backup(&svc.data, out, false)
-    }
-
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
-        dirtree::restore(backup, &svc.data)
-    }
-
-    fn restore_is_repeatable(&self) -> bool {
-        true
-    }
-
-    fn env_value(
-        &self,
-        svc: &ServiceRef,
-        base_url: &str,
-    ) -> Result<Option<(String, bool)>, String> {
-        let Some(Credentials::S3 {
-            access_key,
-            secret_key,
-        }) = &svc.credentials
-        else {
-            return Err(format!("s3 service {:?} has no access keys", svc.name));
-        };
-        let bucket = format!("{}-{}-{}", svc.scope.project, svc.scope.stage, svc.name);
-        Ok(Some((
-            format!(
-                "s3://{}:{}@{bucket}?region=eu-central-1&endpoint={}",
-                urlencode(access_key),
-                urlencode(secret_key),
-                urlencode(base_url)
-            ),
-            true,
-        )))
-    }
-
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
-        directory_connection(svc)
-    }
 }

@@ -8,9 +8,26 @@ use std::process::{Command, Stdio};
 /// are not on PATH by default; the highest version wins.
 const POSTGRES_LIB: &str = "/usr/lib/postgresql";
 
-/// Finds `name` on PATH, then (for PostgreSQL programs) under /usr/lib/postgresql/<v>/bin.
-/// The error says what is missing and how to install it.
+/// Replaces PATH and the PostgreSQL directories as the places server programs are looked up
+/// in (a `:`-separated list, e.g. `/usr/lib/postgresql/13/bin:/usr/bin` to pick one PostgreSQL
+/// version; an empty directory makes every engine that needs a program unavailable).
+pub const PROGRAM_PATH_ENV: &str = "SETOPS_SANDBOX_PROGRAM_PATH";
+
+/// Finds `name` on PATH, then (for PostgreSQL programs) under /usr/lib/postgresql/<v>/bin;
+/// only in `SETOPS_SANDBOX_PROGRAM_PATH` when that is set. The error says where it looked and
+/// how to install the program.
 pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf, String> {
+    if let Some(dirs) = std::env::var_os(PROGRAM_PATH_ENV) {
+        return std::env::split_paths(&dirs)
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable(candidate))
+            .ok_or_else(|| {
+                format!(
+                    "`{name}` was not found in {PROGRAM_PATH_ENV} ({}); {package_hint}",
+                    dirs.to_string_lossy()
+                )
+            });
+    }
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
             let candidate = dir.join(name);
@@ -31,7 +48,7 @@ pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf, St
         .collect();
     versions.sort();
     versions.pop().map(|(_, p)| p).ok_or_else(|| {
-        format!("`{name}` was not found on PATH nor under {POSTGRES_LIB}/*/bin; {package_hint}")
+        format!("`{name}` was not found on PATH (nor under {POSTGRES_LIB}/*/bin); {package_hint}")
     })
 }
 

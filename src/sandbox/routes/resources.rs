@@ -124,46 +124,69 @@ pub(super) async fn app_env(
     ApiPath((project, stage, app)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<Vec<EnvVar>>> {
     let scope = scope(project, stage);
-    let world = st.sandbox.world().await;
-    let config = &stage_of(&world, &scope)?.config;
-    let app_model = find_app(config, &app, &scope)?;
-    let mut vars = Vec::new();
-    for link in app_model.links {
-        let (Some(key), Some(svc)) = (link.env_key, config.services.get(&link.service)) else {
-            continue;
-        };
-        let mut description = format!("{} service {}", svc.service_type, link.service);
-        if svc.service_type == ServiceType::Mongodb4 {
-            description.push_str(": no value, no MongoDB server runs in the sandbox");
-        }
-        let var = match st.sandbox.engines().get(svc.service_type) {
-            Ok(engine) => {
-                let service = ServiceRef::new(st.sandbox.dir(), &scope, &link.service, svc);
-                engine
-                    .env_value(&service, &st.base_url)
-                    .map_err(|e| {
-                        ApiError::internal(format!(
-                            "the env value of service {:?}: {e}",
-                            link.service
-                        ))
-                    })?
-                    .map(|(value, secret)| EnvVar {
-                        key,
-                        value,
-                        description: Some(description),
-                        secret,
-                    })
-            }
-            Err(reason) => Some(EnvVar {
+    // Read the links under the lock; compute the values without it, since an engine may have
+    // to start a server first (a Redis service after a sandbox restart).
+    let linked: Vec<(String, ServiceRef)> = {
+        let world = st.sandbox.world().await;
+        let config = &stage_of(&world, &scope)?.config;
+        let app_model = find_app(config, &app, &scope)?;
+        app_model
+            .links
+            .into_iter()
+            .filter_map(|link| {
+                let key = link.env_key?;
+                let svc = config.services.get(&link.service)?;
+                Some((
+                    key,
+                    ServiceRef::new(st.sandbox.dir(), &scope, &link.service, svc),
+                ))
+            })
+            .collect()
+    };
+    let sandbox = st.sandbox.clone();
+    let base_url = st.base_url.clone();
+    let vars = tokio::task::spawn_blocking(move || {
+        linked
+            .into_iter()
+            .map(|(key, service)| env_var(&sandbox, &base_url, key, &service))
+            .collect::<ApiResult<Vec<Option<EnvVar>>>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("computing env values: {e}")))??;
+    Ok(Json(vars.into_iter().flatten().collect()))
+}
+
+/// The variable one env-key link gives; `None` for types that give none.
+fn env_var(
+    sandbox: &crate::sandbox::Sandbox,
+    base_url: &str,
+    key: String,
+    service: &ServiceRef,
+) -> ApiResult<Option<EnvVar>> {
+    let mut description = format!("{} service {}", service.service_type, service.name);
+    if service.service_type == ServiceType::Mongodb4 {
+        description.push_str(": no value, no MongoDB server runs in the sandbox");
+    }
+    let engine = match sandbox.engines().get(service.service_type) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            return Ok(Some(EnvVar {
                 key,
                 value: String::new(),
                 description: Some(format!("{description}: no value, {reason}")),
                 secret: false,
-            }),
-        };
-        vars.extend(var);
-    }
-    Ok(Json(vars))
+            }));
+        }
+    };
+    let value = engine.env_value(service, base_url).map_err(|e| {
+        ApiError::internal(format!("the env value of service {:?}: {e}", service.name))
+    })?;
+    Ok(value.map(|(value, secret)| EnvVar {
+        key,
+        value,
+        description: Some(description),
+        secret,
+    }))
 }
 
 pub(super) async fn services(
@@ -204,27 +227,34 @@ pub(super) async fn service_connection(
     ApiPath((project, stage, service)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<ServiceConnection>> {
     let scope = scope(project, stage);
-    let world = st.sandbox.world().await;
-    let svc = stage_of(&world, &scope)?
-        .config
-        .services
-        .get(&service)
-        .ok_or_else(|| service_missing(&service, &scope))?;
-    let engine = st
-        .sandbox
-        .engines()
-        .get(svc.service_type)
-        .map_err(|reason| {
+    let service_ref = {
+        let world = st.sandbox.world().await;
+        let svc = stage_of(&world, &scope)?
+            .config
+            .services
+            .get(&service)
+            .ok_or_else(|| service_missing(&service, &scope))?;
+        ServiceRef::new(st.sandbox.dir(), &scope, &service, svc)
+    };
+    let sandbox = st.sandbox.clone();
+    // Off the async workers: the engine may start a server first.
+    tokio::task::spawn_blocking(move || {
+        let engine = sandbox
+            .engines()
+            .get(service_ref.service_type)
+            .map_err(|reason| {
+                ApiError::unprocessable(
+                    codes::CURRENTLY_NOT_SUPPORTED,
+                    format!("service {service:?} holds no data here: {reason}"),
+                )
+            })?;
+        engine.connection(&service_ref).map(Json).map_err(|e| {
             ApiError::unprocessable(
                 codes::CURRENTLY_NOT_SUPPORTED,
-                format!("service {service:?} holds no data here: {reason}"),
+                format!("service {service:?} cannot be reached: {e}"),
             )
-        })?;
-    let service_ref = ServiceRef::new(st.sandbox.dir(), &scope, &service, svc);
-    engine.connection(&service_ref).map(Json).map_err(|e| {
-        ApiError::unprocessable(
-            codes::CURRENTLY_NOT_SUPPORTED,
-            format!("service {service:?} cannot be reached: {e}"),
-        )
+        })
     })
+    .await
+    .map_err(|e| ApiError::internal(format!("looking up the connection: {e}")))?
 }

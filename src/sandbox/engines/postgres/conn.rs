@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::sandbox::engines::urlencode;
+
 /// How long a client waits for a connection before giving up (libpq seconds).
 const CONNECT_TIMEOUT_SECS: &str = "10";
 
@@ -110,11 +112,7 @@ impl Superuser {
             .url(&self.user, &self.password, &self.database);
         for (i, (key, value)) in self.endpoint.params.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(&format!(
-                "{}={}",
-                percent_encode(key),
-                percent_encode(value)
-            ));
+            url.push_str(&format!("{}={}", urlencode(key), urlencode(value)));
         }
         url
     }
@@ -143,10 +141,10 @@ impl Endpoint {
         };
         format!(
             "postgresql://{}:{}@{host}:{}/{}",
-            percent_encode(user),
-            percent_encode(password),
+            urlencode(user),
+            urlencode(password),
             self.port,
-            percent_encode(database)
+            urlencode(database)
         )
     }
 
@@ -204,20 +202,6 @@ pub(crate) fn quote_literal(value: &str) -> String {
     } else {
         format!("'{doubled}'")
     }
-}
-
-/// Percent-encodes all but RFC 3986 unreserved characters. Not form encoding: in a URL's
-/// userinfo and path a `+` is a plus, so a space must be `%20`.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn percent_decode(text: &str, what: &str) -> Result<String, String> {

@@ -6,6 +6,7 @@
 use ::redis::{Connection, Pipeline};
 
 use super::super::KeySpec;
+use crate::sandbox::content::SplitMix64;
 
 /// Keys created per round trip (two or three commands each).
 const KEYS_PER_ROUND_TRIP: usize = 200;
@@ -23,26 +24,6 @@ const QUEUES: [&str; 6] = [
     "reports",
 ];
 const PLANS: [&str; 3] = ["free", "team", "business"];
-
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// One generated key: what to run to create it. Kept as data so tests can compare plans.
 #[derive(Debug, Clone, PartialEq)]
