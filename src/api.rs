@@ -108,10 +108,11 @@ pub mod paths {
     pub fn transfer(token: &str) -> String {
         format!("{TRANSFER_PREFIX}/{token}")
     }
-    /// PUT [`Faults`] (sandbox only): fault knobs for tests and rehearsals.
+    /// GET [`ServiceConnection`] (sandbox extension): how to reach a service's data.
     pub fn service_connection(scope: &Scope, name: &str) -> String {
         format!("{}/connection", service(scope, name))
     }
+    /// PUT [`Faults`] (sandbox only): fault knobs for tests and rehearsals.
     pub fn sandbox_faults() -> String {
         "/_sandbox/faults".to_owned()
     }

@@ -468,3 +468,119 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
         assert_eq!(before, after, "{service}: no upload was started");
     }
 }
+
+/// A target that cannot be reached at verify time (here: its database was dropped after the
+/// restore) is never relinked to: the platform offers a connection, so verify must use it.
+#[test]
+fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let source = app_env(&sb, "web")["DATABASE_URL"].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = write_plan(
+        dir.path(),
+        "  - source: database\n    target: database13\n    type: postgresql13\n    \
+         plan: db.t3.micro\n    backup: fresh\n",
+    );
+    let ran = sb
+        .cmd()
+        .env("SETOPS_MIGRATE_CRASH_AT", "restore:after")
+        .arg("run")
+        .arg(plan.to_str().expect("utf-8"))
+        .arg("-y")
+        .run();
+    assert_eq!(ran.status, 99, "{}", show(&ran));
+    // The crash left the restore running in the sandbox: let it finish first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let backups = sb
+            .cmd()
+            .args(["--service", "database13", "-o", "json", "backup"])
+            .run()
+            .ok()
+            .json();
+        let done = backups
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|b| b["last_restore"]["outcome"] == "SUCCEEDED");
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "restore never finished: {backups:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let target = connection_url(&sb, "database13");
+    let mut admin = url::Url::parse(&target).expect("url");
+    let database = admin.path().trim_start_matches('/').to_owned();
+    admin.set_path("/postgres");
+    psql(admin.as_str(), &format!("DROP DATABASE {database}"));
+
+    let ran = run(&sb, &plan, &[]);
+    assert_eq!(ran.status, 5, "{}", show(&ran));
+    assert!(
+        ran.stderr
+            .contains("cannot connect to the target's PostgreSQL"),
+        "{}",
+        show(&ran)
+    );
+    assert_eq!(app_env(&sb, "web")["DATABASE_URL"], source, "not relinked");
+}
+
+/// An extension only a superuser can create (dblink) is not owned by the service role; its
+/// comment in the dump must not roll the whole restore back.
+#[test]
+fn a_source_with_a_superuser_extension_migrates() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.cmd()
+        .args([
+            "service:create",
+            "extdb",
+            "--type",
+            "postgresql13",
+            "--plan",
+            "db.t3.micro",
+        ])
+        .run()
+        .ok();
+    sb.cmd()
+        .args([
+            "--service",
+            "extdb",
+            "option:set",
+            "extensions",
+            "dblink,citext",
+        ])
+        .run()
+        .ok();
+    sb.cmd().args(["changeset:commit"]).run().ok();
+    let source = connection_url(&sb, "extdb");
+    psql(
+        &source,
+        "CREATE TABLE t (id int PRIMARY KEY, name citext); INSERT INTO t VALUES (1, 'A'), (2, 'b')",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = write_plan(
+        dir.path(),
+        "  - source: extdb\n    target: extdb2\n    backup: fresh\n",
+    );
+    let ran = run(&sb, &plan, &[]);
+    assert_eq!(ran.status, 0, "{}", show(&ran));
+    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+    let target = connection_url(&sb, "extdb2");
+    assert_eq!(
+        psql(&target, "SELECT count(*) FROM t WHERE name = 'a'"),
+        "1"
+    );
+    assert_eq!(
+        psql(
+            &target,
+            "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"
+        ),
+        "citext,dblink"
+    );
+}

@@ -70,7 +70,7 @@ fn commits_and_restore_waits_show_as_spinners_on_a_terminal() {
         ),
         (
             "a restore wait",
-            r"(files2|media2)  wait      [\u2800-\u28ff] RESTORING for 0m0[1-9]s",
+            r"(files2|media2|database13|cache2) +wait      [\u2800-\u28ff] RESTORING for 0m0[1-9]s",
         ),
     ] {
         assert!(

@@ -190,7 +190,15 @@ fn judge<F: Fingerprint>(
 ) -> Result<DataCheck> {
     let (source, target) = match (source?, target?) {
         (Ok(s), Ok(t)) => (s, t),
-        (Err(reason), _) | (_, Err(reason)) => return Ok(DataCheck::NotCompared(reason)),
+        // The platform gave a connection to both services, so both must answer: a target that
+        // cannot be reached (dropped, wrong password) must never be relinked to.
+        (Err(reason), _) | (_, Err(reason)) => {
+            return Err(Error::Verification(format!(
+                "{reason}; the platform says this data is reachable, so nothing was relinked. \
+                 Check the service, then run again; pass --no-verify only to relink without \
+                 comparing the data"
+            )));
+        }
     };
     let differences = F::differences(&source, &target);
     if !differences.is_empty() {

@@ -20,7 +20,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// server defaults are.
 const SESSION: &str = "SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'; \
     SET intervalstyle = 'postgres'; SET bytea_output = 'hex'; SET extra_float_digits = 3; \
-    SET lc_monetary = 'C'; SET statement_timeout = 0";
+    SET lc_monetary = 'C'; SET lock_timeout = '30s'; SET statement_timeout = '30min'; \
+    SET idle_in_transaction_session_timeout = '30min'";
 
 /// Relations of the user's schemas that belong to the user, not to an extension (an extension's
 /// own tables are created by CREATE EXTENSION on either side). `pg_` schemas are the system's.
@@ -160,9 +161,15 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Datab
     let (client, connection) = match config.connect(NoTls).await {
         Ok(pair) => pair,
         Err(e) => {
+            // The server's own words ("password authentication failed", "database … does not
+            // exist"); tokio-postgres' Display says only "db error".
+            let detail = e
+                .as_db_error()
+                .map(|db| db.message().to_owned())
+                .unwrap_or_else(|| e.to_string());
             return Ok(Err(format!(
                 "cannot connect to the {label}'s PostgreSQL: {}",
-                redact(&e.to_string())
+                redact(&detail)
             )));
         }
     };

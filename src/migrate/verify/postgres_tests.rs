@@ -11,16 +11,15 @@ use crate::sandbox::PostgresCluster;
 /// The cluster of this test, stopped before its directory goes away.
 struct Cluster {
     cluster: PostgresCluster,
-    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let cluster = PostgresCluster::start(dir.path()).unwrap_or_else(|e| {
+        // A scratch cluster removes its data once the test binary has ended.
+        let cluster = PostgresCluster::start_scratch().unwrap_or_else(|e| {
             panic!("cannot start PostgreSQL ({e}): install it (apt-get install postgresql)")
         });
-        Cluster { cluster, _dir: dir }
+        Cluster { cluster }
     }
 
     fn url(&self, database: &str) -> String {

@@ -261,10 +261,11 @@ impl Engine for PostgresEngine {
         })
     }
 
-    /// One transaction: a restore either committed or changed nothing, so running it again
-    /// after an interruption is the same as running it once.
+    /// No: the restore is one transaction, but one that committed just before the sandbox
+    /// stopped would fail with "already exists" when run again, and a success would be
+    /// recorded as a failure. An interrupted restore is recorded as interrupted instead.
     fn restore_is_repeatable(&self) -> bool {
-        true
+        false
     }
 
     fn env_value(&self, svc: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {

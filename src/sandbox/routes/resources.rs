@@ -242,18 +242,25 @@ pub(super) async fn service_connection(
         let engine = sandbox
             .engines()
             .get(service_ref.service_type)
+            .and_then(|engine| {
+                if service_ref.service_type == ServiceType::Mongodb4 {
+                    Err("no MongoDB server runs in the sandbox; only the archive is kept".into())
+                } else {
+                    Ok(engine)
+                }
+            })
             .map_err(|reason| {
                 ApiError::unprocessable(
                     codes::CURRENTLY_NOT_SUPPORTED,
                     format!("service {service:?} holds no data here: {reason}"),
                 )
             })?;
-        engine.connection(&service_ref).map(Json).map_err(|e| {
-            ApiError::unprocessable(
-                codes::CURRENTLY_NOT_SUPPORTED,
-                format!("service {service:?} cannot be reached: {e}"),
-            )
-        })
+        // A failure of an engine that has data (a server that does not start) is the
+        // sandbox's fault, not "unreachable by design": verify must not skip over it.
+        engine
+            .connection(&service_ref)
+            .map(Json)
+            .map_err(|e| ApiError::internal(format!("service {service:?} cannot be reached: {e}")))
     })
     .await
     .map_err(|e| ApiError::internal(format!("looking up the connection: {e}")))?

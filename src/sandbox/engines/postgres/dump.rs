@@ -17,7 +17,8 @@ pub(crate) fn backup(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut cmd = endpoint.command(pg_dump, login);
-    cmd.arg("-Fc")
+    // A lock held by an app must not keep the backup CREATING forever.
+    cmd.args(["-Fc", "--lock-wait-timeout=120s"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -54,10 +55,14 @@ pub(crate) fn restore(
     login: Login<'_>,
     archive: &Path,
 ) -> Result<(), String> {
+    let list = comment_free_list(pg_restore, archive)?;
     let mut cmd = endpoint.command(pg_restore, login);
     // Roles and grants of the source do not exist here; the service role owns what it restores.
-    cmd.args(["--single-transaction", "--no-owner", "--no-acl"])
-        .arg(archive)
+    cmd.args(["--single-transaction", "--no-owner", "--no-acl"]);
+    if let Some(list) = &list {
+        cmd.arg("-L").arg(list.path());
+    }
+    cmd.arg(archive)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -76,6 +81,42 @@ pub(crate) fn restore(
         "" => Err(format!("pg_restore failed ({status}) without saying why")),
         text => Err(text.to_owned()),
     }
+}
+
+/// The archive's table of contents without `COMMENT ON EXTENSION` entries, when it has any:
+/// only an extension's owner may comment on it, and an extension only a superuser can create
+/// (dblink, pg_stat_statements) is not owned by the service role, so the comment alone would
+/// roll the whole restore back. `None` restores everything.
+fn comment_free_list(
+    pg_restore: &Path,
+    archive: &Path,
+) -> Result<Option<tempfile::NamedTempFile>, String> {
+    let output = std::process::Command::new(pg_restore)
+        .arg("-l")
+        .arg(archive)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start {}: {e}", pg_restore.display()))?;
+    if !output.status.success() {
+        let text = String::from_utf8_lossy(&output.stderr);
+        return Err(match text.trim() {
+            "" => format!("pg_restore -l failed ({})", output.status),
+            text => text.to_owned(),
+        });
+    }
+    let toc = String::from_utf8_lossy(&output.stdout);
+    if !toc.lines().any(|l| l.contains(" COMMENT - EXTENSION ")) {
+        return Ok(None);
+    }
+    // NamedTempFile is created 0600.
+    let mut file =
+        tempfile::NamedTempFile::new().map_err(|e| format!("writing the restore list: {e}"))?;
+    for line in toc.lines().filter(|l| !l.contains(" COMMENT - EXTENSION ")) {
+        writeln!(file, "{line}").map_err(|e| format!("writing the restore list: {e}"))?;
+    }
+    file.flush()
+        .map_err(|e| format!("writing the restore list: {e}"))?;
+    Ok(Some(file))
 }
 
 /// Runs a seed script as the login, stopping at its first error.

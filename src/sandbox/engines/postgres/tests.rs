@@ -156,7 +156,10 @@ fn a_backup_restores_into_another_service_on_top_of_its_rows() {
         role,
         "the service role owns its trusted extensions"
     );
-    assert!(engine.restore_is_repeatable());
+    assert!(
+        !engine.restore_is_repeatable(),
+        "a restore that committed just before a restart would fail when run again"
+    );
 }
 
 #[test]
