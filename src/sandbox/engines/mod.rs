@@ -36,7 +36,7 @@ pub(crate) use dirs::urlencode;
 pub(crate) use dirtree::{BackupSummary, RestoreSummary};
 
 /// Secrets generated once when a service is created, kept in the sandbox state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Credentials {
     S3 {
@@ -45,6 +45,24 @@ pub(crate) enum Credentials {
     },
     /// A login for a database server (PostgreSQL role, Redis `default` user).
     Password { user: String, password: String },
+}
+
+/// Secrets stay out of debug output (a failing assertion, a log line).
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::S3 { access_key, .. } => f
+                .debug_struct("S3")
+                .field("access_key", access_key)
+                .field("secret_key", &"***")
+                .finish(),
+            Credentials::Password { user, .. } => f
+                .debug_struct("Password")
+                .field("user", user)
+                .field("password", &"***")
+                .finish(),
+        }
+    }
 }
 
 impl Credentials {

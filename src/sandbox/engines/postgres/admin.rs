@@ -18,7 +18,10 @@ pub(crate) fn provision(
     name: &str,
     password: &str,
 ) -> Result<(), String> {
-    let mut sql = drop_statements(name);
+    // A server reached through --postgres-url may log DDL (log_statement = ddl): this
+    // session's statements, which carry the password, are kept out of its log.
+    let mut sql = "SET log_statement = 'none';\n".to_owned();
+    sql.push_str(&drop_statements(name));
     sql.push_str(&format!(
         "CREATE ROLE {role} LOGIN PASSWORD {password};\nCREATE DATABASE {role} OWNER {role};\n",
         role = quote_ident(name),
