@@ -12,6 +12,10 @@ use std::process::Command;
 
 use common::{Ran, TestSandbox};
 
+/// The demo's PostgreSQL 11 -> 13 upgrade as one plan entry.
+const UPGRADE: &str = "  - source: database\n    target: database13\n    type: postgresql13\n    \
+                       plan: db.t3.micro\n    backup: fresh\n";
+
 fn write_plan(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("plan.yaml");
     let text = format!("version: 1\nproject: shop\nstage: production\nmigrations:\n{body}");
@@ -162,11 +166,7 @@ fn postgresql_11_to_13_keeps_every_row_and_sequence_and_relinks_the_apps() {
     let source = app_env(&sb, "web")["DATABASE_URL"].clone();
     assert!(source.starts_with("postgresql://"), "{source}");
     let dir = tempfile::tempdir().expect("temp dir");
-    let plan = write_plan(
-        dir.path(),
-        "  - source: database\n    target: database13\n    type: postgresql13\n    \
-         plan: db.t3.micro\n    backup: fresh\n",
-    );
+    let plan = write_plan(dir.path(), UPGRADE);
     let ran = run(&sb, &plan, &[]);
     assert_eq!(ran.status, 0, "{}", show(&ran));
     assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
@@ -357,20 +357,15 @@ fn a_pg_restore_failure_is_a_failed_restore_and_stops_before_relinking() {
         show(&ran)
     );
     assert_eq!(app_env(&sb, "web")["DATABASE_URL"], source, "not relinked");
-    let backups = sb
-        .cmd()
-        .args(["--service", "imported", "-o", "json", "backup"])
-        .run()
-        .ok()
-        .json();
-    let restore = &backups.as_array().expect("array")[0]["last_restore"];
-    assert_eq!(restore["outcome"], "FAILED", "{backups:#}");
+    let backups = sb.backups("imported");
+    let restore = &backups[0]["last_restore"];
+    assert_eq!(restore["outcome"], "FAILED", "{backups:?}");
     assert!(
         restore["error"]
             .as_str()
             .unwrap_or("")
             .contains("pg_restore"),
-        "{backups:#}"
+        "{backups:?}"
     );
 }
 
@@ -442,12 +437,7 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
         ("media", &pgdump, "a PostgreSQL custom archive"),
         ("cache", &sql, "plain SQL text"),
     ] {
-        let before = sb
-            .cmd()
-            .args(["--service", service, "-o", "json", "backup"])
-            .run()
-            .ok()
-            .stdout;
+        let before = sb.backups(service);
         let ran = sb
             .cmd()
             .current_dir(dir.path())
@@ -459,12 +449,7 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
             "{service}: names {what:?}\n{}",
             show(&ran)
         );
-        let after = sb
-            .cmd()
-            .args(["--service", service, "-o", "json", "backup"])
-            .run()
-            .ok()
-            .stdout;
+        let after = sb.backups(service);
         assert_eq!(before, after, "{service}: no upload was started");
     }
 }
@@ -477,11 +462,7 @@ fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
     sb.speed_up();
     let source = app_env(&sb, "web")["DATABASE_URL"].clone();
     let dir = tempfile::tempdir().expect("temp dir");
-    let plan = write_plan(
-        dir.path(),
-        "  - source: database\n    target: database13\n    type: postgresql13\n    \
-         plan: db.t3.micro\n    backup: fresh\n",
-    );
+    let plan = write_plan(dir.path(), UPGRADE);
     let ran = sb
         .cmd()
         .env("SETOPS_MIGRATE_CRASH_AT", "restore:after")
@@ -493,15 +474,8 @@ fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
     // The crash left the restore running in the sandbox: let it finish first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let backups = sb
-            .cmd()
-            .args(["--service", "database13", "-o", "json", "backup"])
-            .run()
-            .ok()
-            .json();
+        let backups = sb.backups("database13");
         let done = backups
-            .as_array()
-            .expect("array")
             .iter()
             .any(|b| b["last_restore"]["outcome"] == "SUCCEEDED");
         if done {
@@ -509,7 +483,7 @@ fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "restore never finished: {backups:#}"
+            "restore never finished: {backups:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
