@@ -122,6 +122,10 @@ pub mod paths {
 pub struct Health {
     pub status: String,
     pub version: String,
+    /// A sandbox's instance ID, created once in its directory: the same after a restart on
+    /// another port. A platform without one is known by its origin and organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Body of `POST .../uploads`.

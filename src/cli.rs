@@ -276,9 +276,14 @@ pub struct RunArgs {
     /// Where journals and downloads live (default: .setops-migrate/ beside the plan)
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Start over when the plan changed since the journal was written (the old journal is kept aside)
+    /// Move the journal aside and start from what the platform shows (for a changed plan or an
+    /// unreadable journal); the old journal is kept beside it
     #[arg(long)]
     pub restart: bool,
+    /// Destroy and recreate a target this plan made that may already hold data (an upload or
+    /// restore no record explains), then redo its migration; never a source or a linked service
+    #[arg(long)]
+    pub recreate_target: bool,
     /// Restore into a target that exists but was not created by this plan
     #[arg(long)]
     pub adopt_target: bool,

@@ -58,6 +58,14 @@ pub enum Error {
     #[error("{0}")]
     Decision(String),
 
+    /// A target may hold data of an earlier attempt that nothing accounts for; restoring could
+    /// duplicate it. `run --recreate-target` (or the prompt in a terminal) destroys and redoes it.
+    #[error("{message}")]
+    TargetNeedsRecreate {
+        message: String,
+        targets: Vec<String>,
+    },
+
     #[error("interrupted")]
     Interrupted,
 
@@ -88,7 +96,7 @@ impl Error {
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
             }
-            Error::Decision(_) => exit::DECISION_NEEDED,
+            Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Verification(_) => exit::VERIFICATION_FAILED,
             _ => exit::STEP_FAILED,

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod formats;
+pub mod fsio;
 pub mod migrate;
 pub mod model;
 pub mod plan;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
-use crate::migrate::{self, RunOptions};
+use crate::migrate::{self, Invocation, RunOptions};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
@@ -16,7 +16,7 @@ use crate::ui::events::RunDisplay;
 use crate::ui::{Align, TableBuilder, format_size};
 
 use super::context::Context;
-use super::plans::{load, print_preview, print_summary};
+use super::plans::{load, open_journal, print_preview, print_summary};
 
 const DEMO_PLAN: &str = include_str!("../../plans/demo.yaml");
 
@@ -80,17 +80,33 @@ async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Re
     let options = RunOptions {
         concurrency: 2,
         adopt_target: false,
-        restart: false,
-        state_dir: dir.join("state"),
+        recreate_target: false,
         verify: true,
+        invocation: Invocation {
+            run: format!(
+                "setops-migrate --sandbox {} run {}",
+                dir.display(),
+                plan_path.display()
+            ),
+            scoped: format!("setops-migrate --sandbox {} -p shop -s production", dir.display()),
+        },
     };
+    let journal = open_journal(platform.as_ref(), &plan, &dir.join("state"), false).await?;
     let pairs: Vec<(String, String)> = plan
         .migrations
         .iter()
         .filter_map(|m| m.source.clone().map(|s| (s, m.target.clone())))
         .collect();
     let targets: Vec<String> = plan.migrations.iter().map(|m| m.target.clone()).collect();
-    let summary = migrate::run(plan, platform.clone(), transfers, display, options).await?;
+    let summary = migrate::run(
+        plan,
+        journal,
+        platform.clone(),
+        transfers,
+        display,
+        options,
+    )
+    .await?;
     print_summary(&ctx.output, &summary);
     check_data(ctx, sandbox, &scope, &pairs).await?;
     for app in ["web", "worker"] {

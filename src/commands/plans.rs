@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
-use crate::migrate::{self, Preview, RunOptions, Summary, status};
+use crate::migrate::journal::{Journal, OpenRequest};
+use crate::migrate::{self, Invocation, Preview, RunOptions, Summary, status};
 use crate::plan::{Plan, load_plan};
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, Output, TableBuilder, format_size};
@@ -68,38 +69,144 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_state_dir(&args.plan));
     let conn = ctx.connect().await?;
-    let finished_before = status::read(&state_dir, &args.plan)?
-        .iter()
-        .any(|r| r.finished && r.endpoint == conn.platform.endpoint());
-    if args.dry_run || !finished_before {
+    if args.dry_run {
+        let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
+        print_preview(&ctx.output, &plan, &preview, true);
+        return Ok(());
+    }
+    // The lock is taken before anything else: a second run of this plan on this platform
+    // (however its URL is spelled) stops here.
+    let journal = open_journal(conn.platform.as_ref(), &plan, &state_dir, args.restart).await?;
+    if !journal.finished() {
         let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
         // In JSON mode a run's stdout is events only; the preview is a document of a dry run.
-        if args.dry_run || !ctx.output.is_json() {
-            print_preview(&ctx.output, &plan, &preview, args.dry_run);
-        }
-        if args.dry_run {
-            return Ok(());
+        if !ctx.output.is_json() {
+            print_preview(&ctx.output, &plan, &preview, false);
         }
         confirm(args, &plan)?;
     }
     let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
-    let options = RunOptions {
+    let mut options = RunOptions {
         concurrency: args.concurrency as usize,
         adopt_target: args.adopt_target,
-        restart: args.restart,
-        state_dir,
+        recreate_target: args.recreate_target,
         verify: !args.no_verify,
+        invocation: invocation(ctx, args),
     };
-    let summary = migrate::run(
+    let mut journal = Some(journal);
+    loop {
+        let journal = match journal.take() {
+            Some(j) => j,
+            None => open_journal(conn.platform.as_ref(), &plan, &state_dir, false).await?,
+        };
+        let outcome = migrate::run(
+            plan.clone(),
+            journal,
+            conn.platform.clone(),
+            conn.transfers.clone(),
+            display.clone(),
+            options.clone(),
+        )
+        .await;
+        match outcome {
+            Ok(summary) => {
+                print_summary(&ctx.output, &summary);
+                return Ok(());
+            }
+            // In a terminal the way on is offered; `--yes` alone never destroys anything.
+            Err(Error::TargetNeedsRecreate { message, targets })
+                if !options.recreate_target && !args.yes && std::io::stdin().is_terminal() =>
+            {
+                eprintln!("{message}");
+                if !ask_recreate(&targets)? {
+                    return Err(Error::Decision(
+                        "not recreated; nothing was uploaded or restored".into(),
+                    ));
+                }
+                options.recreate_target = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Locks and opens the plan's journal on this platform (keyed by its stable identity).
+pub async fn open_journal(
+    platform: &dyn crate::platform::Platform,
+    plan: &Plan,
+    state_dir: &Path,
+    restart: bool,
+) -> Result<Journal> {
+    let identity = platform.identity().await?;
+    Journal::open(OpenRequest {
+        state_dir,
         plan,
-        conn.platform.clone(),
-        conn.transfers.clone(),
-        display,
-        options,
-    )
-    .await?;
-    print_summary(&ctx.output, &summary);
-    Ok(())
+        platform: identity,
+        endpoint: platform.endpoint(),
+        restart,
+    })
+}
+
+/// The command lines a message may suggest, with the connection flags this run was given (the
+/// token never: it comes from the environment or `--token-file`).
+fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
+    let g = &ctx.global;
+    let mut connection = vec!["setops-migrate".to_owned()];
+    if let Some(dir) = &g.sandbox {
+        connection.push(format!("--sandbox {}", shell_word(&dir.display().to_string())));
+    }
+    if let Some(api) = &g.api {
+        connection.push(format!("--api {}", shell_word(api)));
+    }
+    if let Some(file) = &g.token_file {
+        connection.push(format!("--token-file {}", shell_word(&file.display().to_string())));
+    }
+    let connection = connection.join(" ");
+    let mut run = format!(
+        "{connection} run {}",
+        shell_word(&args.plan.display().to_string())
+    );
+    if let Some(dir) = &args.state_dir {
+        run.push_str(&format!(" --state-dir {}", shell_word(&dir.display().to_string())));
+    }
+    if args.yes {
+        run.push_str(" --yes");
+    }
+    Invocation {
+        run,
+        scoped: format!(
+            "{connection} -p {} -s {}",
+            g.project.as_deref().unwrap_or("PROJECT"),
+            g.stage.as_deref().unwrap_or("STAGE")
+        ),
+    }
+}
+
+/// `text` as one shell word: as it is when it is plain, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+fn ask_recreate(targets: &[String]) -> Result<bool> {
+    eprint!(
+        "Destroy and recreate {} now, then redo its migration? [y/N] ",
+        targets.join(", ")
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("reading the answer", "stdin", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 fn confirm(args: &RunArgs, plan: &Plan) -> Result<()> {
@@ -242,10 +349,11 @@ pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Resu
     }
     for report in &reports {
         ctx.output.line(&format!(
-            "{} ({}/{} at {}): {}, updated {}",
+            "{} ({}/{} on {}, last reached at {}): {}, updated {}",
             report.journal,
             report.project,
             report.stage,
+            report.platform,
             report.endpoint,
             if report.finished {
                 "finished"

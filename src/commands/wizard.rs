@@ -99,6 +99,7 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
         concurrency: 2,
         state_dir: None,
         restart: false,
+        recreate_target: false,
         adopt_target: false,
         no_verify: false,
     };

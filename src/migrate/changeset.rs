@@ -4,27 +4,26 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, Commit, CommitPhase, CommitStatus, codes};
 
 use super::crash::{self, When};
-use super::engine::{Engine, field};
+use super::engine::Engine;
 use super::events::{Phase, Step};
+use super::journal::{Fact, StepKey};
 use super::poll::Backoff;
 
 /// Stages `commands` (the whole list this step needs), resuming a partly staged list. Journal key
 /// `stage_key`; crash point `crash_name`.
 pub async fn stage_all(
     engine: &Engine,
-    stage_key: &str,
+    stage_key: &StepKey,
     crash_name: &str,
     step: Step,
     commands: &[ChangesetCommand],
 ) -> Result<()> {
-    if engine.done_data(stage_key).await.is_some() {
+    if engine.done_fact(stage_key).await.is_some() {
         return Ok(());
     }
     let pending = engine
@@ -38,9 +37,10 @@ pub async fn stage_all(
     if !is_prefix(&pending, commands) {
         return Err(foreign_changeset(engine, &pending));
     }
-    engine
-        .intent(stage_key, json!({ "commands": commands }))
-        .await?;
+    let fact = Fact::Commands {
+        commands: commands.to_vec(),
+    };
+    engine.intent(stage_key, fact.clone()).await?;
     crash::point(crash_name, When::Before);
     for command in &commands[pending.len()..] {
         engine
@@ -59,9 +59,7 @@ pub async fn stage_all(
             engine.scope
         ),
     );
-    engine
-        .done(stage_key, json!({ "commands": commands }))
-        .await
+    engine.done(stage_key, fact).await
 }
 
 /// Whether `pending` is the start of `ours` (the empty changeset is).
@@ -88,13 +86,13 @@ pub fn foreign_changeset(engine: &Engine, pending: &[ChangesetCommand]) -> Error
 /// tells, from the platform's state, whether an earlier attempt's commit already went through.
 pub async fn commit(
     engine: &Engine,
-    commit_key: &str,
+    commit_key: &StepKey,
     crash_name: &str,
     step: Step,
     deadline: Duration,
     is_applied: &impl AsyncFn() -> Result<bool>,
 ) -> Result<()> {
-    if engine.done_data(commit_key).await.is_some() {
+    if engine.done_fact(commit_key).await.is_some() {
         return Ok(());
     }
     if let Some(open) = engine.open_intent(commit_key).await {
@@ -105,19 +103,29 @@ pub async fn commit(
                 Phase::Info,
                 "the commit of an earlier attempt went through",
             );
-            return engine.done(commit_key, open.data).await;
+            return engine.done(commit_key, open.fact).await;
         }
-        if let Some(id) = field(&open.data, "commit_id").and_then(|s| s.parse::<Uuid>().ok()) {
+        if let Fact::Commit {
+            commit_id: Some(id),
+        } = open.fact
+        {
             let status = engine.platform.commit_status(&engine.scope, &id).await?;
             if status.status == CommitStatus::Running {
                 let done = follow(engine, status, step, deadline).await?;
                 return engine
-                    .done(commit_key, json!({ "commit_id": done.id }))
+                    .done(
+                        commit_key,
+                        Fact::Commit {
+                            commit_id: Some(done.id),
+                        },
+                    )
                     .await;
             }
         }
     }
-    engine.intent(commit_key, json!({})).await?;
+    engine
+        .intent(commit_key, Fact::Commit { commit_id: None })
+        .await?;
     crash::point(crash_name, When::Before);
     let started = match engine.platform.commit(&engine.scope).await {
         Ok(started) => started,
@@ -129,17 +137,29 @@ pub async fn commit(
             ) =>
         {
             wait_applied(engine, step, deadline, is_applied, e).await?;
-            return engine.done(commit_key, json!({})).await;
+            return engine
+                .done(commit_key, Fact::Commit { commit_id: None })
+                .await;
         }
         Err(e) => return Err(e),
     };
     engine
-        .intent(commit_key, json!({ "commit_id": started.id }))
+        .intent(
+            commit_key,
+            Fact::Commit {
+                commit_id: Some(started.id),
+            },
+        )
         .await?;
     crash::point(crash_name, When::After);
     let done = follow(engine, started, step, deadline).await?;
     engine
-        .done(commit_key, json!({ "commit_id": done.id }))
+        .done(
+            commit_key,
+            Fact::Commit {
+                commit_id: Some(done.id),
+            },
+        )
         .await
 }
 

@@ -8,16 +8,15 @@ use super::changeset::{commit, stage_all};
 use super::engine::Engine;
 use super::events::{Phase, Step};
 use super::inspect::{Resolved, find};
-
-const STAGE_KEY: &str = "stage-targets";
-const COMMIT_KEY: &str = "commit-targets";
+use super::journal::{Fact, PlanStep};
 
 pub async fn create_targets(
     engine: &Engine,
     resolved: &[Resolved],
     existing: &[Service],
 ) -> Result<()> {
-    if engine.done_data(COMMIT_KEY).await.is_some() {
+    let commit_key = PlanStep::CommitTargets.key();
+    if engine.done_fact(&commit_key).await.is_some() {
         engine.emit(
             None,
             Some(Step::Create),
@@ -37,9 +36,7 @@ pub async fn create_targets(
             Phase::Done,
             "every target exists already",
         );
-        return engine
-            .done(COMMIT_KEY, serde_json::json!({ "existing": true }))
-            .await;
+        return engine.done(&commit_key, Fact::TargetsExisted).await;
     }
     let names: Vec<&str> = missing.iter().map(|r| r.target.as_str()).collect();
     engine.emit(
@@ -49,7 +46,14 @@ pub async fn create_targets(
         format!("creating {}", names.join(", ")),
     );
     let commands = commands_for_missing(resolved, existing);
-    stage_all(engine, STAGE_KEY, "stage-targets", Step::Create, &commands).await?;
+    stage_all(
+        engine,
+        &PlanStep::StageTargets.key(),
+        "stage-targets",
+        Step::Create,
+        &commands,
+    )
+    .await?;
     let deadline = engine.longest_wait();
     let applied = async || {
         let services = engine.platform.services(&engine.scope).await?;
@@ -57,7 +61,7 @@ pub async fn create_targets(
     };
     commit(
         engine,
-        COMMIT_KEY,
+        &commit_key,
         "commit-targets",
         Step::Create,
         deadline,

@@ -6,18 +6,19 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use uuid::Uuid;
 
 use crate::api::UploadRequest;
 use crate::error::{Error, Result};
-use crate::model::{Backup, BackupOrigin, BackupStatus, codes};
+use crate::model::{Backup, BackupStatus, codes};
 use crate::plan::{BackupChoice, Migration};
 use crate::transfer;
 
 use super::crash::{self, When};
-use super::engine::{Engine, field, key};
+use super::engine::Engine;
 use super::events::{Phase, Step};
 use super::inspect::{Resolved, latest_created};
+use super::journal::{Fact, MigrationStep};
 use super::poll::Backoff;
 
 /// The bytes a migration moves: a source backup (downloaded to `file`) or a local file.
@@ -36,15 +37,18 @@ pub async fn select_backup(
     m: &Migration,
     resolved: &Resolved,
 ) -> Result<Artifact> {
-    let k = key("backup", &m.target);
-    if let Some(data) = engine.done_data(&k).await {
+    let k = MigrationStep::Backup.of(&m.target);
+    if let Some(fact) = engine.done_fact(&k).await {
+        let Fact::Artifact(artifact) = fact else {
+            return Err(unexpected(&k, &fact));
+        };
         engine.emit(
             Some(&m.target),
             Some(Step::Backup),
             Phase::Replayed,
             "backup chosen by an earlier run",
         );
-        return decode(&data);
+        return Ok(artifact);
     }
     engine.emit(
         Some(&m.target),
@@ -110,7 +114,7 @@ pub async fn select_backup(
             ),
         },
     );
-    engine.done(&k, encode(&artifact)).await?;
+    engine.done(&k, Fact::Artifact(artifact.clone())).await?;
     Ok(artifact)
 }
 
@@ -125,45 +129,86 @@ fn describe_choice(choice: &BackupChoice) -> String {
 
 /// `backup: fresh`: create once (reconciling an earlier attempt), then wait until CREATED.
 async fn fresh_backup(engine: &Engine, m: &Migration, source: &str) -> Result<Backup> {
-    let k = key("backup-create", &m.target);
+    let k = MigrationStep::BackupCreate.of(&m.target);
     let id = match engine.open_intent(&k).await {
-        Some(open) => match field(&open.data, "backup_id") {
-            Some(id) => Some(id.to_owned()),
-            None => adopt_created_since(engine, source, open.started_at).await?,
+        Some(open) => match open.fact {
+            Fact::BackupCreate {
+                backup_id: Some(id),
+                ..
+            } => Some(id),
+            Fact::BackupCreate { before, .. } => {
+                created_since(engine, source, &before, open.started_at).await?
+            }
+            other => return Err(unexpected(&k, &other)),
         },
         None => None,
     };
     let id = match id {
         Some(id) => id,
         None => {
-            engine.intent(&k, json!({})).await?;
+            // The backup table before the call: a rerun tells the new backup by its ID alone.
+            let before: Vec<Uuid> = engine
+                .platform
+                .backups(&engine.scope, source)
+                .await?
+                .iter()
+                .map(|b| b.id)
+                .collect();
+            engine
+                .intent(
+                    &k,
+                    Fact::BackupCreate {
+                        before: before.clone(),
+                        backup_id: None,
+                    },
+                )
+                .await?;
             crash::point("backup-create", When::Before);
             let created = engine.platform.create_backup(&engine.scope, source).await?;
             engine
-                .intent(&k, json!({ "backup_id": created.id }))
+                .intent(
+                    &k,
+                    Fact::BackupCreate {
+                        before,
+                        backup_id: Some(created.id),
+                    },
+                )
                 .await?;
             crash::point("backup-create", When::After);
-            created.id.to_string()
+            created.id
         }
     };
-    let backup = wait_created(engine, m, source, &id).await?;
-    engine.done(&k, json!({ "backup_id": backup.id })).await?;
+    let backup = wait_created(engine, m, source, &id.to_string()).await?;
+    engine
+        .done(
+            &k,
+            Fact::BackupCreate {
+                before: Vec::new(),
+                backup_id: Some(backup.id),
+            },
+        )
+        .await?;
     Ok(backup)
 }
 
-/// A manual backup of the source made after an interrupted `backup:create` was recorded.
-async fn adopt_created_since(
+/// The backup an interrupted `backup:create` made: listed now, not listed before the call, and
+/// not older than the intent (a scheduled backup that finished meanwhile is as fresh, so it
+/// serves as well). Only the backup table decides.
+async fn created_since(
     engine: &Engine,
     source: &str,
+    before: &[Uuid],
     since: DateTime<Utc>,
-) -> Result<Option<String>> {
+) -> Result<Option<Uuid>> {
     let backups = engine.platform.backups(&engine.scope, source).await?;
+    // Platform and local clocks may differ a little.
     let skew = chrono::Duration::seconds(5);
     Ok(backups
         .iter()
-        .filter(|b| b.origin == BackupOrigin::Manual && b.created_at + skew >= since)
+        .filter(|b| !before.contains(&b.id) && b.created_at + skew >= since)
+        .filter(|b| matches!(b.status, BackupStatus::Created | BackupStatus::Creating))
         .min_by_key(|b| b.created_at)
-        .map(|b| b.id.to_string()))
+        .map(|b| b.id))
 }
 
 async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) -> Result<Backup> {
@@ -195,8 +240,8 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
     let (Some(backup_id), Some(source)) = (&artifact.backup_id, &m.source) else {
         return Ok(()); // a local file needs no download
     };
-    let k = key("download", &m.target);
-    if engine.done_data(&k).await.is_some() && artifact.file.is_file() {
+    let k = MigrationStep::Download.of(&m.target);
+    if engine.done_fact(&k).await.is_some() && artifact.file.is_file() {
         engine.emit(
             Some(&m.target),
             Some(Step::Download),
@@ -210,7 +255,7 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
         let (size, sha) = transfer::sha256_file(&artifact.file).await?;
         if size == artifact.size && sha == artifact.sha256 {
             return engine
-                .done(&k, json!({ "size": size, "sha256": sha }))
+                .done(&k, Fact::Downloaded { size, sha256: sha })
                 .await;
         }
         remove(&artifact.file)?;
@@ -257,30 +302,48 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
         format!("downloaded {}", crate::ui::format_size(got.size)),
     );
     engine
-        .done(&k, json!({ "size": got.size, "sha256": got.sha256 }))
+        .done(
+            &k,
+            Fact::Downloaded {
+                size: got.size,
+                sha256: got.sha256,
+            },
+        )
         .await
 }
 
 /// Uploads the artifact to the target exactly once: the upload ID is journaled before any byte
-/// is sent, and an earlier attempt's upload is found by ID or by checksum before a new one starts.
+/// is sent, and an earlier attempt's upload is found by that ID before a new one starts. (An
+/// upload the journal does not know stops the run before this step: src/migrate/reconcile.rs.)
 pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<Backup> {
-    let k = key("upload", &m.target);
-    if let Some(data) = engine.done_data(&k).await
-        && let Some(id) = field(&data, "upload_id")
-    {
+    let k = MigrationStep::Upload.of(&m.target);
+    if let Some(fact) = engine.done_fact(&k).await {
+        let Some(id) = fact.upload_id() else {
+            return Err(unexpected(&k, &fact));
+        };
         engine.emit(
             Some(&m.target),
             Some(Step::Upload),
             Phase::Replayed,
             format!("uploaded as {id} by an earlier run"),
         );
-        return engine.platform.backup(&engine.scope, &m.target, id).await;
+        return engine
+            .platform
+            .backup(&engine.scope, &m.target, &id.to_string())
+            .await;
     }
     let recorded = engine
         .open_intent(&k)
         .await
-        .and_then(|r| field(&r.data, "upload_id").map(str::to_owned));
-    let existing = find_upload(engine, m, artifact, recorded.as_deref()).await?;
+        .and_then(|r| r.fact.upload_id());
+    let existing = match recorded {
+        Some(id) => find_upload(engine, m, id).await?,
+        None => None,
+    };
+    let upload_fact = |id: Option<Uuid>| Fact::Upload {
+        upload_id: id,
+        sha256: artifact.sha256.clone(),
+    };
     let ticket = match existing {
         Some(b) if b.status != BackupStatus::Uploading => {
             engine.emit(
@@ -289,9 +352,7 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
                 Phase::Info,
                 format!("found upload {} of an earlier attempt", b.id),
             );
-            engine
-                .done(&k, json!({ "upload_id": b.id, "sha256": artifact.sha256 }))
-                .await?;
+            engine.done(&k, upload_fact(Some(b.id))).await?;
             return Ok(b);
         }
         Some(b) => {
@@ -307,9 +368,7 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
                 .await?
         }
         None => {
-            engine
-                .intent(&k, json!({ "sha256": artifact.sha256 }))
-                .await?;
+            engine.intent(&k, upload_fact(None)).await?;
             crash::point("upload-allocate", When::Before);
             let request = UploadRequest {
                 filename: file_name(&artifact.file),
@@ -321,10 +380,7 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
                 .start_upload(&engine.scope, &m.target, &request)
                 .await?;
             engine
-                .intent(
-                    &k,
-                    json!({ "upload_id": ticket.backup.id, "sha256": artifact.sha256 }),
-                )
+                .intent(&k, upload_fact(Some(ticket.backup.id)))
                 .await?;
             crash::point("upload-allocate", When::After);
             ticket
@@ -374,38 +430,23 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
         Phase::Done,
         format!("uploaded as backup {}", backup.id),
     );
-    engine
-        .done(
-            &k,
-            json!({ "upload_id": backup.id, "sha256": artifact.sha256 }),
-        )
-        .await?;
+    engine.done(&k, upload_fact(Some(backup.id))).await?;
     Ok(backup)
 }
 
-/// The target's upload of this artifact from an earlier attempt: by recorded ID, else by SHA-256.
-async fn find_upload(
-    engine: &Engine,
-    m: &Migration,
-    artifact: &Artifact,
-    recorded: Option<&str>,
-) -> Result<Option<Backup>> {
-    if let Some(id) = recorded {
-        match engine.platform.backup(&engine.scope, &m.target, id).await {
-            Ok(b) => return Ok(Some(b)),
-            Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) => {}
-            Err(e) => return Err(e),
-        }
+/// The upload an earlier attempt recorded, if the target still has it.
+async fn find_upload(engine: &Engine, m: &Migration, id: Uuid) -> Result<Option<Backup>> {
+    match engine
+        .platform
+        .backup(&engine.scope, &m.target, &id.to_string())
+        .await
+    {
+        Ok(b) => Ok(Some(b)),
+        // Gone (destroyed by hand, or an allocation the platform expired): nothing of it was
+        // restored, as no restore was recorded; upload anew.
+        Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) => Ok(None),
+        Err(e) => Err(e),
     }
-    let backups = engine.platform.backups(&engine.scope, &m.target).await?;
-    Ok(backups
-        .into_iter()
-        .filter(|b| b.origin == BackupOrigin::Upload)
-        .filter(|b| match b.status {
-            BackupStatus::Uploading => true,
-            _ => b.sha256.as_deref() == Some(artifact.sha256.as_str()),
-        })
-        .min_by_key(|b| b.created_at))
 }
 
 /// Removes the downloaded copy once the target holds the data; a local `file:` is never touched.
@@ -429,14 +470,10 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "backup".into())
 }
 
-pub fn encode(artifact: &Artifact) -> serde_json::Value {
-    serde_json::to_value(artifact).unwrap_or_default()
-}
-
-pub fn decode(data: &serde_json::Value) -> Result<Artifact> {
-    serde_json::from_value(data.clone()).map_err(|e| {
-        Error::Internal(format!(
-            "the journal's backup record is unreadable ({e}); run with --restart"
-        ))
-    })
+/// A journal record whose fact does not belong to its step: a hand-edited or damaged journal.
+pub fn unexpected(key: &super::journal::StepKey, fact: &Fact) -> Error {
+    Error::Decision(format!(
+        "the journal's record {key} holds {fact:?}, which that step never writes; the journal was \
+         changed by hand or damaged. Fix it, or run with --restart to move it aside"
+    ))
 }

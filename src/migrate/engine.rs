@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -13,7 +12,7 @@ use crate::plan::Plan;
 use crate::platform::Platform;
 
 use super::events::{Event, EventSink, Phase, Step};
-use super::journal::{Journal, RecordState, StepRecord};
+use super::journal::{Fact, Journal, RecordState, StepKey, StepRecord};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -21,12 +20,22 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Use a target that exists but was not created by this plan.
     pub adopt_target: bool,
-    /// Discard the journal of an earlier, different version of the plan.
-    pub restart: bool,
-    /// Where journals and downloaded artifacts live.
-    pub state_dir: PathBuf,
+    /// Destroy and recreate a target this plan created that holds data the run cannot account
+    /// for (no app may link it), instead of stopping with exit 3.
+    pub recreate_target: bool,
     /// Compare each target's data with its source's before relinking (`--no-verify` clears it).
     pub verify: bool,
+    /// How the user reached this run, so suggested commands can be pasted as printed.
+    pub invocation: Invocation,
+}
+
+/// Command lines as the user would type them next (connection flags included, never a token).
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// `setops-migrate [connection] run PLAN [--state-dir DIR]`.
+    pub run: String,
+    /// `setops-migrate [connection] -p PROJECT -s STAGE`, for building blocks.
+    pub scoped: String,
 }
 
 pub struct Engine {
@@ -101,40 +110,34 @@ impl Engine {
             .unwrap_or(crate::plan::DEFAULT_WAIT_TIMEOUT)
     }
 
-    pub async fn record(&self, key: &str) -> Option<StepRecord> {
+    pub async fn record(&self, key: &StepKey) -> Option<StepRecord> {
         self.journal.lock().await.get(key).cloned()
     }
 
-    /// The data of a done record, if the step finished in this or an earlier run.
-    pub async fn done_data(&self, key: &str) -> Option<Value> {
+    /// The fact of a done record, if the step finished in this or an earlier run.
+    pub async fn done_fact(&self, key: &StepKey) -> Option<Fact> {
         self.record(key)
             .await
             .filter(|r| r.state == RecordState::Done)
-            .map(|r| r.data)
+            .map(|r| r.fact)
     }
 
-    /// The data of an intent without a done record: the step may or may not have happened.
-    pub async fn open_intent(&self, key: &str) -> Option<StepRecord> {
+    /// An intent without a done record: the step may or may not have happened.
+    pub async fn open_intent(&self, key: &StepKey) -> Option<StepRecord> {
         self.record(key)
             .await
             .filter(|r| r.state == RecordState::Intent)
     }
 
-    pub async fn intent(&self, key: &str, data: Value) -> Result<()> {
-        self.journal.lock().await.intent(key, data)
+    pub async fn intent(&self, key: &StepKey, fact: Fact) -> Result<()> {
+        self.journal.lock().await.intent(key, fact)
     }
 
-    pub async fn done(&self, key: &str, data: Value) -> Result<()> {
-        self.journal.lock().await.done(key, data)
+    pub async fn done(&self, key: &StepKey, fact: Fact) -> Result<()> {
+        self.journal.lock().await.done(key, fact)
     }
-}
 
-/// Journal keys: one per step and target, or per plan for stage-wide steps.
-pub fn key(step: &str, target: &str) -> String {
-    format!("{step}:{target}")
-}
-
-/// A string field of a journal record.
-pub fn field<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
-    data.get(name).and_then(Value::as_str)
+    pub async fn forget(&self, keys: &[StepKey]) -> Result<()> {
+        self.journal.lock().await.forget(keys)
+    }
 }

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, Link};
 
@@ -12,40 +10,29 @@ use super::changeset::{commit, stage_all};
 use super::engine::Engine;
 use super::events::{Phase, Step};
 use super::inspect::Resolved;
-
-const STAGE_KEY: &str = "stage-relink";
-const COMMIT_KEY: &str = "commit-relink";
-const DONE_KEY: &str = "relink";
+use super::journal::{Fact, PlanStep};
 
 pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
-    if let Some(data) = engine.done_data(DONE_KEY).await {
+    let done_key = PlanStep::Relink.key();
+    let stage_key = PlanStep::StageRelink.key();
+    if let Some(fact) = engine.done_fact(&done_key).await {
         engine.emit(
             None,
             Some(Step::Relink),
             Phase::Replayed,
             "apps were relinked by an earlier run",
         );
-        return Ok(data.get("moved").and_then(|v| v.as_u64()).unwrap_or(0) as usize);
+        return Ok(match fact {
+            Fact::Relinked { moved } => moved,
+            _ => 0,
+        });
     }
     let planned = planned(resolved);
-    let commands = match engine.open_intent(STAGE_KEY).await {
-        // An earlier attempt decided the commands; keep them so the changeset prefix matches.
-        Some(open) => serde_json::from_value::<Vec<ChangesetCommand>>(
-            open.data["commands"].clone(),
-        )
-        .map_err(|e| {
-            Error::Internal(format!(
-                "the journal's relink record is unreadable ({e}); run with --restart"
-            ))
-        })?,
-        None => match engine.done_data(STAGE_KEY).await {
-            Some(data) => serde_json::from_value(data["commands"].clone()).map_err(|e| {
-                Error::Internal(format!(
-                    "the journal's relink record is unreadable ({e}); run with --restart"
-                ))
-            })?,
-            None => commands_needed(engine, &planned).await?,
-        },
+    // An earlier attempt decided the commands; keep them so the changeset prefix matches.
+    let commands = match engine.record(&stage_key).await.map(|r| r.fact) {
+        Some(Fact::Commands { commands }) => commands,
+        Some(other) => return Err(super::data::unexpected(&stage_key, &other)),
+        None => commands_needed(engine, &planned).await?,
     };
     if commands.is_empty() {
         engine.emit(
@@ -54,7 +41,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             Phase::Done,
             "every planned link points at its target already",
         );
-        engine.done(DONE_KEY, json!({ "moved": 0 })).await?;
+        engine.done(&done_key, Fact::Relinked { moved: 0 }).await?;
         return Ok(0);
     }
     engine.emit(
@@ -63,12 +50,12 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         Phase::Started,
         format!("relinking {} link(s)", planned.len()),
     );
-    stage_all(engine, STAGE_KEY, "stage-relink", Step::Relink, &commands).await?;
+    stage_all(engine, &stage_key, "stage-relink", Step::Relink, &commands).await?;
     let deadline = engine.longest_wait();
     let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
     commit(
         engine,
-        COMMIT_KEY,
+        &PlanStep::CommitRelink.key(),
         "commit-relink",
         Step::Relink,
         deadline,
@@ -91,7 +78,12 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         );
     }
     engine
-        .done(DONE_KEY, json!({ "moved": planned.len() }))
+        .done(
+            &done_key,
+            Fact::Relinked {
+                moved: planned.len(),
+            },
+        )
         .await?;
     Ok(planned.len())
 }

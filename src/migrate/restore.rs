@@ -1,49 +1,27 @@
 //! Restore the uploaded backup into the target, never twice, and wait until it leaves RESTORING.
+//! What decides is what the `setops` CLI shows (the backup's STATUS) and the journal; a platform's
+//! restore records (the sandbox's) may only stop a run, never start a restore.
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{Backup, BackupStatus, RestoreOutcome, codes};
 use crate::plan::Migration;
 
 use super::crash::{self, When};
-use super::engine::{Engine, key};
+use super::engine::Engine;
 use super::events::{Phase, Step};
+use super::guards;
+use super::journal::{Fact, MigrationStep};
 use super::poll::Backoff;
 
-/// What the platform says about a restore of `upload` into the target.
-enum Evidence {
-    NeverRan,
-    Running,
-    Succeeded,
-    Failed(String),
-}
-
-fn evidence(backup: &Backup) -> Evidence {
-    if backup.status == BackupStatus::Restoring {
-        return Evidence::Running;
-    }
-    match &backup.last_restore {
-        None => Evidence::NeverRan,
-        Some(r) => match r.outcome {
-            RestoreOutcome::Running => Evidence::Running,
-            RestoreOutcome::Succeeded => Evidence::Succeeded,
-            RestoreOutcome::Failed => Evidence::Failed(
-                r.error
-                    .clone()
-                    .unwrap_or_else(|| "the platform gave no error text".into()),
-            ),
-        },
-    }
-}
-
-/// Starts the restore unless the platform shows one already ran or runs. Restore is not
-/// idempotent (data lands on top), so the evidence always decides, journal or not.
-pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()> {
-    let k = key("restore", &m.target);
-    if engine.done_data(&k).await.is_some() {
+/// Starts the restore of `upload_id` into the target, exactly once. Restore is not idempotent
+/// (data lands on top), so it starts only into a target that is provably untouched.
+pub async fn restore(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()> {
+    let k = MigrationStep::Restore.of(&m.target);
+    if engine.done_fact(&k).await.is_some() {
         engine.emit(
             Some(&m.target),
             Some(Step::Restore),
@@ -52,73 +30,120 @@ pub async fn restore(engine: &Engine, m: &Migration, upload_id: &str) -> Result<
         );
         return Ok(());
     }
-    let backup = match engine
-        .platform
-        .backup(&engine.scope, &m.target, upload_id)
-        .await
-    {
-        Ok(b) => b,
-        Err(e)
-            if e.code() == Some(codes::BACKUP_NOT_FOUND)
-                && engine.open_intent(&k).await.is_some() =>
-        {
-            return Err(Error::Decision(format!(
-                "cannot tell whether backup {upload_id} was restored into {}: the restore was requested \
-                 by an earlier attempt and the backup is gone. Check the data in {} (for example with \
-                 `--app <app> env` and your own queries). To redo it, destroy {} and run with --restart.",
-                m.target, m.target, m.target
-            )));
-        }
-        Err(e) => return Err(e),
-    };
-    match evidence(&backup) {
-        Evidence::Running | Evidence::Succeeded => {
+    let id = upload_id.to_string();
+    if engine.open_intent(&k).await.is_some() {
+        // Asked for by an earlier attempt that stopped before it saw the answer.
+        let status = match engine.platform.backup(&engine.scope, &m.target, &id).await {
+            Ok(b) => b.status.as_str(),
+            Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) => "gone",
+            Err(e) => return Err(e),
+        };
+        if status == BackupStatus::Restoring.as_str() {
             engine.emit(
                 Some(&m.target),
                 Some(Step::Restore),
                 Phase::Info,
-                "a restore of an earlier attempt is on record",
+                "the restore an earlier attempt asked for is running",
             );
-            return engine.done(&k, json!({ "upload_id": upload_id })).await;
+            return engine.done(&k, Fact::Restore { upload_id }).await;
         }
-        Evidence::Failed(text) => return Err(restore_failed(m, upload_id, &text)),
-        Evidence::NeverRan => {}
+        return Err(guards::ambiguous(
+            engine,
+            &m.target,
+            format!(
+                "an earlier attempt asked the platform to restore backup {id} and stopped before it \
+                 saw the restore start; the backup is {status} now, and the platform shows no \
+                 record of whether a restore ran"
+            ),
+        )
+        .await);
     }
+    // The target was assessed when the run started; it may have changed while the data moved.
+    let backups = engine.platform.backups(&engine.scope, &m.target).await?;
+    if let Some(why) = touched(&backups, upload_id) {
+        return Err(guards::ambiguous(engine, &m.target, why).await);
+    }
+    let Some(backup) = backups.iter().find(|b| b.id == upload_id) else {
+        return Err(Error::Internal(format!(
+            "upload {id} of {} is not in its backup list; run again",
+            m.target
+        )));
+    };
     if backup.status != BackupStatus::Created {
         return Err(Error::Internal(format!(
-            "upload {upload_id} of {} is {} and cannot be restored yet; run again",
+            "upload {id} of {} is {} and cannot be restored yet; run again",
             m.target, backup.status
         )));
     }
-    engine.intent(&k, json!({ "upload_id": upload_id })).await?;
+    engine.intent(&k, Fact::Restore { upload_id }).await?;
     engine.emit(
         Some(&m.target),
         Some(Step::Restore),
         Phase::Started,
-        format!("restoring backup {upload_id}"),
+        format!("restoring backup {id}"),
     );
     crash::point("restore", When::Before);
-    engine
+    match engine
         .platform
-        .restore_backup(&engine.scope, &m.target, upload_id)
-        .await?;
+        .restore_backup(&engine.scope, &m.target, &id)
+        .await
+    {
+        Ok(_) => {}
+        // The platform answered no: nothing started, so the intent must not make a rerun doubt.
+        Err(e) if is_refusal(&e) => {
+            engine.forget(&[k]).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    }
     crash::point("restore", When::After);
-    engine.done(&k, json!({ "upload_id": upload_id })).await
+    engine.done(&k, Fact::Restore { upload_id }).await
 }
 
-/// Polls until the backup leaves RESTORING; a failed restore is an error naming the backup and
-/// the platform's message, and stops the run before any relink.
-pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()> {
-    let k = key("wait", &m.target);
-    if engine.done_data(&k).await.is_some() {
-        engine.emit(
-            Some(&m.target),
-            Some(Step::Wait),
-            Phase::Replayed,
-            "restore finished in an earlier run",
-        );
-        return Ok(());
+/// Why the target is not provably untouched: a backup other than ours, or anything RESTORING;
+/// then, from records only some platforms keep, a restore already on record.
+fn touched(backups: &[Backup], upload_id: Uuid) -> Option<String> {
+    if let Some(other) = backups.iter().find(|b| b.id != upload_id) {
+        return Some(format!(
+            "backup {} ({}) appeared on it while this run moved the data",
+            other.id, other.status
+        ));
     }
+    backups
+        .iter()
+        .find(|b| {
+            b.status == BackupStatus::Restoring || b.restore_count > 0 || b.last_restore.is_some()
+        })
+        .map(|b| format!("backup {} shows a restore this run did not ask for", b.id))
+}
+
+/// A definitive no from the platform (a 4xx ServiceError that is not temporary): the call did
+/// nothing. Anything else (no answer, a 5xx) may or may not have started the restore.
+fn is_refusal(e: &Error) -> bool {
+    matches!(e, Error::Platform { status, error, .. } if (400..500).contains(status) && !error.temporary)
+}
+
+/// Polls until the backup leaves RESTORING; a restore the platform reports as failed is an error
+/// naming the backup and the platform's message, stops the run before any relink, and is
+/// recorded so a rerun offers to recreate the target.
+pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()> {
+    let k = MigrationStep::Wait.of(&m.target);
+    match engine.done_fact(&k).await {
+        Some(Fact::RestoreFailed { error, .. }) => {
+            return Err(restore_failed(engine, m, upload_id, &error));
+        }
+        Some(_) => {
+            engine.emit(
+                Some(&m.target),
+                Some(Step::Wait),
+                Phase::Replayed,
+                "restore finished in an earlier run",
+            );
+            return Ok(());
+        }
+        None => {}
+    }
+    let id = upload_id.to_string();
     let started = Instant::now();
     let deadline = started + m.wait_timeout;
     let mut backoff = Backoff::for_platform();
@@ -130,24 +155,32 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()>
         "waiting until the restore leaves RESTORING",
     );
     loop {
-        let backup = engine
-            .platform
-            .backup(&engine.scope, &m.target, upload_id)
-            .await?;
-        match evidence(&backup) {
-            Evidence::Succeeded => break,
-            Evidence::Failed(text) => return Err(restore_failed(m, upload_id, &text)),
-            Evidence::NeverRan => {
-                return Err(Error::Internal(format!(
-                    "backup {upload_id} of {} shows no restore although one was started; run again to check",
-                    m.target
-                )));
+        let backup = engine.platform.backup(&engine.scope, &m.target, &id).await?;
+        if backup.status != BackupStatus::Restoring {
+            // Left RESTORING: finished. A platform that keeps restore records may say it failed.
+            if let Some(r) = &backup.last_restore
+                && r.outcome == RestoreOutcome::Failed
+            {
+                let error = r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "the platform gave no error text".into());
+                engine
+                    .done(
+                        &k,
+                        Fact::RestoreFailed {
+                            upload_id,
+                            error: error.clone(),
+                        },
+                    )
+                    .await?;
+                return Err(restore_failed(engine, m, upload_id, &error));
             }
-            Evidence::Running => {}
+            break;
         }
         if Instant::now() >= deadline {
             return Err(Error::Internal(format!(
-                "backup {upload_id} of {} is still RESTORING after {} (wait_timeout); the restore goes on \
+                "backup {id} of {} is still RESTORING after {} (wait_timeout); the restore goes on \
                  on the platform: run the same command again to keep waiting",
                 m.target,
                 humantime::format_duration(m.wait_timeout)
@@ -175,13 +208,14 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: &str) -> Result<()>
             humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))
         ),
     );
-    engine.done(&k, json!({ "upload_id": upload_id })).await
+    engine.done(&k, Fact::Waited { upload_id }).await
 }
 
-fn restore_failed(m: &Migration, upload_id: &str, text: &str) -> Error {
+fn restore_failed(engine: &Engine, m: &Migration, upload_id: Uuid, text: &str) -> Error {
     Error::Internal(format!(
-        "the restore of backup {upload_id} into {} failed: {text}\nNothing was relinked. The target may hold \
-         partial data: destroy {} (service:destroy + commit), then run the plan with --restart.",
-        m.target, m.target
+        "the restore of backup {upload_id} into {} failed: {text}\nNothing was relinked. The \
+         target may hold partial data; to start it again from a clean target (it is destroyed \
+         and created anew; no app links it yet):\n  {} --recreate-target",
+        m.target, engine.options.invocation.run
     ))
 }

@@ -7,11 +7,14 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 use super::events::Step;
-use super::journal::{JournalData, RecordState};
+use super::journal::{self, JournalData, MigrationStep, PlanStep, RecordState, StepKey};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub journal: String,
+    /// The platform's stable identity the journal is keyed by.
+    pub platform: String,
+    /// The URL the last run used.
     pub endpoint: String,
     pub project: String,
     pub stage: String,
@@ -35,34 +38,20 @@ pub struct StepStatus {
     pub detail: String,
 }
 
-/// Every journal of `plan_path` in `state_dir` (one per platform and stage it ran against).
+/// Every journal of `plan_path` in `state_dir` (one per platform and stage it ran against). An
+/// unreadable one stops with exit 3 and the way out, as `run` does.
 pub fn read(state_dir: &Path, plan_path: &Path) -> Result<Vec<StatusReport>> {
-    let stem = plan_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let entries = match std::fs::read_dir(state_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading the state directory", state_dir, e)),
-    };
     let mut reports = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_journal = name.starts_with(&format!("{stem}-"))
-            && name.ends_with(".json")
-            && name.len() == stem.len() + 1 + 10 + 5;
-        if !is_journal {
-            continue;
-        }
-        let bytes = std::fs::read(&path).map_err(|e| Error::io("reading the journal", &path, e))?;
-        let data: JournalData = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Usage(format!("journal {} is not readable: {e}", path.display()))
+    for found in journal::find_for_plan(state_dir, plan_path)? {
+        let data = found.data.map_err(|why| {
+            Error::Decision(format!(
+                "journal {} cannot be used: {why}. Fix or restore the file, or run the plan with \
+                 --restart to move it aside",
+                found.path.display()
+            ))
         })?;
-        reports.push(report(&path, &data));
+        reports.push(report(&found.path, &data));
     }
-    reports.sort_by(|a, b| a.journal.cmp(&b.journal));
     Ok(reports)
 }
 
@@ -90,7 +79,8 @@ fn report(path: &Path, data: &JournalData) -> StatusReport {
         .collect();
     StatusReport {
         journal: path.display().to_string(),
-        endpoint: data.key.endpoint.clone(),
+        platform: data.key.platform.to_string(),
+        endpoint: data.endpoint.clone(),
         project: data.key.project.clone(),
         stage: data.key.stage.clone(),
         run_id: data.run_id.clone(),
@@ -102,64 +92,43 @@ fn report(path: &Path, data: &JournalData) -> StatusReport {
     }
 }
 
-/// The journal keys behind one step of one target; stage-wide steps share keys across targets.
-fn keys(step: Step, target: &str) -> Vec<String> {
+/// The journal keys behind one step of one target, in order; stage-wide steps share keys across
+/// targets. The last key's done record means the step is done.
+fn keys(step: Step, target: &str) -> Vec<StepKey> {
+    let of = |s: MigrationStep| s.of(target);
     match step {
-        Step::Create => vec!["stage-targets".into(), "commit-targets".into()],
+        Step::Preflight => Vec::new(),
+        Step::Inspect => vec![of(MigrationStep::Inspect)],
+        Step::Create => vec![PlanStep::StageTargets.key(), PlanStep::CommitTargets.key()],
+        Step::Backup => vec![of(MigrationStep::BackupCreate), of(MigrationStep::Backup)],
+        Step::Download => vec![of(MigrationStep::Download)],
+        Step::Upload => vec![of(MigrationStep::Upload)],
+        Step::Restore => vec![of(MigrationStep::Restore)],
+        Step::Wait => vec![of(MigrationStep::Wait)],
+        Step::Verify => vec![of(MigrationStep::Verify)],
         Step::Relink => vec![
-            "stage-relink".into(),
-            "commit-relink".into(),
-            "relink".into(),
+            PlanStep::StageRelink.key(),
+            PlanStep::CommitRelink.key(),
+            PlanStep::Relink.key(),
         ],
-        Step::Backup => vec![
-            format!("backup-create:{target}"),
-            format!("backup:{target}"),
-        ],
-        other => vec![format!("{}:{target}", other.as_str())],
     }
 }
 
 fn step_status(data: &JournalData, step: Step, target: &str) -> StepStatus {
-    let records: Vec<_> = keys(step, target)
-        .into_iter()
-        .filter_map(|k| data.steps.get(&k).map(|r| (k, r)))
-        .collect();
-    let last_key_done = keys(step, target)
-        .last()
-        .and_then(|k| data.steps.get(k))
-        .is_some_and(|r| r.state == RecordState::Done);
-    let (state, detail) = if last_key_done {
-        let r = &data.steps[keys(step, target)
-            .last()
-            .map(String::as_str)
-            .unwrap_or_default()];
-        ("done", detail_of(&r.data))
-    } else if let Some((_, r)) = records
-        .iter()
-        .rev()
-        .find(|(_, r)| r.state == RecordState::Intent)
-    {
-        ("in progress", detail_of(&r.data))
-    } else if !records.is_empty() {
-        ("in progress", String::new())
-    } else {
-        ("pending", String::new())
+    let keys = keys(step, target);
+    let records: Vec<_> = keys.iter().filter_map(|k| data.steps.get(k)).collect();
+    let last = keys.last().and_then(|k| data.steps.get(k));
+    let (state, detail) = match last {
+        Some(r) if r.state == RecordState::Done => ("done", r.fact.detail()),
+        _ => match records.iter().rev().find(|r| r.state == RecordState::Intent) {
+            Some(r) => ("in progress", r.fact.detail()),
+            None if !records.is_empty() => ("in progress", String::new()),
+            None => ("pending", String::new()),
+        },
     };
     StepStatus {
         step,
         state,
         detail,
     }
-}
-
-fn detail_of(data: &serde_json::Value) -> String {
-    for k in ["upload_id", "backup_id", "commit_id", "sha256"] {
-        if let Some(v) = data.get(k).and_then(|v| v.as_str()) {
-            return format!("{k} {v}");
-        }
-    }
-    if let Some(moved) = data.get("moved") {
-        return format!("{moved} link(s) moved");
-    }
-    String::new()
 }

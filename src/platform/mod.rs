@@ -2,6 +2,9 @@
 //! blocks do not know whether they talk to the sandbox, the SetOps HTTP API or the `setops` CLI.
 
 pub mod http;
+mod identity;
+
+pub use identity::{PlatformIdentity, normalized_origin};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -15,8 +18,10 @@ use crate::model::{
 
 #[async_trait]
 pub trait Platform: Send + Sync {
-    /// Where this platform lives, for display and journal keys (never holds a credential).
+    /// Where this platform lives, for display (never holds a credential).
     fn endpoint(&self) -> String;
+    /// What journals and locks are keyed by: stable across URL spellings and restarts.
+    async fn identity(&self) -> Result<PlatformIdentity>;
 
     async fn whoami(&self) -> Result<User>;
     async fn projects(&self) -> Result<Vec<Project>>;

@@ -58,6 +58,8 @@ pub struct Sandbox {
 
 struct Inner {
     dir: PathBuf,
+    /// Created once in DIR (`DIR/instance`): the sandbox's identity for journals, whatever its URL.
+    instance: String,
     world: tokio::sync::Mutex<World>,
     /// SHA-256 of each user's token -> user name.
     tokens: HashMap<String, String>,
@@ -72,7 +74,8 @@ struct Inner {
 
 /// Entries a directory may hold before it has a state (written by `sandbox serve` and the
 /// background spawner before the sandbox opens, or left by an interrupted seeding).
-const PRE_STATE_ENTRIES: [&str; 7] = [
+const PRE_STATE_ENTRIES: [&str; 8] = [
+    "instance",
     "lock",
     "server.log",
     "server.json",
@@ -115,9 +118,19 @@ impl Sandbox {
                 return Err(e);
             }
         };
+        let instance = match instance_id(&dir) {
+            Ok(id) => id,
+            Err(e) => {
+                tokio::task::spawn_blocking(move || engines.shutdown())
+                    .await
+                    .ok();
+                return Err(e);
+            }
+        };
         let sandbox = Sandbox {
             inner: Arc::new(Inner {
                 dir,
+                instance,
                 world: tokio::sync::Mutex::new(world),
                 tokens,
                 knobs: Knobs::new(),
@@ -135,6 +148,11 @@ impl Sandbox {
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// This sandbox's instance ID (see [`instance_id`]).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
     }
 
     /// Where a committed service keeps its data on disk (volume and s3 services), for checks
@@ -328,3 +346,27 @@ pub(crate) async fn serve_with(
     sandbox.shutdown().await;
     served
 }
+
+/// The sandbox's instance ID, read from `DIR/instance` or created there once: a random UUID,
+/// written atomically so a crash never leaves a half-written ID that changes the identity.
+fn instance_id(dir: &Path) -> Result<String> {
+    let path = dir.join(INSTANCE_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) if Uuid::parse_str(text.trim()).is_ok() => return Ok(text.trim().to_owned()),
+        Ok(_) => {
+            return Err(Error::Usage(format!(
+                "{} does not hold a sandbox instance ID (a UUID); restore it, or remove it to \
+                 give this sandbox a new identity (journals of runs against it are then not found)",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("reading", &path, e)),
+    }
+    let id = Uuid::new_v4().to_string();
+    crate::fsio::write_atomic(&path, format!("{id}\n").as_bytes())
+        .map_err(|e| Error::io("writing", &path, e))?;
+    Ok(id)
+}
+
+const INSTANCE_FILE: &str = "instance";

@@ -13,9 +13,10 @@ use uuid::Uuid;
 use super::verify;
 use crate::error::Error;
 use crate::migrate::data::Artifact;
-use crate::migrate::engine::{Engine, RunOptions, key};
+use crate::migrate::engine::{Engine, RunOptions};
 use crate::migrate::events::{Event, EventSink, Phase, Step};
-use crate::migrate::journal::{self, Journal, JournalData, JournalKey};
+use crate::migrate::journal::{Fact, Journal, MigrationStep, OpenRequest};
+use crate::platform::PlatformIdentity;
 use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
 use crate::plan::{BackupChoice, DEFAULT_WAIT_TIMEOUT, Migration, Plan, Relink};
 use crate::platform::http::HttpPlatform;
@@ -120,31 +121,22 @@ fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> En
         scope: scope.clone(),
         migrations: vec![m.clone()],
     };
-    let journal_key = JournalKey {
+    let journal = Journal::open(OpenRequest {
+        state_dir: &world.state,
+        plan: &plan,
+        platform: PlatformIdentity::Sandbox {
+            instance: "verify-test".into(),
+        },
         endpoint: "test".into(),
-        project: scope.project.clone(),
-        stage: scope.stage.clone(),
-    };
-    let path = journal::journal_path(&world.state, &plan.path, &journal_key);
-    let (lock, _) = Journal::lock(&path).unwrap();
-    let data = JournalData {
-        format: journal::FORMAT,
-        key: journal_key,
-        plan_path: plan.path.display().to_string(),
-        plan_hash: plan.content_hash.clone(),
-        plan: Value::Null,
-        run_id: "verifytest".into(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-        finished: false,
-        steps: Default::default(),
-    };
+        restart: false,
+    })
+    .unwrap();
     Engine {
         platform: world.platform.clone(),
         transfers: reqwest::Client::new(),
         plan,
         scope,
-        journal: Mutex::new(Journal::new(path, lock, data).unwrap()),
+        journal: Mutex::new(journal),
         sink,
         run_id: "verifytest".into(),
         started: Instant::now(),
@@ -152,9 +144,9 @@ fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> En
         options: RunOptions {
             concurrency: 1,
             adopt_target: false,
-            restart: false,
-            state_dir: world.state.clone(),
+            recreate_target: false,
             verify,
+            invocation: Default::default(),
         },
     }
 }
@@ -182,10 +174,10 @@ fn pair(sha256: &str) -> (Artifact, Backup) {
 }
 
 async fn journaled(engine: &Engine, target: &str) -> Value {
-    engine
-        .done_data(&key("verify", target))
-        .await
-        .expect("a done record")
+    match engine.done_fact(&MigrationStep::Verify.of(target)).await {
+        Some(Fact::Verified(v)) => serde_json::to_value(v).unwrap(),
+        other => panic!("expected a done verify record, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -242,7 +234,12 @@ async fn different_directories_fail_with_a_table_and_nothing_is_journaled() {
     );
     assert!(text.contains("--no-verify"), "{text}");
     assert!(!text.contains("file://"), "{text}");
-    assert!(engine.done_data(&key("verify", "other")).await.is_none());
+    assert!(
+        engine
+            .done_fact(&MigrationStep::Verify.of("other"))
+            .await
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -10,13 +10,15 @@ mod report;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::journal::{Fact, MigrationStep, Verified};
+
 use crate::api::{ConnectionKind, ServiceConnection};
 use crate::error::{Error, Result};
 use crate::model::Backup;
 use crate::plan::Migration;
 
 use super::data::Artifact;
-use super::engine::{Engine, key};
+use super::engine::Engine;
 use super::events::{Phase, Step};
 use report::{Difference, Subject};
 
@@ -45,8 +47,8 @@ pub async fn verify(
     artifact: &Artifact,
     upload: &Backup,
 ) -> Result<()> {
-    let k = key("verify", &m.target);
-    if engine.done_data(&k).await.is_some() {
+    let k = MigrationStep::Verify.of(&m.target);
+    if engine.done_fact(&k).await.is_some() {
         engine.emit(
             Some(&m.target),
             Some(Step::Verify),
@@ -56,20 +58,24 @@ pub async fn verify(
         return Ok(());
     }
     check_artifact(m, artifact, upload)?;
-    let mut record = json!({ "size": artifact.size, "sha256": artifact.sha256 });
+    let mut record = Verified {
+        size: artifact.size,
+        sha256: artifact.sha256.clone(),
+        checked: vec!["size".into(), "sha256".into()],
+        data: None,
+        data_not_compared: None,
+    };
     let message = match compare_data(engine, m).await? {
         DataCheck::Matches {
             summary,
             record: data,
         } => {
-            record["checked"] = json!(["size", "sha256", "data"]);
-            record["data"] = data;
+            record.checked.push("data".into());
+            record.data = Some(data);
             format!("data matches: {summary}; {BACKUP_MATCHES}")
         }
         DataCheck::NotCompared(reason) => {
-            record["checked"] = json!(["size", "sha256"]);
-            record["data_not_compared"] = json!(reason);
-            format!("{BACKUP_MATCHES}; data not compared: {reason}")
+            message_not_compared(&mut record, reason)
         }
         DataCheck::Differs(differences) => {
             let subject = Subject {
@@ -82,7 +88,13 @@ pub async fn verify(
         }
     };
     engine.emit(Some(&m.target), Some(Step::Verify), Phase::Done, message);
-    engine.done(&k, record).await
+    engine.done(&k, Fact::Verified(record)).await
+}
+
+fn message_not_compared(record: &mut Verified, reason: String) -> String {
+    let message = format!("{BACKUP_MATCHES}; data not compared: {reason}");
+    record.data_not_compared = Some(reason);
+    message
 }
 
 /// The target's uploaded backup against the artifact, both as the platform reports them.

@@ -6,13 +6,15 @@ use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
 use super::HttpPlatform;
-use crate::api::{DownloadTicket, ServiceConnection, UploadRequest, UploadTicket, paths};
+use crate::api::{
+    DownloadTicket, Health, ServiceConnection, UploadRequest, UploadTicket, paths,
+};
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
     User, codes,
 };
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformIdentity, normalized_origin};
 
 fn is_code(error: &Error, status: StatusCode, code: &str) -> bool {
     matches!(error, Error::Platform { status: s, error, .. } if *s == status.as_u16() && error.code == code)
@@ -42,6 +44,23 @@ fn of_backup(id: &str, service: &str, scope: &Scope) -> String {
 impl Platform for HttpPlatform {
     fn endpoint(&self) -> String {
         self.base.clone()
+    }
+
+    async fn identity(&self) -> Result<PlatformIdentity> {
+        let context = format!("asking {} who it is", self.base);
+        let health: Health = self.get(&paths::health(), &context).await?;
+        if let Some(instance) = health.instance.filter(|i| !i.trim().is_empty()) {
+            return Ok(PlatformIdentity::Sandbox { instance });
+        }
+        let user = self.whoami().await?;
+        let origin = normalized_origin(&self.base).ok_or_else(|| {
+            Error::Usage(format!("the API URL {} has no usable origin", self.base))
+        })?;
+        Ok(PlatformIdentity::Api {
+            origin,
+            // A platform that names no organization has one: the token's.
+            organization: user.organization.unwrap_or_else(|| "default".to_owned()),
+        })
     }
 
     async fn whoami(&self) -> Result<User> {

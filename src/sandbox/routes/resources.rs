@@ -13,16 +13,23 @@ use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::state::StageConfig;
 
-pub(super) async fn health() -> Json<Health> {
+pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        instance: Some(st.sandbox.instance().to_owned()),
     })
 }
 
 pub(super) async fn me(AuthUser(user): AuthUser) -> Json<User> {
-    Json(User { name: user })
+    Json(User {
+        name: user,
+        organization: Some(SANDBOX_ORGANIZATION.to_owned()),
+    })
 }
+
+/// Every sandbox user belongs to this one organization.
+const SANDBOX_ORGANIZATION: &str = "sandbox";
 
 pub(super) async fn projects(State(st): State<AppState>, _: AuthUser) -> Json<Vec<Project>> {
     let world = st.sandbox.world().await;

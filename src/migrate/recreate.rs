@@ -1,0 +1,91 @@
+//! `--recreate-target`: destroy targets this plan made that hold data the run cannot account for
+//! (never a source, never a linked service), commit, and forget their target-side records so the
+//! migration starts again from a clean target. The source-side records (which backup, the
+//! downloaded file) stay: the same backup is moved again.
+
+use crate::error::{Error, Result};
+use crate::model::ChangesetCommand;
+
+use super::changeset::{commit, stage_all};
+use super::engine::Engine;
+use super::events::{Phase, Step};
+use super::inspect::find;
+use super::journal::{MigrationStep, PlanStep};
+
+pub async fn recreate(engine: &Engine, targets: &[&str]) -> Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let sources: Vec<&str> = engine
+        .plan
+        .migrations
+        .iter()
+        .filter_map(|m| m.source.as_deref())
+        .collect();
+    if let Some(t) = targets.iter().find(|t| sources.contains(t)) {
+        // The plan loader refuses this already; a source is never destroyed, whatever happens.
+        return Err(Error::Internal(format!(
+            "refusing to destroy {t}: it is a source of this plan"
+        )));
+    }
+    engine.emit(
+        None,
+        Some(Step::Create),
+        Phase::Started,
+        format!(
+            "destroying {} to start again from a clean target (--recreate-target)",
+            targets.join(", ")
+        ),
+    );
+    let commands: Vec<ChangesetCommand> = targets
+        .iter()
+        .map(|t| ChangesetCommand::ServiceDestroy {
+            name: (*t).to_owned(),
+        })
+        .collect();
+    stage_all(
+        engine,
+        &PlanStep::StageDestroy.key(),
+        "stage-destroy",
+        Step::Create,
+        &commands,
+    )
+    .await?;
+    let gone = async || {
+        let services = engine.platform.services(&engine.scope).await?;
+        Ok(targets.iter().all(|t| find(&services, t).is_none()))
+    };
+    commit(
+        engine,
+        &PlanStep::CommitDestroy.key(),
+        "commit-destroy",
+        Step::Create,
+        engine.longest_wait(),
+        &gone,
+    )
+    .await?;
+    let mut forget = vec![
+        PlanStep::StageDestroy.key(),
+        PlanStep::CommitDestroy.key(),
+        PlanStep::StageTargets.key(),
+        PlanStep::CommitTargets.key(),
+    ];
+    for t in targets {
+        for step in [
+            MigrationStep::Upload,
+            MigrationStep::Restore,
+            MigrationStep::Wait,
+            MigrationStep::Verify,
+        ] {
+            forget.push(step.of(t));
+        }
+    }
+    engine.forget(&forget).await?;
+    engine.emit(
+        None,
+        Some(Step::Create),
+        Phase::Done,
+        format!("destroyed {}", targets.join(", ")),
+    );
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The run's summary: one row per migration, read from the journal.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::ServiceType;
+
+use super::engine::Engine;
+use super::journal::{Fact, MigrationStep};
+
+/// One finished migration, for the summary table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    pub source: Option<String>,
+    pub target: String,
+    pub service_type: ServiceType,
+    /// The source backup ID or the local file that was moved (empty when an earlier run whose
+    /// journal is gone moved it).
+    pub moved: String,
+    pub size: u64,
+    pub upload_id: String,
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub run_id: String,
+    pub journal: PathBuf,
+    /// True when the journal said the plan had finished before: nothing was done this time.
+    pub already_done: bool,
+    pub rows: Vec<SummaryRow>,
+}
+
+pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
+    let journal = engine.journal.lock().await;
+    let fact = |step: MigrationStep, target: &str| journal.get(&step.of(target)).map(|r| &r.fact);
+    let mut rows = Vec::new();
+    for m in &engine.plan.migrations {
+        let resolved = match fact(MigrationStep::Inspect, &m.target) {
+            Some(Fact::Resolved(r)) => Some(r),
+            _ => None,
+        };
+        let artifact = match fact(MigrationStep::Backup, &m.target) {
+            Some(Fact::Artifact(a)) => Some(a),
+            _ => None,
+        };
+        rows.push(SummaryRow {
+            source: m.source.clone(),
+            target: m.target.clone(),
+            service_type: resolved
+                .map(|r| r.service_type)
+                .or(m.service_type)
+                .unwrap_or(ServiceType::Volume),
+            moved: artifact
+                .map(|a| {
+                    a.backup_id
+                        .clone()
+                        .unwrap_or_else(|| a.file.display().to_string())
+                })
+                .unwrap_or_default(),
+            size: artifact.map(|a| a.size).unwrap_or(0),
+            upload_id: fact(MigrationStep::Upload, &m.target)
+                .and_then(Fact::upload_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            links: resolved
+                .map(|r| {
+                    r.links
+                        .iter()
+                        .map(|l| format!("{} ({})", l.app, l.target()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    Ok(Summary {
+        run_id: engine.run_id.clone(),
+        journal: journal.path().to_path_buf(),
+        already_done,
+        rows,
+    })
+}
