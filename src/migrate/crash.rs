@@ -2,8 +2,9 @@
 //! `SETOPS_MIGRATE_CRASH_AT=<point>:<before|after>` ends the process at once, as a power cut
 //! would, without unwinding or flushing anything that is not already on disk.
 
-/// Every side effect the engine performs, in run order.
-pub const POINTS: [&str; 9] = [
+/// Every side effect the engine performs, in run order; the last two only with
+/// `--recreate-target` (they come before the others in such a run).
+pub const POINTS: [&str; 11] = [
     "stage-targets",
     "commit-targets",
     "backup-create",
@@ -13,6 +14,8 @@ pub const POINTS: [&str; 9] = [
     "restore",
     "stage-relink",
     "commit-relink",
+    "stage-destroy",
+    "commit-destroy",
 ];
 
 /// The exit code of a run killed at a crash point.

@@ -13,6 +13,8 @@ use setops_migrate::api::{Faults, paths};
 use setops_migrate::model::ServiceType;
 use setops_migrate::sandbox::{self, EngineConfig, POSTGRES_URL_ENV, PostgresCluster, Sandbox};
 
+pub mod oracle;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_setops-migrate");
 
 /// The superuser URL of one PostgreSQL cluster per test binary, shared by every sandbox the
@@ -53,48 +55,33 @@ impl TestSandbox {
 
     pub fn start_with_seed(seed: Option<&Path>) -> TestSandbox {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().to_path_buf();
-        let seed = seed.map(Path::to_path_buf);
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let config = EngineConfig {
-                    postgres_url: Some(postgres_url()),
-                };
-                let sandbox = Sandbox::open_with(&path, seed.as_deref(), &config)
-                    .await
-                    .expect("sandbox opens");
-                for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
-                    if let Some(reason) = sandbox.engine_unavailable(t) {
-                        panic!("this test needs the sandbox's {t} engine: {reason}");
-                    }
-                }
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let addr = listener.local_addr().expect("addr");
-                ready_tx.send(format!("http://{addr}")).expect("ready");
-                sandbox::serve(listener, sandbox, async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        let url = ready_rx.recv().expect("sandbox started");
+        let (url, stop, thread) = serve_dir(dir.path().to_path_buf(), seed.map(Path::to_path_buf));
         let token = sandbox::read_token(&sandbox::token_path(dir.path())).expect("token");
         TestSandbox {
             dir,
             url,
             token,
-            stop: Some(stop_tx),
+            stop: Some(stop),
             thread: Some(thread),
+        }
+    }
+
+    /// Stops the server (as a crash or a reboot would, with work in flight) and serves the same
+    /// directory again on a new port.
+    pub fn restart(&mut self) {
+        self.shut_down();
+        let (url, stop, thread) = serve_dir(self.dir.path().to_path_buf(), None);
+        self.url = url;
+        self.stop = Some(stop);
+        self.thread = Some(thread);
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 
@@ -133,13 +120,50 @@ impl TestSandbox {
 
 impl Drop for TestSandbox {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.shut_down();
     }
+}
+
+/// Serves the sandbox in `path` on 127.0.0.1:0 on a thread of its own; returns its URL, the stop
+/// switch and the thread.
+fn serve_dir(
+    path: PathBuf,
+    seed: Option<PathBuf>,
+) -> (String, tokio::sync::oneshot::Sender<()>, JoinHandle<()>) {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let config = EngineConfig {
+                postgres_url: Some(postgres_url()),
+            };
+            let sandbox = Sandbox::open_with(&path, seed.as_deref(), &config)
+                .await
+                .expect("sandbox opens");
+            for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
+                if let Some(reason) = sandbox.engine_unavailable(t) {
+                    panic!("this test needs the sandbox's {t} engine: {reason}");
+                }
+            }
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            ready_tx.send(format!("http://{addr}")).expect("ready");
+            sandbox::serve(listener, sandbox, async move {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+    });
+    let url = ready_rx.recv().expect("sandbox started");
+    (url, stop_tx, thread)
 }
 
 pub struct Cmd {
