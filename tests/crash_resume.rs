@@ -108,7 +108,11 @@ fn order(point: &str, when: &str) -> usize {
         .iter()
         .position(|p| *p == point)
         .unwrap_or_else(|| panic!("{point} is not in crash::POINTS {POINTS:?}"));
-    2 * p + WHENS.iter().position(|w| *w == when).expect("before or after")
+    2 * p
+        + WHENS
+            .iter()
+            .position(|w| *w == when)
+            .expect("before or after")
 }
 
 fn is_destroy_point(point: &str) -> bool {
@@ -180,7 +184,9 @@ fn case(kind: Kind, point: &str, when: &str, then: Then) {
     let at = format!("{point}:{when}");
     let crashed = run(&sb, &plan, &extra, Some(&at));
     let reached = crashed.status == CRASH_EXIT
-        && crashed.stderr.contains(&format!("crash point {at} reached"));
+        && crashed
+            .stderr
+            .contains(&format!("crash point {at} reached"));
     runs.push(crashed);
     assert!(
         reached,
@@ -207,7 +213,11 @@ fn case(kind: Kind, point: &str, when: &str, then: Then) {
     // Counted by `cargo test --test crash_resume -- --nocapture | grep outcome:`.
     println!(
         "outcome: {kind:?} {at} {then:?}: {}",
-        if status == 0 { "resumed" } else { "exit 3, then --recreate-target" }
+        if status == 0 {
+            "resumed"
+        } else {
+            "exit 3, then --recreate-target"
+        }
     );
     match status {
         0 => {}
@@ -335,6 +345,10 @@ fn every_crash_point_is_tested_before_and_after() {
         redis::journal_deleted::CASES,
         redis::sandbox_restarted::CASES,
     ] {
-        assert_eq!(cases, want.as_slice(), "crash points and tested cases differ");
+        assert_eq!(
+            cases,
+            want.as_slice(),
+            "crash points and tested cases differ"
+        );
     }
 }

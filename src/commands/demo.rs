@@ -88,7 +88,10 @@ async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Re
                 dir.display(),
                 plan_path.display()
             ),
-            scoped: format!("setops-migrate --sandbox {} -p shop -s production", dir.display()),
+            scoped: format!(
+                "setops-migrate --sandbox {} -p shop -s production",
+                dir.display()
+            ),
         },
     };
     let journal = open_journal(platform.as_ref(), &plan, &dir.join("state"), false).await?;
@@ -98,15 +101,8 @@ async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Re
         .filter_map(|m| m.source.clone().map(|s| (s, m.target.clone())))
         .collect();
     let targets: Vec<String> = plan.migrations.iter().map(|m| m.target.clone()).collect();
-    let summary = migrate::run(
-        plan,
-        journal,
-        platform.clone(),
-        transfers,
-        display,
-        options,
-    )
-    .await?;
+    let summary =
+        migrate::run(plan, journal, platform.clone(), transfers, display, options).await?;
     print_summary(&ctx.output, &summary);
     check_data(ctx, sandbox, &scope, &pairs).await?;
     for app in ["web", "worker"] {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
-use crate::migrate::journal::{Journal, OpenRequest};
+use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, Invocation, Preview, RunOptions, Summary, status};
 use crate::plan::{Plan, load_plan};
 use crate::ui::events::RunDisplay;
@@ -74,10 +74,9 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         print_preview(&ctx.output, &plan, &preview, true);
         return Ok(());
     }
-    // The lock is taken before anything else: a second run of this plan on this platform
-    // (however its URL is spelled) stops here.
-    let journal = open_journal(conn.platform.as_ref(), &plan, &state_dir, args.restart).await?;
-    if !journal.finished() {
+    let identity = identity(conn.platform.as_ref(), &plan, &state_dir).await?;
+    let finished = !args.restart && journal::finished(&state_dir, &plan, &identity);
+    if !finished {
         let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
         // In JSON mode a run's stdout is events only; the preview is a document of a dry run.
         if !ctx.output.is_json() {
@@ -85,6 +84,14 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         }
         confirm(args, &plan)?;
     }
+    // A second run of this plan on this platform (however its URL is spelled) stops here.
+    let journal = Journal::open(OpenRequest {
+        state_dir: &state_dir,
+        plan: &plan,
+        platform: identity,
+        endpoint: conn.platform.endpoint(),
+        restart: args.restart,
+    })?;
     let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
     let mut options = RunOptions {
         concurrency: args.concurrency as usize,
@@ -130,6 +137,22 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
     }
 }
 
+/// The platform's stable identity; when it cannot be reached, that of a finished run of this
+/// very plan last reached at the same URL (so a finished plan says so without the platform).
+async fn identity(
+    platform: &dyn crate::platform::Platform,
+    plan: &Plan,
+    state_dir: &Path,
+) -> Result<crate::platform::PlatformIdentity> {
+    match platform.identity().await {
+        Ok(id) => Ok(id),
+        Err(e @ Error::Transport { .. }) => {
+            journal::finished_identity(state_dir, plan, &platform.endpoint()).ok_or(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Locks and opens the plan's journal on this platform (keyed by its stable identity).
 pub async fn open_journal(
     platform: &dyn crate::platform::Platform,
@@ -153,13 +176,19 @@ fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
     let g = &ctx.global;
     let mut connection = vec!["setops-migrate".to_owned()];
     if let Some(dir) = &g.sandbox {
-        connection.push(format!("--sandbox {}", shell_word(&dir.display().to_string())));
+        connection.push(format!(
+            "--sandbox {}",
+            shell_word(&dir.display().to_string())
+        ));
     }
     if let Some(api) = &g.api {
         connection.push(format!("--api {}", shell_word(api)));
     }
     if let Some(file) = &g.token_file {
-        connection.push(format!("--token-file {}", shell_word(&file.display().to_string())));
+        connection.push(format!(
+            "--token-file {}",
+            shell_word(&file.display().to_string())
+        ));
     }
     let connection = connection.join(" ");
     let mut run = format!(
@@ -167,7 +196,10 @@ fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
         shell_word(&args.plan.display().to_string())
     );
     if let Some(dir) = &args.state_dir {
-        run.push_str(&format!(" --state-dir {}", shell_word(&dir.display().to_string())));
+        run.push_str(&format!(
+            " --state-dir {}",
+            shell_word(&dir.display().to_string())
+        ));
     }
     if args.yes {
         run.push_str(" --yes");

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-
 use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, Commit, CommitPhase, CommitStatus, codes};
 

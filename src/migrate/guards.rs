@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use uuid::Uuid;
+
 use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, Service};
 
@@ -21,8 +23,9 @@ use super::relink;
 /// What the run does with one migration's target.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Create it (if missing) and move the data.
-    Proceed,
+    /// Create it (if missing) and move the data. `adopted`: backups an adopted target held
+    /// already (`--adopt-target`), which the restore lands on top of knowingly.
+    Proceed { adopted: Vec<Uuid> },
     /// Its data steps finished in an earlier run; only the relink may remain.
     Finished,
     /// Destroy it and redo the migration from a clean target (`--recreate-target`).
@@ -49,7 +52,9 @@ pub async fn assess_targets(
     for r in resolved {
         let Some(target) = find(services, &r.target) else {
             forget_stale_records(engine, &r.target).await?;
-            decisions.push(Decision::Proceed);
+            decisions.push(Decision::Proceed {
+                adopted: Vec::new(),
+            });
             continue;
         };
         let view = journal_view(engine, &r.target).await;
@@ -68,6 +73,7 @@ pub async fn assess_targets(
         let assessment = confirm(assess(r, target, &rows, &view, evidence), &backups, &view);
         let decision = match assessment {
             Assessment::Proceed => {
+                record_restore_seen(engine, &r.target, &view, &rows).await?;
                 if !view.created_by_plan && view.upload.is_none() {
                     engine.emit(
                         Some(&r.target),
@@ -76,7 +82,9 @@ pub async fn assess_targets(
                         "target exists with this plan's configuration and holds no backup; using it",
                     );
                 }
-                Decision::Proceed
+                Decision::Proceed {
+                    adopted: Vec::new(),
+                }
             }
             Assessment::Finished { evidence } => {
                 record_finished(engine, &r.target, &evidence).await?;
@@ -89,7 +97,9 @@ pub async fn assess_targets(
                     Phase::Info,
                     format!("target exists and {why}; adopted as asked (--adopt-target): the data lands on top of what it holds"),
                 );
-                Decision::Proceed
+                Decision::Proceed {
+                    adopted: rows.iter().map(|b| b.id).collect(),
+                }
             }
             Assessment::Foreign { why } => {
                 return Err(Error::Decision(format!(
@@ -105,7 +115,9 @@ pub async fn assess_targets(
                     Decision::Recreate
                 } else {
                     ambiguous.push((r, target, found, rows));
-                    Decision::Proceed
+                    Decision::Proceed {
+                        adopted: Vec::new(),
+                    }
                 }
             }
         };
@@ -127,10 +139,7 @@ pub async fn assess_targets(
         ));
     }
     Err(Error::TargetNeedsRecreate {
-        message: format!(
-            "{}\nNothing was uploaded or restored.",
-            text.join("\n\n")
-        ),
+        message: format!("{}\nNothing was uploaded or restored.", text.join("\n\n")),
         targets,
     })
 }
@@ -209,6 +218,29 @@ fn refuse_linked(engine: &Engine, target: &Service) -> Result<()> {
         apps.into_iter().collect::<Vec<_>>().join(", "),
         target.name
     )))
+}
+
+/// An open restore intent whose backup is RESTORING now: the evidence that the restore started
+/// is recorded at once, before the restore can finish and the evidence with it.
+async fn record_restore_seen(
+    engine: &Engine,
+    target: &str,
+    view: &JournalView,
+    rows: &[BackupRow],
+) -> Result<()> {
+    if let RestoreRecord::Requested(id) = view.restore
+        && rows
+            .iter()
+            .any(|b| b.id == id && b.status == crate::model::BackupStatus::Restoring)
+    {
+        engine
+            .done(
+                &MigrationStep::Restore.of(target),
+                Fact::Restore { upload_id: id },
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// What the journal says about one target, for the rules.

@@ -30,8 +30,8 @@ use crate::error::{Error, Result};
 use crate::plan::{Migration, Plan};
 use crate::platform::Platform;
 
-pub use engine::{Invocation, RunOptions};
 use engine::Engine;
+pub use engine::{Invocation, RunOptions};
 use events::{EventSink, Phase, Step};
 use guards::Decision;
 use inspect::Resolved;
@@ -129,11 +129,14 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
         .iter()
         .zip(&resolved)
         .zip(&decisions)
-        .filter(|(_, d)| **d != Decision::Finished)
-        .map(|((m, r), _)| (m, r));
+        .filter_map(|((m, r), d)| match d {
+            Decision::Proceed { adopted } => Some((m, r, adopted.as_slice())),
+            Decision::Recreate => Some((m, r, &[][..])),
+            Decision::Finished => None,
+        });
     let results: Vec<Result<()>> = futures_util::stream::iter(work)
-        .map(|(m, r)| async move {
-            let outcome = move_data(engine, m, r).await;
+        .map(|(m, r, adopted)| async move {
+            let outcome = move_data(engine, m, r, adopted).await;
             if let Err(e) = &outcome {
                 engine.emit_error(Some(&m.target), None, e);
             }
@@ -211,20 +214,23 @@ async fn preflight_and_inspect(
                 r.service_type
             ),
         );
-        engine
-            .done(&k, Fact::Resolved(Box::new(r.clone())))
-            .await?;
+        engine.done(&k, Fact::Resolved(Box::new(r.clone()))).await?;
         out.push(r);
     }
     Ok((out, stage.services))
 }
 
 /// Backup, download, upload, restore, wait, verify for one migration.
-async fn move_data(engine: &Engine, m: &Migration, r: &Resolved) -> Result<()> {
+async fn move_data(
+    engine: &Engine,
+    m: &Migration,
+    r: &Resolved,
+    adopted: &[uuid::Uuid],
+) -> Result<()> {
     let artifact = data::select_backup(engine, m, r).await?;
     data::download(engine, m, &artifact).await?;
     let upload = data::upload(engine, m, &artifact).await?;
-    restore::restore(engine, m, upload.id).await?;
+    restore::restore(engine, m, upload.id, adopted).await?;
     restore::wait(engine, m, upload.id).await?;
     verify::verify(engine, m, &artifact, &upload).await?;
     data::discard_artifact(engine, &artifact)

@@ -68,4 +68,3 @@ fn size_text(size: Option<u64>) -> String {
     size.map(crate::ui::format_size)
         .unwrap_or_else(|| "size unknown".into())
 }
-

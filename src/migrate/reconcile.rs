@@ -139,10 +139,14 @@ pub fn assess(
         .and_then(|id| rows.iter().find(|r| r.id == id));
     match &journal.restore {
         RestoreRecord::Failed { upload, error } => Assessment::Ambiguous {
-            found: format!("the restore of backup {upload} failed ({error}); it may hold partial data"),
+            found: format!(
+                "the restore of backup {upload} failed ({error}); it may hold partial data"
+            ),
         },
         RestoreRecord::Requested(upload) => match ours {
-            Some(r) if r.id == *upload && r.status == BackupStatus::Restoring => Assessment::Proceed,
+            Some(r) if r.id == *upload && r.status == BackupStatus::Restoring => {
+                Assessment::Proceed
+            }
             _ => Assessment::Ambiguous {
                 found: format!(
                     "an earlier attempt asked the platform to restore backup {upload} and stopped \
@@ -178,10 +182,9 @@ pub fn confirm(assessment: Assessment, backups: &[Backup], journal: &JournalView
         RestoreRecord::Requested(id) | RestoreRecord::Started(id) => Some(*id),
         _ => None,
     };
-    match backups
-        .iter()
-        .find(|b| Some(b.id) != restored_by_plan && (b.restore_count > 0 || b.last_restore.is_some()))
-    {
+    match backups.iter().find(|b| {
+        Some(b.id) != restored_by_plan && (b.restore_count > 0 || b.last_restore.is_some())
+    }) {
         Some(b) => Assessment::Ambiguous {
             found: format!(
                 "the platform's records show backup {} restored into it, which this run's journal \
@@ -227,7 +230,13 @@ pub fn foreign(resolved: &Resolved, target: &Service) -> Option<String> {
                 .iter()
                 .any(|p| p.app == l.app && p.target() == l.target())
         })
-        .map(|l| format!("app {} links it ({}) and the plan does not", l.app, l.target()))
+        .map(|l| {
+            format!(
+                "app {} links it ({}) and the plan does not",
+                l.app,
+                l.target()
+            )
+        })
 }
 
 fn schedule_text(s: Option<&crate::model::BackupSchedule>) -> String {

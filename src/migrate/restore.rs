@@ -18,8 +18,14 @@ use super::journal::{Fact, MigrationStep};
 use super::poll::Backoff;
 
 /// Starts the restore of `upload_id` into the target, exactly once. Restore is not idempotent
-/// (data lands on top), so it starts only into a target that is provably untouched.
-pub async fn restore(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()> {
+/// (data lands on top), so it starts only into a target that is provably untouched, but for the
+/// backups of a target adopted with `--adopt-target` (`adopted`).
+pub async fn restore(
+    engine: &Engine,
+    m: &Migration,
+    upload_id: Uuid,
+    adopted: &[Uuid],
+) -> Result<()> {
     let k = MigrationStep::Restore.of(&m.target);
     if engine.done_fact(&k).await.is_some() {
         engine.emit(
@@ -59,7 +65,8 @@ pub async fn restore(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<
         .await);
     }
     // The target was assessed when the run started; it may have changed while the data moved.
-    let backups = engine.platform.backups(&engine.scope, &m.target).await?;
+    let mut backups = engine.platform.backups(&engine.scope, &m.target).await?;
+    backups.retain(|b| !adopted.contains(&b.id));
     if let Some(why) = touched(&backups, upload_id) {
         return Err(guards::ambiguous(engine, &m.target, why).await);
     }
@@ -155,7 +162,10 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
         "waiting until the restore leaves RESTORING",
     );
     loop {
-        let backup = engine.platform.backup(&engine.scope, &m.target, &id).await?;
+        let backup = engine
+            .platform
+            .backup(&engine.scope, &m.target, &id)
+            .await?;
         if backup.status != BackupStatus::Restoring {
             // Left RESTORING: finished. A platform that keeps restore records may say it failed.
             if let Some(r) = &backup.last_restore

@@ -120,7 +120,11 @@ fn step_status(data: &JournalData, step: Step, target: &str) -> StepStatus {
     let last = keys.last().and_then(|k| data.steps.get(k));
     let (state, detail) = match last {
         Some(r) if r.state == RecordState::Done => ("done", r.fact.detail()),
-        _ => match records.iter().rev().find(|r| r.state == RecordState::Intent) {
+        _ => match records
+            .iter()
+            .rev()
+            .find(|r| r.state == RecordState::Intent)
+        {
             Some(r) => ("in progress", r.fact.detail()),
             None if !records.is_empty() => ("in progress", String::new()),
             None => ("pending", String::new()),

@@ -80,7 +80,11 @@ mod tests {
             "http://[::1]:8080",
             "http://127.0.0.1:8080?x=1",
         ] {
-            assert_eq!(normalized_origin(other).as_deref(), Some(one.as_str()), "{other}");
+            assert_eq!(
+                normalized_origin(other).as_deref(),
+                Some(one.as_str()),
+                "{other}"
+            );
         }
         assert_eq!(
             normalized_origin("https://API.setops.co").as_deref(),
@@ -112,6 +116,9 @@ mod tests {
             origin: "https://api.setops.co:443".into(),
             organization: "acme".into(),
         };
-        assert_eq!(a.to_string(), "https://api.setops.co:443 (organization acme)");
+        assert_eq!(
+            a.to_string(),
+            "https://api.setops.co:443 (organization acme)"
+        );
     }
 }

@@ -178,11 +178,15 @@ fn check_migration(
             ));
         }
     }
-    let want_links: BTreeSet<(String, String)> =
-        link_set(was["links"].as_array().map(Vec::as_slice).unwrap_or_default())
-            .into_iter()
-            .map(|(_, at)| (target.to_owned(), at))
-            .collect();
+    let want_links: BTreeSet<(String, String)> = link_set(
+        was["links"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    )
+    .into_iter()
+    .map(|(_, at)| (target.to_owned(), at))
+    .collect();
     let got_links = link_set(t["links"].as_array().map(Vec::as_slice).unwrap_or_default());
     if got_links != want_links {
         problems.push(format!(
@@ -241,7 +245,10 @@ fn check_migration(
                 b["origin"], b["status"]
             ));
         }
-        if !b["sha256"].as_str().is_some_and(|s| source_shas.contains(s)) {
+        if !b["sha256"]
+            .as_str()
+            .is_some_and(|s| source_shas.contains(s))
+        {
             problems.push(format!(
                 "target {target}: backup {id} has sha256 {}, which no backup of {source} has",
                 b["sha256"]
@@ -270,7 +277,9 @@ fn check_migration(
         }
         let diff = tree_diff(&source_tree, &tree_hashes(&sb.data_dir(target)));
         if !diff.is_empty() {
-            problems.push(format!("target {target} does not hold {source}'s data: {diff:?}"));
+            problems.push(format!(
+                "target {target} does not hold {source}'s data: {diff:?}"
+            ));
         }
     }
 }

@@ -16,7 +16,9 @@ pub enum Fact {
     /// The migration resolved against the platform at inspect time (the source snapshot).
     Resolved(Box<Resolved>),
     /// The changeset commands a stage step stages, in order.
-    Commands { commands: Vec<ChangesetCommand> },
+    Commands {
+        commands: Vec<ChangesetCommand>,
+    },
     /// A commit: its ID once the platform gave one.
     Commit {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +36,10 @@ pub enum Fact {
     },
     /// The bytes this migration moves.
     Artifact(Artifact),
-    Downloaded { size: u64, sha256: String },
+    Downloaded {
+        size: u64,
+        sha256: String,
+    },
     /// An upload to the target: its ID is recorded before any byte is sent.
     Upload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,16 +47,27 @@ pub enum Fact {
         sha256: String,
     },
     /// A restore of `upload_id` was requested (intent) or seen RESTORING (done).
-    Restore { upload_id: Uuid },
+    Restore {
+        upload_id: Uuid,
+    },
     /// The restore left RESTORING.
-    Waited { upload_id: Uuid },
+    Waited {
+        upload_id: Uuid,
+    },
     /// The platform said the restore failed: the target holds partial data.
-    RestoreFailed { upload_id: Uuid, error: String },
+    RestoreFailed {
+        upload_id: Uuid,
+        error: String,
+    },
     Verified(Verified),
-    Relinked { moved: usize },
+    Relinked {
+        moved: usize,
+    },
     /// Concluded from the platform's state rather than done by this run (e.g. the apps already
     /// link the target, so the data steps finished in a run whose journal is gone).
-    Observed { evidence: String },
+    Observed {
+        evidence: String,
+    },
 }
 
 /// What verify checked and found.

@@ -144,8 +144,8 @@ fn lock(lock_path: &Path) -> Result<File> {
             let holder = std::fs::read_to_string(lock_path).unwrap_or_default();
             let holder: String = holder.trim().chars().take(200).collect();
             return Err(Error::Decision(format!(
-                "another run of this plan on this platform holds the journal lock {} ({}); wait \
-                 for it to finish or stop it, then run again",
+                "another run of this plan holds the journal lock {} ({}), on this same platform \
+                 however its URL is spelled; wait for it to finish or stop it, then run again",
                 lock_path.display(),
                 if holder.is_empty() {
                     "holder unknown"
@@ -209,8 +209,13 @@ fn decode(bytes: &[u8], platform: &PlatformIdentity) -> std::result::Result<Jour
     })?;
     match value.get("format").and_then(Value::as_u64) {
         Some(f) if f == u64::from(FORMAT) => {
-            serde_path_to_error::deserialize::<_, JournalData>(&value)
-                .map_err(|e| format!("it does not have a journal's shape (at {}: {})", e.path(), e.inner()))
+            serde_path_to_error::deserialize::<_, JournalData>(&value).map_err(|e| {
+                format!(
+                    "it does not have a journal's shape (at {}: {})",
+                    e.path(),
+                    e.inner()
+                )
+            })
         }
         Some(f) if f == u64::from(legacy::FORMAT) => {
             let old: LegacyJournal = serde_json::from_value(value)
@@ -255,7 +260,8 @@ fn move_aside(path: &Path) -> Result<PathBuf> {
         "replaced-{}.json",
         Utc::now().format("%Y%m%dT%H%M%S%.3f")
     ));
-    std::fs::rename(path, &aside).map_err(|e| Error::io("moving the old journal aside", path, e))?;
+    std::fs::rename(path, &aside)
+        .map_err(|e| Error::io("moving the old journal aside", path, e))?;
     fsio::sync_dir(fsio::parent_of(path)).map_err(|e| Error::io("syncing", path, e))?;
     Ok(aside)
 }
@@ -361,6 +367,43 @@ fn candidates(state_dir: &Path, plan_path: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Whether the plan finished on this platform and stage, by its journal alone: no lock taken,
+/// nothing written (an unreadable journal counts as not finished; opening it says why).
+pub fn finished(state_dir: &Path, plan: &Plan, platform: &PlatformIdentity) -> bool {
+    let key = JournalKey {
+        platform: platform.clone(),
+        project: plan.scope.project.clone(),
+        stage: plan.scope.stage.clone(),
+    };
+    matches!(
+        read(&journal_path(state_dir, &plan.path, &key), platform),
+        Ok(Some(d)) if d.finished && d.key == key && d.plan_hash == plan.content_hash
+    )
+}
+
+/// The platform a finished run of this very plan was keyed by, when that run last reached the
+/// platform at the same origin as `endpoint`: lets `run` say "already done" while the platform
+/// cannot be reached to tell who it is.
+pub fn finished_identity(
+    state_dir: &Path,
+    plan: &Plan,
+    endpoint: &str,
+) -> Option<PlatformIdentity> {
+    let origin = normalized_origin(endpoint)?;
+    find_for_plan(state_dir, &plan.path)
+        .ok()?
+        .into_iter()
+        .filter_map(|f| f.data.ok())
+        .find(|d| {
+            d.finished
+                && d.plan_hash == plan.content_hash
+                && d.key.project == plan.scope.project
+                && d.key.stage == plan.scope.stage
+                && normalized_origin(&d.endpoint).as_deref() == Some(origin.as_str())
+        })
+        .map(|d| d.key.platform)
 }
 
 /// Every journal of the plan at `plan_path` in `state_dir` (one per platform and stage it ran

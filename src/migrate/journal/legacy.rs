@@ -107,11 +107,11 @@ fn fact_of(key: &StepKey, state: RecordState, data: Value) -> Result<Fact, Strin
         StepKey::Plan(PlanStep::CommitTargets) if data.get("existing").is_some() => {
             Fact::TargetsExisted
         }
-        StepKey::Plan(PlanStep::CommitTargets | PlanStep::CommitRelink | PlanStep::CommitDestroy) => {
-            Fact::Commit {
-                commit_id: uuid("commit_id")?,
-            }
-        }
+        StepKey::Plan(
+            PlanStep::CommitTargets | PlanStep::CommitRelink | PlanStep::CommitDestroy,
+        ) => Fact::Commit {
+            commit_id: uuid("commit_id")?,
+        },
         StepKey::Plan(PlanStep::Relink) => Fact::Relinked {
             moved: number("moved").unwrap_or(0) as usize,
         },

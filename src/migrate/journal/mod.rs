@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::platform::PlatformIdentity;
 
 pub use facts::{Fact, Verified};
-pub use file::{Found, OpenRequest, find_for_plan};
+pub use file::{Found, OpenRequest, find_for_plan, finished, finished_identity};
 pub use keys::{MigrationStep, PlanStep, StepKey};
 
 /// The file format this version writes; format 1 journals are converted when found.
@@ -124,10 +124,7 @@ impl Journal {
     }
 
     fn put(&mut self, key: &StepKey, state: RecordState, fact: Fact) -> Result<()> {
-        let started_at = self
-            .get(key)
-            .map(|r| r.started_at)
-            .unwrap_or_else(Utc::now);
+        let started_at = self.get(key).map(|r| r.started_at).unwrap_or_else(Utc::now);
         self.data.steps.insert(
             key.clone(),
             StepRecord {

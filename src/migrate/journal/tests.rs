@@ -137,7 +137,9 @@ fn corrupt_truncated_or_foreign_journals_stop_with_the_way_out() {
         ("not json", &|_| "garbage\n".to_owned()),
         ("wrong shape", &|t| t.replace("\"steps\"", "\"stepz\"")),
         ("unknown step", &|t| t.replace("\"relink\"", "\"relunk\"")),
-        ("newer format", &|t| t.replace("\"format\": 2", "\"format\": 9")),
+        ("newer format", &|t| {
+            t.replace("\"format\": 2", "\"format\": 9")
+        }),
     ];
     for (name, damage) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -155,7 +157,10 @@ fn corrupt_truncated_or_foreign_journals_stop_with_the_way_out() {
         assert_eq!(err.exit_code(), 3, "{name}: {err}");
         let msg = err.to_string();
         assert!(msg.contains("--restart"), "{name}: {msg}");
-        assert!(msg.contains("Nothing was done on the platform"), "{name}: {msg}");
+        assert!(
+            msg.contains("Nothing was done on the platform"),
+            "{name}: {msg}"
+        );
         // --restart moves it aside and starts empty.
         let j = open(dir.path(), &plan, sandbox("a"), true).unwrap();
         assert!(j.data().steps.is_empty(), "{name}");
@@ -188,7 +193,9 @@ fn a_legacy_journal_of_the_same_origin_is_adopted_and_converted() {
     let old_path = state.join("plan-0123456789.json");
     std::fs::write(&old_path, serde_json::to_vec(&legacy).unwrap()).unwrap();
     // Another origin's legacy journal is not this platform's.
-    let elsewhere = legacy.to_string().replace("localhost:4000", "example.org:4000");
+    let elsewhere = legacy
+        .to_string()
+        .replace("localhost:4000", "example.org:4000");
     std::fs::write(state.join("plan-abcdefabcd.json"), elsewhere).unwrap();
 
     let mut j = open(dir.path(), &plan, sandbox("a"), false).unwrap();

@@ -125,7 +125,13 @@ fn the_journal_explains_its_own_upload_only() {
     };
     let target = service(vec![]);
     assert_eq!(
-        assess(&r, &target, &[row(ours, BackupStatus::Created)], &view, no_evidence()),
+        assess(
+            &r,
+            &target,
+            &[row(ours, BackupStatus::Created)],
+            &view,
+            no_evidence()
+        ),
         Assessment::Proceed
     );
     let other = Uuid::new_v4();
@@ -133,7 +139,10 @@ fn the_journal_explains_its_own_upload_only() {
         assess(
             &r,
             &target,
-            &[row(ours, BackupStatus::Created), row(other, BackupStatus::Created)],
+            &[
+                row(ours, BackupStatus::Created),
+                row(other, BackupStatus::Created)
+            ],
             &view,
             no_evidence()
         ),
@@ -141,7 +150,13 @@ fn the_journal_explains_its_own_upload_only() {
     ));
     // Our upload RESTORING although we never asked: someone else restored it.
     assert!(matches!(
-        assess(&r, &target, &[row(ours, BackupStatus::Restoring)], &view, no_evidence()),
+        assess(
+            &r,
+            &target,
+            &[row(ours, BackupStatus::Restoring)],
+            &view,
+            no_evidence()
+        ),
         Assessment::Ambiguous { .. }
     ));
 }
@@ -157,13 +172,22 @@ fn an_open_restore_intent_needs_restoring_to_go_on() {
     };
     let target = service(vec![]);
     assert_eq!(
-        assess(&r, &target, &[row(ours, BackupStatus::Restoring)], &view, no_evidence()),
+        assess(
+            &r,
+            &target,
+            &[row(ours, BackupStatus::Restoring)],
+            &view,
+            no_evidence()
+        ),
         Assessment::Proceed
     );
     for rows in [vec![row(ours, BackupStatus::Created)], vec![]] {
         match assess(&r, &target, &rows, &view, no_evidence()) {
             Assessment::Ambiguous { found } => {
-                assert!(found.contains("no record of whether a restore ran"), "{found}")
+                assert!(
+                    found.contains("no record of whether a restore ran"),
+                    "{found}"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -74,9 +74,7 @@ pub async fn verify(
             record.data = Some(data);
             format!("data matches: {summary}; {BACKUP_MATCHES}")
         }
-        DataCheck::NotCompared(reason) => {
-            message_not_compared(&mut record, reason)
-        }
+        DataCheck::NotCompared(reason) => message_not_compared(&mut record, reason),
         DataCheck::Differs(differences) => {
             let subject = Subject {
                 scope: &engine.scope,

@@ -6,9 +6,7 @@ use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
 use super::HttpPlatform;
-use crate::api::{
-    DownloadTicket, Health, ServiceConnection, UploadRequest, UploadTicket, paths,
-};
+use crate::api::{DownloadTicket, Health, ServiceConnection, UploadRequest, UploadTicket, paths};
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
