@@ -64,9 +64,15 @@ pub enum Error {
     #[error("{0}")]
     Verification(String),
 
-    /// Anything else that went wrong inside the tool or the sandbox; the text says what.
+    /// Anything else that went wrong inside the tool; the text says what.
     #[error("{0}")]
     Internal(String),
+
+    /// A sandbox this command started failed (its directory is not a sandbox, say). Only the
+    /// commands that start one (`--sandbox`, `demo`, `sandbox serve|stop`) produce it.
+    #[cfg(feature = "sandbox")]
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::Error),
 }
 
 impl Error {
@@ -91,6 +97,8 @@ impl Error {
             Error::Decision(_) => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Verification(_) => exit::VERIFICATION_FAILED,
+            #[cfg(feature = "sandbox")]
+            Error::Sandbox(e) if e.is_usage() => exit::USAGE,
             _ => exit::STEP_FAILED,
         }
     }
