@@ -106,7 +106,7 @@ pub(crate) fn write_backup_file(
     })();
     match result {
         Ok(written) => {
-            sync_dir(backups_dir).map_err(Error::engine)?;
+            sync_dir(backups_dir)?;
             Ok(written)
         }
         Err(e) => {
