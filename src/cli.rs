@@ -1,6 +1,7 @@
 //! Command-line definitions only (clap). Names and scope flags follow the `setops` CLI so its users
 //! feel at home: `-p/-s` scope, `--service`/`--app`, `noun:verb` commands.
 
+#[cfg(feature = "sandbox")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -8,15 +9,32 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ui::OutputFormat;
 
+/// The end of `--help`. The connection line names `--sandbox` only in builds that have it.
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes: 0 done, 1 a step failed, 2 usage or invalid input, 3 a decision is needed, \
+         4 interrupted, 5 verification failed."
+    };
+}
+#[cfg(feature = "sandbox")]
+const AFTER_HELP: &str = concat!(
+    "Connection: --sandbox DIR, or --api URL (env SETOPS_API_URL) with a token from env \
+     SETOPS_TOKEN or --token-file FILE.\n",
+    exit_codes_help!()
+);
+#[cfg(not(feature = "sandbox"))]
+const AFTER_HELP: &str = concat!(
+    "Connection: --api URL (env SETOPS_API_URL) with a token from env SETOPS_TOKEN or \
+     --token-file FILE.\n",
+    exit_codes_help!()
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "setops-migrate",
     version,
     about = "Move data into new SetOps services: restore-to-new-service, end to end, resumable",
-    after_help = "Connection: --sandbox DIR, or --api URL (env SETOPS_API_URL) with a token from \
-                  env SETOPS_TOKEN or --token-file FILE.\n\
-                  Exit codes: 0 done, 1 a step failed, 2 usage or invalid input, 3 a decision is \
-                  needed, 4 interrupted, 5 verification failed."
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -46,10 +64,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Use the sandbox whose state lives in DIR, starting it in the background when none runs
+    #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "DIR")]
     pub sandbox: Option<PathBuf>,
     /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
     /// cluster (used when a sandbox starts; remembered in its directory)
+    #[cfg(feature = "sandbox")]
     #[arg(
         long,
         global = true,
@@ -213,12 +233,14 @@ pub enum Command {
         state_dir: Option<PathBuf>,
     },
     /// Run the demo migrations on an embedded sandbox and check the result
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Keep the sandbox's state in DIR instead of a temporary directory
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
     /// Run or stop a local SetOps sandbox
+    #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Sandbox(SandboxCommand),
     /// Ask for a migration step by step, write it as a plan, and offer to run it
@@ -294,6 +316,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[cfg(feature = "sandbox")]
 pub enum SandboxCommand {
     /// Serve a sandbox in the foreground until interrupted
     Serve {

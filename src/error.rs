@@ -72,9 +72,15 @@ pub enum Error {
     #[error("{0}")]
     Verification(String),
 
-    /// Anything else that went wrong inside the tool or the sandbox; the text says what.
+    /// Anything else that went wrong inside the tool; the text says what.
     #[error("{0}")]
     Internal(String),
+
+    /// A sandbox this command started failed (its directory is not a sandbox, say). Only the
+    /// commands that start one (`--sandbox`, `demo`, `sandbox serve|stop`) produce it.
+    #[cfg(feature = "sandbox")]
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::Error),
 }
 
 impl Error {
@@ -99,6 +105,8 @@ impl Error {
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Verification(_) => exit::VERIFICATION_FAILED,
+            #[cfg(feature = "sandbox")]
+            Error::Sandbox(e) if e.is_usage() => exit::USAGE,
             _ => exit::STEP_FAILED,
         }
     }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod plan;
 pub mod platform;
 pub mod redact;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod transfer;
 pub mod tree;

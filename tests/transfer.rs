@@ -12,9 +12,8 @@ use setops_migrate::error::Error;
 use setops_migrate::model::{Backup, BackupOrigin, BackupStatus, Scope};
 use setops_migrate::platform::Platform;
 use setops_migrate::platform::http::{HttpPlatform, RetryPolicy};
-use setops_migrate::sandbox::{self, Sandbox};
+use setops_migrate::sandbox::{self, Running, SpawnConfig};
 use setops_migrate::transfer::{self, Downloaded, NoProgress, TransferProgress};
-use tokio::sync::oneshot;
 
 struct World {
     dir: tempfile::TempDir,
@@ -22,25 +21,15 @@ struct World {
     token: String,
     platform: HttpPlatform,
     scope: Scope,
-    _stop: oneshot::Sender<()>,
+    _server: Running,
 }
 
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("sandbox");
-    let sandbox = Sandbox::open(&state, None).await.expect("sandbox opens");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let server = sandbox::spawn(SpawnConfig::new(dir.path().join("sandbox")))
         .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = sandbox::serve(listener, sandbox, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    let token = sandbox::read_token(&sandbox::token_path(&state)).expect("token");
+        .expect("sandbox opens");
+    let (base, token) = (server.url.clone(), server.token.clone());
     let platform = HttpPlatform::new(&base, token.clone()).expect("platform");
     World {
         dir,
@@ -51,7 +40,7 @@ async fn world() -> World {
             project: "shop".into(),
             stage: "production".into(),
         },
-        _stop: stop,
+        _server: server,
     }
 }
 

@@ -9,8 +9,16 @@ use crate::error::{Error, Result};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::process::ensure_running;
 use crate::ui::Output;
+
+#[cfg(feature = "sandbox")]
+const NO_PLATFORM: &str = "no platform given: pass --sandbox DIR to use a local sandbox, or --api \
+                           URL (or set SETOPS_API_URL) together with a token";
+#[cfg(not(feature = "sandbox"))]
+const NO_PLATFORM: &str =
+    "no platform given: pass --api URL (or set SETOPS_API_URL) together with a token";
 
 pub struct Context {
     pub global: GlobalArgs,
@@ -30,6 +38,7 @@ impl Context {
     }
 
     /// Settings for a sandbox this command starts.
+    #[cfg(feature = "sandbox")]
     pub fn engine_config(&self) -> crate::sandbox::EngineConfig {
         crate::sandbox::EngineConfig {
             postgres_url: self.global.postgres_url.clone().filter(|u| !u.is_empty()),
@@ -37,28 +46,19 @@ impl Context {
     }
 
     pub async fn connect(&self) -> Result<Connection> {
-        let (url, token) = match (&self.global.sandbox, &self.global.api) {
-            (Some(_), Some(_)) => {
-                return Err(Error::usage(
-                    "--sandbox and --api name two different platforms; pass only one of them",
-                ));
-            }
-            (Some(dir), None) => {
-                let program = std::env::current_exe()
-                    .map_err(|e| Error::io("locating the running program", "setops-migrate", e))?;
-                let conn = ensure_running(dir, None, &program, &self.engine_config()).await?;
-                (conn.url, conn.token)
-            }
-            (None, api) => {
-                let url = api
+        let (url, token) = match self.sandbox_connection().await? {
+            Some(conn) => conn,
+            None => {
+                let url = self
+                    .global
+                    .api
                     .clone()
-                    .or_else(|| std::env::var("SETOPS_API_URL").ok().filter(|v| !v.is_empty()))
-                    .ok_or_else(|| {
-                        Error::usage(
-                            "no platform given: pass --sandbox DIR to use a local sandbox, or --api URL \
-                             (or set SETOPS_API_URL) together with a token",
-                        )
-                    })?;
+                    .or_else(|| {
+                        std::env::var("SETOPS_API_URL")
+                            .ok()
+                            .filter(|v| !v.is_empty())
+                    })
+                    .ok_or_else(|| Error::usage(NO_PLATFORM))?;
                 (url, self.token()?)
             }
         };
@@ -68,6 +68,29 @@ impl Context {
             platform: Arc::new(http),
             transfers,
         })
+    }
+
+    /// `--sandbox DIR`: the URL and token of DIR's server, started in the background when none
+    /// runs; `None` without the flag.
+    #[cfg(feature = "sandbox")]
+    async fn sandbox_connection(&self) -> Result<Option<(String, String)>> {
+        let Some(dir) = &self.global.sandbox else {
+            return Ok(None);
+        };
+        if self.global.api.is_some() {
+            return Err(Error::usage(
+                "--sandbox and --api name two different platforms; pass only one of them",
+            ));
+        }
+        let program = std::env::current_exe()
+            .map_err(|e| Error::io("locating the running program", "setops-migrate", e))?;
+        let conn = ensure_running(dir, None, &program, &self.engine_config()).await?;
+        Ok(Some((conn.url, conn.token)))
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    async fn sandbox_connection(&self) -> Result<Option<(String, String)>> {
+        Ok(None)
     }
 
     fn token(&self) -> Result<String> {

@@ -10,7 +10,7 @@ use crate::migrate::{self, Invocation, RunOptions};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
-use crate::sandbox::{self, EngineConfig, Sandbox};
+use crate::sandbox::{self, EngineConfig, Running, Sandbox, SpawnConfig};
 use crate::tree;
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, TableBuilder, format_size};
@@ -38,31 +38,20 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
         "Starting an embedded sandbox in {}",
         dir.display()
     ));
-    let sandbox = Sandbox::open_with(&dir, None, config).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| Error::io("binding the sandbox to", "127.0.0.1:0", e))?;
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| Error::io(
-            "reading the sandbox address",
-            "127.0.0.1:0",
-            e
-        ))?
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
-        let _ = stopped.await;
-    }));
-    let result = run_demo(ctx, &dir, &url, &sandbox).await;
-    let _ = stop.send(());
-    let _ = server.await;
+    let running = sandbox::spawn(SpawnConfig {
+        engine_config: config.clone(),
+        ..SpawnConfig::new(&dir)
+    })
+    .await?;
+    let result = run_demo(ctx, &dir, &running).await;
+    // The demo's own outcome is what counts; a server that fails while stopping changes nothing.
+    let _ = running.stop().await;
     result
 }
 
-async fn run_demo(ctx: &Context, dir: &Path, url: &str, sandbox: &Sandbox) -> Result<()> {
-    let token = sandbox::read_token(&sandbox::token_path(dir))?;
-    let http = HttpPlatform::new(url, token)?;
+async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
+    let sandbox = running.sandbox();
+    let http = HttpPlatform::new(&running.url, running.token.clone())?;
     let transfers = http.http_client().clone();
     let platform: Arc<dyn Platform> = Arc::new(http);
 

@@ -3,10 +3,13 @@
 mod backups;
 mod changesets;
 mod context;
+#[cfg(feature = "sandbox")]
 mod demo;
+#[cfg(feature = "sandbox")]
 mod demo_reach;
 mod meta;
 mod plans;
+#[cfg(feature = "sandbox")]
 mod sandbox;
 mod services;
 mod wizard;
@@ -14,7 +17,9 @@ mod wizard;
 pub use changesets::commit_and_wait;
 pub use context::{Connection, Context};
 
-use crate::cli::{Cli, Command, SandboxCommand};
+#[cfg(feature = "sandbox")]
+use crate::cli::SandboxCommand;
+use crate::cli::{Cli, Command};
 use crate::error::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -68,7 +73,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status { plan, state_dir } => {
             plans::show_status(&ctx, &plan, state_dir.as_deref())
         }
+        #[cfg(feature = "sandbox")]
         Command::Demo { dir } => demo::demo(&ctx, dir.as_deref(), &ctx.engine_config()).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(SandboxCommand::Serve { dir, listen, seed }) => {
             sandbox::serve(
                 &ctx.output,
@@ -79,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(SandboxCommand::Stop { dir }) => sandbox::stop(&ctx.output, &dir).await,
         Command::Wizard(args) => wizard::wizard(&ctx, &args).await,
         Command::Completions { shell } => meta::completions(shell),

@@ -175,6 +175,7 @@ pub async fn open_journal(
 fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
     let g = &ctx.global;
     let mut connection = vec!["setops-migrate".to_owned()];
+    #[cfg(feature = "sandbox")]
     if let Some(dir) = &g.sandbox {
         connection.push(format!(
             "--sandbox {}",

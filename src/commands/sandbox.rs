@@ -32,7 +32,8 @@ pub async fn serve(
             output.human("Stop with Ctrl-C.");
         }
     })
-    .await
+    .await?;
+    Ok(())
 }
 
 pub async fn stop(output: &Output, dir: &Path) -> Result<()> {

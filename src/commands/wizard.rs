@@ -45,6 +45,7 @@ fn no_terminal(missing: &[(&str, &str)]) -> Error {
 /// How to run the written plan later, with the connection flags this command was given.
 fn run_hint(ctx: &Context, path: &Path) -> String {
     let mut command = String::from("setops-migrate");
+    #[cfg(feature = "sandbox")]
     if let Some(dir) = &ctx.global.sandbox {
         command.push_str(&format!(" --sandbox {}", dir.display()));
     }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::errors::ApiError;
 use super::routes::AppState;
 use super::state::{UserEntry, write_atomic};
-use crate::error::{Error, Result};
+use crate::sandbox::{Error, Result};
 
 pub fn token_path(dir: &Path) -> PathBuf {
     dir.join("token")

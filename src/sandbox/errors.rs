@@ -168,8 +168,8 @@ impl ApiError {
     }
 }
 
-impl From<crate::error::Error> for ApiError {
-    fn from(e: crate::error::Error) -> Self {
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
         ApiError::internal(e)
     }
 }

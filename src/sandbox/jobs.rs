@@ -17,6 +17,7 @@ use super::state::{BackupEntry, World, sync_dir};
 use crate::model::{
     BackupStatus, CommitStatus, ErrorType, RestoreOutcome, ServiceError, ServiceType, codes,
 };
+use crate::sandbox::{Error, Result};
 
 pub(crate) const RESTART_MESSAGE: &str = "interrupted by a sandbox restart";
 
@@ -63,7 +64,7 @@ pub(crate) fn write_backup_file(
     svc: &ServiceRef,
     backups_dir: &Path,
     id: Uuid,
-) -> Result<WrittenBackup, String> {
+) -> Result<WrittenBackup> {
     let name = backup_file_name(id, svc.service_type);
     let path = backups_dir.join(&name);
     let tmp = backups_dir.join(format!("{name}.tmp"));
@@ -105,12 +106,12 @@ pub(crate) fn write_backup_file(
     })();
     match result {
         Ok(written) => {
-            sync_dir(backups_dir).map_err(|e| e.to_string())?;
+            sync_dir(backups_dir)?;
             Ok(written)
         }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            Err(format!("writing backup {name}: {e}"))
+            Err(Error::Engine(format!("writing backup {name}: {e}")))
         }
     }
 }
@@ -204,7 +205,9 @@ pub(crate) fn recover(
         match entry.backup.status {
             BackupStatus::Creating => jobs.push(Job::CreateBackup(id)),
             BackupStatus::Restoring if can_repeat => jobs.push(Job::Restore(id)),
-            BackupStatus::Restoring => finish_restore(entry, now, Err(RESTART_MESSAGE.to_owned())),
+            BackupStatus::Restoring => {
+                finish_restore(entry, now, Err(Error::engine(RESTART_MESSAGE)))
+            }
             BackupStatus::Created | BackupStatus::Uploading => {}
         }
     }
@@ -229,7 +232,7 @@ fn remove_stray_files(backups_dir: &Path) {
     }
 }
 
-fn finish_restore(entry: &mut BackupEntry, now: DateTime<Utc>, result: Result<(), String>) {
+fn finish_restore(entry: &mut BackupEntry, now: DateTime<Utc>, result: Result<()>) {
     entry.backup.status = BackupStatus::Created;
     if let Some(record) = entry.backup.last_restore.as_mut() {
         record.finished_at = Some(now);
@@ -240,7 +243,7 @@ fn finish_restore(entry: &mut BackupEntry, now: DateTime<Utc>, result: Result<()
             }
             Err(e) => {
                 record.outcome = RestoreOutcome::Failed;
-                record.error = Some(e);
+                record.error = Some(e.to_string());
             }
         }
     }
@@ -298,9 +301,9 @@ async fn create_backup(sandbox: Sandbox, id: Uuid) {
                 write_backup_file(engine, &t.svc, &backups_dir, id)
             })
             .await
-            .unwrap_or_else(|e| Err(format!("backup task failed: {e}")))
+            .unwrap_or_else(|e| Err(Error::Engine(format!("backup task failed: {e}"))))
         }
-        None => Err("its service no longer exists".to_owned()),
+        None => Err(Error::Engine("its service no longer exists".to_owned())),
     };
     let mut world = sandbox.world().await;
     let still_wanted = world
@@ -351,10 +354,10 @@ async fn restore_backup(sandbox: Sandbox, id: Uuid) {
             let engines = sandbox.engines().clone();
             tokio::task::spawn_blocking(move || engines.get(svc.service_type)?.restore(&file, &svc))
                 .await
-                .unwrap_or_else(|e| Err(format!("restore task failed: {e}")))
+                .unwrap_or_else(|e| Err(Error::Engine(format!("restore task failed: {e}"))))
         }
-        Some(_) => Err("the backup has no file".to_owned()),
-        None => Err("its service no longer exists".to_owned()),
+        Some(_) => Err(Error::Engine("the backup has no file".to_owned())),
+        None => Err(Error::Engine("its service no longer exists".to_owned())),
     };
     if let Err(e) = &result {
         eprintln!("sandbox: restore of backup {id} failed: {e}");

@@ -15,6 +15,7 @@ mod auth;
 mod commit;
 mod content;
 mod engines;
+mod error;
 mod errors;
 mod extract;
 mod faults;
@@ -23,6 +24,7 @@ pub mod process;
 mod routes;
 mod rules;
 mod seed;
+mod spawn;
 mod state;
 
 #[cfg(test)]
@@ -43,8 +45,9 @@ use uuid::Uuid;
 pub use auth::{read_token, token_path, user_token_path};
 pub use engines::postgres::PostgresCluster;
 pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV};
+pub use error::{Error, Result};
+pub use spawn::{Running, SpawnConfig, spawn};
 
-use crate::error::{Error, Result};
 use errors::ApiError;
 use faults::Knobs;
 use jobs::Job;
@@ -175,7 +178,11 @@ impl Sandbox {
     /// Why services of `service_type` hold no data in this sandbox (its engine's programs are
     /// missing, say); `None` when they do.
     pub fn engine_unavailable(&self, service_type: crate::model::ServiceType) -> Option<String> {
-        self.inner.engines.get(service_type).err()
+        self.inner
+            .engines
+            .get(service_type)
+            .err()
+            .map(|e| e.to_string())
     }
 
     pub(crate) fn engines(&self) -> &engines::Engines {
@@ -310,20 +317,12 @@ fn check_fresh(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Serves the sandbox on `listener` until `shutdown` resolves, then stops background work.
-/// Pre-signed transfer URLs point at `http://{listener.local_addr()}`. Work that was still
-/// waiting (a restore's delay, a commit's phases) stays saved as it was; open the directory
-/// again to serve it again, which resumes or fails that work as `Sandbox::open` documents.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    sandbox: Sandbox,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    serve_with(listener, sandbox, shutdown, false).await
-}
-
-/// `serve` with an optional request log on stderr (the foreground server logs; tests do not).
-pub(crate) async fn serve_with(
+/// Serves the sandbox on `listener` until `shutdown` resolves, then stops background work, with
+/// an optional request log on stderr. Pre-signed transfer URLs point at
+/// `http://{listener.local_addr()}`. Work that was still waiting (a restore's delay, a commit's
+/// phases) stays saved as it was; open the directory again to serve it again, which resumes or
+/// fails that work as `Sandbox::open` documents. Started through [`spawn`].
+async fn serve_with(
     listener: tokio::net::TcpListener,
     sandbox: Sandbox,
     shutdown: impl Future<Output = ()> + Send + 'static,

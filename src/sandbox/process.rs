@@ -20,9 +20,10 @@ mod background;
 
 pub use background::ensure_running;
 
-use super::{EngineConfig, Sandbox, serve_with, state, token_path};
+use super::spawn::spawn_with;
+use super::{EngineConfig, SpawnConfig, state, token_path};
 use crate::api::{ServerInfo, paths};
-use crate::error::{Error, Result};
+use crate::sandbox::{Error, Result};
 
 /// Where a sandbox server talks and with which token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,25 +100,32 @@ pub(crate) async fn serve_until(
 ) -> Result<()> {
     create_dir(dir)?;
     let lock = acquire_lock(dir)?;
-    let sandbox = Sandbox::open_with(dir, seed, config).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        Error::usage(format!(
-            "cannot listen on {listen}: {e}; choose another --listen address"
-        ))
-    })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
+    let config = SpawnConfig {
+        dir: dir.to_path_buf(),
+        seed: seed.map(Path::to_path_buf),
+        engine_config: config.clone(),
+        listen,
+    };
+    let running = spawn_with(config, log_requests)
+        .await
+        .map_err(|e| match e {
+            Error::Listen { .. } => Error::usage(format!("{e}; choose another --listen address")),
+            e => e,
+        })?;
     let info = ServerInfo {
-        url: format!("http://{addr}"),
+        url: running.url.clone(),
         pid: std::process::id(),
         started_at: Utc::now(),
     };
-    let json = serde_json::to_vec_pretty(&info)
-        .map_err(|e| Error::Internal(format!("serializing server.json: {e}")))?;
-    state::write_atomic(dir, &server_info_path(dir), &json)?;
+    let written = serde_json::to_vec_pretty(&info)
+        .map_err(|e| Error::Internal(format!("serializing server.json: {e}")))
+        .and_then(|json| state::write_atomic(dir, &server_info_path(dir), &json));
+    if let Err(e) = written {
+        let _ = running.stop().await;
+        return Err(e);
+    }
     on_ready(&info, &token_path(dir));
-    let served = serve_with(listener, sandbox, shutdown, log_requests).await;
+    let served = running.stop_on(shutdown).await;
     if read_info(dir).is_some_and(|i| i.pid == info.pid && i.url == info.url) {
         let _ = fs::remove_file(server_info_path(dir));
     }

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::engines::Credentials;
-use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, BackupOrigin, BackupSchedule, BackupStatus, Commit, Link, Scope, Service,
     ServiceType,
 };
+use crate::sandbox::{Error, Result};
 
 /// Bumped when the layout of `state.json` changes incompatibly.
 pub(crate) const STATE_FORMAT: u32 = 1;

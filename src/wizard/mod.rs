@@ -13,7 +13,7 @@ mod render;
 mod suggest;
 pub mod terminal;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod tests;
 
 use std::collections::BTreeMap;

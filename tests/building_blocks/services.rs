@@ -28,6 +28,19 @@ fn service_lists_the_demo_services_in_a_name_table() {
     assert_eq!(names, ["cache", "database", "files", "media", "scratch"]);
 }
 
+/// A restarted sandbox serves the state it kept in its directory, with the same token.
+#[test]
+fn a_restarted_sandbox_serves_the_same_services_with_the_same_token() {
+    let mut sb = TestSandbox::start();
+    let before = sb.cmd().args(["-o", "plain", "service"]).run().ok().stdout;
+    let (url, token) = (sb.url.clone(), sb.token.clone());
+    sb.restart();
+    assert_eq!(sb.token, token);
+    assert!(sb.url.starts_with("http://127.0.0.1:"), "{}", sb.url);
+    let ran = sb.cmd().args(["-o", "plain", "service"]).run().ok();
+    assert_eq!(ran.stdout, before, "served from {url} before the restart");
+}
+
 /// `Label:   value` fields in order.
 type Fields = Vec<(String, String)>;
 /// `Heading:` followed by its `-- item` lines.

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use setops_migrate::api::{Faults, paths};
 use setops_migrate::model::ServiceType;
-use setops_migrate::sandbox::{self, EngineConfig, POSTGRES_URL_ENV, PostgresCluster, Sandbox};
+use setops_migrate::sandbox::{
+    self, EngineConfig, POSTGRES_URL_ENV, PostgresCluster, Running, SpawnConfig,
+};
 
 pub mod oracle;
 
@@ -21,7 +21,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_setops-migrate");
 /// binary starts (each sandbox's services get databases and roles of their own in it), so no
 /// test pays for an initdb. The test fails, never skips, when PostgreSQL is not installed.
 pub fn postgres_url() -> String {
-    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, String>> =
+    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, sandbox::Error>> =
         std::sync::OnceLock::new();
     let cluster = CLUSTER.get_or_init(PostgresCluster::start_scratch);
     match cluster {
@@ -43,8 +43,10 @@ pub struct TestSandbox {
     pub dir: tempfile::TempDir,
     pub url: String,
     pub token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    seed: Option<PathBuf>,
+    /// Drives the server; tests themselves are synchronous.
+    runtime: tokio::runtime::Runtime,
+    running: Option<Running>,
 }
 
 impl TestSandbox {
@@ -55,33 +57,43 @@ impl TestSandbox {
 
     pub fn start_with_seed(seed: Option<&Path>) -> TestSandbox {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (url, stop, thread) = serve_dir(dir.path().to_path_buf(), seed.map(Path::to_path_buf));
-        let token = sandbox::read_token(&sandbox::token_path(dir.path())).expect("token");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let seed = seed.map(Path::to_path_buf);
+        let running = serve(&runtime, dir.path(), seed.clone());
+        for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
+            if let Some(reason) = running.sandbox().engine_unavailable(t) {
+                panic!("this test needs the sandbox's {t} engine: {reason}");
+            }
+        }
         TestSandbox {
             dir,
-            url,
-            token,
-            stop: Some(stop),
-            thread: Some(thread),
+            url: running.url.clone(),
+            token: running.token.clone(),
+            seed,
+            runtime,
+            running: Some(running),
         }
     }
 
-    /// Stops the server (as a crash or a reboot would, with work in flight) and serves the same
-    /// directory again on a new port.
+    /// Stops the server (gracefully, waiting for it) and serves the same directory again on a
+    /// new port, as a restarted platform would be; `url` changes, the token stays.
     pub fn restart(&mut self) {
-        self.shut_down();
-        let (url, stop, thread) = serve_dir(self.dir.path().to_path_buf(), None);
-        self.url = url;
-        self.stop = Some(stop);
-        self.thread = Some(thread);
+        self.stop();
+        let running = serve(&self.runtime, self.dir.path(), self.seed.clone());
+        self.url = running.url.clone();
+        self.token = running.token.clone();
+        self.running = Some(running);
     }
 
-    fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime
+                .block_on(running.stop())
+                .expect("sandbox stops");
         }
     }
 
@@ -120,50 +132,23 @@ impl TestSandbox {
 
 impl Drop for TestSandbox {
     fn drop(&mut self) {
-        self.shut_down();
+        if let Some(running) = self.running.take() {
+            // No panic while a failing test unwinds: its own message is the one that matters.
+            let _ = self.runtime.block_on(running.stop());
+        }
     }
 }
 
-/// Serves the sandbox in `path` on 127.0.0.1:0 on a thread of its own; returns its URL, the stop
-/// switch and the thread.
-fn serve_dir(
-    path: PathBuf,
-    seed: Option<PathBuf>,
-) -> (String, tokio::sync::oneshot::Sender<()>, JoinHandle<()>) {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let config = EngineConfig {
+fn serve(runtime: &tokio::runtime::Runtime, dir: &Path, seed: Option<PathBuf>) -> Running {
+    runtime
+        .block_on(sandbox::spawn(SpawnConfig {
+            seed,
+            engine_config: EngineConfig {
                 postgres_url: Some(postgres_url()),
-            };
-            let sandbox = Sandbox::open_with(&path, seed.as_deref(), &config)
-                .await
-                .expect("sandbox opens");
-            for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
-                if let Some(reason) = sandbox.engine_unavailable(t) {
-                    panic!("this test needs the sandbox's {t} engine: {reason}");
-                }
-            }
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            ready_tx.send(format!("http://{addr}")).expect("ready");
-            sandbox::serve(listener, sandbox, async move {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("serve");
-        });
-    });
-    let url = ready_rx.recv().expect("sandbox started");
-    (url, stop_tx, thread)
+            },
+            ..SpawnConfig::new(dir)
+        }))
+        .expect("sandbox opens")
 }
 
 pub struct Cmd {

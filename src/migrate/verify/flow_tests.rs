@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::Value;
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::verify;
@@ -20,7 +20,7 @@ use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
 use crate::plan::{BackupChoice, DEFAULT_WAIT_TIMEOUT, Migration, Plan, Relink};
 use crate::platform::PlatformIdentity;
 use crate::platform::http::HttpPlatform;
-use crate::sandbox::{Sandbox, read_token, serve, token_path};
+use crate::sandbox::{Running, SpawnConfig, spawn};
 use crate::transfer::{NoProgress, TransferProgress};
 
 /// Two volumes with the same generated files, one with other files, and a MongoDB (whose data
@@ -69,27 +69,24 @@ struct World {
     _dir: tempfile::TempDir,
     state: std::path::PathBuf,
     platform: Arc<HttpPlatform>,
-    _shutdown: oneshot::Sender<()>,
+    _server: Running,
 }
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.yaml");
     std::fs::write(&seed, SEED).unwrap();
-    let sb = dir.path().join("sb");
-    let sandbox = Sandbox::open(&sb, Some(&seed)).await.expect("open sandbox");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(serve(listener, sandbox, async move {
-        let _ = rx.await;
-    }));
-    let token = read_token(&token_path(&sb)).unwrap();
+    let server = spawn(SpawnConfig {
+        seed: Some(seed),
+        ..SpawnConfig::new(dir.path().join("sb"))
+    })
+    .await
+    .expect("open sandbox");
     World {
         state: dir.path().join("state"),
-        platform: Arc::new(HttpPlatform::new(&url, token).unwrap()),
+        platform: Arc::new(HttpPlatform::new(&server.url, server.token.clone()).unwrap()),
         _dir: dir,
-        _shutdown: tx,
+        _server: server,
     }
 }
 

@@ -228,7 +228,7 @@ fn kind_name(kind: ConnectionKind) -> &'static str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod flow_tests;
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod postgres_tests;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{BackupSummary, Credentials, Engine, RestoreSummary, SeedData, ServiceRef, dirtree};
 use crate::api::{ConnectionKind, ServiceConnection};
+use crate::sandbox::{Error, Result};
 
 pub(crate) struct DirEngine {
     /// An S3 bucket: objects only (no directories are archived) and an `s3://` env value.
@@ -14,15 +15,17 @@ pub(crate) struct DirEngine {
 }
 
 impl Engine for DirEngine {
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<()> {
         match seed {
             SeedData::Files(spec) => crate::sandbox::content::generate(&svc.data, spec)
                 .map(|_| ())
-                .map_err(|e| format!("generating files in {}: {e}", svc.data.display())),
-            other => Err(format!(
+                .map_err(|e| {
+                    Error::Engine(format!("generating files in {}: {e}", svc.data.display()))
+                }),
+            other => Err(Error::Engine(format!(
                 "{} services take `content`, not {other:?}",
                 svc.service_type
-            )),
+            ))),
         }
     }
 
@@ -30,7 +33,7 @@ impl Engine for DirEngine {
         dirtree::backup(&svc.data, out, !self.bucket)
     }
 
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary> {
         dirtree::restore(backup, &svc.data)
     }
 
@@ -40,11 +43,7 @@ impl Engine for DirEngine {
 
     /// A volume is mounted (no env value); a bucket gives SetOps' `s3://` URL with the
     /// sandbox standing in for the provider endpoint.
-    fn env_value(
-        &self,
-        svc: &ServiceRef,
-        base_url: &str,
-    ) -> Result<Option<(String, bool)>, String> {
+    fn env_value(&self, svc: &ServiceRef, base_url: &str) -> Result<Option<(String, bool)>> {
         if !self.bucket {
             return Ok(None);
         }
@@ -53,7 +52,10 @@ impl Engine for DirEngine {
             secret_key,
         }) = &svc.credentials
         else {
-            return Err(format!("s3 service {:?} has no access keys", svc.name));
+            return Err(Error::Engine(format!(
+                "s3 service {:?} has no access keys",
+                svc.name
+            )));
         };
         let bucket = format!("{}-{}-{}", svc.scope.project, svc.scope.stage, svc.name);
         Ok(Some((
@@ -67,9 +69,10 @@ impl Engine for DirEngine {
         )))
     }
 
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
-        let url = url::Url::from_directory_path(&svc.data)
-            .map_err(|()| format!("{} is not an absolute path", svc.data.display()))?;
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection> {
+        let url = url::Url::from_directory_path(&svc.data).map_err(|()| {
+            Error::Engine(format!("{} is not an absolute path", svc.data.display()))
+        })?;
         Ok(ServiceConnection {
             kind: ConnectionKind::Directory,
             url: url.to_string(),

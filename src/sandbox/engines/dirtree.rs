@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::sandbox::{Error, Result};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -90,7 +91,7 @@ enum Planned {
 
 /// Restores the archive at `archive` on top of `root`: files in the archive replace files of the
 /// same path, everything else stays.
-pub(crate) fn restore(archive: &Path, root: &Path) -> Result<RestoreSummary, String> {
+pub(crate) fn restore(archive: &Path, root: &Path) -> Result<RestoreSummary> {
     // Pass 1: check every entry against the destination and against the archive's other
     // entries (a file `a` and a file `a/b` cannot both exist); nothing is written.
     let mut kinds: BTreeMap<PathBuf, bool> = BTreeMap::new();
@@ -105,12 +106,13 @@ pub(crate) fn restore(archive: &Path, root: &Path) -> Result<RestoreSummary, Str
     })?;
     // Pass 2: extract.
     let mut summary = RestoreSummary::default();
-    fs::create_dir_all(root).map_err(|e| format!("creating {}: {e}", root.display()))?;
+    fs::create_dir_all(root)
+        .map_err(|e| Error::Engine(format!("creating {}: {e}", root.display())))?;
     for_each_entry(archive, |entry| match plan(entry)? {
         Planned::Dir(rel) => {
             let path = root.join(&rel);
             fs::create_dir_all(&path)
-                .map_err(|e| format!("creating directory {}: {e}", rel.display()))?;
+                .map_err(|e| Error::Engine(format!("creating directory {}: {e}", rel.display())))?;
             summary.dirs += 1;
             Ok(())
         }
@@ -126,25 +128,27 @@ pub(crate) fn restore(archive: &Path, root: &Path) -> Result<RestoreSummary, Str
 
 fn for_each_entry(
     archive: &Path,
-    mut f: impl FnMut(&mut tar::Entry<'_, GzDecoder<fs::File>>) -> Result<(), String>,
-) -> Result<(), String> {
-    let file = fs::File::open(archive).map_err(|e| format!("opening the backup file: {e}"))?;
+    mut f: impl FnMut(&mut tar::Entry<'_, GzDecoder<fs::File>>) -> Result<()>,
+) -> Result<()> {
+    let file = fs::File::open(archive)
+        .map_err(|e| Error::Engine(format!("opening the backup file: {e}")))?;
     let mut tar = Archive::new(GzDecoder::new(file));
     let entries = tar
         .entries()
-        .map_err(|e| format!("reading the archive: {e}"))?;
+        .map_err(|e| Error::Engine(format!("reading the archive: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| format!("reading the archive (not a .tar.gz?): {e}"))?;
+        let mut entry = entry
+            .map_err(|e| Error::Engine(format!("reading the archive (not a .tar.gz?): {e}")))?;
         f(&mut entry)?;
     }
     Ok(())
 }
 
 /// The entry's safe relative destination, or why it is refused.
-fn plan<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Planned, String> {
+fn plan<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Planned> {
     let raw = entry
         .path()
-        .map_err(|e| format!("archive entry with an unreadable path: {e}"))?;
+        .map_err(|e| Error::Engine(format!("archive entry with an unreadable path: {e}")))?;
     let shown = raw.display().to_string();
     let mut rel = PathBuf::new();
     for component in raw.components() {
@@ -152,14 +156,14 @@ fn plan<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Planned, String> {
             Component::Normal(part) => rel.push(part),
             Component::CurDir => {}
             Component::ParentDir => {
-                return Err(format!(
+                return Err(Error::Engine(format!(
                     "archive entry `{shown}` contains `..`; refusing to write outside the service's data"
-                ));
+                )));
             }
             Component::RootDir | Component::Prefix(_) => {
-                return Err(format!(
+                return Err(Error::Engine(format!(
                     "archive entry `{shown}` is an absolute path; entries must be relative to the archive root"
-                ));
+                )));
             }
         }
     }
@@ -169,16 +173,18 @@ fn plan<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Planned, String> {
         EntryType::Directory => Ok(Planned::Dir(rel)),
         EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
             if rel.as_os_str().is_empty() {
-                Err(format!("archive entry `{shown}` is a file without a name"))
+                Err(Error::Engine(format!(
+                    "archive entry `{shown}` is a file without a name"
+                )))
             } else {
                 Ok(Planned::File(rel))
             }
         }
         EntryType::XGlobalHeader => Ok(Planned::Skip),
-        other => Err(format!(
+        other => Err(Error::Engine(format!(
             "archive entry `{shown}` is a {}; backups may hold only regular files and directories",
             describe(other)
-        )),
+        ))),
     }
 }
 
@@ -197,12 +203,12 @@ fn check_within_archive(
     kinds: &mut BTreeMap<PathBuf, bool>,
     rel: &Path,
     is_dir: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let conflict = || {
-        format!(
+        Error::Engine(format!(
             "archive entry `{}` conflicts with another entry of the same name",
             rel.display()
-        )
+        ))
     };
     for ancestor in rel
         .ancestors()
@@ -221,7 +227,7 @@ fn check_within_archive(
 
 /// Every existing ancestor of the destination must be a real directory (not a symlink, not a
 /// file), and the destination itself must not be of the other kind.
-fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String> {
+fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<()> {
     let mut path = root.to_path_buf();
     let parts: Vec<_> = rel.components().collect();
     for (i, part) in parts.iter().enumerate() {
@@ -230,15 +236,15 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String
         let meta = match fs::symlink_metadata(&path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(format!("checking {}: {e}", rel.display())),
+            Err(e) => return Err(Error::Engine(format!("checking {}: {e}", rel.display()))),
         };
         // The file itself may be a symlink: the rename replaces the link, not its target.
         let replaced_file = last && !is_dir;
         if meta.file_type().is_symlink() && !replaced_file {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "`{}` goes through a symbolic link in the service's data; refusing to follow it",
                 rel.display()
-            ));
+            )));
         }
         let conflict = if last {
             if is_dir {
@@ -250,11 +256,11 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String
             !meta.is_dir()
         };
         if conflict {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "`{}` would replace a {} of the same name in the service's data",
                 rel.display(),
                 if meta.is_dir() { "directory" } else { "file" }
-            ));
+            )));
         }
     }
     Ok(())
@@ -262,21 +268,17 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<(), String
 
 /// Streams one file through a temp name beside its destination, then renames it into place, so
 /// a reader never sees half a file.
-fn write_file<R: Read>(
-    root: &Path,
-    rel: &Path,
-    entry: &mut tar::Entry<'_, R>,
-) -> Result<u64, String> {
+fn write_file<R: Read>(root: &Path, rel: &Path, entry: &mut tar::Entry<'_, R>) -> Result<u64> {
     let dest = root.join(rel);
     let parent = dest.parent().unwrap_or(root);
     fs::create_dir_all(parent)
-        .map_err(|e| format!("creating the folder of {}: {e}", rel.display()))?;
+        .map_err(|e| Error::Engine(format!("creating the folder of {}: {e}", rel.display())))?;
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.restore-tmp"));
-    let fail = |e: io::Error| format!("writing {}: {e}", rel.display());
+    let fail = |e: io::Error| Error::Engine(format!("writing {}: {e}", rel.display()));
     let mut out = fs::File::create(&tmp).map_err(fail)?;
     let written = io::copy(entry, &mut out).map_err(|e| {
         let _ = fs::remove_file(&tmp);

@@ -32,6 +32,7 @@ use uuid::Uuid;
 use crate::api::ServiceConnection;
 use crate::model::{Scope, ServiceType};
 
+use crate::sandbox::{Error, Result};
 pub(crate) use dirs::urlencode;
 pub(crate) use dirtree::{BackupSummary, RestoreSummary};
 
@@ -151,34 +152,34 @@ impl ServiceRef {
 
     /// The database login, or an error naming the service (every PostgreSQL and Redis service
     /// gets one at creation).
-    pub(crate) fn login(&self) -> Result<(&str, &str), String> {
+    pub(crate) fn login(&self) -> Result<(&str, &str)> {
         self.credentials
             .as_ref()
             .and_then(Credentials::login)
-            .ok_or_else(|| format!("service {:?} has no credentials", self.name))
+            .ok_or_else(|| Error::Engine(format!("service {:?} has no credentials", self.name)))
     }
 }
 
 pub(crate) trait Engine: Send + Sync {
     /// Creates the service's empty data store. Leftovers of an earlier service of the same name
     /// are removed first: a new service starts empty.
-    fn provision(&self, svc: &ServiceRef) -> Result<(), String> {
-        remove_dir_if_present(&svc.data).map_err(|e| e.to_string())?;
-        fs::create_dir_all(&svc.data).map_err(|e| e.to_string())
+    fn provision(&self, svc: &ServiceRef) -> Result<()> {
+        remove_dir_if_present(&svc.data).map_err(Error::engine)?;
+        fs::create_dir_all(&svc.data).map_err(Error::engine)
     }
 
     /// Applies the service's options (PostgreSQL `extensions`), after `provision` and after a
     /// commit that changed them. Must be safe to run again.
-    fn apply_options(&self, _svc: &ServiceRef) -> Result<(), String> {
+    fn apply_options(&self, _svc: &ServiceRef) -> Result<()> {
         Ok(())
     }
 
     /// Puts a seed's data into a provisioned service.
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
-        Err(format!(
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<()> {
+        Err(Error::Engine(format!(
             "{} services cannot be seeded with {seed:?}",
             svc.service_type
-        ))
+        )))
     }
 
     /// Whether the store is named by the service's uid rather than its directory, so removing a
@@ -188,21 +189,23 @@ pub(crate) trait Engine: Send + Sync {
     }
 
     /// Removes the data of a destroyed service.
-    fn remove(&self, svc: &ServiceRef) -> Result<(), String> {
-        remove_dir_if_present(&svc.data).map_err(|e| e.to_string())
+    fn remove(&self, svc: &ServiceRef) -> Result<()> {
+        remove_dir_if_present(&svc.data).map_err(Error::engine)
     }
 
     /// Writes a backup of the data in this type's backup format.
     fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary>;
 
     /// Checks the first bytes of an uploaded backup (up to 16 KiB, or the whole file).
-    fn check_upload(&self, service_type: ServiceType, head: &[u8]) -> Result<(), String> {
-        crate::formats::check_head_for_type(head, service_type).map(|_| ())
+    fn check_upload(&self, service_type: ServiceType, head: &[u8]) -> Result<()> {
+        crate::formats::check_head_for_type(head, service_type)
+            .map(|_| ())
+            .map_err(Error::Engine)
     }
 
     /// Restores a backup on top of the data (nothing is purged). The error text is what the
     /// restore record shows.
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String>;
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary>;
 
     /// Whether running the same restore again after an interruption gives the same result as
     /// running it once, so a restore interrupted by a restart may simply run again.
@@ -210,11 +213,10 @@ pub(crate) trait Engine: Send + Sync {
 
     /// The env value a linked app receives, with whether it holds a secret; `None` for types
     /// that are mounted instead.
-    fn env_value(&self, svc: &ServiceRef, base_url: &str)
-    -> Result<Option<(String, bool)>, String>;
+    fn env_value(&self, svc: &ServiceRef, base_url: &str) -> Result<Option<(String, bool)>>;
 
     /// How this machine reaches the service's data, for verification.
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String>;
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection>;
 
     /// Stops what the engine runs (servers), at sandbox shutdown.
     fn shutdown(&self) {}
@@ -261,7 +263,7 @@ impl Engines {
 
     /// The engine for a type, or why this sandbox has none (the text completes "cannot be
     /// backed up: ...").
-    pub(crate) fn get(&self, service_type: ServiceType) -> Result<&dyn Engine, String> {
+    pub(crate) fn get(&self, service_type: ServiceType) -> Result<&dyn Engine> {
         let i = &*self.inner;
         match service_type {
             ServiceType::Volume => Ok(&i.volume),
@@ -271,10 +273,9 @@ impl Engines {
             }
             ServiceType::Redis6 => i.redis.available().map(|()| &i.redis as &dyn Engine),
             ServiceType::Mongodb4 => Ok(&i.mongo),
-            ServiceType::Elasticsearch7 => Err(
-                "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")"
-                    .to_owned(),
-            ),
+            ServiceType::Elasticsearch7 => Err(Error::engine(
+                "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")",
+            )),
         }
     }
 

@@ -22,6 +22,7 @@ use flate2::write::GzEncoder;
 use super::{BackupSummary, Engine, RestoreSummary, ServiceRef};
 use crate::api::ServiceConnection;
 use crate::model::ServiceType;
+use crate::sandbox::{Error, Result};
 
 /// The kept archive in the service's directory.
 const ARCHIVE_FILE: &str = "dump.archive.gz";
@@ -50,10 +51,10 @@ impl Engine for MongoEngine {
     }
 
     /// `files` is 1 (the archive), `bytes` its size.
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary> {
         check_archive(backup)?;
         fs::create_dir_all(&svc.data)
-            .map_err(|e| format!("creating {}: {e}", svc.data.display()))?;
+            .map_err(|e| Error::Engine(format!("creating {}: {e}", svc.data.display())))?;
         let partial = svc.data.join(PARTIAL_FILE);
         let result = (|| -> io::Result<u64> {
             let mut from = fs::File::open(backup)?;
@@ -78,10 +79,10 @@ impl Engine for MongoEngine {
             }),
             Err(e) => {
                 let _ = fs::remove_file(&partial);
-                Err(format!(
+                Err(Error::Engine(format!(
                     "keeping the archive in {}: {e}",
                     svc.data.display()
-                ))
+                )))
             }
         }
     }
@@ -91,30 +92,35 @@ impl Engine for MongoEngine {
     }
 
     /// An empty value: linked apps get the key, but there is no server to point it at.
-    fn env_value(&self, _: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
+    fn env_value(&self, _: &ServiceRef, _: &str) -> Result<Option<(String, bool)>> {
         Ok(Some((String::new(), false)))
     }
 
-    fn connection(&self, _: &ServiceRef) -> Result<ServiceConnection, String> {
-        Err("no MongoDB server runs in the sandbox; only the archive is kept".to_owned())
+    fn connection(&self, _: &ServiceRef) -> Result<ServiceConnection> {
+        Err(Error::Engine(
+            "no MongoDB server runs in the sandbox; only the archive is kept".to_owned(),
+        ))
     }
 }
 
 /// A gzip-compressed mongodump archive that decompresses to its end (a file cut short or
 /// damaged in transit is refused here rather than kept).
-fn check_archive(path: &Path) -> Result<(), String> {
+fn check_archive(path: &Path) -> Result<()> {
     let mut head = Vec::new();
     fs::File::open(path)
         .and_then(|f| f.take(16 * 1024).read_to_end(&mut head))
-        .map_err(|e| format!("reading the backup file: {e}"))?;
-    crate::formats::check_head_for_type(&head, ServiceType::Mongodb4)?;
-    let file = fs::File::open(path).map_err(|e| format!("reading the backup file: {e}"))?;
+        .map_err(|e| Error::Engine(format!("reading the backup file: {e}")))?;
+    crate::formats::check_head_for_type(&head, ServiceType::Mongodb4).map_err(Error::Engine)?;
+    let file =
+        fs::File::open(path).map_err(|e| Error::Engine(format!("reading the backup file: {e}")))?;
     io::copy(
         &mut MultiGzDecoder::new(io::BufReader::new(file)),
         &mut io::sink(),
     )
     .map_err(|e| {
-        format!("the mongodump archive does not decompress to its end (damaged or cut short): {e}")
+        Error::Engine(format!(
+            "the mongodump archive does not decompress to its end (damaged or cut short): {e}"
+        ))
     })?;
     Ok(())
 }

@@ -40,6 +40,7 @@ pub use cluster::PostgresCluster;
 
 use super::{BackupSummary, Engine, RestoreSummary, SeedData, ServiceRef};
 use crate::api::{ConnectionKind, ServiceConnection};
+use crate::sandbox::{Error, Result};
 use conn::Superuser;
 use record::ClusterFile;
 
@@ -48,7 +49,7 @@ pub(crate) struct PostgresEngine {
     dir: PathBuf,
     admin_url: Option<String>,
     /// Which server this sandbox uses, decided once.
-    mode: OnceLock<Result<Mode, String>>,
+    mode: OnceLock<Result<Mode>>,
     /// The server, once the first operation needed it.
     server: Mutex<Option<Server>>,
 }
@@ -91,7 +92,7 @@ impl PostgresEngine {
 
     /// Whether this machine has what the engine needs; Err names the missing program and how
     /// to install it, or what is wrong with the admin URL.
-    pub(crate) fn available(&self) -> Result<(), String> {
+    pub(crate) fn available(&self) -> Result<()> {
         programs::clients()?;
         match self.mode()? {
             Mode::Own => programs::server().map(|_| ()),
@@ -99,7 +100,7 @@ impl PostgresEngine {
         }
     }
 
-    fn mode(&self) -> Result<&Mode, String> {
+    fn mode(&self) -> Result<&Mode> {
         self.mode
             .get_or_init(|| {
                 let (url, given) = match &self.admin_url {
@@ -116,11 +117,11 @@ impl PostgresEngine {
                 })
             })
             .as_ref()
-            .map_err(Clone::clone)
+            .map_err(Error::repeated)
     }
 
     /// The superuser of the server, starting the own cluster when it is not running.
-    fn connect(&self) -> Result<Superuser, String> {
+    fn connect(&self) -> Result<Superuser> {
         let mut guard = self.server.lock().unwrap_or_else(PoisonError::into_inner);
         let server = match guard.take() {
             Some(Server::Own(cluster)) if !cluster.is_running() => {
@@ -138,7 +139,7 @@ impl PostgresEngine {
         Ok(superuser)
     }
 
-    fn open_server(&self) -> Result<Server, String> {
+    fn open_server(&self) -> Result<Server> {
         self.available()?;
         match self.mode()? {
             Mode::Admin {
@@ -155,13 +156,13 @@ impl PostgresEngine {
         }
     }
 
-    fn store_admin_url(&self, url: &str) -> Result<(), String> {
+    fn store_admin_url(&self, url: &str) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
-            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+            .map_err(|e| Error::Engine(format!("creating {}: {e}", self.dir.display())))?;
         let mut file = ClusterFile::load(&self.dir)?;
         if file.admin_url.as_deref() != Some(url) {
             file.admin_url = Some(url.to_owned());
@@ -170,21 +171,21 @@ impl PostgresEngine {
         Ok(())
     }
 
-    fn service_url(&self, svc: &ServiceRef) -> Result<String, String> {
+    fn service_url(&self, svc: &ServiceRef) -> Result<String> {
         let (role, password) = svc.login()?;
         Ok(self.connect()?.endpoint.url(role, password, role))
     }
 }
 
 impl Engine for PostgresEngine {
-    fn provision(&self, svc: &ServiceRef) -> Result<(), String> {
+    fn provision(&self, svc: &ServiceRef) -> Result<()> {
         let (role, password) = svc.login()?;
         let su = self.connect()?;
         admin::provision(&programs::clients()?.psql, &su, role, password)
-            .map_err(|e| format!("service {:?}: {e}", svc.name))
+            .map_err(|e| Error::Engine(format!("service {:?}: {e}", svc.name)))
     }
 
-    fn apply_options(&self, svc: &ServiceRef) -> Result<(), String> {
+    fn apply_options(&self, svc: &ServiceRef) -> Result<()> {
         // min_storage/max_storage size RDS storage; a local database has nothing to size.
         let Some(list) = svc.options.get("extensions") else {
             return Ok(());
@@ -192,15 +193,15 @@ impl Engine for PostgresEngine {
         let (role, _) = svc.login()?;
         let su = self.connect()?;
         admin::create_extensions(&programs::clients()?.psql, &su, role, list)
-            .map_err(|e| format!("service {:?}: {e}", svc.name))
+            .map_err(|e| Error::Engine(format!("service {:?}: {e}", svc.name)))
     }
 
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<()> {
         let SeedData::Sql(script) = seed else {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "{} services take `sql`, not {seed:?}",
                 svc.service_type
-            ));
+            )));
         };
         let (role, password) = svc.login()?;
         let su = self.connect()?;
@@ -209,19 +210,23 @@ impl Engine for PostgresEngine {
             password,
             database: role,
         };
-        dump::run_script(&programs::clients()?.psql, &su.endpoint, login, script)
-            .map_err(|e| format!("running the seed script of service {:?}: {e}", svc.name))
+        dump::run_script(&programs::clients()?.psql, &su.endpoint, login, script).map_err(|e| {
+            Error::Engine(format!(
+                "running the seed script of service {:?}: {e}",
+                svc.name
+            ))
+        })
     }
 
     fn keyed_by_uid(&self) -> bool {
         true
     }
 
-    fn remove(&self, svc: &ServiceRef) -> Result<(), String> {
+    fn remove(&self, svc: &ServiceRef) -> Result<()> {
         let (role, _) = svc.login()?;
         let su = self.connect()?;
         admin::remove(&programs::clients()?.psql, &su, role)
-            .map_err(|e| format!("service {:?}: {e}", svc.name))
+            .map_err(|e| Error::Engine(format!("service {:?}: {e}", svc.name)))
     }
 
     fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
@@ -237,9 +242,9 @@ impl Engine for PostgresEngine {
         Ok(BackupSummary::default())
     }
 
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary> {
         let bytes = std::fs::metadata(backup)
-            .map_err(|e| format!("reading {}: {e}", backup.display()))?
+            .map_err(|e| Error::Engine(format!("reading {}: {e}", backup.display())))?
             .len();
         let (role, password) = svc.login()?;
         let su = self.connect()?;
@@ -268,11 +273,11 @@ impl Engine for PostgresEngine {
         false
     }
 
-    fn env_value(&self, svc: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
+    fn env_value(&self, svc: &ServiceRef, _: &str) -> Result<Option<(String, bool)>> {
         self.service_url(svc).map(|url| Some((url, true)))
     }
 
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection> {
         Ok(ServiceConnection {
             kind: ConnectionKind::Postgresql,
             url: self.service_url(svc)?,

@@ -1,6 +1,7 @@
 //! Helpers for engines that run programs: finding them, free loopback ports, and making sure a
 //! server the sandbox started does not outlive the sandbox process.
 
+use crate::sandbox::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -16,16 +17,16 @@ pub const PROGRAM_PATH_ENV: &str = "SETOPS_SANDBOX_PROGRAM_PATH";
 /// Finds `name` on PATH, then (for PostgreSQL programs) under /usr/lib/postgresql/<v>/bin;
 /// only in `SETOPS_SANDBOX_PROGRAM_PATH` when that is set. The error says where it looked and
 /// how to install the program.
-pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf, String> {
+pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf> {
     if let Some(dirs) = std::env::var_os(PROGRAM_PATH_ENV) {
         return std::env::split_paths(&dirs)
             .map(|dir| dir.join(name))
             .find(|candidate| is_executable(candidate))
             .ok_or_else(|| {
-                format!(
+                Error::Engine(format!(
                     "`{name}` was not found in {PROGRAM_PATH_ENV} ({}); {package_hint}",
                     dirs.to_string_lossy()
-                )
+                ))
             });
     }
     if let Some(paths) = std::env::var_os("PATH") {
@@ -48,7 +49,9 @@ pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf, St
         .collect();
     versions.sort();
     versions.pop().map(|(_, p)| p).ok_or_else(|| {
-        format!("`{name}` was not found on PATH (nor under {POSTGRES_LIB}/*/bin); {package_hint}")
+        Error::Engine(format!(
+            "`{name}` was not found on PATH (nor under {POSTGRES_LIB}/*/bin); {package_hint}"
+        ))
     })
 }
 
@@ -59,19 +62,19 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// A loopback port nobody listens on right now.
-pub(crate) fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("finding a free port on 127.0.0.1: {e}"))?;
+        .map_err(|e| Error::Engine(format!("finding a free port on 127.0.0.1: {e}")))?;
     listener
         .local_addr()
         .map(|a| a.port())
-        .map_err(|e| format!("finding a free port on 127.0.0.1: {e}"))
+        .map_err(|e| Error::Engine(format!("finding a free port on 127.0.0.1: {e}")))
 }
 
 /// Starts a detached watchdog that sends `signal` (e.g. "INT") to `child` once this process is
 /// gone, so a sandbox that crashes or a test binary that exits leaves no server behind. The
 /// watchdog ends by itself when the child ends first.
-pub(crate) fn stop_with_this_process(child: u32, signal: &str) -> Result<(), String> {
+pub(crate) fn stop_with_this_process(child: u32, signal: &str) -> Result<()> {
     let script = r#"while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
 kill -0 "$2" 2>/dev/null && kill -"$3" "$2" 2>/dev/null
 exit 0"#;
@@ -87,17 +90,19 @@ exit 0"#;
         .stderr(Stdio::null())
         .spawn()
         .map(|_| ())
-        .map_err(|e| format!("starting the watchdog of process {child}: {e}"))
+        .map_err(|e| Error::Engine(format!("starting the watchdog of process {child}: {e}")))
 }
 
 /// Runs a program to completion; Err holds its stderr (or stdout when stderr is empty) with
 /// `what` in front, for restore records and server logs. Never put a password in `args`: pass
 /// it through the environment (PGPASSWORD, REDISCLI_AUTH).
-pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: could not start {:?}: {e}", cmd.get_program()))?;
+pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<String> {
+    let output = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        Error::Engine(format!(
+            "{what}: could not start {:?}: {e}",
+            cmd.get_program()
+        ))
+    })?;
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
@@ -107,9 +112,9 @@ pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
     } else {
         stderr.into_owned()
     };
-    Err(format!(
+    Err(Error::Engine(format!(
         "{what} failed ({}): {}",
         output.status,
         text.trim()
-    ))
+    )))
 }

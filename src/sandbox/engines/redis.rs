@@ -50,6 +50,7 @@ use super::{
 };
 use crate::api::{ConnectionKind, ServiceConnection};
 use crate::model::ServiceType;
+use crate::sandbox::{Error, Result};
 
 /// The RDB file a service's server writes on SAVE (and that backups stream out).
 const RDB_FILE: &str = "dump.rdb";
@@ -60,7 +61,7 @@ const INSTALL_HINT: &str = "install Redis: apt-get install redis-server";
 pub(crate) struct RedisEngine {
     /// The sandbox directory: restores make their temporary directories here.
     root: PathBuf,
-    program: OnceLock<Result<PathBuf, String>>,
+    program: OnceLock<Result<PathBuf>>,
     /// The servers this engine runs, by service uid.
     servers: Mutex<HashMap<Uuid, Server>>,
 }
@@ -72,9 +73,13 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn connect(&self) -> Result<Connection, String> {
-        server::connect(self.port, &self.password, std::time::Duration::from_secs(5))
-            .map_err(|e| format!("connecting to redis-server on port {}: {e}", self.port))
+    fn connect(&self) -> Result<Connection> {
+        server::connect(self.port, &self.password, std::time::Duration::from_secs(5)).map_err(|e| {
+            Error::Engine(format!(
+                "connecting to redis-server on port {}: {e}",
+                self.port
+            ))
+        })
     }
 
     fn url(&self) -> String {
@@ -96,14 +101,16 @@ impl RedisEngine {
     }
 
     /// Ok when redis-server is installed; Err says how to install it.
-    pub(crate) fn available(&self) -> Result<(), String> {
+    pub(crate) fn available(&self) -> Result<()> {
         self.program().map(|_| ())
     }
 
-    fn program(&self) -> Result<PathBuf, String> {
+    fn program(&self) -> Result<PathBuf> {
         self.program
             .get_or_init(|| procs::find_program("redis-server", INSTALL_HINT))
-            .clone()
+            .as_ref()
+            .cloned()
+            .map_err(Error::repeated)
     }
 
     fn servers(&self) -> MutexGuard<'_, HashMap<Uuid, Server>> {
@@ -113,7 +120,7 @@ impl RedisEngine {
 
     /// The service's server, started when it does not run. The map stays locked during a start,
     /// so two requests cannot start two servers on one directory.
-    fn running(&self, svc: &ServiceRef) -> Result<Endpoint, String> {
+    fn running(&self, svc: &ServiceRef) -> Result<Endpoint> {
         let (_, password) = svc.login()?;
         let endpoint = |port| Endpoint {
             port,
@@ -139,7 +146,12 @@ impl RedisEngine {
                 dbfilename: RDB_FILE,
             },
         )
-        .map_err(|e| format!("starting the redis-server of service {:?}: {e}", svc.name))?;
+        .map_err(|e| {
+            Error::Engine(format!(
+                "starting the redis-server of service {:?}: {e}",
+                svc.name
+            ))
+        })?;
         let port = server.port;
         servers.insert(svc.uid, server);
         Ok(endpoint(port))
@@ -147,7 +159,7 @@ impl RedisEngine {
 
     /// Stops every server on `data`: ours (a destroyed service of the same name) and one a
     /// crashed earlier sandbox left behind.
-    fn stop_servers_on(&self, data: &Path) -> Result<(), String> {
+    fn stop_servers_on(&self, data: &Path) -> Result<()> {
         let Ok(dir) = data.canonicalize() else {
             return Ok(());
         };
@@ -180,50 +192,53 @@ impl Drop for RedisEngine {
 
 /// Creates `dir` (0700: it holds the password and the data) and returns its absolute path, which
 /// the server's config needs.
-fn private_dir(dir: &Path) -> Result<PathBuf, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+fn private_dir(dir: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::Engine(format!("creating {}: {e}", dir.display())))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("setting the mode of {}: {e}", dir.display()))?;
+        .map_err(|e| Error::Engine(format!("setting the mode of {}: {e}", dir.display())))?;
     dir.canonicalize()
-        .map_err(|e| format!("resolving {}: {e}", dir.display()))
+        .map_err(|e| Error::Engine(format!("resolving {}: {e}", dir.display())))
 }
 
 /// Refuses anything that does not start like an RDB file, before a server is started.
-fn check_rdb(backup: &Path) -> Result<(), String> {
+fn check_rdb(backup: &Path) -> Result<()> {
     let mut head = Vec::new();
     fs::File::open(backup)
         .and_then(|f| f.take(16 * 1024).read_to_end(&mut head))
-        .map_err(|e| format!("reading the backup file: {e}"))?;
-    crate::formats::check_head_for_type(&head, ServiceType::Redis6).map(|_| ())
+        .map_err(|e| Error::Engine(format!("reading the backup file: {e}")))?;
+    crate::formats::check_head_for_type(&head, ServiceType::Redis6)
+        .map(|_| ())
+        .map_err(Error::Engine)
 }
 
 impl Engine for RedisEngine {
     /// A new service starts empty: any server on the directory is stopped and the directory
     /// wiped before its own server starts.
-    fn provision(&self, svc: &ServiceRef) -> Result<(), String> {
+    fn provision(&self, svc: &ServiceRef) -> Result<()> {
         self.stop_servers_on(&svc.data)?;
         remove_dir_if_present(&svc.data)
-            .map_err(|e| format!("removing {}: {e}", svc.data.display()))?;
+            .map_err(|e| Error::Engine(format!("removing {}: {e}", svc.data.display())))?;
         self.running(svc).map(|_| ())
     }
 
-    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<(), String> {
+    fn load_seed(&self, svc: &ServiceRef, seed: &SeedData) -> Result<()> {
         let SeedData::Keys(spec) = seed else {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "{} services take `keys`, not {seed:?}",
                 svc.service_type
-            ));
+            )));
         };
         let mut con = self.running(svc)?.connect()?;
         seed::load(&mut con, spec)
     }
 
-    fn remove(&self, svc: &ServiceRef) -> Result<(), String> {
+    fn remove(&self, svc: &ServiceRef) -> Result<()> {
         let own = self.servers().remove(&svc.uid);
         drop(own);
         self.stop_servers_on(&svc.data)?;
         remove_dir_if_present(&svc.data)
-            .map_err(|e| format!("removing {}: {e}", svc.data.display()))
+            .map_err(|e| Error::Engine(format!("removing {}: {e}", svc.data.display())))
     }
 
     fn backup(&self, svc: &ServiceRef, out: &mut dyn Write) -> io::Result<BackupSummary> {
@@ -246,32 +261,36 @@ impl Engine for RedisEngine {
     }
 
     /// `files` counts the keys written, `bytes` their serialized size.
-    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary, String> {
+    fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary> {
         check_rdb(backup)?;
         let target = self.running(svc)?;
         let program = self.program()?;
         let backup = backup
             .canonicalize()
-            .map_err(|e| format!("resolving the backup file: {e}"))?;
+            .map_err(|e| Error::Engine(format!("resolving the backup file: {e}")))?;
         fs::create_dir_all(&self.root)
-            .map_err(|e| format!("creating {}: {e}", self.root.display()))?;
+            .map_err(|e| Error::Engine(format!("creating {}: {e}", self.root.display())))?;
         let tmp = tempfile::Builder::new()
             .prefix(".redis-restore-")
             .tempdir_in(&self.root)
             .map_err(|e| {
-                format!(
+                Error::Engine(format!(
                     "creating a temporary directory in {}: {e}",
                     self.root.display()
-                )
+                ))
             })?;
         let tmp_dir = tmp
             .path()
             .canonicalize()
-            .map_err(|e| format!("resolving {}: {e}", tmp.path().display()))?;
+            .map_err(|e| Error::Engine(format!("resolving {}: {e}", tmp.path().display())))?;
         // A symlink, not a copy: the temporary server only reads it (no save points), and even a
         // save would replace the link, never the backup.
-        std::os::unix::fs::symlink(&backup, tmp_dir.join(RESTORE_RDB))
-            .map_err(|e| format!("linking the backup into {}: {e}", tmp_dir.display()))?;
+        std::os::unix::fs::symlink(&backup, tmp_dir.join(RESTORE_RDB)).map_err(|e| {
+            Error::Engine(format!(
+                "linking the backup into {}: {e}",
+                tmp_dir.display()
+            ))
+        })?;
         let password = random_alnum(32, false);
         let loader = Server::start(
             &program,
@@ -282,7 +301,7 @@ impl Engine for RedisEngine {
                 dbfilename: RESTORE_RDB,
             },
         )
-        .map_err(|e| format!("the backup could not be loaded: {e}"))?;
+        .map_err(|e| Error::Engine(format!("the backup could not be loaded: {e}")))?;
         let mut from = loader.connect(&password)?;
         let mut to = target.connect()?;
         let copied = copy::copy_all(&mut from, &mut to)?;
@@ -298,11 +317,11 @@ impl Engine for RedisEngine {
         true
     }
 
-    fn env_value(&self, svc: &ServiceRef, _: &str) -> Result<Option<(String, bool)>, String> {
+    fn env_value(&self, svc: &ServiceRef, _: &str) -> Result<Option<(String, bool)>> {
         Ok(Some((self.running(svc)?.url(), true)))
     }
 
-    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection, String> {
+    fn connection(&self, svc: &ServiceRef) -> Result<ServiceConnection> {
         Ok(ServiceConnection {
             kind: ConnectionKind::Redis,
             url: self.running(svc)?.url(),

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::{
     Connection, alive, create_dir, healthy, lock_path, read_info, server_info_path, server_log_path,
 };
-use crate::error::{Error, Result};
 use crate::sandbox::{EngineConfig, POSTGRES_URL_ENV, read_token, token_path};
+use crate::sandbox::{Error, Result};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const LOG_TAIL_LINES: usize = 20;

@@ -251,7 +251,9 @@ pub(super) async fn service_connection(
             .get(service_ref.service_type)
             .and_then(|engine| {
                 if service_ref.service_type == ServiceType::Mongodb4 {
-                    Err("no MongoDB server runs in the sandbox; only the archive is kept".into())
+                    Err(crate::sandbox::Error::engine(
+                        "no MongoDB server runs in the sandbox; only the archive is kept",
+                    ))
                 } else {
                     Ok(engine)
                 }

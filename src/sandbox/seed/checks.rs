@@ -8,13 +8,13 @@ use serde_saphyr::Spanned;
 use uuid::Uuid;
 
 use super::{Checker, SeedLink, SeedService, SeedStage, SeedUser, Seeded, flag};
-use crate::error::{Error, Result};
 use crate::model::{
     self, BackupSchedule, LinkKind, Scope, ServiceType, validate_app_name, validate_env_key,
     validate_mount_path, validate_service_name,
 };
 use crate::sandbox::content::{self, ContentSpec};
 use crate::sandbox::engines::{Credentials, SeedData};
+use crate::sandbox::{Error, Result};
 
 /// Keeps a seed file from filling memory by accident.
 const MAX_KEYS: u32 = 1_000_000;

@@ -6,11 +6,11 @@ use std::path::Path;
 use uuid::Uuid;
 
 use super::Seeded;
-use crate::error::{Error, Result};
 use crate::model::{Backup, BackupOrigin, BackupStatus, Scope};
 use crate::sandbox::engines::{Engine, Engines, ServiceRef};
 use crate::sandbox::jobs::write_backup_file;
 use crate::sandbox::state::{BackupEntry, World, new_backup};
+use crate::sandbox::{Error, Result};
 
 /// Writes a checked seed to disk: empty data directories for every service with an engine, the
 /// generated content, and the seed backups (CREATED, origin scheduled). Leftovers of an

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
-use crate::error::{Error, Result};
 use crate::model::{self, BackupSchedule, Scope, validate_project_name, validate_stage_name};
 use crate::sandbox::content::ContentSpec;
 use crate::sandbox::engines::{KeySpec, SeedData};
 use crate::sandbox::state::{ProjectState, STATE_FORMAT, StageState, World};
+use crate::sandbox::{Error, Result};
 
 /// The demo world, compiled in so a new sandbox needs no file next to the binary.
 pub(crate) const DEMO_SEED: &str = include_str!("../../../plans/demo-sandbox.yaml");

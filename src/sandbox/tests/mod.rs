@@ -14,11 +14,10 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::{
-    EngineConfig, PostgresCluster, Sandbox, read_token, serve, token_path, user_token_path,
+    EngineConfig, PostgresCluster, Running, Sandbox, SpawnConfig, read_token, spawn, token_path,
+    user_token_path,
 };
 use crate::api::{Faults, paths};
 use crate::model::{Backup, BackupStatus, Commit, CommitStatus, Scope, ServiceError};
@@ -64,14 +63,13 @@ pub(super) struct TestServer {
     pub ci_token: String,
     pub client: reqwest::Client,
     pub sandbox: Sandbox,
-    shutdown: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<crate::error::Result<()>>>,
+    server: Running,
 }
 
 /// Engine settings for test sandboxes: one scratch PostgreSQL cluster shared by every sandbox of
 /// the test binary (no initdb per test). Fails the test, never skips, without PostgreSQL.
 pub(crate) fn engine_config() -> EngineConfig {
-    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, String>> =
+    static CLUSTER: std::sync::OnceLock<super::Result<PostgresCluster>> =
         std::sync::OnceLock::new();
     match CLUSTER.get_or_init(PostgresCluster::start_scratch) {
         Ok(c) => EngineConfig {
@@ -110,39 +108,29 @@ impl TestServer {
 
     /// Opens (or reopens) the sandbox in `sb` without touching the fault knobs.
     pub async fn open(sb: &Path, seed: Option<&Path>) -> TestServer {
-        let sandbox = Sandbox::open_with(sb, seed, &engine_config())
-            .await
-            .expect("open sandbox");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(serve(listener, sandbox.clone(), async move {
-            let _ = rx.await;
-        }));
+        let server = spawn(SpawnConfig {
+            seed: seed.map(Path::to_path_buf),
+            engine_config: engine_config(),
+            ..SpawnConfig::new(sb)
+        })
+        .await
+        .expect("open sandbox");
         TestServer {
-            url,
-            token: read_token(&token_path(sb)).expect("token"),
+            url: server.url.clone(),
+            token: server.token.clone(),
             ci_token: read_token(&user_token_path(sb, "ci")).expect("ci token"),
             client: reqwest::Client::builder()
                 .no_proxy()
                 .build()
                 .expect("client"),
-            sandbox,
-            shutdown: Some(tx),
-            handle: Some(handle),
+            sandbox: server.sandbox().clone(),
+            server,
         }
     }
 
     /// Graceful shutdown: waiting background work stops, the state stays on disk.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            handle.await.expect("join").expect("serve");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.expect("serve");
     }
 
     pub async fn call(

@@ -7,19 +7,16 @@ mod choices;
 
 use std::path::PathBuf;
 
-use tokio::sync::oneshot;
-
 use super::prompter::Answer::{self, *};
 use super::*;
 use crate::model::{Backup, Scope};
 use crate::platform::http::HttpPlatform;
-use crate::sandbox::{self, Sandbox};
+use crate::sandbox::{self, SpawnConfig};
 
 pub(super) struct Live {
     pub dir: tempfile::TempDir,
     pub platform: HttpPlatform,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<crate::error::Result<()>>>,
+    server: sandbox::Running,
 }
 
 impl Live {
@@ -30,33 +27,22 @@ impl Live {
             std::fs::write(&path, text).unwrap();
             path
         });
-        let state = dir.path().join("sandbox");
-        let config = crate::sandbox::tests::engine_config();
-        let sandbox = Sandbox::open_with(&state, seed_file.as_deref(), &config)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(sandbox::serve(listener, sandbox, async move {
-            let _ = stopped.await;
-        }));
-        let token = sandbox::read_token(&sandbox::token_path(&state)).unwrap();
+        let server = sandbox::spawn(SpawnConfig {
+            seed: seed_file,
+            engine_config: crate::sandbox::tests::engine_config(),
+            ..SpawnConfig::new(dir.path().join("sandbox"))
+        })
+        .await
+        .unwrap();
         Live {
-            platform: HttpPlatform::new(&url, token).unwrap(),
+            platform: HttpPlatform::new(&server.url, server.token.clone()).unwrap(),
             dir,
-            stop: Some(stop),
-            server: Some(server),
+            server,
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
     }
 
     pub fn out(&self, name: &str) -> PathBuf {

@@ -165,7 +165,7 @@ fn assert_refused(bad: (Header, Vec<u8>), expected: &str) {
     );
     let dst = t.path().join("data").join("svc");
     fs::create_dir_all(&dst).expect("mkdir");
-    let err = restore(&file, &dst).expect_err("refused");
+    let err = restore(&file, &dst).expect_err("refused").to_string();
     assert!(err.contains(expected), "{err}");
     assert!(!dst.join("good.txt").exists(), "nothing may be written");
     assert!(
@@ -225,7 +225,7 @@ fn symlinks_already_in_the_data_are_not_followed() {
         &file,
         &[raw_entry("link/x", EntryType::Regular, b"evil", None)],
     );
-    let err = restore(&file, &dst).expect_err("refused");
+    let err = restore(&file, &dst).expect_err("refused").to_string();
     assert!(err.contains("symbolic link"), "{err}");
     assert!(!outside.join("x").exists());
 }
@@ -242,14 +242,14 @@ fn entries_that_contradict_each_other_or_the_data_are_refused() {
         ],
     );
     let dst = t.path().join("dst");
-    let err = restore(&file, &dst).expect_err("refused");
+    let err = restore(&file, &dst).expect_err("refused").to_string();
     assert!(err.contains("conflicts"), "{err}");
     assert!(!dst.join("a").exists());
 
     let file = t.path().join("c.tar.gz");
     archive(&file, &[raw_entry("dir", EntryType::Regular, b"x", None)]);
     fs::create_dir_all(dst.join("dir")).expect("mkdir");
-    let err = restore(&file, &dst).expect_err("refused");
+    let err = restore(&file, &dst).expect_err("refused").to_string();
     assert!(err.contains("would replace a directory"), "{err}");
 }
 
@@ -258,6 +258,8 @@ fn garbage_is_a_failed_restore_not_a_panic() {
     let t = tempfile::tempdir().expect("tempdir");
     let file = t.path().join("junk.tar.gz");
     fs::write(&file, b"\x1f\x8bthis is not gzip").expect("write");
-    let err = restore(&file, &t.path().join("dst")).expect_err("refused");
+    let err = restore(&file, &t.path().join("dst"))
+        .expect_err("refused")
+        .to_string();
     assert!(err.contains("archive"), "{err}");
 }

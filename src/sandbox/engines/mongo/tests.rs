@@ -146,7 +146,10 @@ fn restore_refuses_other_formats_and_damaged_archives() {
     };
     let tar_path = dir.path().join("files.tar.gz");
     fs::write(&tar_path, tar_gz).unwrap();
-    let err = MongoEngine.restore(&tar_path, &svc).unwrap_err();
+    let err = MongoEngine
+        .restore(&tar_path, &svc)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "the file is a .tar.gz archive, but a mongodb4 backup must be a mongodump archive \
@@ -156,7 +159,7 @@ fn restore_refuses_other_formats_and_damaged_archives() {
     let whole = archive_with_a_collection();
     let cut = dir.path().join("cut.gz");
     fs::write(&cut, &whole[..whole.len() - 6]).unwrap();
-    let err = MongoEngine.restore(&cut, &svc).unwrap_err();
+    let err = MongoEngine.restore(&cut, &svc).unwrap_err().to_string();
     assert!(err.contains("does not decompress to its end"), "{err}");
 
     assert_eq!(
@@ -174,7 +177,7 @@ fn there_is_no_server_to_connect_to() {
         MongoEngine.env_value(&svc, "http://x").unwrap(),
         Some((String::new(), false))
     );
-    let err = MongoEngine.connection(&svc).unwrap_err();
+    let err = MongoEngine.connection(&svc).unwrap_err().to_string();
     assert!(
         err.contains("no MongoDB server runs in the sandbox"),
         "{err}"

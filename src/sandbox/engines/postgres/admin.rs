@@ -6,18 +6,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::conn::{Endpoint, Login, Superuser, quote_ident, quote_literal};
+use crate::sandbox::{Error, Result};
 
 /// Error texts shown to users are cut here (a failing script can print a lot).
 pub(crate) const MAX_ERROR: usize = 4096;
 
 /// Creates an empty database owned by a new login role, both named `name`, after dropping
 /// leftovers of that name.
-pub(crate) fn provision(
-    psql: &Path,
-    su: &Superuser,
-    name: &str,
-    password: &str,
-) -> Result<(), String> {
+pub(crate) fn provision(psql: &Path, su: &Superuser, name: &str, password: &str) -> Result<()> {
     // A server reached through --postgres-url may log DDL (log_statement = ddl): this
     // session's statements, which carry the password, are kept out of its log.
     let mut sql = "SET log_statement = 'none';\n".to_owned();
@@ -28,13 +24,13 @@ pub(crate) fn provision(
         password = quote_literal(password),
     ));
     run_sql(psql, &su.endpoint, su.login(), &sql, &[])
-        .map_err(|e| format!("creating the database {name:?}: {e}"))
+        .map_err(|e| Error::Engine(format!("creating the database {name:?}: {e}")))
 }
 
 /// Ends the sessions of database `name`, drops it and its role. Nothing there is fine.
-pub(crate) fn remove(psql: &Path, su: &Superuser, name: &str) -> Result<(), String> {
+pub(crate) fn remove(psql: &Path, su: &Superuser, name: &str) -> Result<()> {
     run_sql(psql, &su.endpoint, su.login(), &drop_statements(name), &[])
-        .map_err(|e| format!("dropping the database {name:?}: {e}"))
+        .map_err(|e| Error::Engine(format!("dropping the database {name:?}: {e}")))
 }
 
 fn drop_statements(name: &str) -> String {
@@ -55,12 +51,7 @@ fn drop_statements(name: &str) -> String {
 /// PostgreSQL lets it (trusted extensions, PG 13+), so the role owns them and a later restore
 /// of a dump holding `COMMENT ON EXTENSION` works; as the superuser otherwise. Fails with
 /// PostgreSQL's text for an extension the server does not have.
-pub(crate) fn create_extensions(
-    psql: &Path,
-    su: &Superuser,
-    name: &str,
-    list: &str,
-) -> Result<(), String> {
+pub(crate) fn create_extensions(psql: &Path, su: &Superuser, name: &str, list: &str) -> Result<()> {
     let mut sql = String::new();
     let mut seen = Vec::new();
     for ext in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -89,7 +80,11 @@ pub(crate) fn create_extensions(
         &sql,
         &["-v", "VERBOSITY=terse"],
     )
-    .map_err(|e| format!("creating the extensions {list:?} in the database {name:?}: {e}"))
+    .map_err(|e| {
+        Error::Engine(format!(
+            "creating the extensions {list:?} in the database {name:?}: {e}"
+        ))
+    })
 }
 
 /// A dollar-quote tag that does not occur in `body`.
@@ -108,7 +103,7 @@ pub(crate) fn run_sql(
     login: Login<'_>,
     sql: &str,
     extra: &[&str],
-) -> Result<(), String> {
+) -> Result<()> {
     let mut cmd = endpoint.command(psql, login);
     cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
         .args(extra);
@@ -117,14 +112,14 @@ pub(crate) fn run_sql(
 
 /// Feeds `input` to the program's stdin while a thread drains its stderr (so neither side can
 /// block on a full pipe), and waits for it.
-fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<(), String> {
+fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<()> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("could not start {program}: {e}"))?;
+        .map_err(|e| Error::Engine(format!("could not start {program}: {e}")))?;
     let stderr = child.stderr.take().map(read_capped);
     let write_result = child
         .stdin
@@ -133,18 +128,18 @@ fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<(), String> {
         .transpose();
     let status = child
         .wait()
-        .map_err(|e| format!("waiting for {program}: {e}"))?;
+        .map_err(|e| Error::Engine(format!("waiting for {program}: {e}")))?;
     let text = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if status.success() {
         return Ok(());
     }
     let text = text.trim();
     match (text.is_empty(), write_result) {
-        (true, Err(e)) => Err(format!(
+        (true, Err(e)) => Err(Error::Engine(format!(
             "{program} failed ({status}); writing its input: {e}"
-        )),
-        (true, Ok(_)) => Err(format!("{program} failed ({status})")),
-        (false, _) => Err(text.to_owned()),
+        ))),
+        (true, Ok(_)) => Err(Error::Engine(format!("{program} failed ({status})"))),
+        (false, _) => Err(Error::engine(text)),
     }
 }
 

@@ -16,6 +16,7 @@ use super::location::{self, RunAs, open_no_follow, write_for};
 use super::postmaster::{self, running_postmaster, server_command, start_server, wait_ready};
 use super::programs;
 use super::record::{ClusterFile, FILE_NAME, OwnCluster};
+use crate::sandbox::{Error, Result};
 
 /// The superuser `initdb` creates in the sandbox's own clusters.
 const SUPERUSER: &str = "setops_sandbox";
@@ -42,17 +43,17 @@ impl std::fmt::Debug for PostgresCluster {
 impl PostgresCluster {
     /// Starts the cluster kept in `dir` (created with `initdb` when `dir` holds none yet), or
     /// adopts its server when one is still running. The data survives `stop` and later starts.
-    pub fn start(dir: &Path) -> Result<PostgresCluster, String> {
+    pub fn start(dir: &Path) -> Result<PostgresCluster> {
         start_in(dir, false)
     }
 
     /// A throwaway cluster in a new temporary directory, removed with its data once this
     /// process has ended (for a test binary's shared cluster). Not crash-safe: fsync is off.
-    pub fn start_scratch() -> Result<PostgresCluster, String> {
+    pub fn start_scratch() -> Result<PostgresCluster> {
         let dir = tempfile::Builder::new()
             .prefix("setops-sandbox-pg-")
             .tempdir()
-            .map_err(|e| format!("creating a temporary directory: {e}"))?
+            .map_err(|e| Error::Engine(format!("creating a temporary directory: {e}")))?
             .keep();
         let cluster = match start_in(&dir, true) {
             Ok(c) => c,
@@ -87,14 +88,14 @@ impl PostgresCluster {
     }
 }
 
-fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster, String> {
+fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster> {
     let server = programs::server()?;
     programs::clients()?;
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        .map_err(|e| Error::Engine(format!("creating {}: {e}", dir.display())))?;
     let run_as = RunAs::for_this_process()?;
     let mut file = ClusterFile::load(dir)?;
     let mut own = match file.own.take() {
@@ -118,7 +119,12 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster, String> {
         .data_dir
         .parent()
         .map(Path::to_path_buf)
-        .ok_or_else(|| format!("{} has no parent directory", own.data_dir.display()))?;
+        .ok_or_else(|| {
+            Error::Engine(format!(
+                "{} has no parent directory",
+                own.data_dir.display()
+            ))
+        })?;
     let mut superuser = Superuser {
         endpoint: Endpoint {
             host: "127.0.0.1".to_owned(),
@@ -133,11 +139,11 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster, String> {
         Some((pid, port)) => {
             superuser.endpoint.port = port;
             wait_ready(&superuser).map_err(|e| {
-                format!(
+                Error::Engine(format!(
                     "the PostgreSQL server of {} (pid {pid}) runs but does not answer on port \
                      {port}: {e}; stop it (kill -INT {pid}) and try again",
                     own.data_dir.display()
-                )
+                ))
             })?;
             port
         }
@@ -145,11 +151,11 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster, String> {
     };
     superuser.endpoint.port = own.port;
     let (pid, _) = running_postmaster(&own.data_dir).ok_or_else(|| {
-        format!(
+        Error::Engine(format!(
             "PostgreSQL started but {} names no running server; see {}",
             own.data_dir.join("postmaster.pid").display(),
             base.join("postgres.log").display()
-        )
+        ))
     })?;
     stop_with_this_process(pid, "INT")?;
     let data_dir = own.data_dir.clone();
@@ -165,12 +171,7 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster, String> {
 }
 
 /// Creates a new cluster (initdb) and configures it; the server is not started.
-fn init(
-    dir: &Path,
-    run_as: Option<RunAs>,
-    initdb: &Path,
-    scratch: bool,
-) -> Result<OwnCluster, String> {
+fn init(dir: &Path, run_as: Option<RunAs>, initdb: &Path, scratch: bool) -> Result<OwnCluster> {
     let base = location::base_dir(dir, run_as)?;
     let data = base.join("data");
     if data.exists() {
@@ -181,7 +182,8 @@ fn init(
             data.display(),
             dir.join(FILE_NAME).display()
         );
-        fs::remove_dir_all(&data).map_err(|e| format!("removing {}: {e}", data.display()))?;
+        fs::remove_dir_all(&data)
+            .map_err(|e| Error::Engine(format!("removing {}: {e}", data.display())))?;
     }
     let password = super::super::random_alnum(32, false);
     let pwfile = base.join("initdb.pw");
@@ -209,7 +211,7 @@ fn init(
     })
 }
 
-fn configure(data: &Path, scratch: bool) -> Result<(), String> {
+fn configure(data: &Path, scratch: bool) -> Result<()> {
     let mut text = String::from(
         "\n# setops-migrate sandbox: TCP on loopback only, no Unix socket (its directory may not\n\
          # be writable), and no statement text in the log (CREATE ROLE carries a password).\n\
@@ -230,12 +232,12 @@ fn configure(data: &Path, scratch: bool) -> Result<(), String> {
     let conf = data.join("postgresql.conf");
     open_no_follow(&conf, true)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("configuring {}: {e}", conf.display()))
+        .map_err(|e| Error::Engine(format!("configuring {}: {e}", conf.display())))
 }
 
 /// Removes a scratch cluster's directories once this process has ended and its server (stopped
 /// by the watchdog) is gone.
-fn remove_after_this_process(dir: &Path, data: &Path) -> Result<(), String> {
+fn remove_after_this_process(dir: &Path, data: &Path) -> Result<()> {
     let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
 n=0
 while [ "$n" -lt 60 ] && [ -f "$2/postmaster.pid" ] && kill -0 "$(head -n 1 "$2/postmaster.pid")" 2>/dev/null; do
@@ -258,5 +260,5 @@ exit 0"#;
         .stderr(Stdio::null())
         .spawn()
         .map(|_| ())
-        .map_err(|e| format!("starting the cleanup of {}: {e}", dir.display()))
+        .map_err(|e| Error::Engine(format!("starting the cleanup of {}: {e}", dir.display())))
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::sandbox::engines::urlencode;
+use crate::sandbox::{Error, Result};
 
 /// How long a client waits for a connection before giving up (libpq seconds).
 const CONNECT_TIMEOUT_SECS: &str = "10";
@@ -50,22 +51,22 @@ impl std::fmt::Debug for Superuser {
 impl Superuser {
     /// Reads `postgresql://user:password@host:port/database?param=value`. The error names what
     /// is wrong but never repeats the URL (it holds a password).
-    pub(crate) fn from_url(text: &str) -> Result<Superuser, String> {
+    pub(crate) fn from_url(text: &str) -> Result<Superuser> {
         const WHAT: &str = "the PostgreSQL admin URL (--postgres-url)";
         let url = url::Url::parse(text).map_err(|e| {
-            format!("{WHAT} is not a URL ({e}); write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+            Error::Engine(format!("{WHAT} is not a URL ({e}); write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"))
         })?;
         if !matches!(url.scheme(), "postgresql" | "postgres") {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "{WHAT} starts with {:?}; it must start with postgresql://",
                 url.scheme()
-            ));
+            )));
         }
         let user = percent_decode(url.username(), WHAT)?;
         if user.is_empty() {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "{WHAT} names no user; write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
-            ));
+            )));
         }
         let password = percent_decode(url.password().unwrap_or(""), WHAT)?;
         let host = match url.host() {
@@ -92,9 +93,9 @@ impl Superuser {
             match &*key {
                 "host" => su.endpoint.host = value,
                 "port" => {
-                    su.endpoint.port = value
-                        .parse()
-                        .map_err(|_| format!("{WHAT} has port={value:?}, not a port number"))?
+                    su.endpoint.port = value.parse().map_err(|_| {
+                        Error::Engine(format!("{WHAT} has port={value:?}, not a port number"))
+                    })?
                 }
                 "user" => su.user = value,
                 "password" => su.password = value,
@@ -204,7 +205,7 @@ pub(crate) fn quote_literal(value: &str) -> String {
     }
 }
 
-fn percent_decode(text: &str, what: &str) -> Result<String, String> {
+fn percent_decode(text: &str, what: &str) -> Result<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -215,7 +216,9 @@ fn percent_decode(text: &str, what: &str) -> Result<String, String> {
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
-                    format!("{what} has a bad %-escape; write %XX with two hex digits")
+                    Error::Engine(format!(
+                        "{what} has a bad %-escape; write %XX with two hex digits"
+                    ))
                 })?;
             out.push(hex);
             i += 3;
@@ -224,7 +227,8 @@ fn percent_decode(text: &str, what: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{what} has %-escapes that are not UTF-8"))
+    String::from_utf8(out)
+        .map_err(|_| Error::Engine(format!("{what} has %-escapes that are not UTF-8")))
 }
 
 #[cfg(test)]
@@ -263,12 +267,18 @@ mod tests {
 
     #[test]
     fn bad_admin_urls_say_what_is_wrong_without_the_password() {
-        let err = Superuser::from_url("mysql://u:secret@h/db").expect_err("scheme");
+        let err = Superuser::from_url("mysql://u:secret@h/db")
+            .expect_err("scheme")
+            .to_string();
         assert!(err.contains("postgresql://"), "{err}");
         assert!(!err.contains("secret"), "{err}");
-        let err = Superuser::from_url("postgresql://h:5432/db").expect_err("no user");
+        let err = Superuser::from_url("postgresql://h:5432/db")
+            .expect_err("no user")
+            .to_string();
         assert!(err.contains("names no user"), "{err}");
-        let err = Superuser::from_url("postgresql://u:se%zzcret@h/db").expect_err("escape");
+        let err = Superuser::from_url("postgresql://u:se%zzcret@h/db")
+            .expect_err("escape")
+            .to_string();
         assert!(err.contains("%-escape") && !err.contains("cret"), "{err}");
     }
 

@@ -7,6 +7,7 @@ use std::process::Stdio;
 
 use super::admin::{read_capped, run_sql};
 use super::conn::{Endpoint, Login};
+use crate::sandbox::{Error, Result};
 
 /// Streams `pg_dump -Fc` of the login's database into `out`; memory does not grow with the
 /// database. A failing pg_dump is an error carrying what it printed.
@@ -54,7 +55,7 @@ pub(crate) fn restore(
     endpoint: &Endpoint,
     login: Login<'_>,
     archive: &Path,
-) -> Result<(), String> {
+) -> Result<()> {
     let list = comment_free_list(pg_restore, archive)?;
     let mut cmd = endpoint.command(pg_restore, login);
     // Roles and grants of the source do not exist here; the service role owns what it restores.
@@ -68,18 +69,20 @@ pub(crate) fn restore(
         .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("could not start {}: {e}", pg_restore.display()))?;
+        .map_err(|e| Error::Engine(format!("could not start {}: {e}", pg_restore.display())))?;
     let stderr = child.stderr.take().map(read_capped);
     let status = child
         .wait()
-        .map_err(|e| format!("waiting for pg_restore: {e}"))?;
+        .map_err(|e| Error::Engine(format!("waiting for pg_restore: {e}")))?;
     let text = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if status.success() {
         return Ok(());
     }
     match text.trim() {
-        "" => Err(format!("pg_restore failed ({status}) without saying why")),
-        text => Err(text.to_owned()),
+        "" => Err(Error::Engine(format!(
+            "pg_restore failed ({status}) without saying why"
+        ))),
+        text => Err(Error::engine(text)),
     }
 }
 
@@ -87,35 +90,33 @@ pub(crate) fn restore(
 /// only an extension's owner may comment on it, and an extension only a superuser can create
 /// (dblink, pg_stat_statements) is not owned by the service role, so the comment alone would
 /// roll the whole restore back. `None` restores everything.
-fn comment_free_list(
-    pg_restore: &Path,
-    archive: &Path,
-) -> Result<Option<tempfile::NamedTempFile>, String> {
+fn comment_free_list(pg_restore: &Path, archive: &Path) -> Result<Option<tempfile::NamedTempFile>> {
     let output = std::process::Command::new(pg_restore)
         .arg("-l")
         .arg(archive)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("could not start {}: {e}", pg_restore.display()))?;
+        .map_err(|e| Error::Engine(format!("could not start {}: {e}", pg_restore.display())))?;
     if !output.status.success() {
         let text = String::from_utf8_lossy(&output.stderr);
-        return Err(match text.trim() {
+        return Err(Error::Engine(match text.trim() {
             "" => format!("pg_restore -l failed ({})", output.status),
             text => text.to_owned(),
-        });
+        }));
     }
     let toc = String::from_utf8_lossy(&output.stdout);
     if !toc.lines().any(|l| l.contains(" COMMENT - EXTENSION ")) {
         return Ok(None);
     }
     // NamedTempFile is created 0600.
-    let mut file =
-        tempfile::NamedTempFile::new().map_err(|e| format!("writing the restore list: {e}"))?;
+    let mut file = tempfile::NamedTempFile::new()
+        .map_err(|e| Error::Engine(format!("writing the restore list: {e}")))?;
     for line in toc.lines().filter(|l| !l.contains(" COMMENT - EXTENSION ")) {
-        writeln!(file, "{line}").map_err(|e| format!("writing the restore list: {e}"))?;
+        writeln!(file, "{line}")
+            .map_err(|e| Error::Engine(format!("writing the restore list: {e}")))?;
     }
     file.flush()
-        .map_err(|e| format!("writing the restore list: {e}"))?;
+        .map_err(|e| Error::Engine(format!("writing the restore list: {e}")))?;
     Ok(Some(file))
 }
 
@@ -125,6 +126,6 @@ pub(crate) fn run_script(
     endpoint: &Endpoint,
     login: Login<'_>,
     script: &str,
-) -> Result<(), String> {
+) -> Result<()> {
     run_sql(psql, endpoint, login, script, &[])
 }

@@ -23,6 +23,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::sandbox::{Error, Result};
 use sha2::{Digest, Sha256};
 
 /// Where the data of clusters whose directory `nobody` cannot reach lives (run as root only).
@@ -37,16 +38,18 @@ pub(crate) struct RunAs {
 
 impl RunAs {
     /// `Some(nobody)` when this process is root, else `None` (programs run as ourselves).
-    pub(crate) fn for_this_process() -> Result<Option<RunAs>, String> {
+    pub(crate) fn for_this_process() -> Result<Option<RunAs>> {
         if !nix::unistd::geteuid().is_root() {
             return Ok(None);
         }
         let user = nix::unistd::User::from_name("nobody")
-            .map_err(|e| format!("looking up the user `nobody`: {e}"))?
-            .ok_or(
-                "PostgreSQL refuses to run as root and there is no user `nobody` to run it as; \
-                 create one (useradd -r nobody) or run the sandbox as another user",
-            )?;
+            .map_err(|e| Error::Engine(format!("looking up the user `nobody`: {e}")))?
+            .ok_or_else(|| {
+                Error::engine(
+                    "PostgreSQL refuses to run as root and there is no user `nobody` to run it \
+                     as; create one (useradd -r nobody) or run the sandbox as another user",
+                )
+            })?;
         Ok(Some(RunAs {
             uid: user.uid.as_raw(),
             gid: user.gid.as_raw(),
@@ -57,21 +60,25 @@ impl RunAs {
         cmd.uid(self.uid).gid(self.gid);
     }
 
-    fn chown(&self, path: &Path) -> Result<(), String> {
-        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))
-            .map_err(|e| format!("handing {} to the user nobody: {e}", path.display()))
+    fn chown(&self, path: &Path) -> Result<()> {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(|e| {
+            Error::Engine(format!(
+                "handing {} to the user nobody: {e}",
+                path.display()
+            ))
+        })
     }
 }
 
 /// Creates (or reuses) the directory that holds the cluster's `data/` and `postgres.log`,
 /// writable by the server user, for the cluster directory `dir` (which exists).
-pub(crate) fn base_dir(dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf, String> {
+pub(crate) fn base_dir(dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf> {
     let Some(run_as) = run_as else {
         return Ok(dir.to_path_buf());
     };
     // Others may pass through the cluster directory, not list it; cluster.json stays 0600.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o711))
-        .map_err(|e| format!("opening {} to the user nobody: {e}", dir.display()))?;
+        .map_err(|e| Error::Engine(format!("opening {} to the user nobody: {e}", dir.display())))?;
     if can_enter(dir, run_as) {
         let path = dir.join("server");
         make_private_dir(&path, run_as)?;
@@ -79,7 +86,7 @@ pub(crate) fn base_dir(dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf, Str
     }
     let canonical = dir
         .canonicalize()
-        .map_err(|e| format!("resolving {}: {e}", dir.display()))?;
+        .map_err(|e| Error::Engine(format!("resolving {}: {e}", dir.display())))?;
     let shared = shared_root()?;
     sweep(&shared);
     let hex = hex::encode(Sha256::digest(canonical.as_os_str().as_encoded_bytes()));
@@ -108,56 +115,57 @@ fn can_enter(dir: &Path, run_as: RunAs) -> bool {
 
 /// The shared root: created root-owned 0711 (others pass, only root lists or writes), and
 /// refused when it is anything else, since /var/tmp is writable by everyone.
-fn shared_root() -> Result<PathBuf, String> {
+fn shared_root() -> Result<PathBuf> {
     let root = PathBuf::from(SHARED_ROOT);
     match fs::DirBuilder::new().mode(0o711).create(&root) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("creating {SHARED_ROOT}: {e}")),
+        Err(e) => return Err(Error::Engine(format!("creating {SHARED_ROOT}: {e}"))),
     }
-    let meta = fs::symlink_metadata(&root).map_err(|e| format!("reading {SHARED_ROOT}: {e}"))?;
+    let meta = fs::symlink_metadata(&root)
+        .map_err(|e| Error::Engine(format!("reading {SHARED_ROOT}: {e}")))?;
     if !meta.is_dir() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
-        return Err(format!(
+        return Err(Error::Engine(format!(
             "{SHARED_ROOT} is not a directory owned by root and closed to others' writes; \
              remove it (rm -rf {SHARED_ROOT}) and try again"
-        ));
+        )));
     }
     Ok(root)
 }
 
 /// A 0700 directory owned by `run_as`; an existing one must already be a directory.
-fn make_private_dir(path: &Path, run_as: RunAs) -> Result<(), String> {
+fn make_private_dir(path: &Path, run_as: RunAs) -> Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let meta = fs::symlink_metadata(path)
-                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                .map_err(|e| Error::Engine(format!("reading {}: {e}", path.display())))?;
             if !meta.is_dir() {
-                return Err(format!(
+                return Err(Error::Engine(format!(
                     "{} should be the PostgreSQL server's directory but is not a directory; \
                      remove it and try again",
                     path.display()
-                ));
+                )));
             }
         }
-        Err(e) => return Err(format!("creating {}: {e}", path.display())),
+        Err(e) => return Err(Error::Engine(format!("creating {}: {e}", path.display()))),
     }
     run_as.chown(path)?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("setting the mode of {}: {e}", path.display()))
+        .map_err(|e| Error::Engine(format!("setting the mode of {}: {e}", path.display())))
 }
 
 /// Writes a file only this process's user can read (created 0600, replaced atomically).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, None)
 }
 
 /// A file only `run_as` (or this user) can read, for initdb's `--pwfile`.
-pub(crate) fn write_for(path: &Path, bytes: &[u8], run_as: Option<RunAs>) -> Result<(), String> {
+pub(crate) fn write_for(path: &Path, bytes: &[u8], run_as: Option<RunAs>) -> Result<()> {
     write_file(path, bytes, run_as)
 }
 
-fn write_file(path: &Path, bytes: &[u8], owner: Option<RunAs>) -> Result<(), String> {
+fn write_file(path: &Path, bytes: &[u8], owner: Option<RunAs>) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let result = (|| -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
@@ -177,7 +185,7 @@ fn write_file(path: &Path, bytes: &[u8], owner: Option<RunAs>) -> Result<(), Str
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        format!("writing {}: {e}", path.display())
+        Error::Engine(format!("writing {}: {e}", path.display()))
     })
 }
 

@@ -11,6 +11,7 @@ use super::super::procs::{self, free_port};
 use super::conn::{Superuser, clear_pg_env};
 use super::location::{RunAs, open_no_follow};
 use super::programs;
+use crate::sandbox::{Error, Result};
 
 /// How long a start, a stop, or an adopted server getting ready may take.
 pub(crate) const WAIT: Duration = Duration::from_secs(60);
@@ -23,9 +24,9 @@ pub(crate) fn start_server(
     base: &Path,
     port: u16,
     run_as: Option<RunAs>,
-) -> Result<u16, String> {
+) -> Result<u16> {
     let log = base.join("postgres.log");
-    let mut last_error = String::new();
+    let mut last_error = Error::engine("PostgreSQL was not started");
     // Another process can take a free port between our check and the server's bind.
     for attempt in 0..3 {
         let port = if attempt == 0 && port != 0 && port_is_free(port) {
@@ -48,7 +49,8 @@ pub(crate) fn start_server(
             Ok(_) => return Ok(port),
             Err(e) => {
                 let tail = log_tail(&log);
-                last_error = format!("{e}\nlast lines of {}:\n{tail}", log.display());
+                last_error =
+                    Error::Engine(format!("{e}\nlast lines of {}:\n{tail}", log.display()));
                 if !tail.contains("could not bind") {
                     break;
                 }
@@ -78,7 +80,7 @@ fn log_tail(log: &Path) -> String {
 }
 
 /// Polls with psql until the server answers the superuser, or `WAIT` has passed.
-pub(crate) fn wait_ready(superuser: &Superuser) -> Result<(), String> {
+pub(crate) fn wait_ready(superuser: &Superuser) -> Result<()> {
     let clients = programs::clients()?;
     let deadline = Instant::now() + WAIT;
     loop {

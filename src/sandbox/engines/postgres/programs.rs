@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::super::procs::find_program;
+use crate::sandbox::{Error, Result};
 
 const INSTALL_HINT: &str = "install PostgreSQL: apt-get install postgresql postgresql-client";
 
@@ -21,8 +22,8 @@ pub(crate) struct ServerPrograms {
     pub pg_ctl: PathBuf,
 }
 
-pub(crate) fn clients() -> Result<&'static Clients, String> {
-    static CLIENTS: OnceLock<Result<Clients, String>> = OnceLock::new();
+pub(crate) fn clients() -> Result<&'static Clients> {
+    static CLIENTS: OnceLock<Result<Clients>> = OnceLock::new();
     CLIENTS
         .get_or_init(|| {
             Ok(Clients {
@@ -32,11 +33,11 @@ pub(crate) fn clients() -> Result<&'static Clients, String> {
             })
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(Error::repeated)
 }
 
-pub(crate) fn server() -> Result<&'static ServerPrograms, String> {
-    static SERVER: OnceLock<Result<ServerPrograms, String>> = OnceLock::new();
+pub(crate) fn server() -> Result<&'static ServerPrograms> {
+    static SERVER: OnceLock<Result<ServerPrograms>> = OnceLock::new();
     SERVER
         .get_or_init(|| {
             let initdb = find_program("initdb", INSTALL_HINT)?;
@@ -47,5 +48,5 @@ pub(crate) fn server() -> Result<&'static ServerPrograms, String> {
             Ok(ServerPrograms { initdb, pg_ctl })
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(Error::repeated)
 }

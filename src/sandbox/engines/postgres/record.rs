@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::location::write_private;
+use crate::sandbox::{Error, Result};
 
 pub(crate) const FILE_NAME: &str = "cluster.json";
 
@@ -35,24 +36,24 @@ pub(crate) struct OwnCluster {
 
 impl ClusterFile {
     /// The file in `dir`, or an empty one when there is none yet.
-    pub(crate) fn load(dir: &Path) -> Result<ClusterFile, String> {
+    pub(crate) fn load(dir: &Path) -> Result<ClusterFile> {
         let path = dir.join(FILE_NAME);
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
+                Error::Engine(format!(
                     "{} is damaged ({e}); remove it to start a new PostgreSQL cluster (the data of \
                      existing PostgreSQL services is then lost)",
                     path.display()
-                )
+                ))
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(ClusterFile::default()),
-            Err(e) => Err(format!("reading {}: {e}", path.display())),
+            Err(e) => Err(Error::Engine(format!("reading {}: {e}", path.display()))),
         }
     }
 
-    pub(crate) fn save(&self, dir: &Path) -> Result<(), String> {
-        let json =
-            serde_json::to_vec_pretty(self).map_err(|e| format!("encoding {FILE_NAME}: {e}"))?;
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Engine(format!("encoding {FILE_NAME}: {e}")))?;
         write_private(&dir.join(FILE_NAME), &json)
     }
 }

@@ -184,7 +184,10 @@ fn a_restore_that_conflicts_fails_with_pg_restore_text_and_changes_nothing() {
     let archive = dir.path().join("db.psqlcustom");
     backup_file(&engine, &source, &archive);
 
-    let err = engine.restore(&archive, &target).expect_err("conflict");
+    let err = engine
+        .restore(&archive, &target)
+        .expect_err("conflict")
+        .to_string();
     assert!(
         err.contains("pg_restore") && err.contains(r#"relation "items" already exists"#),
         "{err}"
@@ -234,7 +237,7 @@ fn a_corrupt_archive_fails_with_pg_restore_text_and_changes_nothing() {
     ] {
         let bad = dir.path().join(name);
         fs::write(&bad, [head, &garbage].concat()).expect("write");
-        let err = engine.restore(&bad, &target).expect_err(name);
+        let err = engine.restore(&bad, &target).expect_err(name).to_string();
         assert!(err.starts_with("pg_restore: error:"), "{name}: {err}");
         assert!(err.len() <= admin::MAX_ERROR + 10, "{name}: capped");
     }
@@ -272,7 +275,8 @@ fn extensions_fall_back_to_the_superuser_and_unknown_ones_fail_with_postgres_tex
     engine.provision(&unknown).expect("provision");
     let err = engine
         .apply_options(&unknown)
-        .expect_err("unknown extension");
+        .expect_err("unknown extension")
+        .to_string();
     assert!(
         err.contains("ERROR:") && err.contains(r#"extension "no_such_ext""#),
         "{err}"
@@ -367,7 +371,8 @@ fn failures_carry_the_programs_text() {
             &svc,
             &SeedData::Sql("CREATE TABLE ok (id int);\nSELEC 1;".into()),
         )
-        .expect_err("bad sql");
+        .expect_err("bad sql")
+        .to_string();
     assert!(
         err.contains(r#"syntax error at or near "SELEC""#) && err.contains("<stdin>:2"),
         "{err}"
@@ -404,7 +409,7 @@ fn a_stored_admin_url_is_used_by_a_later_open_without_one() {
     assert!(!dir.path().join("postgres/data").exists(), "no own cluster");
 
     let bad = PostgresEngine::new(dir.path(), Some("mysql://x@y/z".into()));
-    let err = bad.available().expect_err("bad url");
+    let err = bad.available().expect_err("bad url").to_string();
     assert!(err.contains("postgresql://"), "{err}");
 }
 

@@ -1,6 +1,7 @@
 //! Copies every key of one server into another with DUMP/PTTL and RESTORE ... REPLACE: how a
 //! backup loaded into a temporary server goes on top of a service's data.
 
+use crate::sandbox::{Error, Result};
 use ::redis::{Connection, Value};
 
 /// Keys fetched per SCAN step and moved per pipeline; bounds memory to one batch of values.
@@ -16,11 +17,11 @@ pub(super) struct Copied {
 }
 
 /// Copies all databases that hold keys in `from` into the same database numbers of `to`.
-pub(super) fn copy_all(from: &mut Connection, to: &mut Connection) -> Result<Copied, String> {
+pub(super) fn copy_all(from: &mut Connection, to: &mut Connection) -> Result<Copied> {
     let info: String = ::redis::cmd("INFO")
         .arg("keyspace")
         .query(from)
-        .map_err(|e| format!("reading the backup's keyspace: {e}"))?;
+        .map_err(|e| Error::Engine(format!("reading the backup's keyspace: {e}")))?;
     let mut copied = Copied::default();
     for db in databases(&info) {
         copy_db(from, to, db, &mut copied)?;
@@ -35,17 +36,12 @@ fn databases(info: &str) -> Vec<u32> {
         .collect()
 }
 
-fn copy_db(
-    from: &mut Connection,
-    to: &mut Connection,
-    db: u32,
-    copied: &mut Copied,
-) -> Result<(), String> {
+fn copy_db(from: &mut Connection, to: &mut Connection, db: u32, copied: &mut Copied) -> Result<()> {
     for (con, which) in [(&mut *from, "the backup"), (&mut *to, "the service")] {
         ::redis::cmd("SELECT")
             .arg(db)
             .exec(con)
-            .map_err(|e| format!("selecting database {db} of {which}: {e}"))?;
+            .map_err(|e| Error::Engine(format!("selecting database {db} of {which}: {e}")))?;
     }
     let mut cursor: u64 = 0;
     loop {
@@ -54,7 +50,11 @@ fn copy_db(
             .arg("COUNT")
             .arg(BATCH)
             .query(from)
-            .map_err(|e| format!("listing the keys of database {db} in the backup: {e}"))?;
+            .map_err(|e| {
+                Error::Engine(format!(
+                    "listing the keys of database {db} in the backup: {e}"
+                ))
+            })?;
         if !keys.is_empty() {
             copy_keys(from, to, db, &keys, copied)?;
         }
@@ -71,23 +71,23 @@ fn copy_keys(
     db: u32,
     keys: &[Vec<u8>],
     copied: &mut Copied,
-) -> Result<(), String> {
+) -> Result<()> {
     let mut read = ::redis::pipe();
     for key in keys {
         read.cmd("DUMP").arg(key).cmd("PTTL").arg(key);
     }
     let values: Vec<Value> = read
         .query(from)
-        .map_err(|e| format!("reading keys of database {db} in the backup: {e}"))?;
+        .map_err(|e| Error::Engine(format!("reading keys of database {db} in the backup: {e}")))?;
     let mut write = ::redis::pipe();
     let mut count = 0;
     for (key, pair) in keys.iter().zip(values.chunks(2)) {
         let [dump, pttl] = pair else {
-            return Err(format!(
+            return Err(Error::Engine(format!(
                 "reading keys of database {db} in the backup: {} answers to {} commands",
                 values.len(),
                 2 * keys.len()
-            ));
+            )));
         };
         // A key that expired between SCAN and DUMP is gone: nothing to restore.
         let (Value::BulkString(payload), Value::Int(pttl)) = (dump, pttl) else {
@@ -111,9 +111,11 @@ fn copy_keys(
         copied.bytes += payload.len() as u64;
     }
     if count > 0 {
-        write
-            .exec(to)
-            .map_err(|e| format!("writing keys into database {db} of the service: {e}"))?;
+        write.exec(to).map_err(|e| {
+            Error::Engine(format!(
+                "writing keys into database {db} of the service: {e}"
+            ))
+        })?;
     }
     copied.keys += count;
     Ok(())

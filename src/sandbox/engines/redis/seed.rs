@@ -7,6 +7,7 @@ use ::redis::{Connection, Pipeline};
 
 use super::super::KeySpec;
 use crate::sandbox::content::SplitMix64;
+use crate::sandbox::{Error, Result};
 
 /// Keys created per round trip (two or three commands each).
 const KEYS_PER_ROUND_TRIP: usize = 200;
@@ -175,7 +176,7 @@ pub(super) fn plan(spec: &KeySpec) -> Vec<Planned> {
 }
 
 /// Creates the planned keys, pipelined.
-pub(super) fn load(con: &mut Connection, spec: &KeySpec) -> Result<(), String> {
+pub(super) fn load(con: &mut Connection, spec: &KeySpec) -> Result<()> {
     let planned = plan(spec);
     for chunk in planned.chunks(KEYS_PER_ROUND_TRIP) {
         let mut pipe = ::redis::pipe();
@@ -183,7 +184,7 @@ pub(super) fn load(con: &mut Connection, spec: &KeySpec) -> Result<(), String> {
             key.append_to(&mut pipe);
         }
         pipe.exec(con)
-            .map_err(|e| format!("writing seed keys: {e}"))?;
+            .map_err(|e| Error::Engine(format!("writing seed keys: {e}")))?;
     }
     Ok(())
 }

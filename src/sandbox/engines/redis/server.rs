@@ -16,6 +16,7 @@ use nix::unistd::Pid;
 
 use super::super::procs;
 use super::log::log_tail;
+use crate::sandbox::{Error, Result};
 
 pub(super) const CONFIG_FILE: &str = "redis.conf";
 pub(super) const LOG_FILE: &str = "redis.log";
@@ -54,8 +55,8 @@ pub(super) struct Server {
 impl Server {
     /// Writes the config (0600: it holds the password) and starts the server; Ok once it answers
     /// PING. Err carries the tail of the server's log.
-    pub(super) fn start(program: &Path, spec: &ServerSpec) -> Result<Server, String> {
-        let mut last_error = String::new();
+    pub(super) fn start(program: &Path, spec: &ServerSpec) -> Result<Server> {
+        let mut last_error = Error::engine("redis-server was not started");
         for _ in 0..PORT_ATTEMPTS {
             let port = procs::free_port()?;
             match Server::start_on(program, spec, port) {
@@ -79,10 +80,18 @@ impl Server {
             .append(true)
             .mode(0o600)
             .open(&log_path)
-            .map_err(|e| StartError::Failed(format!("opening {}: {e}", log_path.display())))?;
-        let console_err = console
-            .try_clone()
-            .map_err(|e| StartError::Failed(format!("opening {}: {e}", log_path.display())))?;
+            .map_err(|e| {
+                StartError::Failed(Error::Engine(format!(
+                    "opening {}: {e}",
+                    log_path.display()
+                )))
+            })?;
+        let console_err = console.try_clone().map_err(|e| {
+            StartError::Failed(Error::Engine(format!(
+                "opening {}: {e}",
+                log_path.display()
+            )))
+        })?;
         // Through `sh` only to set the umask: what redis writes (RDB, append-only files,
         // pidfile) is then 0600. `exec` keeps the pid, so the child is redis-server itself.
         let child = Command::new("sh")
@@ -98,7 +107,12 @@ impl Server {
             // before the sandbox has shut down in order.
             .process_group(0)
             .spawn()
-            .map_err(|e| StartError::Failed(format!("starting {}: {e}", program.display())))?;
+            .map_err(|e| {
+                StartError::Failed(Error::Engine(format!(
+                    "starting {}: {e}",
+                    program.display()
+                )))
+            })?;
         let mut server = Server {
             child,
             port,
@@ -111,11 +125,13 @@ impl Server {
                 server.stop();
                 let log = log_tail(&log_path, log_start);
                 if log.contains("Address already in use") {
-                    Err(StartError::PortTaken(format!(
+                    Err(StartError::PortTaken(Error::Engine(format!(
                         "redis-server could not listen on 127.0.0.1:{port}: {log}"
-                    )))
+                    ))))
                 } else {
-                    Err(StartError::Failed(format!("redis-server {why}: {log}")))
+                    Err(StartError::Failed(Error::Engine(format!(
+                        "redis-server {why}: {log}"
+                    ))))
                 }
             }
         }
@@ -123,12 +139,12 @@ impl Server {
 
     /// Waits until PING answers PONG: while the server accepts nothing for ACCEPT_LIMIT, or
     /// keeps answering LOADING past LOAD_LIMIT, or exits, it is not ready.
-    fn wait_ready(&mut self, password: &str) -> Result<(), String> {
+    fn wait_ready(&mut self, password: &str) -> Result<()> {
         let started = Instant::now();
         let mut deadline = started + ACCEPT_LIMIT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("exited at start ({status})"));
+                return Err(Error::Engine(format!("exited at start ({status})")));
             }
             let answer = connect(self.port, password, Duration::from_millis(500))
                 .and_then(|mut con| ::redis::cmd("PING").query::<String>(&mut con));
@@ -138,19 +154,23 @@ impl Server {
                 Err(_) => {}
             }
             if Instant::now() >= deadline {
-                return Err(format!(
+                return Err(Error::Engine(format!(
                     "did not answer PING within {} s",
                     deadline.duration_since(started).as_secs()
-                ));
+                )));
             }
             sleep(Duration::from_millis(50));
         }
     }
 
     /// A new connection, authenticated.
-    pub(super) fn connect(&self, password: &str) -> Result<Connection, String> {
-        connect(self.port, password, ACCEPT_LIMIT)
-            .map_err(|e| format!("connecting to redis-server on port {}: {e}", self.port))
+    pub(super) fn connect(&self, password: &str) -> Result<Connection> {
+        connect(self.port, password, ACCEPT_LIMIT).map_err(|e| {
+            Error::Engine(format!(
+                "connecting to redis-server on port {}: {e}",
+                self.port
+            ))
+        })
     }
 
     pub(super) fn is_running(&mut self) -> bool {
@@ -184,8 +204,8 @@ impl Drop for Server {
 }
 
 enum StartError {
-    PortTaken(String),
-    Failed(String),
+    PortTaken(Error),
+    Failed(Error),
 }
 
 /// An authenticated connection to a loopback server. The password travels in the AUTH
@@ -209,7 +229,7 @@ pub(super) fn connect(
     Ok(con)
 }
 
-fn config_text(spec: &ServerSpec, port: u16) -> Result<String, String> {
+fn config_text(spec: &ServerSpec, port: u16) -> Result<String> {
     let dir = utf8(spec.dir)?;
     let in_dir = |name: &str| quote(&format!("{}/{name}", dir.trim_end_matches('/')));
     let appendonly = if spec.persistent { "yes" } else { "no" };
@@ -234,12 +254,12 @@ fn config_text(spec: &ServerSpec, port: u16) -> Result<String, String> {
     ))
 }
 
-fn utf8(path: &Path) -> Result<&str, String> {
+fn utf8(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| {
-        format!(
+        Error::Engine(format!(
             "{} is not valid UTF-8, which a redis.conf cannot hold; use a sandbox directory with a plain name",
             path.display()
-        )
+        ))
     })
 }
 
@@ -260,7 +280,7 @@ fn quote(s: &str) -> String {
 }
 
 /// Creates or replaces `path` with mode 0600.
-pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
         let mut file = fs::OpenOptions::new()
             .write(true)
@@ -272,13 +292,13 @@ pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
         file.write_all(bytes)
     })();
-    result.map_err(|e| format!("writing {}: {e}", path.display()))
+    result.map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
 }
 
 /// Stops a redis-server that still serves `dir` although no server of this process does: the
 /// pidfile names it, and it is only touched when it really is a live redis-server whose working
 /// directory is `dir` (a pid may have been reused since).
-pub(super) fn stop_leftover(dir: &Path) -> Result<(), String> {
+pub(super) fn stop_leftover(dir: &Path) -> Result<()> {
     let pidfile = dir.join(PID_FILE);
     let Ok(text) = fs::read_to_string(&pidfile) else {
         return Ok(());
@@ -304,10 +324,10 @@ pub(super) fn stop_leftover(dir: &Path) -> Result<(), String> {
             sleep(Duration::from_millis(20));
         }
     }
-    Err(format!(
+    Err(Error::Engine(format!(
         "a redis-server left by an earlier sandbox (pid {pid}) still runs on {} and does not stop; stop it and try again",
         dir.display()
-    ))
+    )))
 }
 
 /// Whether `pid` is a live (not zombie) redis-server working in `dir`.

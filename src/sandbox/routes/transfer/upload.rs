@@ -110,7 +110,7 @@ pub(in crate::sandbox::routes) async fn upload(
         }
     };
     let verdict = if size != expected.size || sha256 != expected.sha256 {
-        Err(format!(
+        Some(format!(
             "received {size} bytes with sha256 {sha256}, but the upload announced {} bytes with \
              sha256 {}; nothing was stored, ask for a new upload URL and send the file again",
             expected.size, expected.sha256
@@ -120,8 +120,10 @@ pub(in crate::sandbox::routes) async fn upload(
             .engines()
             .get(expected.service_type)
             .and_then(|engine| engine.check_upload(expected.service_type, &head))
+            .err()
+            .map(|e| e.to_string())
     };
-    if let Err(message) = verdict {
+    if let Some(message) = verdict {
         let _ = tokio::fs::remove_file(&partial).await;
         return Err(upload_invalid(message));
     }
