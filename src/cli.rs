@@ -106,6 +106,13 @@ pub enum Command {
         #[arg(long)]
         plan: Option<String>,
     },
+    /// Queue the destruction of a service in your changeset (its data is gone once committed);
+    /// refused while any app links it
+    #[command(name = "service:destroy")]
+    ServiceDestroy {
+        /// Name of the service to destroy
+        name: String,
+    },
     /// Queue setting an option of the service given with --service
     #[command(name = "option:set")]
     OptionSet {

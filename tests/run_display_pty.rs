@@ -88,3 +88,60 @@ fn commits_and_restore_waits_show_as_spinners_on_a_terminal() {
         "no result line for the wait:\n{screen}"
     );
 }
+
+/// In a terminal, a target the run cannot account for is not a dead end: the run names what it
+/// found, offers to destroy and recreate it, and on "y" reaches the end state. (With `--yes`
+/// alone it never destroys: tests/crash_resume.rs.)
+#[test]
+fn an_ambiguous_target_is_offered_for_recreation_in_a_terminal() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = common::plan_copy("files-only.yaml");
+    // An attempt cut off after its upload, its journal lost: files2 holds an upload nothing
+    // explains.
+    sb.cmd()
+        .env("SETOPS_MIGRATE_CRASH_AT", "upload:after")
+        .args(["run", plan.to_str().unwrap(), "--yes"])
+        .run()
+        .status(setops_migrate::migrate::crash::CRASH_EXIT);
+    std::fs::remove_dir_all(common::state_dir_of(&plan)).unwrap();
+
+    let mut command = Command::new(BIN);
+    command
+        .args(["-p", "shop", "-s", "production", "run"])
+        .arg(&plan)
+        .current_dir(plan.parent().unwrap())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", plan.parent().unwrap())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("SETOPS_API_URL", &sb.url)
+        .env("SETOPS_TOKEN", &sb.token);
+    let mut session = Session::spawn(command).expect("the binary starts on a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    session.expect("[y/N]").expect("asks to run");
+    session.send_line("y").unwrap();
+    session
+        .expect("cannot tell whether target files2")
+        .expect("names the ambiguous target");
+    session
+        .expect("Destroy and recreate files2 now, then redo its migration? [y/N]")
+        .expect("offers to recreate");
+    session.send_line("y").unwrap();
+    let found = session.expect(Eof).expect("the run ends");
+    let screen = String::from_utf8_lossy(found.as_bytes()).into_owned();
+    let code = match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("the run did not exit normally: {other:?}"),
+    };
+    assert_eq!(code, 0, "exit code; the terminal showed:\n{screen}");
+    assert!(screen.contains("destroyed files2"), "{screen}");
+    let backups = sb.backups("files2");
+    assert_eq!(
+        backups.len(),
+        1,
+        "one upload on the new files2: {backups:?}"
+    );
+    assert_eq!(backups[0]["restore_count"], 1, "{backups:?}");
+}

@@ -257,6 +257,30 @@ fn a_finished_plan_rerun_without_its_journal_reaches_the_same_state_and_changes_
     assert_end_state(&sb, &before, &LATEST, &[&first, &second]);
 }
 
+/// A sandbox restarted on another port is the same platform: its journal is found, and a
+/// finished plan is reported done with nothing uploaded or restored again.
+#[test]
+fn a_finished_plan_rerun_after_the_sandbox_moved_to_another_port_is_already_done() {
+    let mut sb = TestSandbox::start();
+    sb.speed_up();
+    let before = Snapshot::take(&sb);
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let first = run(&sb, &plan, &["--yes"]).ok();
+    let old = sb.url.clone();
+    sb.restart();
+    sb.speed_up();
+    assert_ne!(sb.url, old, "same port after the restart");
+    let second = run(&sb, &plan, &["--yes"]).ok();
+    check(
+        second
+            .stdout
+            .contains("Already done: this plan finished in an earlier run"),
+        "the journal was not found on the new port",
+        &second,
+    );
+    assert_end_state(&sb, &before, &LATEST, &[&first, &second]);
+}
+
 #[test]
 fn a_foreign_command_in_the_changeset_stops_the_run_before_anything_is_staged() {
     let sb = TestSandbox::start();

@@ -416,3 +416,72 @@ fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
     );
     assert!(!healthy(&url));
 }
+
+/// One platform, one journal and one lock, however it is reached: a run through `--sandbox DIR`
+/// holds the lock, and the same plan through `--api` at `localhost` or at `127.0.0.1` (the same
+/// server) is refused with exit 3 naming the holder, before it changes anything.
+#[test]
+fn one_plan_through_sandbox_dir_and_api_urls_shares_one_lock() {
+    let sb = SandboxDir::new();
+    sb.cmd().arg("service").run().ok();
+    sb.faults(&Faults {
+        commit_phase_ms: Some(20),
+        backup_delay_ms: Some(50),
+        restore_delay_ms: Some(4000),
+        ..Faults::default()
+    });
+    let plan = sb.root.path().join("two-migrations.yaml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans/run/two-migrations.yaml"),
+        &plan,
+    )
+    .expect("copy the plan");
+    let plan = plan.to_str().expect("utf-8 path").to_owned();
+    let first = sb.cmd().args(["run", &plan, "--yes"]).spawn();
+
+    let state = sb.root.path().join(".setops-migrate");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_dir(&state).ok().is_some_and(|entries| {
+        entries.flatten().any(|e| {
+            e.path().extension().is_some_and(|x| x == "lock")
+                && e.metadata().is_ok_and(|m| m.len() > 0)
+        })
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never took its lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = sb.info().url.rsplit(':').next().expect("a port").to_owned();
+    for host in ["localhost", "127.0.0.1"] {
+        let second = Cmd::new()
+            .current_dir(sb.root.path())
+            .env("SETOPS_TOKEN", sb.token())
+            .args(["--api", &format!("http://{host}:{port}/")])
+            .args(["-p", "shop", "-s", "production", "run", &plan, "--yes"])
+            .run()
+            .status(3);
+        assert!(
+            second
+                .stderr
+                .contains("another run of this plan holds the journal lock")
+                && second.stderr.contains("pid "),
+            "{host}: the lock holder is not named\n{}",
+            second.stderr
+        );
+    }
+    let journals: Vec<_> = std::fs::read_dir(&state)
+        .expect("state dir")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(journals.len(), 1, "one journal for every spelling");
+    let out = first.wait_with_output().expect("first run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the first run\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             service_type,
             plan,
         } => services::create(&ctx, &name, &service_type, plan.as_deref()).await,
+        Command::ServiceDestroy { name } => services::destroy(&ctx, &name).await,
         Command::OptionSet { name, value } => services::option_set(&ctx, &name, &value).await,
         Command::OptionUnset { name } => services::option_unset(&ctx, &name).await,
         Command::Link => services::link_list(&ctx).await,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, EnvVar, Link, Service};
 use crate::ui::block::aligned_pairs;
 use crate::ui::{Align, Block, TableBuilder};
@@ -83,6 +83,32 @@ pub async fn create(
         plan: plan.map(str::to_owned),
     };
     stage(ctx, command).await
+}
+
+/// Stages `service:destroy`, but never for a service an app links: its apps would lose their
+/// env var or mount at the commit. The apps are named so they can be unlinked first.
+pub async fn destroy(ctx: &Context, name: &str) -> Result<()> {
+    let scope = ctx.scope()?;
+    let conn = ctx.connect().await?;
+    let service = conn.platform.service(&scope, name).await?;
+    if !service.links.is_empty() {
+        let apps: Vec<String> = service
+            .links
+            .iter()
+            .map(|l| format!("{} ({})", l.app, l.target()))
+            .collect();
+        return Err(Error::Usage(format!(
+            "service {name} in {scope} is linked by {}; unlink it first (`--app APP \
+             link:destroy {name}`), commit, then destroy it",
+            apps.join(", ")
+        )));
+    }
+    let command = ChangesetCommand::ServiceDestroy {
+        name: name.to_owned(),
+    };
+    let changeset = conn.platform.stage_command(&scope, &command).await?;
+    print_staged(&ctx.output, &command, &changeset);
+    Ok(())
 }
 
 pub async fn option_set(ctx: &Context, option: &str, value: &str) -> Result<()> {

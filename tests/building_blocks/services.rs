@@ -236,3 +236,46 @@ fn env_shows_what_an_app_receives_with_credentials_masked() {
     let url = json["S3_DATA_URL"].as_str().expect("S3_DATA_URL");
     assert!(url.starts_with("s3://") && url.contains(":***@"), "{url}");
 }
+
+/// `service:destroy` is staged like every stage change and takes effect at the commit; a service
+/// any app links is refused before anything is staged, with the apps named.
+#[test]
+fn service_destroy_is_staged_committed_and_refused_for_a_linked_service() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let refused = sb
+        .cmd()
+        .args(["service:destroy", "files"])
+        .run()
+        .status(2)
+        .stdout_empty();
+    assert!(
+        refused
+            .stderr
+            .contains("service files in shop/production is linked by web (/data)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(sb.json(&["changeset:info"]).is_null(), "nothing was staged");
+
+    sb.cmd()
+        .args(["service:destroy", "scratch"])
+        .run()
+        .ok()
+        .stdout_has("Queued service:destroy");
+    assert!(
+        sb.services().contains_key("scratch"),
+        "not gone before the commit"
+    );
+    sb.cmd().args(["changeset:commit"]).run().ok();
+    assert!(
+        !sb.services().contains_key("scratch"),
+        "gone after the commit"
+    );
+
+    sb.cmd()
+        .args(["service:destroy", "nosuch"])
+        .run()
+        .status(1)
+        .stderr_has("ServiceDoesNotExist");
+}
