@@ -98,7 +98,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         adopt_target: args.adopt_target,
         recreate_target: args.recreate_target,
         verify: !args.no_verify,
-        invocation: invocation(ctx, args),
+        invocation: invocation(ctx, args, &plan),
     };
     let mut journal = Some(journal);
     loop {
@@ -172,7 +172,7 @@ pub async fn open_journal(
 
 /// The command lines a message may suggest, with the connection flags this run was given (the
 /// token never: it comes from the environment or `--token-file`).
-fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
+fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
     let g = &ctx.global;
     let mut connection = vec!["setops-migrate".to_owned()];
     #[cfg(feature = "sandbox")]
@@ -209,8 +209,7 @@ fn invocation(ctx: &Context, args: &RunArgs) -> Invocation {
         run,
         scoped: format!(
             "{connection} -p {} -s {}",
-            g.project.as_deref().unwrap_or("PROJECT"),
-            g.stage.as_deref().unwrap_or("STAGE")
+            plan.scope.project, plan.scope.stage
         ),
     }
 }

@@ -114,7 +114,7 @@ pub async fn assess_targets(
                     refuse_linked(engine, target)?;
                     Decision::Recreate
                 } else {
-                    ambiguous.push((r, target, found, rows));
+                    ambiguous.push((r, target, found, rows, view.clone()));
                     Decision::Proceed {
                         adopted: Vec::new(),
                     }
@@ -128,12 +128,13 @@ pub async fn assess_targets(
     }
     let mut text = Vec::new();
     let mut targets = Vec::new();
-    for (r, target, found, rows) in ambiguous {
+    for (r, target, found, rows, view) in ambiguous {
         targets.push(r.target.clone());
         text.push(ambiguous_text(
             engine,
             &r.target,
             !target.links.is_empty(),
+            &view,
             &found,
             &rows,
         ));
@@ -152,10 +153,11 @@ pub async fn ambiguous(engine: &Engine, target: &str, found: String) -> Error {
         Err(_) => Vec::new(),
     };
     let linked = service.map(|s| !s.links.is_empty()).unwrap_or(false);
+    let view = journal_view(engine, target).await;
     Error::TargetNeedsRecreate {
         message: format!(
             "{}\nNothing was restored.",
-            ambiguous_text(engine, target, linked, &found, &rows)
+            ambiguous_text(engine, target, linked, &view, &found, &rows)
         ),
         targets: vec![target.to_owned()],
     }
@@ -165,6 +167,7 @@ fn ambiguous_text(
     engine: &Engine,
     target: &str,
     linked: bool,
+    view: &JournalView,
     found: &str,
     rows: &[BackupRow],
 ) -> String {
@@ -190,9 +193,15 @@ fn ambiguous_text(
                 )
             })
             .collect();
+        // The journal's own upload and restore records would stop the rerun again: it goes.
+        let rerun = if view.upload.is_some() || view.restore != RestoreRecord::NotRequested {
+            format!("      {} --restart", invocation.run)
+        } else {
+            format!("      {}", invocation.run)
+        };
         ways.push(format!(
             "  - or, if you know that none of its backups was ever restored (check its data), \
-             delete them and run again:\n{}",
+             delete them and run again:\n{}\n{rerun}",
             destroys.join("\n")
         ));
     }

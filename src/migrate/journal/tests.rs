@@ -132,7 +132,8 @@ fn a_changed_plan_is_refused_with_the_change_unless_restart() {
 
 #[test]
 fn corrupt_truncated_or_foreign_journals_stop_with_the_way_out() {
-    let cases: [(&str, &dyn Fn(&str) -> String); 5] = [
+    type Damage<'a> = &'a dyn Fn(&str) -> String;
+    let cases: [(&str, Damage); 5] = [
         ("truncated", &|t| t[..t.len() / 2].to_owned()),
         ("not json", &|_| "garbage\n".to_owned()),
         ("wrong shape", &|t| t.replace("\"steps\"", "\"stepz\"")),
