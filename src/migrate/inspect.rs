@@ -309,58 +309,6 @@ fn planned_links(
     Ok(links)
 }
 
-/// Whether an existing target looks like this plan's own work: the planned configuration, no
-/// links but the planned ones, and no data but uploads of the backup this plan moves. Used when
-/// there is no journal (a fresh CI runner) to tell a resumed run from a name clash.
-pub fn target_is_ours(
-    existing: &Service,
-    resolved: &Resolved,
-    target_backups: &[Backup],
-    candidate_sha256: &[String],
-) -> std::result::Result<(), String> {
-    if existing.service_type != resolved.service_type {
-        return Err(format!(
-            "it is {}, the plan makes {}",
-            existing.service_type, resolved.service_type
-        ));
-    }
-    if existing.plan != resolved.plan {
-        return Err(format!(
-            "its plan is {}, the plan makes {}",
-            existing.plan.as_deref().unwrap_or("(none)"),
-            resolved.plan.as_deref().unwrap_or("(none)")
-        ));
-    }
-    if existing.options != resolved.options {
-        return Err("its options differ from the planned ones".into());
-    }
-    if let Some(foreign) = existing.links.iter().find(|l| {
-        !resolved
-            .links
-            .iter()
-            .any(|p| p.app == l.app && p.target() == l.target())
-    }) {
-        return Err(format!(
-            "app {} links it ({}) and the plan does not",
-            foreign.app,
-            foreign.target()
-        ));
-    }
-    for b in target_backups {
-        let ours = b.origin == BackupOrigin::Upload
-            && b.sha256
-                .as_ref()
-                .is_none_or(|sha| candidate_sha256.contains(sha));
-        if !ours {
-            return Err(format!(
-                "it holds backup {} that this plan did not upload",
-                b.id
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The newest CREATED backup, for `backup: latest`.
 pub fn latest_created(backups: &[Backup]) -> Option<&Backup> {
     backups
