@@ -214,6 +214,28 @@ fn drive(label: String, cmd: Cmd, kill_after: Option<Duration>) -> Finished {
     }
 }
 
+/// The journal files in a state directory, each with its name.
+fn journals(state: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(state) else {
+        return "(no state directory)".into();
+    };
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return "(no journal)".into();
+    }
+    names
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_else(|e| format!("(unreadable: {e})"));
+            format!("--- {}\n{text}\n", p.display())
+        })
+        .collect()
+}
+
 /// How a round ended.
 struct Outcome {
     killed: bool,
@@ -248,11 +270,14 @@ fn play(round: &Round) -> Outcome {
     );
     let killed = first.killed();
     runs.push(first);
+    let state = state_dir_of(Path::new(&plan));
+    // What the rerun found (or would have, had it been kept), to tell which step a kill cut.
+    let journal = journals(&state);
     let fail = |why: String, runs: &[Finished]| Outcome {
         killed,
         trail: trail(runs),
         violation: Some(format!(
-            "{why}{}",
+            "{why}{}\n=== the journal the killed run left\n{journal}",
             runs.iter().map(Finished::show).collect::<String>()
         )),
     };
@@ -268,7 +293,6 @@ fn play(round: &Round) -> Outcome {
     }
 
     if round.delete_journal {
-        let state = state_dir_of(Path::new(&plan));
         match std::fs::remove_dir_all(&state) {
             Ok(()) => {}
             // Killed before the run wrote anything.
