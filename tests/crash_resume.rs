@@ -17,9 +17,8 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use common::oracle::{Before, Expected, footprint, problems};
+use common::oracle::{Before, Expected, POSTGRES, REDIS, VOLUME, problems, settled_footprint};
 use common::{Ran, TestSandbox, plan_copy, state_dir_of};
 use setops_migrate::migrate::crash::{CRASH_EXIT, POINTS};
 
@@ -41,41 +40,6 @@ enum Then {
 }
 
 const WHENS: [&str; 2] = ["before", "after"];
-
-const VOLUME: &[Expected] = &[
-    Expected {
-        source: "files",
-        target: "files2",
-        type_plan: None,
-        options: &[],
-        files: true,
-        fresh: true,
-    },
-    Expected {
-        source: "media",
-        target: "media2",
-        type_plan: None,
-        options: &[("blockPublicAccess", "false")],
-        files: true,
-        fresh: false,
-    },
-];
-const POSTGRES: &[Expected] = &[Expected {
-    source: "database",
-    target: "database13",
-    type_plan: Some(("postgresql13", "db.t3.micro")),
-    options: &[],
-    files: false,
-    fresh: true,
-}];
-const REDIS: &[Expected] = &[Expected {
-    source: "cache",
-    target: "cache2",
-    type_plan: None,
-    options: &[],
-    files: false,
-    fresh: true,
-}];
 
 impl Kind {
     fn seed(self) -> &'static str {
@@ -140,21 +104,6 @@ fn show(runs: &[&Ran]) -> String {
             )
         })
         .collect()
-}
-
-/// Waits until work the platform finishes on its own (a commit, a restore) has settled, so a
-/// footprint taken now is not moved by it later.
-fn settled_footprint(sb: &TestSandbox) -> std::collections::BTreeMap<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = footprint(sb);
-    loop {
-        std::thread::sleep(Duration::from_millis(250));
-        let now = footprint(sb);
-        if now == last || Instant::now() > deadline {
-            return now;
-        }
-        last = now;
-    }
 }
 
 fn case(kind: Kind, point: &str, when: &str, then: Then) {

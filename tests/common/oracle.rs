@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -25,6 +26,47 @@ pub struct Expected {
     /// `backup: fresh`: the run makes manual backups of the source.
     pub fresh: bool,
 }
+
+/// tests/plans/run/crash.yaml: `files` (volume, fresh backup) -> `files2`, and `media` (s3, latest
+/// backup) -> `media2` with `blockPublicAccess: "false"`.
+pub const VOLUME: &[Expected] = &[
+    Expected {
+        source: "files",
+        target: "files2",
+        type_plan: None,
+        options: &[],
+        files: true,
+        fresh: true,
+    },
+    Expected {
+        source: "media",
+        target: "media2",
+        type_plan: None,
+        options: &[("blockPublicAccess", "false")],
+        files: true,
+        fresh: false,
+    },
+];
+
+/// tests/plans/run/crash-postgres.yaml: an upgrade of `database` to PostgreSQL 13.
+pub const POSTGRES: &[Expected] = &[Expected {
+    source: "database",
+    target: "database13",
+    type_plan: Some(("postgresql13", "db.t3.micro")),
+    options: &[],
+    files: false,
+    fresh: true,
+}];
+
+/// tests/plans/run/crash-redis.yaml: a copy of `cache`.
+pub const REDIS: &[Expected] = &[Expected {
+    source: "cache",
+    target: "cache2",
+    type_plan: None,
+    options: &[],
+    files: false,
+    fresh: true,
+}];
 
 /// The world before a run.
 pub struct Before {
@@ -85,6 +127,21 @@ pub fn footprint(sb: &TestSandbox) -> BTreeMap<String, String> {
     }
     out.insert("changeset".into(), sb.json(&["changeset:info"]).to_string());
     out
+}
+
+/// The footprint once work the platform finishes on its own (a commit, a restore) has settled,
+/// so a footprint taken now is not moved by it later.
+pub fn settled_footprint(sb: &TestSandbox) -> BTreeMap<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = footprint(sb);
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = footprint(sb);
+        if now == last || Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
 }
 
 /// Every way the world differs from the end state of an uninterrupted run of `plan`, empty when
