@@ -301,3 +301,42 @@ fn every_crash_point_is_tested_before_and_after() {
         );
     }
 }
+
+/// A run that saw its fresh backup CREATED and stopped before it recorded the backup as its
+/// choice (between two journal writes, no crash point there): the rerun uses that backup and
+/// makes no second one. Found by scripts/chaos.
+#[test]
+fn a_fresh_backup_seen_created_is_not_made_again() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans/run/crash-world-data.yaml");
+    let sb = TestSandbox::start_with_seed(Some(&seed));
+    sb.speed_up();
+    let before = Before::take(&sb, POSTGRES);
+    let (_dir, plan) = plan_copy("crash-postgres.yaml");
+    let plan = plan.to_str().expect("utf-8 path").to_owned();
+    let crashed = run(&sb, &plan, &[], Some("backup-create:after"));
+    assert_eq!(crashed.status, CRASH_EXIT, "{}", show(&[&crashed]));
+    // The journal as that run would have left it: the backup-create record done.
+    let state = state_dir_of(Path::new(&plan));
+    let journal = std::fs::read_dir(&state)
+        .expect("state dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a journal");
+    let mut data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&journal).expect("read")).expect("json");
+    let key = "backup-create:database13";
+    assert_eq!(data["steps"][key]["state"], "intent", "{data}");
+    data["steps"][key]["state"] = "done".into();
+    std::fs::write(&journal, serde_json::to_vec_pretty(&data).expect("json")).expect("write");
+
+    let resumed = run(&sb, &plan, &[], None);
+    assert_eq!(resumed.status, 0, "{}", show(&[&crashed, &resumed]));
+    let found = problems(&sb, &before, POSTGRES, 1..=1);
+    assert!(
+        found.is_empty(),
+        "{}{}",
+        found.join("\n"),
+        show(&[&crashed, &resumed])
+    );
+}

@@ -130,6 +130,14 @@ fn describe_choice(choice: &BackupChoice) -> String {
 /// `backup: fresh`: create once (reconciling an earlier attempt), then wait until CREATED.
 async fn fresh_backup(engine: &Engine, m: &Migration, source: &str) -> Result<Backup> {
     let k = MigrationStep::BackupCreate.of(&m.target);
+    // Made and seen CREATED by an earlier attempt that stopped before it recorded the choice.
+    if let Some(Fact::BackupCreate {
+        backup_id: Some(id),
+        ..
+    }) = engine.done_fact(&k).await
+    {
+        return wait_created(engine, m, source, &id.to_string()).await;
+    }
     let id = match engine.open_intent(&k).await {
         Some(open) => match open.fact {
             Fact::BackupCreate {
