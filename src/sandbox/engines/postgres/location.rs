@@ -93,7 +93,8 @@ pub(crate) fn base_dir(dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf> {
     let path = shared.join(&hex[..16]);
     let owner_record = shared.join(format!("{}.owner", &hex[..16]));
     // The record first: a sweep treats a base without a live owner as garbage.
-    write_private(&owner_record, canonical.as_os_str().as_encoded_bytes())?;
+    crate::fsio::write_atomic(&owner_record, canonical.as_os_str().as_encoded_bytes())
+        .map_err(|e| Error::Engine(format!("writing {}: {e}", owner_record.display())))?;
     make_private_dir(&path, run_as)?;
     Ok(path)
 }
@@ -155,38 +156,16 @@ fn make_private_dir(path: &Path, run_as: RunAs) -> Result<()> {
         .map_err(|e| Error::Engine(format!("setting the mode of {}: {e}", path.display())))
 }
 
-/// Writes a file only this process's user can read (created 0600, replaced atomically).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_file(path, bytes, None)
-}
-
 /// A file only `run_as` (or this user) can read, for initdb's `--pwfile`.
 pub(crate) fn write_for(path: &Path, bytes: &[u8], run_as: Option<RunAs>) -> Result<()> {
-    write_file(path, bytes, run_as)
-}
-
-fn write_file(path: &Path, bytes: &[u8], owner: Option<RunAs>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let result = (|| -> io::Result<()> {
-        let _ = fs::remove_file(&tmp);
-        // create_new: never through a link someone else put there.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        if let Some(owner) = owner {
+    crate::fsio::replace_with(path, crate::fsio::PRIVATE_FILE, |file| {
+        if let Some(owner) = run_as {
             // On the open file: the path may be in a directory `nobody` can change.
-            std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+            std::os::unix::fs::fchown(&*file, Some(owner.uid), Some(owner.gid))?;
         }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::Engine(format!("writing {}: {e}", path.display()))
+        file.write_all(bytes)
     })
+    .map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
 }
 
 /// Opens an existing file without following a symlink in its last component: the files of a
