@@ -221,6 +221,19 @@ impl ServiceType {
             _ => Err(NOT_INCLUDED),
         }
     }
+
+    /// What a valid value of option `name` looks like, for messages and prompts; it says in
+    /// words what [`ServiceType::validate_option`] checks.
+    pub fn option_hint(name: &str) -> &'static str {
+        match name {
+            "min_storage" | "max_storage" => "a whole number of GB from 20 to 65536",
+            "storage" => "a whole number of GB from 1 to 1024",
+            "scale" => "a whole number from 0 to 14",
+            "blockPublicAccess" => "true or false",
+            "extensions" => "a comma-separated list of extension names such as uuid-ossp,postgis",
+            _ => "a value SetOps documents for this option",
+        }
+    }
 }
 
 /// `<prefix>.<family>.<size>` with optional suffixes, e.g. `db.t3.micro.ha`.
