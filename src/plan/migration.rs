@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::backup::{ParsedBackup, check_file, parse_backup};
-use super::check::Issues;
+use super::issues::Issues;
 use super::raw::{Entries, RawMigration};
 use super::relink::check_relink;
 use super::rules::{migratable_types, option_names, plan_hint, quote};

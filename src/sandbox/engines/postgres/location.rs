@@ -18,57 +18,16 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::run_as::RunAs;
 use crate::sandbox::{Error, Result};
 use sha2::{Digest, Sha256};
 
 /// Where the data of clusters whose directory `nobody` cannot reach lives (run as root only).
 pub(crate) const SHARED_ROOT: &str = "/var/tmp/setops-sandbox-postgres";
-
-/// The user server programs run as when this process is root.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RunAs {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-impl RunAs {
-    /// `Some(nobody)` when this process is root, else `None` (programs run as ourselves).
-    pub(crate) fn for_this_process() -> Result<Option<RunAs>> {
-        if !nix::unistd::geteuid().is_root() {
-            return Ok(None);
-        }
-        let user = nix::unistd::User::from_name("nobody")
-            .map_err(|e| Error::Engine(format!("looking up the user `nobody`: {e}")))?
-            .ok_or_else(|| {
-                Error::engine(
-                    "PostgreSQL refuses to run as root and there is no user `nobody` to run it \
-                     as; create one (useradd -r nobody) or run the sandbox as another user",
-                )
-            })?;
-        Ok(Some(RunAs {
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-        }))
-    }
-
-    pub(crate) fn apply(&self, cmd: &mut Command) {
-        cmd.uid(self.uid).gid(self.gid);
-    }
-
-    fn chown(&self, path: &Path) -> Result<()> {
-        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(|e| {
-            Error::Engine(format!(
-                "handing {} to the user nobody: {e}",
-                path.display()
-            ))
-        })
-    }
-}
 
 /// Creates (or reuses) the directory that holds the cluster's `data/` and `postgres.log`,
 /// writable by the server user, for the cluster directory `dir` (which exists).
@@ -166,16 +125,6 @@ pub(crate) fn write_for(path: &Path, bytes: &[u8], run_as: Option<RunAs>) -> Res
         file.write_all(bytes)
     })
     .map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
-}
-
-/// Opens an existing file without following a symlink in its last component: the files of a
-/// cluster live in a directory its server user controls.
-pub(crate) fn open_no_follow(path: &Path, append: bool) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .read(!append)
-        .append(append)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
 }
 
 /// Removes bases in the shared root whose cluster directory is gone and whose server is not
