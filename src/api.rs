@@ -18,12 +18,18 @@ pub const SHA256_HEADER: &str = "x-setops-sha256";
 /// Response header carrying the request id on every API response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// What a path segment keeps as is: letters, digits and `*-._` (the form-encoding set, which the
+/// paths have always used); everything else, space included, becomes `%XX`.
+const SEGMENT_KEEPS: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
 /// Path segment encoding: names are validated, but a user may type anything on the command line,
 /// and the request must still reach the server intact to be refused properly.
 fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    percent_encoding::utf8_percent_encode(s, SEGMENT_KEEPS).to_string()
 }
 
 pub mod paths {

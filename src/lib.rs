@@ -1,6 +1,7 @@
 //! setops-migrate: restore-to-new-service for SetOps, end to end, resumable.
 
 pub mod api;
+pub mod backoff;
 pub mod cli;
 pub mod commands;
 pub mod error;

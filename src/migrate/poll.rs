@@ -2,32 +2,41 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use crate::backoff::Backoff as Policy;
 
+/// Where a poll loop is in its backoff policy.
 pub struct Backoff {
-    next: Duration,
-    max: Duration,
+    policy: Policy,
+    attempt: u32,
 }
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Self {
-        Backoff { next: initial, max }
+        Backoff::with(Policy::polling(initial, max))
     }
 
-    /// For platform state changes (commits, backups, restores): starts quick, settles at 5 s.
+    /// For platform state changes (commits, backups, restores).
     pub fn for_platform() -> Self {
-        Backoff::new(Duration::from_millis(200), Duration::from_secs(5))
+        Backoff::with(Policy::PLATFORM_POLL)
     }
 
-    /// Sleeps between half and all of the current interval (jitter spreads concurrent pollers),
-    /// never past `deadline`; then doubles the interval up to the cap.
+    fn with(policy: Policy) -> Self {
+        Backoff { policy, attempt: 1 }
+    }
+
+    /// The interval the next sleep draws from.
+    #[cfg(test)]
+    fn next(&self) -> Duration {
+        self.policy.ceiling(self.attempt)
+    }
+
+    /// Sleeps between half and all of the current interval (the policy's jitter), never past
+    /// `deadline`; the next interval is twice as long, up to the cap.
     pub async fn sleep(&mut self, deadline: Instant) {
-        let half = self.next / 2;
-        let jitter = rand::thread_rng().gen_range(Duration::ZERO..=half);
-        let wanted = half + jitter;
+        let wanted = self.policy.delay(self.attempt);
         let left = deadline.saturating_duration_since(Instant::now());
         tokio::time::sleep(wanted.min(left)).await;
-        self.next = (self.next * 2).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
     }
 }
 
@@ -50,6 +59,6 @@ mod tests {
         for _ in 0..5 {
             b.sleep(far).await;
         }
-        assert_eq!(b.next, Duration::from_millis(4));
+        assert_eq!(b.next(), Duration::from_millis(4));
     }
 }

@@ -1,14 +1,14 @@
 //! The rules of a plan as a whole: version, scope names, defaults, and what migrations may not
 //! share. Every issue is collected; the plan is built only when there is none.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
 
 use super::backup::parse_backup;
-use super::load::{PlanIssue, one_line};
+use super::issues::{Issues, PlanIssue};
 use super::migration::{Defaults, check_migration, parse_wait_timeout};
 use super::node::Node;
 use super::raw::{RawDefaults, RawMigration, RawPlan};
@@ -16,65 +16,6 @@ use super::rules::{NameKind, name_rule, quote};
 use super::secrets;
 use super::{Migration, Plan};
 use crate::model::{Scope, validate_project_name, validate_service_name, validate_stage_name};
-
-/// The issues of one plan file.
-pub(super) struct Issues {
-    file: PathBuf,
-    list: Vec<PlanIssue>,
-    /// Positions reported as credentials: no other rule repeats (and so echoes) those values.
-    credentials_at: HashSet<(u64, u64)>,
-}
-
-impl Issues {
-    fn new(file: &Path) -> Self {
-        Issues {
-            file: file.to_path_buf(),
-            list: Vec::new(),
-            credentials_at: HashSet::new(),
-        }
-    }
-
-    pub fn at(&mut self, loc: &Location, field: impl Into<String>, rule: impl Into<String>) {
-        let position = (loc.line(), loc.column());
-        if self.credentials_at.contains(&position) {
-            return;
-        }
-        let issue = PlanIssue {
-            file: self.file.clone(),
-            // Line 0 means serde-saphyr had no location for this value.
-            line: (position.0 > 0).then_some(position.0),
-            column: (position.0 > 0).then_some(position.1),
-            field: one_line(&field.into()),
-            rule: one_line(&rule.into()),
-        };
-        // A default shared by several migrations must not report the same problem once each.
-        if !self.list.contains(&issue) {
-            self.list.push(issue);
-        }
-    }
-
-    fn credential(&mut self, line: u64, column: u64, field: &str, rule: &str) {
-        self.list.push(PlanIssue {
-            file: self.file.clone(),
-            line: Some(line),
-            column: Some(column),
-            field: one_line(field),
-            rule: one_line(rule),
-        });
-        self.credentials_at.insert((line, column));
-    }
-
-    pub fn count(&self) -> usize {
-        self.list.len()
-    }
-
-    fn into_sorted(mut self) -> Vec<PlanIssue> {
-        // Stable: issues on one line keep the order the rules found them.
-        self.list
-            .sort_by_key(|i| (i.line.unwrap_or(0), i.column.unwrap_or(0)));
-        self.list
-    }
-}
 
 pub(super) fn check_plan(
     path: &Path,

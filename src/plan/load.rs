@@ -1,16 +1,16 @@
 //! Reading a plan file: size cap, UTF-8, YAML with exact positions, then every rule. Returns all
 //! issues found, each with `file:line:column`, the field and the rule broken.
 
-use std::fmt;
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
 
 use super::Plan;
 use super::check::check_plan;
+use super::issues::{PlanIssue, one_line};
 use super::node::Node;
 use super::raw::RawPlan;
 use super::secrets;
@@ -18,47 +18,6 @@ use super::yaml_error::{parse_options, translate};
 
 /// A plan lists migrations, not data; anything bigger is a mistake or an attack.
 pub const MAX_PLAN_BYTES: u64 = 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanIssue {
-    pub file: PathBuf,
-    pub line: Option<u64>,
-    pub column: Option<u64>,
-    /// Where in the plan, e.g. `migrations[1].relink[0].env_key`; empty for the whole file.
-    pub field: String,
-    /// What is wrong and what to do.
-    pub rule: String,
-}
-
-impl PlanIssue {
-    pub(super) fn whole_file(file: &Path, rule: impl Into<String>) -> Self {
-        PlanIssue {
-            file: file.to_path_buf(),
-            line: None,
-            column: None,
-            field: String::new(),
-            rule: rule.into(),
-        }
-    }
-}
-
-/// `plans/x.yaml:7:18: migrations[1].relink[0].env_key: PORT is reserved by SetOps (...)`
-impl fmt::Display for PlanIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        f.write_str(": ")?;
-        if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
-        }
-        f.write_str(&self.rule)
-    }
-}
 
 /// Reads, parses and checks a plan; returns ALL issues found (not just the first), sorted by line.
 pub fn load_plan(path: &Path) -> Result<Plan, Vec<PlanIssue>> {
@@ -106,22 +65,6 @@ fn credential_issues(path: &Path, tree: &Spanned<Node>) -> Vec<PlanIssue> {
             column: Some(finding.column),
             field: one_line(&finding.field),
             rule: one_line(&finding.rule),
-        })
-        .collect()
-}
-
-/// Issues are printed one per line: a key or value with a line break must not split one.
-pub(super) fn one_line(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
         })
         .collect()
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::backup::{ParsedBackup, check_file, parse_backup};
-use super::check::Issues;
+use super::issues::Issues;
 use super::raw::{Entries, RawMigration};
 use super::relink::check_relink;
-use super::rules::{migratable_types, option_hint, option_names, plan_hint, quote};
+use super::rules::{migratable_types, option_names, plan_hint, quote};
 use super::secrets::{CREDENTIALS_RULE, is_credential_option};
 use super::{BackupChoice, DEFAULT_WAIT_TIMEOUT, Migration};
 use crate::model::{ServiceType, describe_validator};
@@ -209,7 +209,7 @@ fn check_options(
                     name.value,
                     quote(text),
                     describe_validator(v),
-                    option_hint(&name.value)
+                    ServiceType::option_hint(&name.value)
                 ),
             );
             continue;

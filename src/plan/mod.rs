@@ -12,6 +12,7 @@ use crate::model::{Scope, ServiceType};
 
 mod backup;
 mod check;
+mod issues;
 mod load;
 mod migration;
 mod node;
@@ -21,7 +22,8 @@ mod rules;
 mod secrets;
 mod yaml_error;
 
-pub use load::{MAX_PLAN_BYTES, PlanIssue, load_plan};
+pub use issues::PlanIssue;
+pub use load::{MAX_PLAN_BYTES, load_plan};
 
 /// A checked plan: every value valid, every `file:` backup present and of the target's format.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_saphyr::Spanned;
 
-use super::check::Issues;
+use super::issues::Issues;
 use super::raw::{RawLink, RawMigration, RawRelink};
 use super::rules::{NameKind, env_key_rule, mount_path_rule, name_rule, quote};
 use super::{LinkSpec, Relink};

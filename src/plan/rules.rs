@@ -154,17 +154,6 @@ pub(super) fn plan_hint(service_type: ServiceType) -> &'static str {
     }
 }
 
-pub(super) fn option_hint(name: &str) -> &'static str {
-    match name {
-        "min_storage" | "max_storage" => "a whole number of GB from 20 to 65536",
-        "storage" => "a whole number of GB from 1 to 1024",
-        "scale" => "a whole number from 0 to 14",
-        "blockPublicAccess" => "true or false",
-        "extensions" => "a comma-separated list of extension names such as uuid-ossp,postgis",
-        _ => "a value SetOps documents for this option",
-    }
-}
-
 pub(super) fn option_names(service_type: ServiceType) -> String {
     match service_type.allowed_options() {
         [] => format!("{service_type} has no options"),

@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::errors::ApiError;
 use super::routes::AppState;
-use super::state::{UserEntry, write_atomic};
+use super::state::UserEntry;
+use crate::fsio;
 use crate::sandbox::{Error, Result};
 
 pub fn token_path(dir: &Path) -> PathBuf {
@@ -66,14 +67,16 @@ pub(crate) fn load_tokens(dir: &Path, users: &[UserEntry]) -> Result<HashMap<Str
             read_token(&path)?
         } else {
             let token = random_token();
-            write_atomic(&users_dir, &path, format!("{token}\n").as_bytes())?;
+            fsio::write_atomic(&path, format!("{token}\n").as_bytes())
+                .map_err(|e| Error::io("writing", &path, e))?;
             token
         };
         if user.default {
             let default_path = token_path(dir);
             let current = read_token(&default_path).ok();
             if current.as_deref() != Some(token.as_str()) {
-                write_atomic(dir, &default_path, format!("{token}\n").as_bytes())?;
+                fsio::write_atomic(&default_path, format!("{token}\n").as_bytes())
+                    .map_err(|e| Error::io("writing", &default_path, e))?;
             }
         }
         map.insert(digest(&token), user.name.clone());

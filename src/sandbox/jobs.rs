@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 
 use super::Sandbox;
 use super::engines::{Engine, Engines, ServiceRef};
-use super::state::{BackupEntry, World, sync_dir};
+use super::state::{BackupEntry, World};
 use crate::model::{
     BackupStatus, CommitStatus, ErrorType, RestoreOutcome, ServiceError, ServiceType, codes,
 };
@@ -67,14 +66,7 @@ pub(crate) fn write_backup_file(
 ) -> Result<WrittenBackup> {
     let name = backup_file_name(id, svc.service_type);
     let path = backups_dir.join(&name);
-    let tmp = backups_dir.join(format!("{name}.tmp"));
-    let result = (|| -> io::Result<WrittenBackup> {
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+    let result = crate::fsio::replace_with(&path, crate::fsio::PRIVATE_FILE, |file| {
         let mut out = Hashing {
             inner: io::BufWriter::with_capacity(64 * 1024, file),
             hasher: Sha256::new(),
@@ -89,31 +81,13 @@ pub(crate) fn write_backup_file(
             );
         }
         out.flush()?;
-        let Hashing {
-            inner,
-            hasher,
-            written,
-        } = out;
-        let file = inner.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, &path)?;
         Ok(WrittenBackup {
             file: name.clone(),
-            size: written,
-            sha256: hex::encode(hasher.finalize()),
+            size: out.written,
+            sha256: hex::encode(out.hasher.finalize()),
         })
-    })();
-    match result {
-        Ok(written) => {
-            sync_dir(backups_dir)?;
-            Ok(written)
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(Error::Engine(format!("writing backup {name}: {e}")))
-        }
-    }
+    });
+    result.map_err(|e| Error::Engine(format!("writing backup {name}: {e}")))
 }
 
 /// A backup's service, for its engine; `None` when the service is gone.

@@ -21,7 +21,7 @@ mod background;
 pub use background::ensure_running;
 
 use super::spawn::spawn_with;
-use super::{EngineConfig, SpawnConfig, state, token_path};
+use super::{EngineConfig, SpawnConfig, token_path};
 use crate::api::{ServerInfo, paths};
 use crate::sandbox::{Error, Result};
 
@@ -119,7 +119,10 @@ pub(crate) async fn serve_until(
     };
     let written = serde_json::to_vec_pretty(&info)
         .map_err(|e| Error::Internal(format!("serializing server.json: {e}")))
-        .and_then(|json| state::write_atomic(dir, &server_info_path(dir), &json));
+        .and_then(|json| {
+            let path = server_info_path(dir);
+            crate::fsio::write_atomic(&path, &json).map_err(|e| Error::io("writing", &path, e))
+        });
     if let Err(e) = written {
         let _ = running.stop().await;
         return Err(e);

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -300,34 +298,6 @@ pub(crate) fn load(dir: &Path) -> Result<World> {
 pub(crate) fn save(dir: &Path, world: &World) -> Result<()> {
     let json = serde_json::to_vec_pretty(world)
         .map_err(|e| Error::Internal(format!("serializing the sandbox state: {e}")))?;
-    write_atomic(dir, &state_path(dir), &json)
-}
-
-/// Writes `bytes` to `path` (mode 0600) through a temp file in `dir`, so readers see the old or
-/// the new content, never a mix.
-pub(crate) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io("creating", &tmp, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("writing", &tmp, e))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(|e| Error::io("replacing", path, e))?;
-    sync_dir(dir)
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("syncing directory", dir, e))
+    let path = state_path(dir);
+    crate::fsio::write_atomic(&path, &json).map_err(|e| Error::io("writing", &path, e))
 }

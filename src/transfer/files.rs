@@ -71,17 +71,14 @@ pub(super) async fn open_private(path: &Path, append: bool) -> Result<tokio::fs:
         .map_err(|e| Error::io("opening", path, e))
 }
 
-/// Writes a small file atomically (temp file, rename), mode 0600.
+/// Writes a small file atomically and durably, mode 0600 (`fsio::write_atomic` off the async
+/// threads: it fsyncs).
 pub(super) async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = with_suffix(path, ".tmp");
-    let mut file = open_private(&temp, false).await?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, bytes)
+    let (task_path, bytes) = (path.to_path_buf(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || crate::fsio::write_atomic(&task_path, &bytes))
         .await
-        .map_err(|e| Error::io("writing", &temp, e))?;
-    drop(file);
-    tokio::fs::rename(&temp, path)
-        .await
-        .map_err(|e| Error::io("renaming to", path, e))
+        .map_err(|e| Error::Internal(format!("the writing task stopped: {e}")))?
+        .map_err(|e| Error::io("writing", path, e))
 }
 
 /// Length of `path`, `None` when it does not exist.
@@ -120,12 +117,8 @@ pub(super) async fn promote(partial: &Path, dest: &Path) -> Result<()> {
     tokio::fs::rename(partial, dest)
         .await
         .map_err(|e| Error::io("renaming the verified download to", dest, e))?;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     // Some filesystems refuse fsync on a directory; the rename has happened either way.
-    if let Ok(dir) = tokio::fs::File::open(&dir).await {
+    if let Ok(dir) = tokio::fs::File::open(crate::fsio::parent_of(dest)).await {
         let _ = dir.sync_all().await;
     }
     Ok(())
@@ -169,6 +162,6 @@ mod tests {
         write_private(&path, b"{}").await.expect("write");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(!with_suffix(&path, ".tmp").exists());
+        assert!(!crate::fsio::temp_path(&path).exists());
     }
 }

@@ -290,7 +290,7 @@ pub fn options(
             ),
             None => format!(
                 "Option {name} ({}; Enter leaves it unset)",
-                checks::option_hint(name)
+                ServiceType::option_hint(name)
             ),
         };
         let check = |answer: &str| {

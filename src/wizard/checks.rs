@@ -124,17 +124,6 @@ pub fn plan(service_type: ServiceType, plan: &str) -> Check {
     })
 }
 
-pub fn option_hint(name: &str) -> &'static str {
-    match name {
-        "min_storage" | "max_storage" => "a whole number of GB from 20 to 65536",
-        "storage" => "a whole number of GB from 1 to 1024",
-        "scale" => "a whole number from 0 to 14",
-        "blockPublicAccess" => "true or false",
-        "extensions" => "a comma-separated list of extension names such as uuid-ossp,postgis",
-        _ => "a value SetOps documents for this option",
-    }
-}
-
 /// One option value; `min_storage` is the value the target will have, for `max_storage`.
 pub fn option(
     service_type: ServiceType,
@@ -146,7 +135,7 @@ pub fn option(
         format!(
             "{name} = {value:?} {}; {name} takes {}",
             describe_validator(v),
-            option_hint(name)
+            ServiceType::option_hint(name)
         )
     })?;
     let number = |s: &str| s.trim().parse::<u64>().ok();

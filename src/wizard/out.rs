@@ -2,7 +2,6 @@
 //! file without a yes; the proof that the text loads as a valid plan; and the final write.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::prompter::Prompter;
@@ -113,25 +112,15 @@ pub fn load_checked(path: &Path, yaml: &str) -> Result<Plan> {
     }
 }
 
+/// Plans are shared files (checked in, read by CI), unlike journals and dumps.
+const PLAN_MODE: u32 = 0o644;
+
 /// Writes the plan: complete or not at all (temporary file + rename), readable by all (0644).
 pub fn write_plan(path: &Path, yaml: &str) -> Result<()> {
     let dir = plan_dir(path);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the plan directory", dir, e))?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".wizard-")
-        .suffix(".yaml")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating a temporary plan in", dir, e))?;
-    file.write_all(yaml.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
-        .and_then(|()| {
-            file.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-        })
-        .map_err(|e| Error::io("writing the plan", path, e))?;
-    file.persist(path)
-        .map_err(|e| Error::io("writing the plan", path, e.error))?;
-    Ok(())
+    crate::fsio::replace_with(path, PLAN_MODE, |file| file.write_all(yaml.as_bytes()))
+        .map_err(|e| Error::io("writing the plan", path, e))
 }
 
 /// `path` made absolute against the current directory, with `.` and `..` folded and symlinks of
@@ -190,6 +179,8 @@ pub fn path_from_plan(plan: &Path, file: &Path) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
     use crate::wizard::prompter::{Answer, ScriptedPrompter};
 

@@ -157,10 +157,9 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
     sb.cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "backup:download", &b.id])
-        .run()
-        .ok()
-        .stdout_is(&expected)
-        .stderr_empty();
+        .expect(0)
+        .stdout(&expected)
+        .run();
     let file = cwd.path().join(&name);
     assert_eq!(
         entries(cwd.path()),

@@ -88,9 +88,9 @@ fn staged_commands_are_shown_committed_and_applied() {
 
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\nuploads\n");
+        .expect(0)
+        .stdout("cache\ndatabase\nfiles\nmedia\nscratch\nuploads\n")
+        .run();
     let info = sb
         .cmd()
         .args(["-o", "json", "service:info", "uploads"])
@@ -191,9 +191,9 @@ fn discard_drops_everything_pending() {
         .ok();
     sb.cmd()
         .args(["-o", "json", "changeset:discard", "--ignore-not-exist"])
-        .run()
-        .ok()
-        .stdout_is("{\"discarded\":false}\n");
+        .expect(0)
+        .stdout("{\"discarded\":false}\n")
+        .run();
     sb.cmd()
         .arg("changeset:commit")
         .run()

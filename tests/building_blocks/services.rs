@@ -14,9 +14,9 @@ fn service_lists_the_demo_services_in_a_name_table() {
 
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
+        .expect(0)
+        .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
+        .run();
 
     let json = sb.cmd().args(["-o", "json", "service"]).run().ok().json();
     let names: Vec<&str> = json

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::Method;
 
-/// Capped exponential backoff with full jitter.
+use crate::backoff::Backoff;
+
+/// How often to try a call, and the retry backoff (capped exponential, full jitter) between tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Tries in total, the first one included; 0 counts as 1.
@@ -19,8 +20,8 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 5,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
+            base_delay: Backoff::API_RETRY.base,
+            max_delay: Backoff::API_RETRY.max,
         }
     }
 }
@@ -30,21 +31,19 @@ impl RetryPolicy {
         self.max_attempts.max(1)
     }
 
+    fn backoff(&self) -> Backoff {
+        Backoff::retrying(self.base_delay, self.max_delay)
+    }
+
     /// The ceiling of the wait after failed attempt number `attempt` (1-based):
     /// `base * 2^(attempt-1)`, capped at `max_delay`.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        self.backoff().ceiling(attempt)
     }
 
-    /// A random wait in `0..=ceiling(attempt)`; full jitter keeps many clients that failed
-    /// together from retrying together.
+    /// A random wait in `0..=ceiling(attempt)`.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.ceiling(attempt);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::thread_rng().gen_range(0..=nanos))
+        self.backoff().delay(attempt)
     }
 }
 

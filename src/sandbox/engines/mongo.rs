@@ -12,7 +12,6 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use flate2::Compression;
@@ -27,7 +26,6 @@ use crate::sandbox::{Error, Result};
 /// The kept archive in the service's directory.
 const ARCHIVE_FILE: &str = "dump.archive.gz";
 /// Where a restore writes before the rename, so a half-copied archive never carries the name.
-const PARTIAL_FILE: &str = "dump.archive.gz.partial";
 /// mongo-tools `archive.MagicNumber`, written little-endian at the start of every archive.
 const MAGIC: u32 = 0x8199_e26d;
 /// Ends the archive's prelude (header and collection metadata).
@@ -55,35 +53,21 @@ impl Engine for MongoEngine {
         check_archive(backup)?;
         fs::create_dir_all(&svc.data)
             .map_err(|e| Error::Engine(format!("creating {}: {e}", svc.data.display())))?;
-        let partial = svc.data.join(PARTIAL_FILE);
-        let result = (|| -> io::Result<u64> {
-            let mut from = fs::File::open(backup)?;
-            let mut to = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&partial)?;
-            let bytes = io::copy(&mut from, &mut to)?;
-            to.sync_all()?;
-            drop(to);
-            fs::rename(&partial, svc.data.join(ARCHIVE_FILE))?;
-            fs::File::open(&svc.data)?.sync_all()?;
-            Ok(bytes)
-        })();
+        let result = crate::fsio::replace_with(
+            &svc.data.join(ARCHIVE_FILE),
+            crate::fsio::PRIVATE_FILE,
+            |to| io::copy(&mut fs::File::open(backup)?, to),
+        );
         match result {
             Ok(bytes) => Ok(RestoreSummary {
                 files: 1,
                 dirs: 0,
                 bytes,
             }),
-            Err(e) => {
-                let _ = fs::remove_file(&partial);
-                Err(Error::Engine(format!(
-                    "keeping the archive in {}: {e}",
-                    svc.data.display()
-                )))
-            }
+            Err(e) => Err(Error::Engine(format!(
+                "keeping the archive in {}: {e}",
+                svc.data.display()
+            ))),
         }
     }
 

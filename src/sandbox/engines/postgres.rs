@@ -29,6 +29,7 @@ mod location;
 mod postmaster;
 mod programs;
 mod record;
+mod run_as;
 #[cfg(test)]
 mod tests;
 

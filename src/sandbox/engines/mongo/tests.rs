@@ -116,7 +116,7 @@ fn a_restored_archive_is_backed_up_byte_for_byte_and_replaced_by_the_next() {
     let kept = fs::metadata(svc.data.join(ARCHIVE_FILE)).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(kept.permissions().mode() & 0o777, 0o600);
-    assert!(!svc.data.join(PARTIAL_FILE).exists());
+    assert!(!crate::fsio::temp_path(&svc.data.join(ARCHIVE_FILE)).exists());
 
     let empty = dir.path().join("empty.gz");
     fs::write(&empty, empty_archive().unwrap()).unwrap();

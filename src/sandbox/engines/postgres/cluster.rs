@@ -12,10 +12,11 @@ use std::process::{Command, Stdio};
 
 use super::super::procs::{self, stop_with_this_process};
 use super::conn::{Endpoint, Superuser};
-use super::location::{self, RunAs, open_no_follow, write_for};
+use super::location::{self, write_for};
 use super::postmaster::{self, running_postmaster, server_command, start_server, wait_ready};
 use super::programs;
 use super::record::{ClusterFile, FILE_NAME, OwnCluster};
+use super::run_as::{RunAs, open_no_follow};
 use crate::sandbox::{Error, Result};
 
 /// The superuser `initdb` creates in the sandbox's own clusters.

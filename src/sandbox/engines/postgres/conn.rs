@@ -206,28 +206,23 @@ pub(crate) fn quote_literal(value: &str) -> String {
 }
 
 fn percent_decode(text: &str, what: &str) -> Result<String> {
+    // The crate passes a malformed escape through as text; a URL we were given must not mean
+    // something other than what was typed, so a malformed one is refused first.
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
                 .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Error::Engine(format!(
-                        "{what} has a bad %-escape; write %XX with two hex digits"
-                    ))
-                })?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(Error::Engine(format!(
+            "{what} has a bad %-escape; write %XX with two hex digits"
+        )));
     }
-    String::from_utf8(out)
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|s| s.into_owned())
         .map_err(|_| Error::Engine(format!("{what} has %-escapes that are not UTF-8")))
 }
 

@@ -18,57 +18,16 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::run_as::RunAs;
 use crate::sandbox::{Error, Result};
 use sha2::{Digest, Sha256};
 
 /// Where the data of clusters whose directory `nobody` cannot reach lives (run as root only).
 pub(crate) const SHARED_ROOT: &str = "/var/tmp/setops-sandbox-postgres";
-
-/// The user server programs run as when this process is root.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RunAs {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-impl RunAs {
-    /// `Some(nobody)` when this process is root, else `None` (programs run as ourselves).
-    pub(crate) fn for_this_process() -> Result<Option<RunAs>> {
-        if !nix::unistd::geteuid().is_root() {
-            return Ok(None);
-        }
-        let user = nix::unistd::User::from_name("nobody")
-            .map_err(|e| Error::Engine(format!("looking up the user `nobody`: {e}")))?
-            .ok_or_else(|| {
-                Error::engine(
-                    "PostgreSQL refuses to run as root and there is no user `nobody` to run it \
-                     as; create one (useradd -r nobody) or run the sandbox as another user",
-                )
-            })?;
-        Ok(Some(RunAs {
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-        }))
-    }
-
-    pub(crate) fn apply(&self, cmd: &mut Command) {
-        cmd.uid(self.uid).gid(self.gid);
-    }
-
-    fn chown(&self, path: &Path) -> Result<()> {
-        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(|e| {
-            Error::Engine(format!(
-                "handing {} to the user nobody: {e}",
-                path.display()
-            ))
-        })
-    }
-}
 
 /// Creates (or reuses) the directory that holds the cluster's `data/` and `postgres.log`,
 /// writable by the server user, for the cluster directory `dir` (which exists).
@@ -93,7 +52,8 @@ pub(crate) fn base_dir(dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf> {
     let path = shared.join(&hex[..16]);
     let owner_record = shared.join(format!("{}.owner", &hex[..16]));
     // The record first: a sweep treats a base without a live owner as garbage.
-    write_private(&owner_record, canonical.as_os_str().as_encoded_bytes())?;
+    crate::fsio::write_atomic(&owner_record, canonical.as_os_str().as_encoded_bytes())
+        .map_err(|e| Error::Engine(format!("writing {}: {e}", owner_record.display())))?;
     make_private_dir(&path, run_as)?;
     Ok(path)
 }
@@ -155,48 +115,16 @@ fn make_private_dir(path: &Path, run_as: RunAs) -> Result<()> {
         .map_err(|e| Error::Engine(format!("setting the mode of {}: {e}", path.display())))
 }
 
-/// Writes a file only this process's user can read (created 0600, replaced atomically).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_file(path, bytes, None)
-}
-
 /// A file only `run_as` (or this user) can read, for initdb's `--pwfile`.
 pub(crate) fn write_for(path: &Path, bytes: &[u8], run_as: Option<RunAs>) -> Result<()> {
-    write_file(path, bytes, run_as)
-}
-
-fn write_file(path: &Path, bytes: &[u8], owner: Option<RunAs>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let result = (|| -> io::Result<()> {
-        let _ = fs::remove_file(&tmp);
-        // create_new: never through a link someone else put there.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        if let Some(owner) = owner {
+    crate::fsio::replace_with(path, crate::fsio::PRIVATE_FILE, |file| {
+        if let Some(owner) = run_as {
             // On the open file: the path may be in a directory `nobody` can change.
-            std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+            std::os::unix::fs::fchown(&*file, Some(owner.uid), Some(owner.gid))?;
         }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::Engine(format!("writing {}: {e}", path.display()))
+        file.write_all(bytes)
     })
-}
-
-/// Opens an existing file without following a symlink in its last component: the files of a
-/// cluster live in a directory its server user controls.
-pub(crate) fn open_no_follow(path: &Path, append: bool) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .read(!append)
-        .append(append)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
+    .map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
 }
 
 /// Removes bases in the shared root whose cluster directory is gone and whose server is not

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::super::procs::{self, free_port};
 use super::conn::{Superuser, clear_pg_env};
-use super::location::{RunAs, open_no_follow};
 use super::programs;
+use super::run_as::{RunAs, open_no_follow};
 use crate::sandbox::{Error, Result};
 
 /// How long a start, a stop, or an adopted server getting ready may take.

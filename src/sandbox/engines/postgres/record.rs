@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::location::write_private;
 use crate::sandbox::{Error, Result};
 
 pub(crate) const FILE_NAME: &str = "cluster.json";
@@ -54,6 +53,8 @@ impl ClusterFile {
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Engine(format!("encoding {FILE_NAME}: {e}")))?;
-        write_private(&dir.join(FILE_NAME), &json)
+        let path = dir.join(FILE_NAME);
+        crate::fsio::write_atomic(&path, &json)
+            .map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
     }
 }

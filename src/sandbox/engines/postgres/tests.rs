@@ -445,7 +445,7 @@ fn the_own_cluster_starts_lazily_is_adopted_and_restarts_on_a_new_port() {
     );
     let data_meta = fs::metadata(&own.data_dir).expect("data dir");
     assert_eq!(data_meta.permissions().mode() & 0o777, 0o700);
-    let run_as = location::RunAs::for_this_process().expect("run as");
+    let run_as = run_as::RunAs::for_this_process().expect("run as");
     if let Some(run_as) = run_as {
         assert_eq!(
             data_meta.uid(),

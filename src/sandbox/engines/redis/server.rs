@@ -2,8 +2,7 @@
 //! crashed earlier sandbox process may have left running on the same directory.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -71,7 +70,10 @@ impl Server {
     fn start_on(program: &Path, spec: &ServerSpec, port: u16) -> Result<Server, StartError> {
         let dir = spec.dir;
         let config = config_text(spec, port).map_err(StartError::Failed)?;
-        write_private(&dir.join(CONFIG_FILE), config.as_bytes()).map_err(StartError::Failed)?;
+        let config_path = dir.join(CONFIG_FILE);
+        crate::fsio::write_atomic(&config_path, config.as_bytes())
+            .map_err(|e| Error::Engine(format!("writing {}: {e}", config_path.display())))
+            .map_err(StartError::Failed)?;
         let log_path = dir.join(LOG_FILE);
         let log_start = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
         // Startup errors before redis opens its logfile (a bad config line) go to stderr.
@@ -277,22 +279,6 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Creates or replaces `path` with mode 0600.
-pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        // An existing file keeps its old mode through `open`.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(bytes)
-    })();
-    result.map_err(|e| Error::Engine(format!("writing {}: {e}", path.display())))
 }
 
 /// Stops a redis-server that still serves `dir` although no server of this process does: the

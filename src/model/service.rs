@@ -1,0 +1,282 @@
+//! Service types: what each type takes (plans, options) and how it links.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceType {
+    Postgresql11,
+    Postgresql13,
+    S3,
+    Redis6,
+    Volume,
+    Elasticsearch7,
+    Mongodb4,
+}
+
+/// How an app receives a service: an environment variable or a mounted directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    EnvKey,
+    Path,
+}
+
+impl ServiceType {
+    pub const ALL: [ServiceType; 7] = [
+        ServiceType::Postgresql11,
+        ServiceType::Postgresql13,
+        ServiceType::S3,
+        ServiceType::Redis6,
+        ServiceType::Volume,
+        ServiceType::Elasticsearch7,
+        ServiceType::Mongodb4,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::Postgresql11 => "postgresql11",
+            ServiceType::Postgresql13 => "postgresql13",
+            ServiceType::S3 => "s3",
+            ServiceType::Redis6 => "redis6",
+            ServiceType::Volume => "volume",
+            ServiceType::Elasticsearch7 => "elasticsearch7",
+            ServiceType::Mongodb4 => "mongodb4",
+        }
+    }
+
+    /// File extension of this type's backup format; `None` where SetOps has no backup format.
+    pub fn backup_extension(self) -> Option<&'static str> {
+        match self {
+            ServiceType::Postgresql11 | ServiceType::Postgresql13 => Some("psqlcustom"),
+            ServiceType::S3 | ServiceType::Volume => Some("tar.gz"),
+            ServiceType::Redis6 => Some("rdb"),
+            ServiceType::Mongodb4 => Some("mongodump.gz"),
+            ServiceType::Elasticsearch7 => None,
+        }
+    }
+
+    /// The backup format as the Backup & Restore document names it.
+    pub fn backup_format_name(self) -> &'static str {
+        match self {
+            ServiceType::Postgresql11 | ServiceType::Postgresql13 => "PostgreSQL custom archive",
+            ServiceType::S3 | ServiceType::Volume => ".tar.gz archive",
+            ServiceType::Redis6 => "Redis RDB file",
+            ServiceType::Mongodb4 => "mongodump --gzip archive",
+            ServiceType::Elasticsearch7 => "none (not implemented by SetOps)",
+        }
+    }
+
+    pub fn link_kind(self) -> LinkKind {
+        match self {
+            ServiceType::Volume => LinkKind::Path,
+            _ => LinkKind::EnvKey,
+        }
+    }
+
+    /// Option names this type accepts.
+    pub fn allowed_options(self) -> &'static [&'static str] {
+        match self {
+            ServiceType::Postgresql11 => &["extensions"],
+            ServiceType::Postgresql13 => &["extensions", "min_storage", "max_storage"],
+            ServiceType::S3 => &["blockPublicAccess"],
+            ServiceType::Redis6 | ServiceType::Volume => &[],
+            ServiceType::Elasticsearch7 => &["storage"],
+            ServiceType::Mongodb4 => &["scale"],
+        }
+    }
+
+    /// The plan used when none is given, where the type has one that needs no choice.
+    pub fn default_plan(self) -> Option<&'static str> {
+        match self {
+            ServiceType::Postgresql11 => Some("shared"),
+            _ => None,
+        }
+    }
+
+    /// Checks a plan against the type's documented plans; `Err` carries the validator name.
+    pub fn validate_plan(self, plan: Option<&str>) -> Result<(), &'static str> {
+        use super::validators::*;
+        let Some(plan) = plan else {
+            return match self {
+                ServiceType::S3 | ServiceType::Volume | ServiceType::Postgresql11 => Ok(()),
+                _ => Err(REQUIRED),
+            };
+        };
+        let ok = match self {
+            ServiceType::Postgresql11 => plan == "shared",
+            ServiceType::Postgresql13 => node_type(plan, "db", &[".ha"]),
+            ServiceType::Redis6 => node_type(plan, "cache", &[]),
+            ServiceType::S3 | ServiceType::Volume => plan == "default",
+            ServiceType::Elasticsearch7 => {
+                let base = plan
+                    .strip_suffix(".ha")
+                    .or_else(|| plan.strip_suffix(".sharded"))
+                    .unwrap_or(plan);
+                base.strip_suffix(".elasticsearch").is_some_and(two_part)
+            }
+            ServiceType::Mongodb4 => [
+                "db.t3.medium",
+                "db.r5.large",
+                "db.r5.xlarge",
+                "db.r5.2xlarge",
+            ]
+            .contains(&plan),
+        };
+        if ok { Ok(()) } else { Err(NOT_INCLUDED) }
+    }
+
+    /// Checks one option value; `Err` carries the validator name.
+    pub fn validate_option(self, name: &str, value: &str) -> Result<(), &'static str> {
+        use super::validators::*;
+        if !self.allowed_options().contains(&name) {
+            return Err(NOT_INCLUDED);
+        }
+        let int_in = |min: i64, max: i64| -> Result<(), &'static str> {
+            let n: i64 = value.trim().parse().map_err(|_| NOT_AN_INTEGER)?;
+            if n < min {
+                Err(GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+            } else if n > max {
+                Err(LESS_THAN_OR_EQUAL_TO_THRESHOLD)
+            } else {
+                Ok(())
+            }
+        };
+        match name {
+            "min_storage" | "max_storage" => int_in(20, 65536),
+            "storage" => int_in(1, 1024),
+            "scale" => int_in(0, 14),
+            "blockPublicAccess" => match value {
+                "true" | "false" => Ok(()),
+                _ => Err(NOT_INCLUDED),
+            },
+            "extensions" => {
+                let valid = value.split(',').all(|e| {
+                    let e = e.trim();
+                    !e.is_empty()
+                        && e.len() <= 63
+                        && e.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c)
+                        })
+                });
+                if valid { Ok(()) } else { Err(INVALID_FORMAT) }
+            }
+            _ => Err(NOT_INCLUDED),
+        }
+    }
+
+    /// What a valid value of option `name` looks like, for messages and prompts; it says in
+    /// words what [`ServiceType::validate_option`] checks.
+    pub fn option_hint(name: &str) -> &'static str {
+        match name {
+            "min_storage" | "max_storage" => "a whole number of GB from 20 to 65536",
+            "storage" => "a whole number of GB from 1 to 1024",
+            "scale" => "a whole number from 0 to 14",
+            "blockPublicAccess" => "true or false",
+            "extensions" => "a comma-separated list of extension names such as uuid-ossp,postgis",
+            _ => "a value SetOps documents for this option",
+        }
+    }
+}
+
+/// `<prefix>.<family>.<size>` with optional suffixes, e.g. `db.t3.micro.ha`.
+fn node_type(plan: &str, prefix: &str, suffixes: &[&str]) -> bool {
+    let base = suffixes
+        .iter()
+        .find_map(|s| plan.strip_suffix(s))
+        .unwrap_or(plan);
+    base.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(two_part)
+}
+
+fn two_part(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+impl fmt::Display for ServiceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ServiceType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServiceType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = ServiceType::ALL.iter().map(|t| t.as_str()).collect();
+                format!(
+                    "unknown service type {s:?}; expected one of {}",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_follow_each_type() {
+        use ServiceType::*;
+        assert_eq!(Postgresql11.validate_plan(Some("shared")), Ok(()));
+        assert_eq!(
+            Postgresql11.validate_plan(Some("db.t3.micro")),
+            Err("not_included")
+        );
+        assert_eq!(Postgresql13.validate_plan(Some("db.t3.micro")), Ok(()));
+        assert_eq!(Postgresql13.validate_plan(Some("db.t3.micro.ha")), Ok(()));
+        assert_eq!(
+            Postgresql13.validate_plan(Some("shared")),
+            Err("not_included")
+        );
+        assert_eq!(Postgresql13.validate_plan(None), Err("required"));
+        assert_eq!(Redis6.validate_plan(Some("cache.t3.micro")), Ok(()));
+        assert_eq!(Volume.validate_plan(None), Ok(()));
+        assert_eq!(S3.validate_plan(Some("default")), Ok(()));
+        assert_eq!(
+            Elasticsearch7.validate_plan(Some("t3.medium.elasticsearch.ha")),
+            Ok(())
+        );
+        assert_eq!(Mongodb4.validate_plan(Some("db.r5.large")), Ok(()));
+    }
+    #[test]
+    fn options_are_checked_per_type() {
+        use ServiceType::*;
+        assert_eq!(Postgresql13.validate_option("min_storage", "50"), Ok(()));
+        assert_eq!(
+            Postgresql13.validate_option("min_storage", "10"),
+            Err("greater_than_or_equal_to_threshold")
+        );
+        assert_eq!(
+            Postgresql13.validate_option("min_storage", "x"),
+            Err("not_an_integer")
+        );
+        assert_eq!(
+            Postgresql11.validate_option("min_storage", "50"),
+            Err("not_included")
+        );
+        assert_eq!(S3.validate_option("blockPublicAccess", "false"), Ok(()));
+        assert_eq!(
+            S3.validate_option("blockPublicAccess", "no"),
+            Err("not_included")
+        );
+        assert_eq!(
+            Postgresql11.validate_option("extensions", "uuid-ossp,postgis"),
+            Ok(())
+        );
+        assert_eq!(Volume.validate_option("size", "1"), Err("not_included"));
+    }
+}

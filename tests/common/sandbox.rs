@@ -1,0 +1,180 @@
+//! The sandbox harness: a real sandbox served in-process on 127.0.0.1:0 from a temp dir, with the
+//! PostgreSQL cluster its services use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use setops_migrate::api::{Faults, paths};
+use setops_migrate::model::ServiceType;
+use setops_migrate::sandbox::{self, EngineConfig, PostgresCluster, Running, SpawnConfig};
+
+use super::cmd::Cmd;
+
+/// The superuser URL of one PostgreSQL cluster per test binary, shared by every sandbox the
+/// binary starts (each sandbox's services get databases and roles of their own in it), so no
+/// test pays for an initdb. The test fails, never skips, when PostgreSQL is not installed.
+pub fn postgres_url() -> String {
+    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, sandbox::Error>> =
+        std::sync::OnceLock::new();
+    let cluster = CLUSTER.get_or_init(PostgresCluster::start_scratch);
+    match cluster {
+        Ok(c) => c.admin_url().to_owned(),
+        Err(e) => panic!(
+            "this test needs PostgreSQL: {e}\nInstall it with `apt-get install postgresql \
+             postgresql-client` (scripts/test does when it is missing)"
+        ),
+    }
+}
+
+pub struct TestSandbox {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub token: String,
+    seed: Option<PathBuf>,
+    /// Drives the server; tests themselves are synchronous.
+    runtime: tokio::runtime::Runtime,
+    running: Option<Running>,
+}
+
+impl TestSandbox {
+    /// The demo world, served until the value is dropped.
+    pub fn start() -> TestSandbox {
+        Self::start_with_seed(None)
+    }
+
+    pub fn start_with_seed(seed: Option<&Path>) -> TestSandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let seed = seed.map(Path::to_path_buf);
+        let running = serve(&runtime, dir.path(), seed.clone());
+        for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
+            if let Some(reason) = running.sandbox().engine_unavailable(t) {
+                panic!("this test needs the sandbox's {t} engine: {reason}");
+            }
+        }
+        TestSandbox {
+            dir,
+            url: running.url.clone(),
+            token: running.token.clone(),
+            seed,
+            runtime,
+            running: Some(running),
+        }
+    }
+
+    /// Stops the server (gracefully, waiting for it) and serves the same directory again on a
+    /// new port, as a restarted platform would be; `url` changes, the token stays.
+    pub fn restart(&mut self) {
+        self.stop();
+        let running = serve(&self.runtime, self.dir.path(), self.seed.clone());
+        self.url = running.url.clone();
+        self.token = running.token.clone();
+        self.running = Some(running);
+    }
+
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime
+                .block_on(running.stop())
+                .expect("sandbox stops");
+        }
+    }
+
+    pub fn user_token(&self, user: &str) -> String {
+        sandbox::read_token(&sandbox::user_token_path(self.dir.path(), user)).expect("user token")
+    }
+
+    pub fn data_dir(&self, service: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("data")
+            .join("shop")
+            .join("production")
+            .join(service)
+    }
+
+    pub fn faults(&self, faults: &Faults) {
+        let client = reqwest::blocking::Client::new();
+        let resp = client
+            .put(format!("{}{}", self.url, paths::sandbox_faults()))
+            .bearer_auth(&self.token)
+            .json(faults)
+            .send()
+            .expect("faults request");
+        assert!(resp.status().is_success(), "faults: {}", resp.status());
+    }
+
+    /// A command against this sandbox, scoped to shop/production.
+    pub fn cmd(&self) -> Cmd {
+        Cmd::new()
+            .env("SETOPS_API_URL", &self.url)
+            .env("SETOPS_TOKEN", &self.token)
+            .args(["-p", "shop", "-s", "production"])
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            // No panic while a failing test unwinds: its own message is the one that matters.
+            let _ = self.runtime.block_on(running.stop());
+        }
+    }
+}
+
+fn serve(runtime: &tokio::runtime::Runtime, dir: &Path, seed: Option<PathBuf>) -> Running {
+    runtime
+        .block_on(sandbox::spawn(SpawnConfig {
+            seed,
+            engine_config: EngineConfig {
+                postgres_url: Some(postgres_url()),
+            },
+            ..SpawnConfig::new(dir)
+        }))
+        .expect("sandbox opens")
+}
+
+impl TestSandbox {
+    /// The speed knobs of the engine tests: quick commits, backups and restores.
+    pub fn speed_up(&self) {
+        self.faults(&Faults {
+            commit_phase_ms: Some(20),
+            restore_delay_ms: Some(50),
+            backup_delay_ms: Some(50),
+            ..Faults::default()
+        });
+    }
+
+    /// Runs `args -o json` against this sandbox; it must succeed and print one JSON document.
+    pub fn json(&self, args: &[&str]) -> Value {
+        self.cmd().args(args).args(["-o", "json"]).run().ok().json()
+    }
+
+    pub fn services(&self) -> BTreeMap<String, Value> {
+        let list = self.json(&["service"]);
+        list.as_array()
+            .expect("service list")
+            .iter()
+            .map(|s| (s["name"].as_str().expect("name").to_owned(), s.clone()))
+            .collect()
+    }
+
+    pub fn backups(&self, service: &str) -> Vec<Value> {
+        self.json(&["--service", service, "backup"])
+            .as_array()
+            .expect("backup list")
+            .clone()
+    }
+
+    pub fn app_links(&self, app: &str) -> Vec<Value> {
+        self.json(&["--app", app, "link"])
+            .as_array()
+            .expect("link list")
+            .clone()
+    }
+}
