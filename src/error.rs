@@ -2,8 +2,12 @@
 //! and an exit code in one place. Errors know whether retrying the same call can help.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::model::{ErrorType, ServiceError, describe_validator, flatten_validation};
+use uuid::Uuid;
+
+use crate::migrate::verify::DataDiffers;
+use crate::model::{ErrorType, Scope, ServiceError, describe_validator, flatten_validation};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -72,6 +76,34 @@ pub enum Error {
     #[error("{0}")]
     Verification(String),
 
+    /// The target's data differs from the source's (exit 5); the text lists the differences.
+    #[error("{}", crate::ui::verify::failure(.0))]
+    DataDiffers(Box<DataDiffers>),
+
+    /// A commit ended FAILED without the platform saying why.
+    #[error(
+        "commit {commit_id} of {scope} failed without saying why; check `changeset:info`, then run the same command again"
+    )]
+    CommitFailed { scope: Scope, commit_id: Uuid },
+
+    #[error(
+        "commit {commit_id} of {scope} is still running after {}; run the same command again to keep waiting",
+        humantime::format_duration(*.waited)
+    )]
+    CommitStillRunning {
+        scope: Scope,
+        commit_id: Uuid,
+        waited: Duration,
+    },
+
+    /// One of our own values could not be encoded as JSON.
+    #[error("encoding {what}: {source}")]
+    Encoding {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Anything else that went wrong inside the tool; the text says what.
     #[error("{0}")]
     Internal(String),
@@ -104,7 +136,7 @@ impl Error {
             }
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Verification(_) => exit::VERIFICATION_FAILED,
+            Error::Verification(_) | Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             #[cfg(feature = "sandbox")]
             Error::Sandbox(e) if e.is_usage() => exit::USAGE,
             _ => exit::STEP_FAILED,
@@ -118,6 +150,20 @@ impl Error {
             Error::Transport { .. } => true,
             Error::Transfer { retryable, .. } => *retryable,
             _ => false,
+        }
+    }
+
+    /// What to do next, where the error alone does not say it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Interrupted => Some(
+                "Nothing half-done is lost: run the same command again to resume where it stopped.",
+            ),
+            Error::Transport { .. } => Some(
+                "The platform did not answer; check the URL and your network, then run the same command again.",
+            ),
+            e if e.is_retryable() => Some("This looks temporary; run the same command again."),
+            _ => None,
         }
     }
 
