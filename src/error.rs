@@ -7,7 +7,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::migrate::verify::DataDiffers;
-use crate::model::{ErrorType, Scope, ServiceError, describe_validator, flatten_validation};
+use crate::model::{
+    BackupStatus, ErrorType, Scope, ServiceError, describe_validator, flatten_validation,
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -96,6 +98,38 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// A backup stayed CREATING or RESTORING longer than the migration's `wait_timeout`; the
+    /// platform goes on, so a rerun keeps waiting.
+    #[error("{}", still_busy(backup_id, service, *status, *waited))]
+    StillBusy {
+        backup_id: String,
+        service: String,
+        status: BackupStatus,
+        waited: Duration,
+    },
+
+    /// The platform says a restore failed; the target may hold partial data.
+    #[error(
+        "the restore of backup {backup_id} into {target} failed: {reason}\nNothing was relinked. The \
+         target may hold partial data; to start it again from a clean target (it is destroyed \
+         and created anew; no app links it yet):\n  {rerun} --recreate-target"
+    )]
+    RestoreFailed {
+        backup_id: Uuid,
+        target: String,
+        reason: String,
+        /// The command line that runs this plan again.
+        rerun: String,
+    },
+
+    /// A blocking task of ours ended without an answer (it panicked or was cancelled).
+    #[error("{what} stopped: {source}")]
+    TaskStopped {
+        what: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+
     /// One of our own values could not be encoded as JSON.
     #[error("encoding {what}: {source}")]
     Encoding {
@@ -118,6 +152,17 @@ pub enum Error {
 impl Error {
     pub fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
+    }
+
+    pub fn encoding(what: &'static str, source: serde_json::Error) -> Self {
+        Error::Encoding { what, source }
+    }
+
+    pub fn task_stopped(what: impl Into<String>, source: tokio::task::JoinError) -> Self {
+        Error::TaskStopped {
+            what: what.into(),
+            source,
+        }
     }
 
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -173,6 +218,19 @@ impl Error {
             Error::Platform { error, .. } => Some(&error.code),
             _ => None,
         }
+    }
+}
+
+fn still_busy(backup_id: &str, service: &str, status: BackupStatus, waited: Duration) -> String {
+    let waited = humantime::format_duration(waited);
+    match status {
+        BackupStatus::Restoring => format!(
+            "backup {backup_id} of {service} is still RESTORING after {waited} (wait_timeout); the \
+             restore goes on on the platform: run the same command again to keep waiting"
+        ),
+        status => format!(
+            "backup {backup_id} of {service} is still {status} after {waited}; run again to keep waiting"
+        ),
     }
 }
 

@@ -216,10 +216,12 @@ async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) ->
             }
         }
         if Instant::now() >= deadline {
-            return Err(Error::Internal(format!(
-                "backup {id} of {source} is still CREATING after {}; run again to keep waiting",
-                humantime::format_duration(m.wait_timeout)
-            )));
+            return Err(Error::StillBusy {
+                backup_id: id.to_owned(),
+                service: source.to_owned(),
+                status: BackupStatus::Creating,
+                waited: m.wait_timeout,
+            });
         }
         backoff.sleep(deadline).await;
     }

@@ -191,12 +191,12 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
             break;
         }
         if Instant::now() >= deadline {
-            return Err(Error::Internal(format!(
-                "backup {id} of {} is still RESTORING after {} (wait_timeout); the restore goes on \
-                 on the platform: run the same command again to keep waiting",
-                m.target,
-                humantime::format_duration(m.wait_timeout)
-            )));
+            return Err(Error::StillBusy {
+                backup_id: id,
+                service: m.target.clone(),
+                status: BackupStatus::Restoring,
+                waited: m.wait_timeout,
+            });
         }
         if last_note.elapsed() >= Duration::from_secs(1) {
             let mut event = engine.event(
@@ -223,10 +223,10 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
 }
 
 fn restore_failed(engine: &Engine, m: &Migration, upload_id: Uuid, text: &str) -> Error {
-    Error::Internal(format!(
-        "the restore of backup {upload_id} into {} failed: {text}\nNothing was relinked. The \
-         target may hold partial data; to start it again from a clean target (it is destroyed \
-         and created anew; no app links it yet):\n  {} --recreate-target",
-        m.target, engine.options.invocation.run
-    ))
+    Error::RestoreFailed {
+        backup_id: upload_id,
+        target: m.target.clone(),
+        reason: text.to_owned(),
+        rerun: engine.options.invocation.run.clone(),
+    }
 }

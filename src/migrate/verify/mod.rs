@@ -235,10 +235,7 @@ fn record<F: Fingerprint>(kind: ConnectionKind, source: &F, target: &F) -> Resul
         source,
         target,
     })
-    .map_err(|e| Error::Encoding {
-        what: "the verification record",
-        source: e,
-    })
+    .map_err(|e| Error::encoding("the verification record", e))
 }
 
 fn kind_name(kind: ConnectionKind) -> &'static str {

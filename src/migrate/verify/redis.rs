@@ -94,7 +94,7 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Keysp
     let (url, owned_label) = (url.to_owned(), label.to_owned());
     tokio::task::spawn_blocking(move || measure_blocking(&url, &owned_label))
         .await
-        .map_err(|e| Error::Internal(format!("reading the {label}'s Redis keys stopped: {e}")))?
+        .map_err(|e| Error::task_stopped(format!("reading the {label}'s Redis keys"), e))?
 }
 
 fn measure_blocking(url: &str, label: &str) -> Result<std::result::Result<Keyspace, String>> {
