@@ -2,8 +2,14 @@
 //! and an exit code in one place. Errors know whether retrying the same call can help.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::model::{ErrorType, ServiceError, describe_validator, flatten_validation};
+use uuid::Uuid;
+
+use crate::migrate::verify::DataDiffers;
+use crate::model::{
+    BackupStatus, ErrorType, Scope, ServiceError, describe_validator, flatten_validation,
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -72,6 +78,66 @@ pub enum Error {
     #[error("{0}")]
     Verification(String),
 
+    /// The target's data differs from the source's (exit 5); the text lists the differences.
+    #[error("{}", crate::ui::verify::failure(.0))]
+    DataDiffers(Box<DataDiffers>),
+
+    /// A commit ended FAILED without the platform saying why.
+    #[error(
+        "commit {commit_id} of {scope} failed without saying why; check `changeset:info`, then run the same command again"
+    )]
+    CommitFailed { scope: Scope, commit_id: Uuid },
+
+    #[error(
+        "commit {commit_id} of {scope} is still running after {}; run the same command again to keep waiting",
+        humantime::format_duration(*.waited)
+    )]
+    CommitStillRunning {
+        scope: Scope,
+        commit_id: Uuid,
+        waited: Duration,
+    },
+
+    /// A backup stayed CREATING or RESTORING longer than the migration's `wait_timeout`; the
+    /// platform goes on, so a rerun keeps waiting.
+    #[error("{}", still_busy(backup_id, service, *status, *waited))]
+    StillBusy {
+        backup_id: String,
+        service: String,
+        status: BackupStatus,
+        waited: Duration,
+    },
+
+    /// The platform says a restore failed; the target may hold partial data.
+    #[error(
+        "the restore of backup {backup_id} into {target} failed: {reason}\nNothing was relinked. The \
+         target may hold partial data; to start it again from a clean target (it is destroyed \
+         and created anew; no app links it yet):\n  {rerun} --recreate-target"
+    )]
+    RestoreFailed {
+        backup_id: Uuid,
+        target: String,
+        reason: String,
+        /// The command line that runs this plan again.
+        rerun: String,
+    },
+
+    /// A blocking task of ours ended without an answer (it panicked or was cancelled).
+    #[error("{what} stopped: {source}")]
+    TaskStopped {
+        what: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+
+    /// One of our own values could not be encoded as JSON.
+    #[error("encoding {what}: {source}")]
+    Encoding {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Anything else that went wrong inside the tool; the text says what.
     #[error("{0}")]
     Internal(String),
@@ -86,6 +152,17 @@ pub enum Error {
 impl Error {
     pub fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
+    }
+
+    pub fn encoding(what: &'static str, source: serde_json::Error) -> Self {
+        Error::Encoding { what, source }
+    }
+
+    pub fn task_stopped(what: impl Into<String>, source: tokio::task::JoinError) -> Self {
+        Error::TaskStopped {
+            what: what.into(),
+            source,
+        }
     }
 
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -104,7 +181,7 @@ impl Error {
             }
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Verification(_) => exit::VERIFICATION_FAILED,
+            Error::Verification(_) | Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             #[cfg(feature = "sandbox")]
             Error::Sandbox(e) if e.is_usage() => exit::USAGE,
             _ => exit::STEP_FAILED,
@@ -121,12 +198,39 @@ impl Error {
         }
     }
 
+    /// What to do next, where the error alone does not say it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Interrupted => Some(
+                "Nothing half-done is lost: run the same command again to resume where it stopped.",
+            ),
+            Error::Transport { .. } => Some(
+                "The platform did not answer; check the URL and your network, then run the same command again.",
+            ),
+            e if e.is_retryable() => Some("This looks temporary; run the same command again."),
+            _ => None,
+        }
+    }
+
     /// The platform's error code, where there is one.
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Platform { error, .. } => Some(&error.code),
             _ => None,
         }
+    }
+}
+
+fn still_busy(backup_id: &str, service: &str, status: BackupStatus, waited: Duration) -> String {
+    let waited = humantime::format_duration(waited);
+    match status {
+        BackupStatus::Restoring => format!(
+            "backup {backup_id} of {service} is still RESTORING after {waited} (wait_timeout); the \
+             restore goes on on the platform: run the same command again to keep waiting"
+        ),
+        status => format!(
+            "backup {backup_id} of {service} is still {status} after {waited}; run again to keep waiting"
+        ),
     }
 }
 

@@ -35,21 +35,7 @@ fn main() -> ExitCode {
 fn report(error: &Error) {
     let prefix = console::style("error:").red().bold().for_stderr();
     eprintln!("{prefix} {}", redact(&error.to_string()));
-    if let Some(hint) = hint(error) {
+    if let Some(hint) = error.hint() {
         eprintln!("{hint}");
-    }
-}
-
-/// What to do next, where the error alone does not say it.
-fn hint(error: &Error) -> Option<&'static str> {
-    match error {
-        Error::Interrupted => Some(
-            "Nothing half-done is lost: run the same command again to resume where it stopped.",
-        ),
-        Error::Transport { .. } => Some(
-            "The platform did not answer; check the URL and your network, then run the same command again.",
-        ),
-        e if e.is_retryable() => Some("This looks temporary; run the same command again."),
-        _ => None,
     }
 }

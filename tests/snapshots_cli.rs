@@ -179,3 +179,58 @@ fn final_summary_of_a_demo_run() {
     let redact = Redactor::new(&[(dir.path(), "[PLAN_DIR]"), (sb.dir.path(), "[SANDBOX]")]);
     insta::assert_snapshot!("run_yes_summary", redact.apply(&ran.stdout));
 }
+
+/// The JSON event stream of a demo run, one line per event: migration, step, phase, kind and
+/// message, with IDs, sizes, times and paths redacted. Progress events are left out (how many a
+/// poll sees depends on timing), and events are grouped by migration (the run-wide ones first)
+/// because migrations run concurrently; within a group the order is the run's.
+#[test]
+fn json_event_stream_of_a_demo_run() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (dir, plan) = demo_plan();
+    let ran = sb
+        .cmd()
+        .current_dir(dir.path())
+        .args(["run", "--yes", "-o", "json", plan.to_str().unwrap()])
+        .run()
+        .ok();
+    let redact = Redactor::new(&[(dir.path(), "[PLAN_DIR]"), (sb.dir.path(), "[SANDBOX]")]);
+    let after = Regex::new(r"after (\d+[a-z]+ ?)+").unwrap();
+    // Widths vary with the sizes (an archive differs by a few bytes from run to run): one token.
+    let size = Regex::new(r"\[n\]-* (B|kB|MB|GB)").unwrap();
+    let uuid = Regex::new(r"\[uuid\]-*").unwrap();
+    let mut events: Vec<(String, String)> = Vec::new();
+    for line in ran.stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        for field in ["run_id", "phase", "elapsed_ms", "message"] {
+            assert!(event.get(field).is_some(), "no {field}: {line}");
+        }
+        if event["phase"] == "progress" {
+            continue;
+        }
+        let migration = event["migration"].as_str().unwrap_or("").to_owned();
+        let message = redact.apply(event["message"].as_str().unwrap_or_default());
+        let message = after.replace_all(&message, "after [duration]");
+        let message = size.replace_all(&message, "[size]");
+        let message = uuid.replace_all(&message, "[uuid]");
+        events.push((
+            migration.clone(),
+            format!(
+                "{:<10} {:<9} {:<8} {:<24} {message}",
+                if migration.is_empty() {
+                    "-"
+                } else {
+                    &migration
+                },
+                event["step"].as_str().unwrap_or("-"),
+                event["phase"].as_str().unwrap_or("-"),
+                event["kind"].as_str().unwrap_or("-"),
+            ),
+        ));
+    }
+    // Stable: each migration's events keep their order.
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    let text: Vec<String> = events.into_iter().map(|(_, line)| line).collect();
+    insta::assert_snapshot!("run_json_events", text.join("\n"));
+}

@@ -1,13 +1,11 @@
 //! `changeset:info`, `changeset:commit`, `changeset:discard`, and how staged work is shown.
 
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, Scope};
+use crate::model::{Changeset, ChangesetCommand, Commit, Scope};
 use crate::platform::Platform;
+use crate::ui::commit::CommitDisplay;
 use crate::ui::{Align, Block, Output, TableBuilder};
 
 use super::context::Context;
@@ -97,74 +95,9 @@ pub async fn commit_and_wait(
     scope: &Scope,
     output: &Output,
 ) -> Result<Commit> {
-    let mut commit = platform.commit(scope).await?;
-    let spinner = output.interactive.then(|| {
-        let s = ProgressBar::new_spinner();
-        s.set_style(
-            ProgressStyle::with_template("{spinner} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        s.enable_steady_tick(Duration::from_millis(120));
-        s
-    });
-    let mut last_shown = String::new();
-    let mut last_phase: Option<CommitPhase> = None;
-    loop {
-        // Phases come in order; one that passed between two polls is still shown, so the
-        // output always reads Initializing, Planning, Applying.
-        let mut texts = Vec::new();
-        for phase in [CommitPhase::Initializing, CommitPhase::Planning] {
-            if last_phase.is_none_or(|l| l < phase) && phase < commit.phase {
-                texts.push(phase_text(&Commit {
-                    phase,
-                    ..commit.clone()
-                }));
-            }
-        }
-        texts.push(phase_text(&commit));
-        last_phase = Some(commit.phase);
-        for text in texts {
-            if text != last_shown {
-                match &spinner {
-                    Some(s) => s.set_message(text.clone()),
-                    None => output.line(&text),
-                }
-                last_shown = text;
-            }
-        }
-        if commit.status != CommitStatus::Running {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        commit = platform.commit_status(scope, &commit.id).await?;
-    }
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
-    match commit.status {
-        CommitStatus::Succeeded => Ok(commit),
-        _ => Err(match commit.error.clone() {
-            Some(error) => Error::Platform {
-                context: format!("committing the changeset of {scope}"),
-                status: 200,
-                error: Box::new(error),
-            },
-            None => Error::Internal(format!(
-                "the commit of {scope} failed without saying why (commit {}); check changeset:info and commit again",
-                commit.id
-            )),
-        }),
-    }
-}
-
-/// `◢ Initializing…`, `◤ Planning…`, `◣ Applying… (17/28)` as the SetOps CLI shows them.
-fn phase_text(commit: &Commit) -> String {
-    match commit.phase {
-        CommitPhase::Initializing => "◢ Initializing…".to_owned(),
-        CommitPhase::Planning => "◤ Planning…".to_owned(),
-        CommitPhase::Applying => format!("◣ Applying… ({}/{})", commit.applied, commit.total),
-        CommitPhase::Done => format!("◣ Applying… ({}/{})", commit.total, commit.total),
-    }
+    let started = platform.commit(scope).await?;
+    let mut display = CommitDisplay::new(*output);
+    crate::migrate::commit::follow(platform, scope, started, None, &mut |p| display.show(p)).await
 }
 
 pub async fn discard(ctx: &Context, ignore_not_exist: bool) -> Result<()> {

@@ -175,7 +175,7 @@ async fn check_data(
             Ok::<_, Error>((tree::digest(&a)?, tree::digest(&b)?))
         })
         .await
-        .map_err(|e| Error::Internal(format!("the data check stopped: {e}")))??;
+        .map_err(|e| Error::task_stopped("the data check", e))??;
         let same = da == db;
         if !same {
             mismatches.push(format!("{source} -> {target}"));

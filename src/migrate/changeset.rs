@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::model::{ChangesetCommand, Commit, CommitPhase, CommitStatus, codes};
+use crate::model::{ChangesetCommand, Commit, CommitStatus, codes};
 
 use super::crash::{self, When};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::journal::{Fact, StepKey};
 use super::poll::Backoff;
 
@@ -52,11 +52,10 @@ pub async fn stage_all(
         None,
         Some(step),
         Phase::Info,
-        format!(
-            "staged {} command(s) in the changeset of {}",
-            commands.len(),
-            engine.scope
-        ),
+        Happening::Staged {
+            commands: commands.len(),
+            scope: engine.scope.clone(),
+        },
     );
     engine.done(stage_key, fact).await
 }
@@ -100,7 +99,7 @@ pub async fn commit(
                 None,
                 Some(step),
                 Phase::Info,
-                "the commit of an earlier attempt went through",
+                Happening::EarlierCommitApplied,
             );
             return engine.done(commit_key, open.fact).await;
         }
@@ -176,7 +175,7 @@ async fn wait_applied(
         None,
         Some(step),
         Phase::Info,
-        "an earlier attempt's commit is running; waiting for it",
+        Happening::EarlierCommitRunning,
     );
     loop {
         if is_applied().await? {
@@ -189,64 +188,27 @@ async fn wait_applied(
     }
 }
 
-/// Polls a running commit, emitting each phase once, until it succeeds or fails.
-async fn follow(
-    engine: &Engine,
-    mut commit: Commit,
-    step: Step,
-    limit: Duration,
-) -> Result<Commit> {
-    let deadline = Instant::now() + limit;
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
-    let mut shown = String::new();
-    loop {
-        let text = match commit.phase {
-            CommitPhase::Applying | CommitPhase::Done => {
-                format!("Applying… ({}/{})", commit.applied, commit.total)
-            }
-            phase => format!("{phase}…"),
-        };
-        if text != shown {
+/// Follows a running commit, emitting each phase once, until it succeeds or fails.
+async fn follow(engine: &Engine, commit: Commit, step: Step, limit: Duration) -> Result<Commit> {
+    let done = super::commit::follow(
+        engine.platform.as_ref(),
+        &engine.scope,
+        commit,
+        Some(limit),
+        &mut |p| {
             engine.emit(
                 None,
                 Some(step),
                 Phase::Progress,
-                format!("commit {}", text),
-            );
-            shown = text;
-        }
-        match commit.status {
-            CommitStatus::Succeeded => {
-                engine.emit(None, Some(step), Phase::Info, "Commit successful!");
-                return Ok(commit);
-            }
-            CommitStatus::Failed => {
-                return Err(match commit.error {
-                    Some(error) => Error::Platform {
-                        context: format!("committing the changeset of {}", engine.scope),
-                        status: 200,
-                        error: Box::new(error),
-                    },
-                    None => Error::Internal(format!(
-                        "commit {} of {} failed without a reason",
-                        commit.id, engine.scope
-                    )),
-                });
-            }
-            CommitStatus::Running => {}
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::Internal(format!(
-                "commit {} of {} is still running after {}; run the same command again to keep waiting",
-                commit.id,
-                engine.scope,
-                humantime::format_duration(limit)
-            )));
-        }
-        backoff.sleep(deadline).await;
-        commit = engine
-            .platform
-            .commit_status(&engine.scope, &commit.id)
-            .await?;
-    }
+                Happening::CommitPhase {
+                    phase: p.phase,
+                    applied: p.applied,
+                    total: p.total,
+                },
+            )
+        },
+    )
+    .await?;
+    engine.emit(None, Some(step), Phase::Info, Happening::CommitSucceeded);
+    Ok(done)
 }

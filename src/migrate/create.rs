@@ -6,7 +6,7 @@ use crate::model::{ChangesetCommand, Service};
 
 use super::changeset::{commit, stage_all};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::inspect::{Resolved, find};
 use super::journal::{Fact, PlanStep};
 
@@ -21,7 +21,7 @@ pub async fn create_targets(
             None,
             Some(Step::Create),
             Phase::Replayed,
-            "targets were created by an earlier run",
+            Happening::TargetsCreatedEarlier,
         );
         return Ok(());
     }
@@ -34,16 +34,18 @@ pub async fn create_targets(
             None,
             Some(Step::Create),
             Phase::Done,
-            "every target exists already",
+            Happening::TargetsExist,
         );
         return engine.done(&commit_key, Fact::TargetsExisted).await;
     }
-    let names: Vec<&str> = missing.iter().map(|r| r.target.as_str()).collect();
+    let names: Vec<String> = missing.iter().map(|r| r.target.clone()).collect();
     engine.emit(
         None,
         Some(Step::Create),
         Phase::Started,
-        format!("creating {}", names.join(", ")),
+        Happening::CreatingTargets {
+            targets: names.clone(),
+        },
     );
     let commands = commands_for_missing(resolved, existing);
     stage_all(
@@ -88,7 +90,7 @@ pub async fn create_targets(
         None,
         Some(Step::Create),
         Phase::Done,
-        format!("created {}", names.join(", ")),
+        Happening::CreatedTargets { targets: names },
     );
     Ok(())
 }

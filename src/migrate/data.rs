@@ -16,7 +16,7 @@ use crate::transfer;
 
 use super::crash::{self, When};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::inspect::{Resolved, latest_created};
 use super::journal::{Fact, MigrationStep};
 use super::poll::Backoff;
@@ -46,7 +46,7 @@ pub async fn select_backup(
             Some(&m.target),
             Some(Step::Backup),
             Phase::Replayed,
-            "backup chosen by an earlier run",
+            Happening::BackupChosenEarlier,
         );
         return Ok(artifact);
     }
@@ -54,7 +54,9 @@ pub async fn select_backup(
         Some(&m.target),
         Some(Step::Backup),
         Phase::Started,
-        describe_choice(&m.backup),
+        Happening::ChoosingBackup {
+            choice: m.backup.clone(),
+        },
     );
     let artifact = match (&m.backup, &m.source) {
         (BackupChoice::File(path), _) => {
@@ -105,26 +107,14 @@ pub async fn select_backup(
         Some(&m.target),
         Some(Step::Backup),
         Phase::Done,
-        match &artifact.backup_id {
-            Some(id) => format!("backup {id} ({})", crate::ui::format_size(artifact.size)),
-            None => format!(
-                "local file {} ({})",
-                artifact.file.display(),
-                crate::ui::format_size(artifact.size)
-            ),
+        Happening::BackupChosen {
+            backup_id: artifact.backup_id.clone(),
+            file: artifact.file.clone(),
+            size: artifact.size,
         },
     );
     engine.done(&k, Fact::Artifact(artifact.clone())).await?;
     Ok(artifact)
-}
-
-fn describe_choice(choice: &BackupChoice) -> String {
-    match choice {
-        BackupChoice::Latest => "choosing the newest CREATED backup of the source".into(),
-        BackupChoice::Fresh => "creating a fresh backup of the source".into(),
-        BackupChoice::Id(id) => format!("using backup {id}"),
-        BackupChoice::File(p) => format!("hashing {}", p.display()),
-    }
 }
 
 /// `backup: fresh`: create once (reconciling an earlier attempt), then wait until CREATED.
@@ -234,10 +224,12 @@ async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) ->
             }
         }
         if Instant::now() >= deadline {
-            return Err(Error::Internal(format!(
-                "backup {id} of {source} is still CREATING after {}; run again to keep waiting",
-                humantime::format_duration(m.wait_timeout)
-            )));
+            return Err(Error::StillBusy {
+                backup_id: id.to_owned(),
+                service: source.to_owned(),
+                status: BackupStatus::Creating,
+                waited: m.wait_timeout,
+            });
         }
         backoff.sleep(deadline).await;
     }
@@ -254,7 +246,7 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
             Some(&m.target),
             Some(Step::Download),
             Phase::Replayed,
-            "downloaded by an earlier run",
+            Happening::DownloadedEarlier,
         );
         return Ok(());
     }
@@ -272,14 +264,16 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
         Some(&m.target),
         Some(Step::Download),
         Phase::Started,
-        format!("downloading backup {backup_id}"),
+        Happening::DownloadStarted {
+            backup_id: backup_id.clone(),
+        },
     );
     crash::point("download", When::Before);
     let progress = engine.sink.transfer(engine.event(
         Some(&m.target),
         Some(Step::Download),
         Phase::Progress,
-        "downloading",
+        Happening::Downloading,
     ));
     let platform = engine.platform.clone();
     let scope = &engine.scope;
@@ -307,7 +301,7 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
         Some(&m.target),
         Some(Step::Download),
         Phase::Done,
-        format!("downloaded {}", crate::ui::format_size(got.size)),
+        Happening::Downloaded { size: got.size },
     );
     engine
         .done(
@@ -333,7 +327,9 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
             Some(&m.target),
             Some(Step::Upload),
             Phase::Replayed,
-            format!("uploaded as {id} by an earlier run"),
+            Happening::UploadedEarlier {
+                upload_id: id.to_string(),
+            },
         );
         return engine
             .platform
@@ -358,7 +354,9 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
                 Some(&m.target),
                 Some(Step::Upload),
                 Phase::Info,
-                format!("found upload {} of an earlier attempt", b.id),
+                Happening::UploadFound {
+                    upload_id: b.id.to_string(),
+                },
             );
             engine.done(&k, upload_fact(Some(b.id))).await?;
             return Ok(b);
@@ -368,7 +366,9 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
                 Some(&m.target),
                 Some(Step::Upload),
                 Phase::Info,
-                format!("resuming upload {}", b.id),
+                Happening::UploadResumed {
+                    upload_id: b.id.to_string(),
+                },
             );
             engine
                 .platform
@@ -399,14 +399,16 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
         Some(&m.target),
         Some(Step::Upload),
         Phase::Started,
-        format!("uploading as backup {upload_id}"),
+        Happening::UploadStarted {
+            upload_id: upload_id.clone(),
+        },
     );
     crash::point("upload", When::Before);
     let progress = engine.sink.transfer(engine.event(
         Some(&m.target),
         Some(Step::Upload),
         Phase::Progress,
-        "uploading",
+        Happening::Uploading,
     ));
     let platform = engine.platform.clone();
     let scope = &engine.scope;
@@ -436,7 +438,9 @@ pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Resu
         Some(&m.target),
         Some(Step::Upload),
         Phase::Done,
-        format!("uploaded as backup {}", backup.id),
+        Happening::Uploaded {
+            upload_id: backup.id.to_string(),
+        },
     );
     engine.done(&k, upload_fact(Some(backup.id))).await?;
     Ok(backup)

@@ -11,7 +11,7 @@ use crate::model::Scope;
 use crate::plan::Plan;
 use crate::platform::Platform;
 
-use super::events::{Event, EventSink, Phase, Step};
+use super::events::{Event, EventSink, Happening, Phase, Step};
 use super::journal::{Fact, Journal, RecordState, StepKey, StepRecord};
 
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ impl Engine {
         migration: Option<&str>,
         step: Option<Step>,
         phase: Phase,
-        message: impl Into<String>,
+        happening: Happening,
     ) -> Event {
         Event {
             run_id: self.run_id.clone(),
@@ -69,10 +69,7 @@ impl Engine {
             bytes: None,
             total: None,
             elapsed_ms: self.started.elapsed().as_millis() as u64,
-            message: message.into(),
-            error_code: None,
-            request_id: None,
-            data: None,
+            happening,
         }
     }
 
@@ -81,23 +78,26 @@ impl Engine {
         migration: Option<&str>,
         step: Option<Step>,
         phase: Phase,
-        message: impl Into<String>,
+        happening: Happening,
     ) {
-        self.sink.emit(self.event(migration, step, phase, message));
+        self.sink
+            .emit(self.event(migration, step, phase, happening));
     }
 
     pub fn emit_error(&self, migration: Option<&str>, step: Option<Step>, error: &Error) {
-        let mut event = self.event(
-            migration,
-            step,
-            Phase::Failed,
-            crate::redact::redact(&error.to_string()),
-        );
-        if let Error::Platform { error, .. } = error {
-            event.error_code = Some(error.code.clone());
-            event.request_id = Some(error.request_id.clone());
-        }
-        self.sink.emit(event);
+        let (error_code, request_id) = match error {
+            Error::Platform { error, .. } => {
+                (Some(error.code.clone()), Some(error.request_id.clone()))
+            }
+            _ => (None, None),
+        };
+        let failed = Happening::Failed {
+            text: crate::redact::redact(&error.to_string()),
+            error_code,
+            request_id,
+        };
+        self.sink
+            .emit(self.event(migration, step, Phase::Failed, failed));
     }
 
     /// The longest `wait_timeout` of the plan: the bound for stage-wide commits.

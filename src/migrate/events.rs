@@ -1,9 +1,18 @@
-//! What the engine tells the outside world. The engine never prints: it emits events, and the UI
-//! (human bars, plain lines, or JSON lines) decides how they look.
+//! What the engine tells the outside world. The engine never prints: it emits typed events, and
+//! the UI (human bars, plain lines, or JSON lines) decides how they look (src/ui/happening.rs).
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::api::ConnectionKind;
+use crate::model::{CommitPhase, Scope, ServiceType};
+use crate::plan::BackupChoice;
 use crate::transfer::TransferProgress;
+
+use super::summary::Summary;
+use super::verify::MatchSummary;
 
 /// The steps of one migration, in order (design.md section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -63,30 +72,219 @@ pub enum Phase {
     Info,
 }
 
-/// One line of `--output json`. Fields that do not apply are left out.
-#[derive(Debug, Clone, Serialize)]
+/// What happened, with its facts as values; the UI alone turns it into words.
+#[derive(Debug, Clone)]
+pub enum Happening {
+    /// A note the journal left when it was opened (moved aside, adopted, ...).
+    JournalNote {
+        text: String,
+    },
+    AlreadyFinished,
+    RunStarted {
+        plan: PathBuf,
+        migrations: usize,
+    },
+    /// The last event of a run, carrying the summary.
+    RunFinished {
+        already_done: bool,
+        summary: Box<Summary>,
+    },
+    PreflightStarted {
+        scope: Scope,
+    },
+    PreflightDone,
+    Inspected {
+        source: Option<String>,
+        target: String,
+        service_type: ServiceType,
+    },
+    /// An existing target with this plan's configuration and no backup is used as it is.
+    TargetUsed,
+    TargetAdopted {
+        why: String,
+    },
+    DataMovedEarlier {
+        evidence: String,
+    },
+    DestroyingTargets {
+        targets: Vec<String>,
+    },
+    DestroyedTargets {
+        targets: Vec<String>,
+    },
+    TargetsCreatedEarlier,
+    TargetsExist,
+    CreatingTargets {
+        targets: Vec<String>,
+    },
+    CreatedTargets {
+        targets: Vec<String>,
+    },
+    Staged {
+        commands: usize,
+        scope: Scope,
+    },
+    EarlierCommitApplied,
+    EarlierCommitRunning,
+    /// A commit reached a phase; `applied` of `total` commands during Applying.
+    CommitPhase {
+        phase: CommitPhase,
+        applied: u32,
+        total: u32,
+    },
+    CommitSucceeded,
+    BackupChosenEarlier,
+    ChoosingBackup {
+        choice: BackupChoice,
+    },
+    BackupChosen {
+        backup_id: Option<String>,
+        file: PathBuf,
+        size: u64,
+    },
+    DownloadedEarlier,
+    DownloadStarted {
+        backup_id: String,
+    },
+    /// The base of a download's progress events.
+    Downloading,
+    Downloaded {
+        size: u64,
+    },
+    UploadedEarlier {
+        upload_id: String,
+    },
+    UploadFound {
+        upload_id: String,
+    },
+    UploadResumed {
+        upload_id: String,
+    },
+    UploadStarted {
+        upload_id: String,
+    },
+    /// The base of an upload's progress events.
+    Uploading,
+    Uploaded {
+        upload_id: String,
+    },
+    RestoreStartedEarlier,
+    EarlierRestoreRunning,
+    RestoreStarted {
+        backup_id: String,
+    },
+    RestoreFinishedEarlier,
+    WaitStarted,
+    /// Still RESTORING; the event's `elapsed_ms` counts from the start of the wait.
+    Restoring,
+    RestoreFinished {
+        after: Duration,
+    },
+    VerifiedEarlier,
+    Comparing {
+        kind: ConnectionKind,
+        source: String,
+        target: String,
+    },
+    Verified {
+        outcome: VerifyOutcome,
+    },
+    RelinkedEarlier,
+    LinksInPlace,
+    Relinking {
+        links: usize,
+    },
+    Relinked {
+        app: String,
+        target: String,
+        at: String,
+    },
+    /// A step or the run failed. `text` is the error's text, redacted.
+    Failed {
+        text: String,
+        error_code: Option<String>,
+        request_id: Option<String>,
+    },
+}
+
+/// What verification concluded besides the backup's size and SHA-256, which always match here.
+#[derive(Debug, Clone)]
+pub enum VerifyOutcome {
+    DataMatches(MatchSummary),
+    NotCompared { reason: String },
+}
+
+impl Happening {
+    /// A stable name for scripts (`kind` in JSON lines).
+    pub fn kind(&self) -> &'static str {
+        use Happening::*;
+        match self {
+            JournalNote { .. } => "journal_note",
+            AlreadyFinished => "already_finished",
+            RunStarted { .. } => "run_started",
+            RunFinished { .. } => "run_finished",
+            PreflightStarted { .. } => "preflight_started",
+            PreflightDone => "preflight_done",
+            Inspected { .. } => "inspected",
+            TargetUsed => "target_used",
+            TargetAdopted { .. } => "target_adopted",
+            DataMovedEarlier { .. } => "data_moved_earlier",
+            DestroyingTargets { .. } => "destroying_targets",
+            DestroyedTargets { .. } => "destroyed_targets",
+            TargetsCreatedEarlier => "targets_created_earlier",
+            TargetsExist => "targets_exist",
+            CreatingTargets { .. } => "creating_targets",
+            CreatedTargets { .. } => "created_targets",
+            Staged { .. } => "staged",
+            EarlierCommitApplied => "earlier_commit_applied",
+            EarlierCommitRunning => "earlier_commit_running",
+            CommitPhase { .. } => "commit_phase",
+            CommitSucceeded => "commit_succeeded",
+            BackupChosenEarlier => "backup_chosen_earlier",
+            ChoosingBackup { .. } => "choosing_backup",
+            BackupChosen { .. } => "backup_chosen",
+            DownloadedEarlier => "downloaded_earlier",
+            DownloadStarted { .. } => "download_started",
+            Downloading => "downloading",
+            Downloaded { .. } => "downloaded",
+            UploadedEarlier { .. } => "uploaded_earlier",
+            UploadFound { .. } => "upload_found",
+            UploadResumed { .. } => "upload_resumed",
+            UploadStarted { .. } => "upload_started",
+            Uploading => "uploading",
+            Uploaded { .. } => "uploaded",
+            RestoreStartedEarlier => "restore_started_earlier",
+            EarlierRestoreRunning => "earlier_restore_running",
+            RestoreStarted { .. } => "restore_started",
+            RestoreFinishedEarlier => "restore_finished_earlier",
+            WaitStarted => "wait_started",
+            Restoring => "restoring",
+            RestoreFinished { .. } => "restore_finished",
+            VerifiedEarlier => "verified_earlier",
+            Comparing { .. } => "comparing",
+            Verified { .. } => "verified",
+            RelinkedEarlier => "relinked_earlier",
+            LinksInPlace => "links_in_place",
+            Relinking { .. } => "relinking",
+            Relinked { .. } => "relinked",
+            Failed { .. } => "failed",
+        }
+    }
+}
+
+/// One event of a run. Which fields `--output json` shows is the UI's business.
+#[derive(Debug, Clone)]
 pub struct Event {
     pub run_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
     pub phase: Phase,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Transfer progress: the attempt, bytes so far and the total (set by the UI's progress).
     pub attempt: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
     pub elapsed_ms: u64,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// Structured detail: the run summary on the last event of a run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
+    pub happening: Happening,
 }
 
 /// Receives events; implemented by the UI.

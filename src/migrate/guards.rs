@@ -12,7 +12,7 @@ use crate::model::{ChangesetCommand, Service};
 use super::changeset::{self, is_prefix};
 use super::create;
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::inspect::{Resolved, find};
 use super::journal::{Fact, MigrationStep, PlanStep, RecordState};
 use super::reconcile::{
@@ -79,7 +79,7 @@ pub async fn assess_targets(
                         Some(&r.target),
                         Some(Step::Inspect),
                         Phase::Info,
-                        "target exists with this plan's configuration and holds no backup; using it",
+                        Happening::TargetUsed,
                     );
                 }
                 Decision::Proceed {
@@ -95,7 +95,7 @@ pub async fn assess_targets(
                     Some(&r.target),
                     Some(Step::Inspect),
                     Phase::Info,
-                    format!("target exists and {why}; adopted as asked (--adopt-target): the data lands on top of what it holds"),
+                    Happening::TargetAdopted { why: why.clone() },
                 );
                 Decision::Proceed {
                     adopted: rows.iter().map(|b| b.id).collect(),
@@ -297,7 +297,9 @@ async fn record_finished(engine: &Engine, target: &str, evidence: &str) -> Resul
         Some(target),
         Some(Step::Restore),
         Phase::Replayed,
-        format!("the data was moved by an earlier run ({evidence})"),
+        Happening::DataMovedEarlier {
+            evidence: evidence.to_owned(),
+        },
     );
     for step in [
         MigrationStep::Upload,

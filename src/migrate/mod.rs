@@ -2,6 +2,7 @@
 //! every side effect so that running the same command again resumes without doing anything twice.
 
 mod changeset;
+pub mod commit;
 pub mod crash;
 mod create;
 mod data;
@@ -18,7 +19,7 @@ mod relink;
 mod restore;
 pub mod status;
 mod summary;
-mod verify;
+pub mod verify;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,7 +33,7 @@ use crate::platform::Platform;
 
 use engine::Engine;
 pub use engine::{Invocation, RunOptions};
-use events::{EventSink, Phase, Step};
+use events::{EventSink, Happening, Phase, Step};
 use guards::Decision;
 use inspect::Resolved;
 use journal::{Fact, Journal, MigrationStep};
@@ -64,15 +65,15 @@ pub async fn run(
         options,
     };
     for note in notes {
-        engine.emit(None, None, Phase::Info, note);
-    }
-    if already_done {
         engine.emit(
             None,
             None,
-            Phase::Replayed,
-            "this plan finished in an earlier run; nothing to do",
+            Phase::Info,
+            Happening::JournalNote { text: note },
         );
+    }
+    if already_done {
+        engine.emit(None, None, Phase::Replayed, Happening::AlreadyFinished);
         return finish(&engine, true).await;
     }
     match steps(&engine).await {
@@ -102,11 +103,10 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
         None,
         None,
         Phase::Started,
-        format!(
-            "running {} ({} migration(s))",
-            engine.plan.path.display(),
-            engine.plan.migrations.len()
-        ),
+        Happening::RunStarted {
+            plan: engine.plan.path.clone(),
+            migrations: engine.plan.migrations.len(),
+        },
     );
     let (resolved, services) = preflight_and_inspect(engine).await?;
     let decisions = guards::assess_targets(engine, &resolved, &services).await?;
@@ -157,21 +157,15 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
 /// The summary, also as the last event (so `--output json` carries it in the event stream).
 async fn finish(engine: &Engine, already_done: bool) -> Result<Summary> {
     let summary = summary::summary(engine, already_done).await?;
-    let mut event = engine.event(
+    engine.emit(
         None,
         None,
         Phase::Done,
-        if already_done {
-            "already done"
-        } else {
-            "all migrations finished"
+        Happening::RunFinished {
+            already_done,
+            summary: Box::new(summary.clone()),
         },
     );
-    event.data = Some(
-        serde_json::to_value(&summary)
-            .map_err(|e| Error::Internal(format!("encoding the run summary: {e}")))?,
-    );
-    engine.sink.emit(event);
     Ok(summary)
 }
 
@@ -185,14 +179,16 @@ async fn preflight_and_inspect(
         None,
         Some(Step::Preflight),
         Phase::Started,
-        format!("checking {}", engine.scope),
+        Happening::PreflightStarted {
+            scope: engine.scope.clone(),
+        },
     );
     let stage = inspect::preflight(engine.platform.as_ref(), &engine.plan).await?;
     engine.emit(
         None,
         Some(Step::Preflight),
         Phase::Done,
-        "token, project, stage and sources checked",
+        Happening::PreflightDone,
     );
     let mut out = Vec::new();
     for m in &engine.plan.migrations {
@@ -207,12 +203,11 @@ async fn preflight_and_inspect(
             Some(&m.target),
             Some(Step::Inspect),
             Phase::Done,
-            format!(
-                "{} -> {} ({})",
-                m.source.as_deref().unwrap_or("(file)"),
-                m.target,
-                r.service_type
-            ),
+            Happening::Inspected {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                service_type: r.service_type,
+            },
         );
         engine.done(&k, Fact::Resolved(Box::new(r.clone()))).await?;
         out.push(r);

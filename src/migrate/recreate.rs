@@ -8,7 +8,7 @@ use crate::model::ChangesetCommand;
 
 use super::changeset::{commit, stage_all};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::inspect::find;
 use super::journal::{MigrationStep, PlanStep};
 
@@ -32,10 +32,9 @@ pub async fn recreate(engine: &Engine, targets: &[&str]) -> Result<()> {
         None,
         Some(Step::Create),
         Phase::Started,
-        format!(
-            "destroying {} to start again from a clean target (--recreate-target)",
-            targets.join(", ")
-        ),
+        Happening::DestroyingTargets {
+            targets: owned(targets),
+        },
     );
     let commands: Vec<ChangesetCommand> = targets
         .iter()
@@ -85,7 +84,13 @@ pub async fn recreate(engine: &Engine, targets: &[&str]) -> Result<()> {
         None,
         Some(Step::Create),
         Phase::Done,
-        format!("destroyed {}", targets.join(", ")),
+        Happening::DestroyedTargets {
+            targets: owned(targets),
+        },
     );
     Ok(())
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
 }

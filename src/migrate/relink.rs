@@ -8,7 +8,7 @@ use crate::model::{ChangesetCommand, Link};
 
 use super::changeset::{commit, stage_all};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::inspect::Resolved;
 use super::journal::{Fact, PlanStep};
 
@@ -20,7 +20,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             None,
             Some(Step::Relink),
             Phase::Replayed,
-            "apps were relinked by an earlier run",
+            Happening::RelinkedEarlier,
         );
         return Ok(match fact {
             Fact::Relinked { moved } => moved,
@@ -39,7 +39,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             None,
             Some(Step::Relink),
             Phase::Done,
-            "every planned link points at its target already",
+            Happening::LinksInPlace,
         );
         engine.done(&done_key, Fact::Relinked { moved: 0 }).await?;
         return Ok(0);
@@ -48,7 +48,9 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
         None,
         Some(Step::Relink),
         Phase::Started,
-        format!("relinking {} link(s)", planned.len()),
+        Happening::Relinking {
+            links: planned.len(),
+        },
     );
     stage_all(engine, &stage_key, "stage-relink", Step::Relink, &commands).await?;
     let deadline = engine.longest_wait();
@@ -74,7 +76,11 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             Some(&r.target),
             Some(Step::Relink),
             Phase::Done,
-            format!("{} now reaches {} at {}", l.app, r.target, l.target()),
+            Happening::Relinked {
+                app: l.app.clone(),
+                target: r.target.clone(),
+                at: l.target().to_string(),
+            },
         );
     }
     engine

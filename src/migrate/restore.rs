@@ -12,7 +12,7 @@ use crate::plan::Migration;
 
 use super::crash::{self, When};
 use super::engine::Engine;
-use super::events::{Phase, Step};
+use super::events::{Happening, Phase, Step};
 use super::guards;
 use super::journal::{Fact, MigrationStep};
 use super::poll::Backoff;
@@ -32,7 +32,7 @@ pub async fn restore(
             Some(&m.target),
             Some(Step::Restore),
             Phase::Replayed,
-            "restore started by an earlier run",
+            Happening::RestoreStartedEarlier,
         );
         return Ok(());
     }
@@ -49,7 +49,7 @@ pub async fn restore(
                 Some(&m.target),
                 Some(Step::Restore),
                 Phase::Info,
-                "the restore an earlier attempt asked for is running",
+                Happening::EarlierRestoreRunning,
             );
             return engine.done(&k, Fact::Restore { upload_id }).await;
         }
@@ -87,7 +87,9 @@ pub async fn restore(
         Some(&m.target),
         Some(Step::Restore),
         Phase::Started,
-        format!("restoring backup {id}"),
+        Happening::RestoreStarted {
+            backup_id: id.clone(),
+        },
     );
     crash::point("restore", When::Before);
     match engine
@@ -144,7 +146,7 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
                 Some(&m.target),
                 Some(Step::Wait),
                 Phase::Replayed,
-                "restore finished in an earlier run",
+                Happening::RestoreFinishedEarlier,
             );
             return Ok(());
         }
@@ -159,7 +161,7 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
         Some(&m.target),
         Some(Step::Wait),
         Phase::Started,
-        "waiting until the restore leaves RESTORING",
+        Happening::WaitStarted,
     );
     loop {
         let backup = engine
@@ -189,19 +191,19 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
             break;
         }
         if Instant::now() >= deadline {
-            return Err(Error::Internal(format!(
-                "backup {id} of {} is still RESTORING after {} (wait_timeout); the restore goes on \
-                 on the platform: run the same command again to keep waiting",
-                m.target,
-                humantime::format_duration(m.wait_timeout)
-            )));
+            return Err(Error::StillBusy {
+                backup_id: id,
+                service: m.target.clone(),
+                status: BackupStatus::Restoring,
+                waited: m.wait_timeout,
+            });
         }
         if last_note.elapsed() >= Duration::from_secs(1) {
             let mut event = engine.event(
                 Some(&m.target),
                 Some(Step::Wait),
                 Phase::Progress,
-                "RESTORING",
+                Happening::Restoring,
             );
             event.elapsed_ms = started.elapsed().as_millis() as u64;
             engine.sink.emit(event);
@@ -213,19 +215,18 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
         Some(&m.target),
         Some(Step::Wait),
         Phase::Done,
-        format!(
-            "restore finished after {}",
-            humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))
-        ),
+        Happening::RestoreFinished {
+            after: Duration::from_secs(started.elapsed().as_secs()),
+        },
     );
     engine.done(&k, Fact::Waited { upload_id }).await
 }
 
 fn restore_failed(engine: &Engine, m: &Migration, upload_id: Uuid, text: &str) -> Error {
-    Error::Internal(format!(
-        "the restore of backup {upload_id} into {} failed: {text}\nNothing was relinked. The \
-         target may hold partial data; to start it again from a clean target (it is destroyed \
-         and created anew; no app links it yet):\n  {} --recreate-target",
-        m.target, engine.options.invocation.run
-    ))
+    Error::RestoreFailed {
+        backup_id: upload_id,
+        target: m.target.clone(),
+        reason: text.to_owned(),
+        rerun: engine.options.invocation.run.clone(),
+    }
 }

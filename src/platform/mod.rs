@@ -60,12 +60,18 @@ pub trait Platform: Send + Sync {
     ) -> Result<UploadTicket>;
     async fn renew_upload(&self, scope: &Scope, service: &str, id: &str) -> Result<UploadTicket>;
 
-    /// How this machine reaches a service's data, for `run`'s verify step. `Ok(Err(reason))`
-    /// when the platform offers none (no such endpoint, or the service's data is not reachable
-    /// from here); `Err` for every other failure, a missing service included.
-    async fn service_connection(
-        &self,
-        scope: &Scope,
-        service: &str,
-    ) -> Result<std::result::Result<ServiceConnection, String>>;
+    /// How this machine reaches a service's data, for `run`'s verify step. `NotOffered` when
+    /// the platform offers none (no such endpoint, or the service's data is not reachable from
+    /// here); `Err` for every other failure, a missing service included.
+    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability>;
+}
+
+/// Whether the platform offers a way to a service's data from this machine.
+#[derive(Debug, Clone)]
+pub enum Reachability {
+    Reachable(ServiceConnection),
+    /// No connection is offered; `reason` is the platform's word for why (redact before showing).
+    NotOffered {
+        reason: String,
+    },
 }

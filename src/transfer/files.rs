@@ -27,7 +27,7 @@ pub(super) async fn hash_file(path: PathBuf) -> Result<(u64, Sha256)> {
     let task_path = path.clone();
     let outcome = tokio::task::spawn_blocking(move || hash_blocking(&task_path))
         .await
-        .map_err(|e| Error::Internal(format!("the hashing task stopped: {e}")))?;
+        .map_err(|e| Error::task_stopped("the hashing task", e))?;
     outcome.map_err(|(action, e)| Error::io(action, path, e))
 }
 

@@ -6,8 +6,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
-use crate::migrate::events::{Event, EventSink, Phase, Step};
+use crate::migrate::Summary;
+use crate::migrate::events::{Event, EventSink, Happening, Phase, Step};
 use crate::transfer::{NoProgress, TransferProgress};
 
 use super::output::{Output, OutputFormat};
@@ -71,7 +73,7 @@ impl RunDisplay {
 impl EventSink for RunDisplay {
     fn emit(&self, event: Event) {
         if self.output.format == OutputFormat::Json {
-            self.output.json(&event);
+            self.output.json(&JsonLine::of(&event));
             return;
         }
         let who = event.migration.as_deref().unwrap_or("plan");
@@ -100,8 +102,13 @@ impl EventSink for RunDisplay {
             Phase::Failed => "✗",
             Phase::Info => " ",
         };
-        let mut text = format!("{who:>12}  {step:<9} {mark} {}", event.message);
-        if let (Some(code), Some(rid)) = (&event.error_code, &event.request_id) {
+        let mut text = format!("{who:>12}  {step:<9} {mark} {}", event.happening);
+        if let Happening::Failed {
+            error_code: Some(code),
+            request_id: Some(rid),
+            ..
+        } = &event.happening
+        {
             text.push_str(&format!(" [{code}, request_id {rid}]"));
         }
         self.line(&text);
@@ -137,6 +144,66 @@ pub fn respect_no_color() {
     }
 }
 
+/// One line of `--output json`: the README's fields, in this order; those that do not apply are
+/// left out. `kind` names the happening for scripts that would rather not parse `message`.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    run_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<Step>,
+    phase: Phase,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+    elapsed_ms: u64,
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    /// Structured detail: the run summary on the last event of a run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Summary>,
+}
+
+impl<'a> JsonLine<'a> {
+    fn of(event: &'a Event) -> Self {
+        let (error_code, request_id) = match &event.happening {
+            Happening::Failed {
+                error_code,
+                request_id,
+                ..
+            } => (error_code.as_deref(), request_id.as_deref()),
+            _ => (None, None),
+        };
+        let data = match &event.happening {
+            Happening::RunFinished { summary, .. } => Some(summary.as_ref()),
+            _ => None,
+        };
+        JsonLine {
+            run_id: &event.run_id,
+            migration: event.migration.as_deref(),
+            step: event.step,
+            phase: event.phase,
+            attempt: event.attempt,
+            bytes: event.bytes,
+            total: event.total,
+            elapsed_ms: event.elapsed_ms,
+            kind: event.happening.kind(),
+            message: event.happening.to_string(),
+            error_code,
+            request_id,
+            data,
+        }
+    }
+}
+
 /// Transfer progress as JSON events, at most two a second, plus the last one.
 struct JsonProgress {
     output: Output,
@@ -160,7 +227,7 @@ impl JsonProgress {
         event.bytes = Some(bytes);
         event.total = Some(total);
         event.elapsed_ms = self.base.elapsed_ms + self.started.elapsed().as_millis() as u64;
-        self.output.json(&event);
+        self.output.json(&JsonLine::of(&event));
     }
 }
 

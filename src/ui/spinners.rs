@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 
-use crate::migrate::events::{Event, Phase, Step};
+use crate::migrate::events::{Event, Happening, Phase, Step};
 
 const TICK: Duration = Duration::from_millis(120);
 
@@ -35,11 +35,9 @@ impl Kind {
         if event.phase != Phase::Progress {
             return None;
         }
-        match event.step {
-            Some(Step::Create | Step::Relink) if event.message.starts_with("commit ") => {
-                Some(Kind::Commit)
-            }
-            Some(Step::Wait) => Some(Kind::Wait),
+        match event.happening {
+            Happening::CommitPhase { .. } => Some(Kind::Commit),
+            Happening::Restoring => Some(Kind::Wait),
             _ => None,
         }
     }
@@ -79,7 +77,7 @@ impl Spinners {
             .iter()
             .find(|l| l.step == step && l.migration.as_deref() == migration)
         {
-            found.bar.set_message(event.message.clone());
+            found.bar.set_message(event.happening.to_string());
             return;
         }
         let bar = match kind {
@@ -92,7 +90,7 @@ impl Spinners {
         let bar = self.multi.add(bar);
         bar.set_style(style(kind));
         bar.set_prefix(prefix);
-        bar.set_message(event.message.clone());
+        bar.set_message(event.happening.to_string());
         bar.enable_steady_tick(TICK);
         live.push(Live {
             migration: migration.map(str::to_owned),
@@ -158,7 +156,14 @@ pub fn minutes(elapsed: Duration) -> String {
 mod tests {
     use super::*;
 
-    fn event(migration: Option<&str>, step: Option<Step>, phase: Phase, message: &str) -> Event {
+    use crate::model::CommitPhase;
+
+    fn event(
+        migration: Option<&str>,
+        step: Option<Step>,
+        phase: Phase,
+        happening: Happening,
+    ) -> Event {
         Event {
             run_id: "r".into(),
             migration: migration.map(str::to_owned),
@@ -168,10 +173,23 @@ mod tests {
             bytes: None,
             total: None,
             elapsed_ms: 0,
-            message: message.into(),
+            happening,
+        }
+    }
+
+    fn phase(phase: CommitPhase, applied: u32, total: u32) -> Happening {
+        Happening::CommitPhase {
+            phase,
+            applied,
+            total,
+        }
+    }
+
+    fn boom() -> Happening {
+        Happening::Failed {
+            text: "boom".into(),
             error_code: None,
             request_id: None,
-            data: None,
         }
     }
 
@@ -181,55 +199,91 @@ mod tests {
             None,
             Some(Step::Create),
             Phase::Progress,
-            "commit Planning…",
+            phase(CommitPhase::Planning, 0, 2),
         );
         assert_eq!(Kind::of(&commit), Some(Kind::Commit));
         let relink = event(
             None,
             Some(Step::Relink),
             Phase::Progress,
-            "commit Applying… (1/2)",
+            phase(CommitPhase::Applying, 1, 2),
         );
         assert_eq!(Kind::of(&relink), Some(Kind::Commit));
         let wait = event(
             Some("files2"),
             Some(Step::Wait),
             Phase::Progress,
-            "RESTORING",
+            Happening::Restoring,
         );
         assert_eq!(Kind::of(&wait), Some(Kind::Wait));
-        let download = event(Some("files2"), Some(Step::Download), Phase::Progress, "x");
+        let download = event(
+            Some("files2"),
+            Some(Step::Download),
+            Phase::Progress,
+            Happening::Downloading,
+        );
         assert_eq!(Kind::of(&download), None);
-        let info = event(None, Some(Step::Create), Phase::Info, "commit Planning…");
+        let info = event(
+            None,
+            Some(Step::Create),
+            Phase::Info,
+            phase(CommitPhase::Planning, 0, 2),
+        );
         assert_eq!(Kind::of(&info), None);
-        let other = event(None, Some(Step::Create), Phase::Progress, "staging");
+        let other = event(
+            None,
+            Some(Step::Create),
+            Phase::Progress,
+            Happening::TargetsExist,
+        );
         assert_eq!(Kind::of(&other), None);
     }
 
     #[test]
     fn a_step_ends_its_own_spinners_only() {
-        let done = event(Some("files2"), Some(Step::Wait), Phase::Done, "restored");
+        let done = event(
+            Some("files2"),
+            Some(Step::Wait),
+            Phase::Done,
+            Happening::RestoreFinishedEarlier,
+        );
         assert!(closes(&done, Some("files2"), Step::Wait));
         assert!(!closes(&done, Some("media2"), Step::Wait));
         assert!(!closes(&done, Some("files2"), Step::Relink));
-        let started = event(Some("files2"), Some(Step::Wait), Phase::Started, "waiting");
+        let started = event(
+            Some("files2"),
+            Some(Step::Wait),
+            Phase::Started,
+            Happening::WaitStarted,
+        );
         assert!(!closes(&started, Some("files2"), Step::Wait));
         // Relink is committed stage-wide but reported done per migration.
         let relinked = event(
             Some("files2"),
             Some(Step::Relink),
             Phase::Done,
-            "web now reaches",
+            Happening::Relinked {
+                app: "web".into(),
+                target: "files2".into(),
+                at: "FILES".into(),
+            },
         );
         assert!(closes(&relinked, None, Step::Relink));
-        let created = event(None, Some(Step::Create), Phase::Done, "created files2");
+        let created = event(
+            None,
+            Some(Step::Create),
+            Phase::Done,
+            Happening::CreatedTargets {
+                targets: vec!["files2".into()],
+            },
+        );
         assert!(closes(&created, None, Step::Create));
         assert!(!closes(&created, None, Step::Relink));
         // A failure without a step ends everything of its migration, or of the whole run.
-        let failed = event(Some("media2"), None, Phase::Failed, "boom");
+        let failed = event(Some("media2"), None, Phase::Failed, boom());
         assert!(closes(&failed, Some("media2"), Step::Wait));
         assert!(!closes(&failed, Some("files2"), Step::Wait));
-        let run_failed = event(None, None, Phase::Failed, "boom");
+        let run_failed = event(None, None, Phase::Failed, boom());
         assert!(closes(&run_failed, Some("files2"), Step::Wait));
         assert!(closes(&run_failed, None, Step::Relink));
     }

@@ -100,7 +100,7 @@ impl Journal {
             Err(why) => unusable(&request, &path, &why, &mut notes)?,
         };
         let plan_json = serde_json::to_value(request.plan)
-            .map_err(|e| Error::Internal(format!("encoding the plan for the journal: {e}")))?;
+            .map_err(|e| Error::encoding("the plan for the journal", e))?;
         let mut data = match existing {
             Some(_) if request.restart => {
                 let aside = move_aside(&path)?;
@@ -337,8 +337,8 @@ fn adopt_legacy(
                 found.display()
             ))
         })?;
-        let bytes = serde_json::to_vec_pretty(&data)
-            .map_err(|e| Error::Internal(format!("encoding the journal: {e}")))?;
+        let bytes =
+            serde_json::to_vec_pretty(&data).map_err(|e| Error::encoding("the journal", e))?;
         fsio::write_atomic(path, &bytes).map_err(|e| Error::io("writing the journal", path, e))?;
         std::fs::remove_file(&found).map_err(|e| Error::io("removing", &found, e))?;
         let _ = std::fs::remove_file(&old_lock_path);

@@ -154,8 +154,8 @@ impl Journal {
     fn save(&self) -> Result<()> {
         let mut data = self.data.clone();
         data.updated_at = Utc::now();
-        let bytes = serde_json::to_vec_pretty(&data)
-            .map_err(|e| Error::Internal(format!("encoding the journal: {e}")))?;
+        let bytes =
+            serde_json::to_vec_pretty(&data).map_err(|e| Error::encoding("the journal", e))?;
         crate::fsio::write_atomic(&self.path, &bytes)
             .map_err(|e| Error::io("writing the journal", &self.path, e))
     }

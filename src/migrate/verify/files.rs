@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::tree::{self, TreeDigest};
-use crate::ui::format_size;
 
 use super::Fingerprint;
-use super::report::{Difference, count, counted, short};
+use super::report::{Cell, Difference, MatchSummary};
 
 impl Fingerprint for TreeDigest {
     fn differences(source: &Self, target: &Self) -> Vec<Difference> {
@@ -16,33 +15,32 @@ impl Fingerprint for TreeDigest {
         if source.files != target.files {
             out.push(Difference::new(
                 "files",
-                count(source.files),
-                count(target.files),
+                Cell::Number(source.files),
+                Cell::Number(target.files),
             ));
         }
         if source.bytes != target.bytes {
             out.push(Difference::new(
                 "bytes",
-                count(source.bytes),
-                count(target.bytes),
+                Cell::Number(source.bytes),
+                Cell::Number(target.bytes),
             ));
         }
         if source.sha256 != target.sha256 {
             out.push(Difference::new(
                 "tree SHA-256 (paths and contents)",
-                short(&source.sha256),
-                short(&target.sha256),
+                Cell::Digest(source.sha256.clone()),
+                Cell::Digest(target.sha256.clone()),
             ));
         }
         out
     }
 
-    fn summary(&self) -> String {
-        format!(
-            "{}, {}",
-            counted(self.files, "file", "files"),
-            format_size(self.bytes)
-        )
+    fn summary(&self) -> MatchSummary {
+        MatchSummary::Files {
+            files: self.files,
+            bytes: self.bytes,
+        }
     }
 }
 
@@ -109,7 +107,10 @@ mod tests {
         let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
         let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
         assert!(TreeDigest::differences(&source, &target).is_empty());
-        assert_eq!(source.summary(), "2 files, 3.0 kB");
+        assert_eq!(
+            crate::ui::verify::summary_text(&source.summary()),
+            "2 files, 3.0 kB"
+        );
     }
 
     #[tokio::test]
@@ -121,8 +122,9 @@ mod tests {
         let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
         let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
         let diffs = TreeDigest::differences(&source, &target);
-        assert_eq!(diffs[0], Difference::new("files", 2, 1));
-        assert_eq!(diffs[1], Difference::new("bytes", "3,005", "3,000"));
+        let shown = crate::ui::verify::rows(&diffs);
+        assert_eq!(shown[0], ["files", "2", "1"]);
+        assert_eq!(shown[1], ["bytes", "3,005", "3,000"]);
         assert_eq!(diffs[2].what, "tree SHA-256 (paths and contents)");
 
         // Same count and size, one byte changed: only the digest tells.

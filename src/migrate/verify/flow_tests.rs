@@ -187,11 +187,11 @@ async fn equal_directories_match_are_journaled_and_replayed() {
     verify(&engine, &m, &artifact, &upload).await.unwrap();
     let done = sink.last();
     assert_eq!((done.step, done.phase), (Some(Step::Verify), Phase::Done));
+    let message = done.happening.to_string();
     assert!(
-        done.message.starts_with("data matches: 9 files, ")
-            && done.message.ends_with("; backup matches (size, SHA-256)"),
-        "{}",
-        done.message
+        message.starts_with("data matches: 9 files, ")
+            && message.ends_with("; backup matches (size, SHA-256)"),
+        "{message}"
     );
     let record = journaled(&engine, "same").await;
     assert_eq!(
@@ -218,7 +218,7 @@ async fn different_directories_fail_with_a_table_and_nothing_is_journaled() {
     let error = verify(&engine, &m, &artifact, &upload)
         .await
         .expect_err("the data differs");
-    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert!(matches!(error, Error::DataDiffers(_)), "{error:?}");
     assert_eq!(error.exit_code(), crate::error::exit::VERIFICATION_FAILED);
     let text = error.to_string();
     assert!(
@@ -264,7 +264,7 @@ async fn what_was_not_compared_is_said_and_journaled_without_an_error() {
         let engine = engine(&world, &m, verify_data, sink.clone());
         let (artifact, upload) = pair(&"ab".repeat(32));
         verify(&engine, &m, &artifact, &upload).await.unwrap();
-        let message = sink.last().message;
+        let message = sink.last().happening.to_string();
         assert!(
             message.starts_with("backup matches (size, SHA-256); data not compared: ")
                 && message.contains(reason),

@@ -8,7 +8,7 @@ mod redis;
 mod report;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::journal::{Fact, MigrationStep, Verified};
 
@@ -16,27 +16,28 @@ use crate::api::{ConnectionKind, ServiceConnection};
 use crate::error::{Error, Result};
 use crate::model::Backup;
 use crate::plan::Migration;
+use crate::platform::Reachability;
 
 use super::data::Artifact;
 use super::engine::Engine;
-use super::events::{Phase, Step};
-use report::{Difference, Subject};
-
-/// What the artifact check covers; always said, so nobody reads more into it.
-const BACKUP_MATCHES: &str = "backup matches (size, SHA-256)";
+use super::events::{Happening, Phase, Step, VerifyOutcome};
+pub use report::{Cell, DataDiffers, Difference, MatchSummary};
 
 /// One kind of data's measurement of one service, compared field by field.
 trait Fingerprint: Serialize {
     fn differences(source: &Self, target: &Self) -> Vec<Difference>;
-    /// What matched, e.g. `5 tables, 4,210 rows, 3 sequences, 2 extensions`.
-    fn summary(&self) -> String;
+    /// What matched (tables and rows, keys, files).
+    fn summary(&self) -> MatchSummary;
 }
 
 /// `Ok(Err(reason))`: the data cannot be reached from here, which is no error by itself.
 type Measured<T> = Result<std::result::Result<T, String>>;
 
 enum DataCheck {
-    Matches { summary: String, record: Value },
+    Matches {
+        summary: MatchSummary,
+        record: Value,
+    },
     Differs(Vec<Difference>),
     NotCompared(String),
 }
@@ -53,7 +54,7 @@ pub async fn verify(
             Some(&m.target),
             Some(Step::Verify),
             Phase::Replayed,
-            "verified by an earlier run",
+            Happening::VerifiedEarlier,
         );
         return Ok(());
     }
@@ -65,34 +66,36 @@ pub async fn verify(
         data: None,
         data_not_compared: None,
     };
-    let message = match compare_data(engine, m).await? {
+    let outcome = match compare_data(engine, m).await? {
         DataCheck::Matches {
             summary,
             record: data,
         } => {
             record.checked.push("data".into());
             record.data = Some(data);
-            format!("data matches: {summary}; {BACKUP_MATCHES}")
+            VerifyOutcome::DataMatches(summary)
         }
-        DataCheck::NotCompared(reason) => message_not_compared(&mut record, reason),
+        DataCheck::NotCompared(reason) => {
+            record.data_not_compared = Some(reason.clone());
+            VerifyOutcome::NotCompared { reason }
+        }
         DataCheck::Differs(differences) => {
-            let subject = Subject {
-                scope: &engine.scope,
-                source: m.source.as_deref().unwrap_or("(file)"),
-                target: &m.target,
-                backup_id: artifact.backup_id.as_deref(),
-            };
-            return Err(Error::Verification(report::failure(&subject, &differences)));
+            return Err(Error::DataDiffers(Box::new(DataDiffers {
+                scope: engine.scope.clone(),
+                source: m.source.clone().unwrap_or_else(|| "(file)".into()),
+                target: m.target.clone(),
+                backup_id: artifact.backup_id.clone(),
+                differences,
+            })));
         }
     };
-    engine.emit(Some(&m.target), Some(Step::Verify), Phase::Done, message);
+    engine.emit(
+        Some(&m.target),
+        Some(Step::Verify),
+        Phase::Done,
+        Happening::Verified { outcome },
+    );
     engine.done(&k, Fact::Verified(record)).await
-}
-
-fn message_not_compared(record: &mut Verified, reason: String) -> String {
-    let message = format!("{BACKUP_MATCHES}; data not compared: {reason}");
-    record.data_not_compared = Some(reason);
-    message
 }
 
 /// The target's uploaded backup against the artifact, both as the platform reports them.
@@ -145,15 +148,11 @@ async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
         Some(&m.target),
         Some(Step::Verify),
         Phase::Started,
-        format!(
-            "comparing {} of {source} and {}",
-            match from.kind {
-                ConnectionKind::Postgresql => "the PostgreSQL tables",
-                ConnectionKind::Redis => "the Redis keys",
-                ConnectionKind::Directory => "the files",
-            },
-            m.target
-        ),
+        Happening::Comparing {
+            kind: from.kind,
+            source: source.to_owned(),
+            target: m.target.clone(),
+        },
     );
     let (kind, s, t) = (from.kind, from.url.as_str(), to.url.as_str());
     match kind {
@@ -181,16 +180,19 @@ async fn connection(
     service: &str,
     side: &str,
 ) -> Result<std::result::Result<ServiceConnection, String>> {
-    Ok(engine
-        .platform
-        .service_connection(&engine.scope, service)
-        .await?
-        .map_err(|reason| {
-            format!(
+    Ok(
+        match engine
+            .platform
+            .service_connection(&engine.scope, service)
+            .await?
+        {
+            Reachability::Reachable(connection) => Ok(connection),
+            Reachability::NotOffered { reason } => Err(format!(
                 "the platform offers no connection to the {side} {service} ({})",
                 crate::redact::redact(&reason)
-            )
-        }))
+            )),
+        },
+    )
 }
 
 fn judge<F: Fingerprint>(
@@ -216,8 +218,24 @@ fn judge<F: Fingerprint>(
     }
     Ok(DataCheck::Matches {
         summary: source.summary(),
-        record: json!({ "kind": kind, "source": source, "target": target }),
+        record: record(kind, &source, &target)?,
     })
+}
+
+/// What the journal keeps of a match: both measurements, for a later look.
+fn record<F: Fingerprint>(kind: ConnectionKind, source: &F, target: &F) -> Result<Value> {
+    #[derive(Serialize)]
+    struct Record<'a, F> {
+        kind: ConnectionKind,
+        source: &'a F,
+        target: &'a F,
+    }
+    serde_json::to_value(Record {
+        kind,
+        source,
+        target,
+    })
+    .map_err(|e| Error::encoding("the verification record", e))
 }
 
 fn kind_name(kind: ConnectionKind) -> &'static str {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::redact::redact;
 
 use super::Fingerprint;
-use super::report::{Difference, count, counted};
+use super::report::{Cell, Difference, MatchSummary};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -76,6 +76,12 @@ impl std::fmt::Display for SequenceState {
     }
 }
 
+impl From<&SequenceState> for Cell {
+    fn from(s: &SequenceState) -> Self {
+        Cell::Text(s.to_string())
+    }
+}
+
 impl Fingerprint for Database {
     fn differences(source: &Self, target: &Self) -> Vec<Difference> {
         let mut out = Vec::new();
@@ -83,13 +89,13 @@ impl Fingerprint for Database {
             match target.tables.get(name) {
                 None => out.push(Difference::new(
                     format!("table {name}"),
-                    counted(s.rows as u64, "row", "rows"),
+                    Cell::Rows(s.rows as u64),
                     "missing",
                 )),
                 Some(t) if t.rows != s.rows => out.push(Difference::new(
                     format!("table {name} rows"),
-                    count(s.rows as u64),
-                    count(t.rows as u64),
+                    Cell::Number(s.rows as u64),
+                    Cell::Number(t.rows as u64),
                 )),
                 Some(t) if t.checksum != s.checksum => out.push(Difference::new(
                     format!("table {name} row checksum"),
@@ -104,7 +110,7 @@ impl Fingerprint for Database {
                 out.push(Difference::new(
                     format!("table {name}"),
                     "missing",
-                    counted(t.rows as u64, "row", "rows"),
+                    Cell::Rows(t.rows as u64),
                 ));
             }
         }
@@ -131,15 +137,14 @@ impl Fingerprint for Database {
         out
     }
 
-    fn summary(&self) -> String {
+    fn summary(&self) -> MatchSummary {
         let rows: i64 = self.tables.values().map(|t| t.rows).sum();
-        format!(
-            "{}, {}, {}, {}",
-            counted(self.tables.len() as u64, "table", "tables"),
-            counted(rows as u64, "row", "rows"),
-            counted(self.sequences.len() as u64, "sequence", "sequences"),
-            counted(self.extensions.len() as u64, "extension", "extensions"),
-        )
+        MatchSummary::Tables {
+            tables: self.tables.len() as u64,
+            rows: rows as u64,
+            sequences: self.sequences.len() as u64,
+            extensions: self.extensions.len() as u64,
+        }
     }
 }
 
@@ -285,7 +290,7 @@ mod tests {
         let db = database();
         assert!(Database::differences(&db, &db.clone()).is_empty());
         assert_eq!(
-            db.summary(),
+            crate::ui::verify::summary_text(&db.summary()),
             "2 tables, 1,230 rows, 1 sequence, 2 extensions"
         );
     }
@@ -310,12 +315,12 @@ mod tests {
         target.extensions.remove("citext");
         target.extensions.insert("pg_stat_statements".into());
         assert_eq!(
-            Database::differences(&source, &target),
+            crate::ui::verify::rows(&Database::differences(&source, &target)),
             vec![
-                Difference::new("table public.orders rows", "1,200", "1,199"),
-                Difference::new("table public.users row checksum", "4411", "4412"),
-                Difference::new("sequence public.orders_id_seq", "1200", "1 (not called)"),
-                Difference::new("extension citext", "installed", "missing"),
+                ["table public.orders rows", "1,200", "1,199"],
+                ["table public.users row checksum", "4411", "4412"],
+                ["sequence public.orders_id_seq", "1200", "1 (not called)"],
+                ["extension citext", "installed", "missing"],
             ]
         );
     }
@@ -328,11 +333,11 @@ mod tests {
         target.tables.insert("\"Audit\".log".into(), table(3, "9"));
         target.sequences.clear();
         assert_eq!(
-            Database::differences(&source, &target),
+            crate::ui::verify::rows(&Database::differences(&source, &target)),
             vec![
-                Difference::new("table public.users", "30 rows", "missing"),
-                Difference::new("table \"Audit\".log", "missing", "3 rows"),
-                Difference::new("sequence public.orders_id_seq", "1200", "missing"),
+                ["table public.users", "30 rows", "missing"],
+                ["table \"Audit\".log", "missing", "3 rows"],
+                ["sequence public.orders_id_seq", "1200", "missing"],
             ]
         );
     }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::redact::redact;
 
 use super::Fingerprint;
-use super::report::{Difference, count, counted, short};
+use super::report::{Cell, Difference, MatchSummary};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One reply (a whole list or hash) may be large; a server silent this long is gone.
@@ -58,35 +58,33 @@ impl Fingerprint for Keyspace {
             if s.keys != t.keys {
                 out.push(Difference::new(
                     format!("db{db} keys"),
-                    count(s.keys),
-                    count(t.keys),
+                    Cell::Number(s.keys),
+                    Cell::Number(t.keys),
                 ));
             }
             if s.with_ttl != t.with_ttl {
                 out.push(Difference::new(
                     format!("db{db} keys with a TTL"),
-                    count(s.with_ttl),
-                    count(t.with_ttl),
+                    Cell::Number(s.with_ttl),
+                    Cell::Number(t.with_ttl),
                 ));
             }
             if s.keys == t.keys && s.digest != t.digest {
                 out.push(Difference::new(
                     format!("db{db} key names, types and values (digest)"),
-                    short(&s.digest),
-                    short(&t.digest),
+                    Cell::Digest(s.digest.clone()),
+                    Cell::Digest(t.digest.clone()),
                 ));
             }
         }
         out
     }
 
-    fn summary(&self) -> String {
-        let keys = self.databases.values().map(|d| d.keys).sum();
-        format!(
-            "{} in {}",
-            counted(keys, "key", "keys"),
-            counted(self.databases.len() as u64, "database", "databases")
-        )
+    fn summary(&self) -> MatchSummary {
+        MatchSummary::Keys {
+            keys: self.databases.values().map(|d| d.keys).sum(),
+            databases: self.databases.len() as u64,
+        }
     }
 }
 
@@ -96,7 +94,7 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Keysp
     let (url, owned_label) = (url.to_owned(), label.to_owned());
     tokio::task::spawn_blocking(move || measure_blocking(&url, &owned_label))
         .await
-        .map_err(|e| Error::Internal(format!("reading the {label}'s Redis keys stopped: {e}")))?
+        .map_err(|e| Error::task_stopped(format!("reading the {label}'s Redis keys"), e))?
 }
 
 fn measure_blocking(url: &str, label: &str) -> Result<std::result::Result<Keyspace, String>> {

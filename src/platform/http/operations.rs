@@ -6,13 +6,13 @@ use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
 use super::HttpPlatform;
-use crate::api::{DownloadTicket, Health, ServiceConnection, UploadRequest, UploadTicket, paths};
+use crate::api::{DownloadTicket, Health, UploadRequest, UploadTicket, paths};
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
     User, codes,
 };
-use crate::platform::{Platform, PlatformIdentity, normalized_origin};
+use crate::platform::{Platform, PlatformIdentity, Reachability, normalized_origin};
 
 fn is_code(error: &Error, status: StatusCode, code: &str) -> bool {
     matches!(error, Error::Platform { status: s, error, .. } if *s == status.as_u16() && error.code == code)
@@ -229,25 +229,23 @@ impl Platform for HttpPlatform {
         .await
     }
 
-    async fn service_connection(
-        &self,
-        scope: &Scope,
-        service: &str,
-    ) -> Result<std::result::Result<ServiceConnection, String>> {
+    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability> {
         let context = format!("reading the connection of {}", in_service(service, scope));
         match self
             .get(&paths::service_connection(scope, service), &context)
             .await
         {
-            Ok(connection) => Ok(Ok(connection)),
-            Err(e @ Error::Platform { status: 404, .. }) if !is_missing_resource(&e) => Ok(Err(
-                "the platform has no connection endpoint (HTTP 404)".to_owned(),
-            )),
+            Ok(connection) => Ok(Reachability::Reachable(connection)),
+            Err(e @ Error::Platform { status: 404, .. }) if !is_missing_resource(&e) => {
+                Ok(Reachability::NotOffered {
+                    reason: "the platform has no connection endpoint (HTTP 404)".to_owned(),
+                })
+            }
             Err(Error::Platform {
                 status: 422, error, ..
-            }) if error.code == codes::CURRENTLY_NOT_SUPPORTED => {
-                Ok(Err(error.message.unwrap_or_else(|| error.code.clone())))
-            }
+            }) if error.code == codes::CURRENTLY_NOT_SUPPORTED => Ok(Reachability::NotOffered {
+                reason: error.message.unwrap_or_else(|| error.code.clone()),
+            }),
             Err(e) => Err(e),
         }
     }

@@ -13,7 +13,7 @@ use chrono::Utc;
 use super::*;
 use crate::api::paths;
 use crate::model::{Commit, CommitPhase, CommitStatus, Scope, Service, ServiceType};
-use crate::platform::Platform;
+use crate::platform::{Platform, Reachability};
 use uuid::Uuid;
 
 type Key = (Method, String);
@@ -432,20 +432,24 @@ async fn service_connection_maps_missing_routes_and_unreachable_data_to_a_reason
         .service_connection(&scope(), "db")
         .await
         .expect("ok");
-    let db = db.expect("reachable");
+    let Reachability::Reachable(db) = db else {
+        panic!("reachable: {db:?}")
+    };
     assert_eq!(db.kind, crate::api::ConnectionKind::Postgresql);
     // "cache" has no scripted route: the server's plain 404, as from a platform without it.
-    let reason = platform
-        .service_connection(&scope(), "cache")
-        .await
-        .expect("ok")
-        .expect_err("no endpoint");
+    let reason = not_offered(
+        platform
+            .service_connection(&scope(), "cache")
+            .await
+            .expect("ok"),
+    );
     assert!(reason.contains("no connection endpoint"), "{reason}");
-    let reason = platform
-        .service_connection(&scope(), "docs")
-        .await
-        .expect("ok")
-        .expect_err("not supported");
+    let reason = not_offered(
+        platform
+            .service_connection(&scope(), "docs")
+            .await
+            .expect("ok"),
+    );
     assert_eq!(reason, "CodeCurrentlyNotSupported happened");
     let error = platform
         .service_connection(&scope(), "gone")
@@ -457,4 +461,11 @@ async fn service_connection_maps_missing_routes_and_unreachable_data_to_a_reason
         .await
         .expect_err("server failure");
     assert_eq!(error.code(), Some("ServerFailure"));
+}
+
+fn not_offered(reach: Reachability) -> String {
+    match reach {
+        Reachability::NotOffered { reason } => reason,
+        Reachability::Reachable(c) => panic!("expected no connection, got {:?}", c.kind),
+    }
 }

@@ -1,0 +1,153 @@
+//! The words for each [`Happening`]: the `message` of a JSON line and the text of a human or
+//! plain line. The engine hands values; sizes, durations and lists are written out here.
+
+use std::fmt;
+
+use crate::api::ConnectionKind;
+use crate::migrate::events::{Happening, VerifyOutcome};
+use crate::plan::BackupChoice;
+
+use super::commit::phase_text;
+use super::format_size;
+use super::verify::summary_text;
+
+/// What the artifact check covers; always said, so nobody reads more into it.
+const BACKUP_MATCHES: &str = "backup matches (size, SHA-256)";
+
+impl fmt::Display for Happening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Happening::*;
+        match self {
+            JournalNote { text } => f.write_str(text),
+            AlreadyFinished => f.write_str("this plan finished in an earlier run; nothing to do"),
+            RunStarted { plan, migrations } => {
+                write!(f, "running {} ({migrations} migration(s))", plan.display())
+            }
+            RunFinished { already_done, .. } => f.write_str(if *already_done {
+                "already done"
+            } else {
+                "all migrations finished"
+            }),
+            PreflightStarted { scope } => write!(f, "checking {scope}"),
+            PreflightDone => f.write_str("token, project, stage and sources checked"),
+            Inspected {
+                source,
+                target,
+                service_type,
+            } => write!(
+                f,
+                "{} -> {target} ({service_type})",
+                source.as_deref().unwrap_or("(file)")
+            ),
+            TargetUsed => f.write_str(
+                "target exists with this plan's configuration and holds no backup; using it",
+            ),
+            TargetAdopted { why } => write!(
+                f,
+                "target exists and {why}; adopted as asked (--adopt-target): the data lands on top of what it holds"
+            ),
+            DataMovedEarlier { evidence } => {
+                write!(f, "the data was moved by an earlier run ({evidence})")
+            }
+            DestroyingTargets { targets } => write!(
+                f,
+                "destroying {} to start again from a clean target (--recreate-target)",
+                targets.join(", ")
+            ),
+            DestroyedTargets { targets } => write!(f, "destroyed {}", targets.join(", ")),
+            TargetsCreatedEarlier => f.write_str("targets were created by an earlier run"),
+            TargetsExist => f.write_str("every target exists already"),
+            CreatingTargets { targets } => write!(f, "creating {}", targets.join(", ")),
+            CreatedTargets { targets } => write!(f, "created {}", targets.join(", ")),
+            Staged { commands, scope } => write!(
+                f,
+                "staged {commands} command(s) in the changeset of {scope}"
+            ),
+            EarlierCommitApplied => f.write_str("the commit of an earlier attempt went through"),
+            EarlierCommitRunning => {
+                f.write_str("an earlier attempt's commit is running; waiting for it")
+            }
+            CommitPhase {
+                phase,
+                applied,
+                total,
+            } => write!(f, "commit {}", phase_text(*phase, *applied, *total)),
+            CommitSucceeded => f.write_str("Commit successful!"),
+            BackupChosenEarlier => f.write_str("backup chosen by an earlier run"),
+            ChoosingBackup { choice } => match choice {
+                BackupChoice::Latest => {
+                    f.write_str("choosing the newest CREATED backup of the source")
+                }
+                BackupChoice::Fresh => f.write_str("creating a fresh backup of the source"),
+                BackupChoice::Id(id) => write!(f, "using backup {id}"),
+                BackupChoice::File(p) => write!(f, "hashing {}", p.display()),
+            },
+            BackupChosen {
+                backup_id: Some(id),
+                size,
+                ..
+            } => write!(f, "backup {id} ({})", format_size(*size)),
+            BackupChosen {
+                backup_id: None,
+                file,
+                size,
+            } => write!(f, "local file {} ({})", file.display(), format_size(*size)),
+            DownloadedEarlier => f.write_str("downloaded by an earlier run"),
+            DownloadStarted { backup_id } => write!(f, "downloading backup {backup_id}"),
+            Downloading => f.write_str("downloading"),
+            Downloaded { size } => write!(f, "downloaded {}", format_size(*size)),
+            UploadedEarlier { upload_id } => {
+                write!(f, "uploaded as {upload_id} by an earlier run")
+            }
+            UploadFound { upload_id } => {
+                write!(f, "found upload {upload_id} of an earlier attempt")
+            }
+            UploadResumed { upload_id } => write!(f, "resuming upload {upload_id}"),
+            UploadStarted { upload_id } => write!(f, "uploading as backup {upload_id}"),
+            Uploading => f.write_str("uploading"),
+            Uploaded { upload_id } => write!(f, "uploaded as backup {upload_id}"),
+            RestoreStartedEarlier => f.write_str("restore started by an earlier run"),
+            EarlierRestoreRunning => {
+                f.write_str("the restore an earlier attempt asked for is running")
+            }
+            RestoreStarted { backup_id } => write!(f, "restoring backup {backup_id}"),
+            RestoreFinishedEarlier => f.write_str("restore finished in an earlier run"),
+            WaitStarted => f.write_str("waiting until the restore leaves RESTORING"),
+            Restoring => f.write_str("RESTORING"),
+            RestoreFinished { after } => write!(
+                f,
+                "restore finished after {}",
+                humantime::format_duration(*after)
+            ),
+            VerifiedEarlier => f.write_str("verified by an earlier run"),
+            Comparing {
+                kind,
+                source,
+                target,
+            } => write!(
+                f,
+                "comparing {} of {source} and {target}",
+                match kind {
+                    ConnectionKind::Postgresql => "the PostgreSQL tables",
+                    ConnectionKind::Redis => "the Redis keys",
+                    ConnectionKind::Directory => "the files",
+                }
+            ),
+            Verified {
+                outcome: VerifyOutcome::DataMatches(summary),
+            } => write!(
+                f,
+                "data matches: {}; {BACKUP_MATCHES}",
+                summary_text(summary)
+            ),
+            Verified {
+                outcome: VerifyOutcome::NotCompared { reason },
+            } => write!(f, "{BACKUP_MATCHES}; data not compared: {reason}"),
+            RelinkedEarlier => f.write_str("apps were relinked by an earlier run"),
+            LinksInPlace => f.write_str("every planned link points at its target already"),
+            Relinking { links } => write!(f, "relinking {links} link(s)"),
+            Relinked { app, target, at } => write!(f, "{app} now reaches {target} at {at}"),
+            Failed { text, .. } => f.write_str(text),
+        }
+    }
+}
