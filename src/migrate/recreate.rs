@@ -50,8 +50,25 @@ pub async fn recreate(engine: &Engine, targets: &[&str]) -> Result<()> {
         &commands,
     )
     .await?;
+    // A relink commit of an earlier attempt may still be running when this run starts (the
+    // CLI shows no running commit): should a target become linked meanwhile, it is no longer
+    // disposable, and the staged destroy (our only pending command) is dropped.
     let gone = async || {
         let services = engine.platform.services(&engine.scope).await?;
+        if let Some(linked) = targets
+            .iter()
+            .filter_map(|t| find(&services, t))
+            .find(|s| !s.links.is_empty())
+        {
+            engine.platform.discard_changeset(&engine.scope).await?;
+            engine.forget(&[PlanStep::StageDestroy.key()]).await?;
+            return Err(Error::Decision(format!(
+                "{} in {} became linked while it was to be destroyed (a relink of an earlier \
+                 attempt went through); it was not destroyed and the staged destroy was \
+                 discarded. Run the same command again without --recreate-target",
+                linked.name, engine.scope
+            )));
+        }
         Ok(targets.iter().all(|t| find(&services, t).is_none()))
     };
     commit(

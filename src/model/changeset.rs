@@ -73,31 +73,65 @@ impl ChangesetCommand {
         }
     }
 
-    /// Arguments as `changeset:info` prints them: a Go map, keys sorted (`map[name:web]`).
+    /// Arguments as `changeset:info` prints them: a Go map, keys sorted (`map[name:web]`),
+    /// lists as `[a b]`; absent optional arguments are left out.
     pub fn arguments_display(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        let mut parts = Vec::new();
-        if let Some(args) = value.get("arguments").and_then(|a| a.as_object()) {
-            let mut keys: Vec<&String> = args.keys().collect();
-            keys.sort();
-            for k in keys {
-                let v = &args[k];
-                let shown = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Array(items) => format!(
-                        "[{}]",
-                        items
-                            .iter()
-                            .map(|i| i.as_str().map(str::to_owned).unwrap_or(i.to_string()))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    other => other.to_string(),
-                };
-                parts.push(format!("{k}:{shown}"));
+        let list = |items: &mut dyn Iterator<Item = String>| {
+            format!("[{}]", items.collect::<Vec<_>>().join(" "))
+        };
+        let mut parts: Vec<(&str, String)> = match self {
+            ChangesetCommand::ServiceCreate {
+                name,
+                service_type,
+                plan,
+            } => {
+                let mut p = vec![("name", name.clone()), ("type", service_type.clone())];
+                p.extend(plan.iter().map(|v| ("plan", v.clone())));
+                p
             }
-        }
-        format!("map[{}]", parts.join(" "))
+            ChangesetCommand::ServiceDestroy { name } => vec![("name", name.clone())],
+            ChangesetCommand::OptionSet {
+                service,
+                option,
+                value,
+            } => vec![
+                ("service", service.clone()),
+                ("option", option.clone()),
+                ("value", value.clone()),
+            ],
+            ChangesetCommand::OptionUnset { service, option } => {
+                vec![("service", service.clone()), ("option", option.clone())]
+            }
+            ChangesetCommand::BackupSchedule {
+                service,
+                hours,
+                weekdays,
+            } => vec![
+                ("service", service.clone()),
+                ("hours", list(&mut hours.iter().map(u8::to_string))),
+                ("weekdays", list(&mut weekdays.iter().cloned())),
+            ],
+            ChangesetCommand::BackupUnschedule { service } => vec![("service", service.clone())],
+            ChangesetCommand::LinkCreate {
+                app,
+                service,
+                env_key,
+                path,
+                read_only,
+            } => {
+                let mut p = vec![("app", app.clone()), ("service", service.clone())];
+                p.extend(env_key.iter().map(|v| ("env_key", v.clone())));
+                p.extend(path.iter().map(|v| ("path", v.clone())));
+                p.push(("read_only", read_only.to_string()));
+                p
+            }
+            ChangesetCommand::LinkDestroy { app, service } => {
+                vec![("app", app.clone()), ("service", service.clone())]
+            }
+        };
+        parts.sort_by(|a, b| a.0.cmp(b.0));
+        let shown: Vec<String> = parts.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        format!("map[{}]", shown.join(" "))
     }
 
     /// Checks what can be checked without the stage's state (names, keys, paths, types, plans,
