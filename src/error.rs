@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::migrate::verify::DataDiffers;
 use crate::model::{
     BackupStatus, ErrorType, Scope, ServiceError, describe_validator, flatten_validation,
 };
+use crate::verdict::DataDiffers;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -79,7 +79,7 @@ pub enum Error {
     Verification(String),
 
     /// The target's data differs from the source's (exit 5); the text lists the differences.
-    #[error("{}", crate::ui::verify::failure(.0))]
+    #[error("{}", crate::verdict::words::failure(.0))]
     DataDiffers(Box<DataDiffers>),
 
     /// A commit ended FAILED without the platform saying why.
@@ -143,10 +143,15 @@ pub enum Error {
     Internal(String),
 
     /// A sandbox this command started failed (its directory is not a sandbox, say). Only the
-    /// commands that start one (`--sandbox`, `demo`, `sandbox serve|stop`) produce it.
-    #[cfg(feature = "sandbox")]
-    #[error(transparent)]
-    Sandbox(#[from] crate::sandbox::Error),
+    /// commands that start one (`--sandbox`, `demo`, `sandbox serve|stop`) produce it; the
+    /// sandbox converts its own error into this (src/sandbox/error.rs), so the client's error
+    /// type does not depend on the sandbox.
+    #[error("{source}")]
+    Sandbox {
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        /// The user must change the input (exit 2), as opposed to the sandbox failing.
+        usage: bool,
+    },
 }
 
 impl Error {
@@ -182,8 +187,7 @@ impl Error {
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Verification(_) | Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
-            #[cfg(feature = "sandbox")]
-            Error::Sandbox(e) if e.is_usage() => exit::USAGE,
+            Error::Sandbox { usage: true, .. } => exit::USAGE,
             _ => exit::STEP_FAILED,
         }
     }

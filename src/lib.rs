@@ -14,7 +14,10 @@ pub mod platform;
 pub mod redact;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod table;
 pub mod transfer;
 pub mod tree;
 pub mod ui;
+pub mod units;
+pub mod verdict;
 pub mod wizard;

@@ -1,6 +1,6 @@
 //! `plan:validate`, `run`, `status`: plans in, migrations out.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -8,10 +8,11 @@ use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
 use crate::migrate::journal::{self, Journal, OpenRequest};
-use crate::migrate::{self, Invocation, Preview, RunOptions, Summary, status};
+use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
 use crate::plan::{Plan, load_plan};
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, Output, TableBuilder, format_size};
+use crate::wizard::{LinePrompter, Prompter};
 
 use super::context::Context;
 
@@ -82,7 +83,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         if !ctx.output.is_json() {
             print_preview(&ctx.output, &plan, &preview, false);
         }
-        confirm(args, &plan)?;
+        confirm(args, &plan, &mut LinePrompter::default())?;
     }
     // A second run of this plan on this platform (however its URL is spelled) stops here.
     let journal = Journal::open(OpenRequest {
@@ -125,7 +126,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
                 if !options.recreate_target && !args.yes && std::io::stdin().is_terminal() =>
             {
                 eprintln!("{message}");
-                if !ask_recreate(&targets)? {
+                if !ask_recreate(&mut LinePrompter::default(), &targets)? {
                     return Err(Error::Decision(
                         "not recreated; nothing was uploaded or restored".into(),
                     ));
@@ -227,21 +228,18 @@ fn shell_word(text: &str) -> String {
     }
 }
 
-fn ask_recreate(targets: &[String]) -> Result<bool> {
-    eprint!(
-        "Destroy and recreate {} now, then redo its migration? [y/N] ",
-        targets.join(", ")
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("reading the answer", "stdin", e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+/// Asks through the prompter; the run itself decided that a terminal is there.
+fn ask_recreate(prompter: &mut dyn Prompter, targets: &[String]) -> Result<bool> {
+    prompter.confirm(
+        &format!(
+            "Destroy and recreate {} now, then redo its migration?",
+            targets.join(", ")
+        ),
+        false,
+    )
 }
 
-fn confirm(args: &RunArgs, plan: &Plan) -> Result<()> {
+fn confirm(args: &RunArgs, plan: &Plan, prompter: &mut dyn Prompter) -> Result<()> {
     if args.yes {
         return Ok(());
     }
@@ -250,18 +248,12 @@ fn confirm(args: &RunArgs, plan: &Plan) -> Result<()> {
             "no terminal to confirm the run on; pass --yes to run without asking (as in CI)".into(),
         ));
     }
-    eprint!(
-        "Run {} migration(s) in {}? [y/N] ",
+    let question = format!(
+        "Run {} migration(s) in {}?",
         plan.migrations.len(),
         plan.scope
     );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("reading the answer", "stdin", e))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    if prompter.confirm(&question, false)? {
         Ok(())
     } else {
         Err(Error::Decision("not confirmed; nothing was changed".into()))
@@ -314,10 +306,41 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
             ]);
         }
         output.line(&table.render());
-        output.line(&format!("backup: {}", item.backup));
+        output.line(&format!("backup: {}", backup_text(&item.backup)));
         output.line(
             "steps: create target + commit, backup, download, upload, restore, wait, verify, relink (one commit for all apps)",
         );
+    }
+}
+
+/// The preview's backup line, e.g. `latest backup <id> of files (2026-01-01T00:00:00Z, 4.6 MB)`.
+fn backup_text(b: &BackupPreview) -> String {
+    let size = |s: &Option<u64>| s.map(format_size).unwrap_or_else(|| "size unknown".into());
+    match b {
+        BackupPreview::LocalFile { path } => format!("local file {}", path.display()),
+        BackupPreview::FreshAtRunTime { source } => {
+            format!("a fresh backup of {source}, made at run time")
+        }
+        BackupPreview::Named {
+            source,
+            id,
+            status,
+            size: s,
+        } => format!("backup {id} of {source} ({status}, {})", size(s)),
+        BackupPreview::Latest {
+            source,
+            id,
+            created_at,
+            size: s,
+        } => format!(
+            "latest backup {id} of {source} ({}, {})",
+            created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            size(s)
+        ),
+        BackupPreview::NoneCreated { source } => {
+            format!("none: {source} has no CREATED backup (use backup: fresh)")
+        }
+        BackupPreview::Nothing => "none".into(),
     }
 }
 

@@ -11,8 +11,7 @@ use crate::model::{CommitPhase, Scope, ServiceType};
 use crate::plan::BackupChoice;
 use crate::transfer::TransferProgress;
 
-use super::summary::Summary;
-use super::verify::MatchSummary;
+use crate::verdict::MatchSummary;
 
 /// The steps of one migration, in order (design.md section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -293,4 +292,27 @@ pub trait EventSink: Send + Sync {
     /// Progress for one transfer (a bar on a terminal, periodic progress events in JSON). `base`
     /// is the event to repeat with `bytes` and `total` filled in.
     fn transfer(&self, base: Event) -> Box<dyn TransferProgress>;
+}
+
+/// One finished migration, for the summary table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    pub source: Option<String>,
+    pub target: String,
+    pub service_type: ServiceType,
+    /// The source backup ID or the local file that was moved (empty when an earlier run whose
+    /// journal is gone moved it).
+    pub moved: String,
+    pub size: u64,
+    pub upload_id: String,
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub run_id: String,
+    pub journal: PathBuf,
+    /// True when the journal said the plan had finished before: nothing was done this time.
+    pub already_done: bool,
+    pub rows: Vec<SummaryRow>,
 }

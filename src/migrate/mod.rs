@@ -37,7 +37,7 @@ use events::{EventSink, Happening, Phase, Step};
 use guards::Decision;
 use inspect::Resolved;
 use journal::{Fact, Journal, MigrationStep};
-pub use preview::{Preview, PreviewItem, preview};
+pub use preview::{BackupPreview, Preview, PreviewItem, preview};
 pub use summary::{Summary, SummaryRow};
 
 pub async fn run(

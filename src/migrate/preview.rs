@@ -1,9 +1,14 @@
 //! What `--dry-run` (and the confirmation before a run) shows: every migration resolved against
 //! the platform, nothing touched.
 
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::error::Result;
+use crate::model::BackupStatus;
 use crate::plan::{BackupChoice, Plan};
 use crate::platform::Platform;
 
@@ -18,8 +23,40 @@ pub struct Preview {
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewItem {
     pub resolved: Resolved,
-    pub backup: String,
+    pub backup: BackupPreview,
     pub target_exists: bool,
+}
+
+/// Which bytes a migration will move, as far as it can be known before the run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BackupPreview {
+    LocalFile {
+        path: PathBuf,
+    },
+    /// `backup: fresh`: made when the run gets there.
+    FreshAtRunTime {
+        source: String,
+    },
+    /// A backup named by its ID in the plan.
+    Named {
+        source: String,
+        id: Uuid,
+        status: BackupStatus,
+        size: Option<u64>,
+    },
+    /// `backup: latest`, as it stands now.
+    Latest {
+        source: String,
+        id: Uuid,
+        created_at: DateTime<Utc>,
+        size: Option<u64>,
+    },
+    /// `backup: latest`, but the source has no CREATED backup.
+    NoneCreated {
+        source: String,
+    },
+    Nothing,
 }
 
 pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
@@ -29,31 +66,30 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
         let resolved = inspect::resolve(plan, m, &stage.services)?;
         inspect::check_file_format(plan, m, &resolved)?;
         let backup = match (&m.backup, &m.source) {
-            (BackupChoice::File(p), _) => format!("local file {}", p.display()),
-            (BackupChoice::Fresh, Some(s)) => format!("a fresh backup of {s}, made at run time"),
+            (BackupChoice::File(p), _) => BackupPreview::LocalFile { path: p.clone() },
+            (BackupChoice::Fresh, Some(s)) => BackupPreview::FreshAtRunTime { source: s.clone() },
             (BackupChoice::Id(id), Some(s)) => {
                 let b = platform.backup(&plan.scope, s, &id.to_string()).await?;
-                format!(
-                    "backup {} of {s} ({}, {})",
-                    b.id,
-                    b.status,
-                    size_text(b.size)
-                )
+                BackupPreview::Named {
+                    source: s.clone(),
+                    id: b.id,
+                    status: b.status,
+                    size: b.size,
+                }
             }
             (_, Some(s)) => {
                 let backups = platform.backups(&plan.scope, s).await?;
                 match inspect::latest_created(&backups) {
-                    Some(b) => format!(
-                        "latest backup {} of {s} ({}, {})",
-                        b.id,
-                        b.created_at
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        size_text(b.size)
-                    ),
-                    None => format!("none: {s} has no CREATED backup (use backup: fresh)"),
+                    Some(b) => BackupPreview::Latest {
+                        source: s.clone(),
+                        id: b.id,
+                        created_at: b.created_at,
+                        size: b.size,
+                    },
+                    None => BackupPreview::NoneCreated { source: s.clone() },
                 }
             }
-            (_, None) => "none".into(),
+            (_, None) => BackupPreview::Nothing,
         };
         items.push(PreviewItem {
             target_exists: inspect::find(&stage.services, &m.target).is_some(),
@@ -62,9 +98,4 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
         });
     }
     Ok(Preview { migrations: items })
-}
-
-fn size_text(size: Option<u64>) -> String {
-    size.map(crate::ui::format_size)
-        .unwrap_or_else(|| "size unknown".into())
 }

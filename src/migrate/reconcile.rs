@@ -16,7 +16,7 @@ pub struct BackupRow {
     pub id: Uuid,
     pub status: BackupStatus,
     pub created_at: DateTime<Utc>,
-    /// As the table prints it (4 significant digits), for messages only.
+    /// As the CLI's backup table prints it (`150.8 kB`): the fact itself, not a rendering.
     pub size: String,
 }
 
@@ -29,7 +29,7 @@ impl BackupRow {
             created_at: b.created_at,
             size: b
                 .size
-                .map(crate::ui::format_size)
+                .map(crate::units::format_size)
                 .unwrap_or_else(|| "-".into()),
         }
     }

@@ -1,37 +1,12 @@
 //! The run's summary: one row per migration, read from the journal.
 
-use std::path::PathBuf;
-
-use serde::Serialize;
-
 use crate::error::Result;
 use crate::model::ServiceType;
 
+pub use super::events::{Summary, SummaryRow};
+
 use super::engine::Engine;
 use super::journal::{Fact, MigrationStep};
-
-/// One finished migration, for the summary table.
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryRow {
-    pub source: Option<String>,
-    pub target: String,
-    pub service_type: ServiceType,
-    /// The source backup ID or the local file that was moved (empty when an earlier run whose
-    /// journal is gone moved it).
-    pub moved: String,
-    pub size: u64,
-    pub upload_id: String,
-    pub links: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub run_id: String,
-    pub journal: PathBuf,
-    /// True when the journal said the plan had finished before: nothing was done this time.
-    pub already_done: bool,
-    pub rows: Vec<SummaryRow>,
-}
 
 pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
     let journal = engine.journal.lock().await;

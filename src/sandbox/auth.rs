@@ -14,7 +14,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::errors::ApiError;
-use super::routes::AppState;
+use super::lookup::AppState;
 use super::state::UserEntry;
 use crate::fsio;
 use crate::sandbox::{Error, Result};

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Sandbox;
 use super::engines::ServiceRef;
 use super::errors::{ApiError, ApiResult};
-use super::routes::stage_of;
+use super::lookup::stage_of;
 use super::rules;
 use super::state::{StageConfig, World};
 use crate::model::{

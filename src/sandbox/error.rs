@@ -72,3 +72,13 @@ impl Error {
         }
     }
 }
+
+/// A client command that started a sandbox reports the sandbox's failure as its own.
+impl From<Error> for crate::error::Error {
+    fn from(e: Error) -> Self {
+        crate::error::Error::Sandbox {
+            usage: e.is_usage(),
+            source: Box::new(e),
+        }
+    }
+}

@@ -14,12 +14,14 @@
 mod auth;
 mod commit;
 mod content;
+mod credentials;
 mod engines;
 mod error;
 mod errors;
 mod extract;
 mod faults;
 mod jobs;
+mod lookup;
 pub mod process;
 mod routes;
 mod rules;
@@ -332,7 +334,7 @@ async fn serve_with(
         .local_addr()
         .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
     let app = routes::router(
-        routes::AppState {
+        lookup::AppState {
             sandbox: sandbox.clone(),
             base_url: format!("http://{addr}").into(),
         },

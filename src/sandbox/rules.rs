@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::engines::Credentials;
+use super::credentials::Credentials;
 use super::state::{LinkTarget, ServiceConfig, StageConfig};
 use crate::model::{
     BackupSchedule, ChangesetCommand, LinkKind, ServiceType, ValidationErrors, ValidationNode,

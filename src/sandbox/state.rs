@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::engines::Credentials;
+use super::credentials::Credentials;
 use crate::model::{
     App, Backup, BackupOrigin, BackupSchedule, BackupStatus, Commit, Link, Scope, Service,
     ServiceType,

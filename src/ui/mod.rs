@@ -7,12 +7,11 @@ pub mod events;
 pub mod happening;
 pub mod output;
 pub mod progress;
-pub mod size;
 pub mod spinners;
-pub mod table;
-pub mod verify;
 
+pub use crate::table::{Align, TableBuilder};
+pub use crate::units::{format_count, format_size};
+/// Verify's words live beside its findings (src/verdict/words.rs): the exit-5 error uses them too.
+pub use crate::verdict::words as verify;
 pub use block::Block;
 pub use output::{Output, OutputFormat};
-pub use size::{format_count, format_size};
-pub use table::{Align, TableBuilder};

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use serde::Serialize;
 
 use super::block::Block;
-use super::table::TableBuilder;
+use crate::table::TableBuilder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

@@ -7,6 +7,7 @@ mod ask;
 mod ask_data;
 mod checks;
 pub mod flags;
+mod line;
 mod out;
 pub mod prompter;
 mod render;
@@ -25,6 +26,7 @@ use crate::plan::{BackupChoice, Plan};
 use crate::platform::Platform;
 
 pub use flags::missing_for_unattended;
+pub use line::LinePrompter;
 pub use out::write_plan;
 pub use prompter::{Answer, Prompter, Rejected, ScriptedPrompter, Unattended};
 pub use suggest::suggest_target;

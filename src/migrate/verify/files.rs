@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::tree::{self, TreeDigest};
 
 use super::Fingerprint;
-use super::report::{Cell, Difference, MatchSummary};
+use crate::verdict::{Cell, Difference, MatchSummary};
 
 impl Fingerprint for TreeDigest {
     fn differences(source: &Self, target: &Self) -> Vec<Difference> {
@@ -108,7 +108,7 @@ mod tests {
         let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
         assert!(TreeDigest::differences(&source, &target).is_empty());
         assert_eq!(
-            crate::ui::verify::summary_text(&source.summary()),
+            crate::verdict::words::summary_text(&source.summary()),
             "2 files, 3.0 kB"
         );
     }
@@ -122,7 +122,7 @@ mod tests {
         let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
         let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
         let diffs = TreeDigest::differences(&source, &target);
-        let shown = crate::ui::verify::rows(&diffs);
+        let shown = crate::verdict::words::rows(&diffs);
         assert_eq!(shown[0], ["files", "2", "1"]);
         assert_eq!(shown[1], ["bytes", "3,005", "3,000"]);
         assert_eq!(diffs[2].what, "tree SHA-256 (paths and contents)");

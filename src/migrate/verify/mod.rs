@@ -5,7 +5,6 @@
 mod files;
 mod postgres;
 mod redis;
-mod report;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -21,7 +20,7 @@ use crate::platform::Reachability;
 use super::data::Artifact;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step, VerifyOutcome};
-pub use report::{Cell, DataDiffers, Difference, MatchSummary};
+pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary};
 
 /// One kind of data's measurement of one service, compared field by field.
 trait Fingerprint: Serialize {

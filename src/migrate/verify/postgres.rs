@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::redact::redact;
 
 use super::Fingerprint;
-use super::report::{Cell, Difference, MatchSummary};
+use crate::verdict::{Cell, Difference, MatchSummary};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -290,7 +290,7 @@ mod tests {
         let db = database();
         assert!(Database::differences(&db, &db.clone()).is_empty());
         assert_eq!(
-            crate::ui::verify::summary_text(&db.summary()),
+            crate::verdict::words::summary_text(&db.summary()),
             "2 tables, 1,230 rows, 1 sequence, 2 extensions"
         );
     }
@@ -315,7 +315,7 @@ mod tests {
         target.extensions.remove("citext");
         target.extensions.insert("pg_stat_statements".into());
         assert_eq!(
-            crate::ui::verify::rows(&Database::differences(&source, &target)),
+            crate::verdict::words::rows(&Database::differences(&source, &target)),
             vec![
                 ["table public.orders rows", "1,200", "1,199"],
                 ["table public.users row checksum", "4411", "4412"],
@@ -333,7 +333,7 @@ mod tests {
         target.tables.insert("\"Audit\".log".into(), table(3, "9"));
         target.sequences.clear();
         assert_eq!(
-            crate::ui::verify::rows(&Database::differences(&source, &target)),
+            crate::verdict::words::rows(&Database::differences(&source, &target)),
             vec![
                 ["table public.users", "30 rows", "missing"],
                 ["table \"Audit\".log", "missing", "3 rows"],

@@ -102,7 +102,7 @@ async fn same_rows_match_each_change_is_reported_and_a_refused_login_is_only_a_r
     let target = database(&cluster, "dst").await;
     assert_eq!(Database::differences(&source, &target), vec![]);
     assert_eq!(
-        crate::ui::verify::summary_text(&source.summary()),
+        crate::verdict::words::summary_text(&source.summary()),
         "4 tables, 9 rows, 1 sequence, 2 extensions"
     );
     assert!(
@@ -136,7 +136,7 @@ async fn same_rows_match_each_change_is_reported_and_a_refused_login_is_only_a_r
         ],
         "{differences:?}"
     );
-    let shown = crate::ui::verify::rows(&differences);
+    let shown = crate::verdict::words::rows(&differences);
     assert_eq!(shown[3], ["table public.orders rows", "4", "3"]);
     assert_eq!(
         shown[4],

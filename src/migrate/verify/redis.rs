@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::redact::redact;
 
 use super::Fingerprint;
-use super::report::{Cell, Difference, MatchSummary};
+use crate::verdict::{Cell, Difference, MatchSummary};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One reply (a whole list or hash) may be large; a server silent this long is gone.

@@ -115,7 +115,7 @@ async fn equal_servers_match_and_every_kind_of_change_shows() {
     let b = keyspace(&target, "target").await;
     assert_eq!(Keyspace::differences(&a, &b), vec![]);
     assert_eq!(
-        crate::ui::verify::summary_text(&a.summary()),
+        crate::verdict::words::summary_text(&a.summary()),
         "2,509 keys in 2 databases"
     );
     assert_eq!(a.databases[&0].with_ttl, 1);
@@ -137,7 +137,7 @@ async fn equal_servers_match_and_every_kind_of_change_shows() {
     let b = keyspace(&target, "target").await;
     let short = |d: &str| d.chars().take(16).collect::<String>();
     assert_eq!(
-        crate::ui::verify::rows(&Keyspace::differences(&a, &b)),
+        crate::verdict::words::rows(&Keyspace::differences(&a, &b)),
         vec![
             ["db0 keys with a TTL".to_owned(), "1".into(), "0".into()],
             [
@@ -192,11 +192,11 @@ fn a_database_on_one_side_only_counts_as_empty_on_the_other() {
         databases: BTreeMap::new(),
     };
     assert_eq!(
-        crate::ui::verify::rows(&Keyspace::differences(&a, &b)),
+        crate::verdict::words::rows(&Keyspace::differences(&a, &b)),
         vec![["db1 keys", "5", "0"]]
     );
     assert_eq!(
-        crate::ui::verify::summary_text(&b.summary()),
+        crate::verdict::words::summary_text(&b.summary()),
         "0 keys in 0 databases"
     );
 }

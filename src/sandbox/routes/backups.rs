@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use super::resources::service_missing;
-use super::{AppState, scope, stage_of};
 use crate::model::{
     Backup, BackupOrigin, BackupStatus, RestoreOutcome, RestoreRecord, Scope, ServiceType, codes,
 };
@@ -18,6 +16,7 @@ use crate::sandbox::auth::AuthUser;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::jobs::Job;
+use crate::sandbox::lookup::{AppState, scope, service_missing, stage_of};
 use crate::sandbox::state::{BackupEntry, World, new_backup};
 
 /// How long a pre-signed URL stays valid.

@@ -8,12 +8,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{AppState, scope, stage_of, stage_of_mut};
 use crate::model::{Changeset, ChangesetCommand, Commit, Scope, codes};
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::commit;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::{ApiJson, ApiPath, parse_json};
+use crate::sandbox::lookup::{AppState, scope, stage_of, stage_of_mut};
 use crate::sandbox::state::{PendingChangeset, StageState};
 
 /// A command as sent, before its arguments are read. Serialized again it puts `name` first, so

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::AppState;
 use crate::api::Faults;
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::extract::ApiJson;
+use crate::sandbox::lookup::AppState;
 
 pub(super) async fn show(State(st): State<AppState>, _: AuthUser) -> Json<Faults> {
     Json(st.sandbox.knobs().snapshot())

@@ -8,7 +8,6 @@ mod resources;
 mod tickets;
 mod transfer;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -18,18 +17,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::Sandbox;
-use super::errors::{ApiError, ApiResult, REQUEST_ID, new_request_id};
-use super::state::{StageState, World};
+use super::errors::{ApiError, REQUEST_ID, new_request_id};
+use super::lookup::AppState;
 use crate::api::{REQUEST_ID_HEADER, TRANSFER_PREFIX};
-use crate::model::{Scope, codes};
-
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub sandbox: Sandbox,
-    /// `http://<listening address>`: the base of pre-signed transfer URLs.
-    pub base_url: Arc<str>,
-}
+use crate::model::codes;
 
 pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
     const STAGE: &str = "/projects/{project}/stages/{stage}";
@@ -159,37 +150,4 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     );
     e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     e.into_response()
-}
-
-pub(crate) fn scope(project: String, stage: String) -> Scope {
-    Scope { project, stage }
-}
-
-/// The stage, or the 404 that names what is missing.
-pub(crate) fn stage_of<'w>(world: &'w World, scope: &Scope) -> ApiResult<&'w StageState> {
-    let project = world.projects.get(&scope.project).ok_or_else(|| {
-        ApiError::not_found(
-            codes::PROJECT_DOES_NOT_EXIST,
-            format!("project {:?} does not exist", scope.project),
-        )
-    })?;
-    project.stages.get(&scope.stage).ok_or_else(|| {
-        ApiError::not_found(
-            codes::STAGE_DOES_NOT_EXIST,
-            format!(
-                "stage {:?} does not exist in project {:?}",
-                scope.stage, scope.project
-            ),
-        )
-    })
-}
-
-pub(crate) fn stage_of_mut<'w>(
-    world: &'w mut World,
-    scope: &Scope,
-) -> ApiResult<&'w mut StageState> {
-    stage_of(world, scope)?;
-    world
-        .stage_mut(scope)
-        .ok_or_else(|| ApiError::internal(format!("stage {scope} vanished")))
 }

@@ -4,13 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::{AppState, scope, stage_of};
 use crate::api::{Health, ServiceConnection};
 use crate::model::{App, EnvVar, Link, Project, Scope, Service, ServiceType, Stage, User, codes};
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::engines::ServiceRef;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
+use crate::sandbox::lookup::{AppState, scope, service_missing, stage_of};
 use crate::sandbox::state::StageConfig;
 
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
@@ -73,13 +73,6 @@ fn app_missing(app: &str, scope: &Scope) -> ApiError {
     ApiError::not_found(
         codes::APP_DOES_NOT_EXIST,
         format!("app {app:?} does not exist in {scope}"),
-    )
-}
-
-pub(crate) fn service_missing(service: &str, scope: &Scope) -> ApiError {
-    ApiError::not_found(
-        codes::SERVICE_DOES_NOT_EXIST,
-        format!("service {service:?} does not exist in {scope} (commit a service:create first)"),
     )
 }
 

@@ -11,13 +11,13 @@ use super::backups::{
     backup_of, current_backup, entry_mut, require_engine, service_of, state_error, sweep,
     url_lifetime,
 };
-use super::{AppState, scope};
 use crate::api::{DownloadTicket, UploadRequest, UploadTicket, paths};
 use crate::model::{BackupOrigin, BackupStatus, validators};
 use crate::sandbox::auth::{AuthUser, digest, random_token};
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::{ApiJson, ApiPath};
 use crate::sandbox::jobs::backup_file_name;
+use crate::sandbox::lookup::{AppState, scope};
 use crate::sandbox::state::{
     BackupEntry, Transfer, TransferMethod, UploadState, World, new_backup,
 };

@@ -14,7 +14,7 @@ use crate::model::BackupStatus;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::faults::DownloadFaults;
-use crate::sandbox::routes::AppState;
+use crate::sandbox::lookup::AppState;
 use crate::sandbox::state::TransferMethod;
 
 const CHUNK: usize = 64 * 1024;

@@ -19,7 +19,7 @@ use crate::model::{Backup, BackupStatus, codes};
 use crate::sandbox::Sandbox;
 use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
-use crate::sandbox::routes::AppState;
+use crate::sandbox::lookup::AppState;
 use crate::sandbox::state::{TransferMethod, World};
 
 /// Bytes of an upload kept for the format check: enough for every format `formats` knows

@@ -1,10 +1,9 @@
 //! How a data comparison reads: the one-line summary of what matched, and the table of
 //! differences in the verification error (exit 5).
 
-use crate::migrate::verify::{Cell, DataDiffers, MatchSummary};
-
-use super::table::{Align, TableBuilder};
-use super::{format_count, format_size};
+use super::{Cell, DataDiffers, Difference, MatchSummary};
+use crate::table::{Align, TableBuilder};
+use crate::units::{format_count, format_size};
 
 /// A table this long already says what is wrong; the rest is counted, not listed.
 const MAX_ROWS: usize = 40;
@@ -55,7 +54,7 @@ fn cell(c: &Cell) -> String {
 }
 
 /// Each difference as the table shows it: what, source, target.
-pub fn rows(differences: &[crate::migrate::verify::Difference]) -> Vec<[String; 3]> {
+pub fn rows(differences: &[Difference]) -> Vec<[String; 3]> {
     differences
         .iter()
         .map(|d| [d.what.clone(), cell(&d.source), cell(&d.target)])

@@ -1,5 +1,7 @@
-//! What a comparison found, as values: one row per difference, and what matched. The words and
-//! the table are the UI's (src/ui/verify.rs).
+//! What verify found, as values: one row per difference, and what matched. A leaf: the engine
+//! makes these, the UI (src/ui/verify.rs) and the exit-5 error turn them into words.
+
+pub mod words;
 
 use serde::Serialize;
 
