@@ -72,6 +72,10 @@ pub enum Error {
         targets: Vec<String>,
     },
 
+    /// The run's journal: locked by another run, unreadable, of a changed plan (mostly exit 3).
+    #[error(transparent)]
+    Journal(#[from] crate::migrate::journal::JournalError),
+
     #[error("interrupted")]
     Interrupted,
 
@@ -185,6 +189,7 @@ impl Error {
                 exit::USAGE
             }
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
+            Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Verification(_) | Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             Error::Sandbox { usage: true, .. } => exit::USAGE,

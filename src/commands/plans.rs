@@ -162,13 +162,13 @@ pub async fn open_journal(
     restart: bool,
 ) -> Result<Journal> {
     let identity = platform.identity().await?;
-    Journal::open(OpenRequest {
+    Ok(Journal::open(OpenRequest {
         state_dir,
         plan,
         platform: identity,
         endpoint: platform.endpoint(),
         restart,
-    })
+    })?)
 }
 
 /// The command lines a message may suggest, with the connection flags this run was given (the

@@ -484,8 +484,9 @@ fn file_name(path: &Path) -> String {
 
 /// A journal record whose fact does not belong to its step: a hand-edited or damaged journal.
 pub fn unexpected(key: &super::journal::StepKey, fact: &Fact) -> Error {
-    Error::Decision(format!(
-        "the journal's record {key} holds {fact:?}, which that step never writes; the journal was \
-         changed by hand or damaged. Fix it, or run with --restart to move it aside"
-    ))
+    super::journal::JournalError::UnexpectedRecord {
+        key: key.to_string(),
+        fact: format!("{fact:?}"),
+    }
+    .into()
 }

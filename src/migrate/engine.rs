@@ -130,14 +130,14 @@ impl Engine {
     }
 
     pub async fn intent(&self, key: &StepKey, fact: Fact) -> Result<()> {
-        self.journal.lock().await.intent(key, fact)
+        Ok(self.journal.lock().await.intent(key, fact)?)
     }
 
     pub async fn done(&self, key: &StepKey, fact: Fact) -> Result<()> {
-        self.journal.lock().await.done(key, fact)
+        Ok(self.journal.lock().await.done(key, fact)?)
     }
 
     pub async fn forget(&self, keys: &[StepKey]) -> Result<()> {
-        self.journal.lock().await.forget(keys)
+        Ok(self.journal.lock().await.forget(keys)?)
     }
 }

@@ -150,7 +150,12 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
     }
     relink::relink(engine, &resolved).await?;
     let _ = std::fs::remove_dir(&engine.artifacts);
-    engine.journal.lock().await.set_finished(true)?;
+    engine
+        .journal
+        .lock()
+        .await
+        .set_finished(true)
+        .map_err(Error::from)?;
     Ok(())
 }
 

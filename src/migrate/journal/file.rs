@@ -12,10 +12,10 @@ use chrono::Utc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::error::JournalError;
 use super::legacy::{self, LegacyJournal};
 use super::plan_diff::diff_values;
 use super::{FORMAT, Journal, JournalData, JournalKey};
-use crate::error::{Error, Result};
 use crate::fsio;
 use crate::plan::Plan;
 use crate::platform::{PlatformIdentity, normalized_origin};
@@ -73,7 +73,7 @@ fn is_journal_name(name: &str, stem: &str) -> bool {
 impl Journal {
     /// Locks and opens the journal of `request.plan` on this platform and stage, converting a
     /// legacy journal of the same platform. Nothing on the platform is touched here.
-    pub fn open(request: OpenRequest<'_>) -> Result<Journal> {
+    pub fn open(request: OpenRequest<'_>) -> Result<Journal, JournalError> {
         let key = JournalKey {
             platform: request.platform.clone(),
             project: request.plan.scope.project.clone(),
@@ -81,7 +81,7 @@ impl Journal {
         };
         let path = journal_path(request.state_dir, &request.plan.path, &key);
         fsio::create_private_dir(request.state_dir)
-            .map_err(|e| Error::io("creating the state directory", request.state_dir, e))?;
+            .map_err(|e| JournalError::io("creating the state directory", request.state_dir, e))?;
         let lock = lock(&path.with_extension("lock"))?;
         let mut notes = Vec::new();
         let existing = match read(&path, &key.platform) {
@@ -99,8 +99,7 @@ impl Journal {
             Ok(Some(data)) => Some(data),
             Err(why) => unusable(&request, &path, &why, &mut notes)?,
         };
-        let plan_json = serde_json::to_value(request.plan)
-            .map_err(|e| Error::encoding("the plan for the journal", e))?;
+        let plan_json = serde_json::to_value(request.plan).map_err(JournalError::Encode)?;
         let mut data = match existing {
             Some(_) if request.restart => {
                 let aside = move_aside(&path)?;
@@ -129,7 +128,7 @@ impl Journal {
 
 /// Takes the exclusive lock; a second run of the same plan on the same platform stops here,
 /// naming the holder.
-fn lock(lock_path: &Path) -> Result<File> {
+fn lock(lock_path: &Path) -> Result<File, JournalError> {
     let mut lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -137,25 +136,23 @@ fn lock(lock_path: &Path) -> Result<File> {
         .write(true)
         .mode(fsio::PRIVATE_FILE)
         .open(lock_path)
-        .map_err(|e| Error::io("opening the journal lock", lock_path, e))?;
+        .map_err(|e| JournalError::io("opening the journal lock", lock_path, e))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(lock_path).unwrap_or_default();
             let holder: String = holder.trim().chars().take(200).collect();
-            return Err(Error::Decision(format!(
-                "another run of this plan holds the journal lock {} ({}), on this same platform \
-                 however its URL is spelled; wait for it to finish or stop it, then run again",
-                lock_path.display(),
-                if holder.is_empty() {
-                    "holder unknown"
+            return Err(JournalError::Locked {
+                lock: lock_path.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "holder unknown".into()
                 } else {
-                    &holder
-                }
-            )));
+                    holder
+                },
+            });
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            return Err(Error::io("locking the journal", lock_path, e));
+            return Err(JournalError::io("locking the journal", lock_path, e));
         }
     }
     // Say who holds the lock, for the error a second run shows.
@@ -237,7 +234,7 @@ fn unusable(
     path: &Path,
     why: &str,
     notes: &mut Vec<String>,
-) -> Result<Option<JournalData>> {
+) -> Result<Option<JournalData>, JournalError> {
     if request.restart {
         let aside = move_aside(path)?;
         notes.push(format!(
@@ -247,39 +244,31 @@ fn unusable(
         ));
         return Ok(None);
     }
-    Err(Error::Decision(format!(
-        "journal {} cannot be used: {why}. Nothing was done on the platform. Either fix or restore \
-         the file and run again, or run again with --restart to move it aside: the run then \
-         starts from what the platform shows and stops where that cannot tell what happened",
-        path.display()
-    )))
+    Err(JournalError::Unusable {
+        path: path.to_path_buf(),
+        why: why.to_owned(),
+    })
 }
 
-fn move_aside(path: &Path) -> Result<PathBuf> {
+fn move_aside(path: &Path) -> Result<PathBuf, JournalError> {
     let aside = path.with_extension(format!(
         "replaced-{}.json",
         Utc::now().format("%Y%m%dT%H%M%S%.3f")
     ));
     std::fs::rename(path, &aside)
-        .map_err(|e| Error::io("moving the old journal aside", path, e))?;
-    fsio::sync_dir(fsio::parent_of(path)).map_err(|e| Error::io("syncing", path, e))?;
+        .map_err(|e| JournalError::io("moving the old journal aside", path, e))?;
+    fsio::sync_dir(fsio::parent_of(path)).map_err(|e| JournalError::io("syncing", path, e))?;
     Ok(aside)
 }
 
-fn plan_changed(plan: &Plan, path: &Path, old: &Value, new: &Value) -> Error {
+fn plan_changed(plan: &Plan, path: &Path, old: &Value, new: &Value) -> JournalError {
     let mut changes = diff_values("", old, new);
     changes.retain(|c| !c.starts_with("content_hash"));
-    Error::Decision(format!(
-        "{} changed since the run recorded in {}:\n{}\nRun with --restart to start over with the \
-         new plan (the old journal is moved aside), or put the old plan back to resume.",
-        plan.path.display(),
-        path.display(),
-        changes
-            .iter()
-            .map(|c| format!("  {c}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    ))
+    JournalError::PlanChanged {
+        plan: plan.path.clone(),
+        journal: path.to_path_buf(),
+        changes,
+    }
 }
 
 fn fresh(plan: &Plan, key: JournalKey, endpoint: &str, plan_json: Value) -> JournalData {
@@ -306,7 +295,7 @@ fn adopt_legacy(
     key: &JournalKey,
     path: &Path,
     notes: &mut Vec<String>,
-) -> Result<Option<JournalData>> {
+) -> Result<Option<JournalData>, JournalError> {
     let Some(origin) = normalized_origin(&request.endpoint) else {
         return Ok(None);
     };
@@ -330,17 +319,15 @@ fn adopt_legacy(
         let old_lock_path = found.with_extension("lock");
         let _old_lock = lock(&old_lock_path)?;
         let data = legacy::convert(old, key.platform.clone()).map_err(|why| {
-            Error::Decision(format!(
-                "journal {} (written by an earlier version) cannot be converted: {why}. Nothing \
-                 was done on the platform. Finish the run with the version that wrote it, or move \
-                 the file aside to start from what the platform shows",
-                found.display()
-            ))
+            JournalError::Unconvertible {
+                path: found.clone(),
+                why,
+            }
         })?;
-        let bytes =
-            serde_json::to_vec_pretty(&data).map_err(|e| Error::encoding("the journal", e))?;
-        fsio::write_atomic(path, &bytes).map_err(|e| Error::io("writing the journal", path, e))?;
-        std::fs::remove_file(&found).map_err(|e| Error::io("removing", &found, e))?;
+        let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;
+        fsio::write_atomic(path, &bytes)
+            .map_err(|e| JournalError::io("writing the journal", path, e))?;
+        std::fs::remove_file(&found).map_err(|e| JournalError::io("removing", &found, e))?;
         let _ = std::fs::remove_file(&old_lock_path);
         notes.push(format!(
             "adopted the journal {} of an earlier version (now {})",
@@ -353,12 +340,18 @@ fn adopt_legacy(
 }
 
 /// Files in `state_dir` named like a journal of the plan at `plan_path`.
-fn candidates(state_dir: &Path, plan_path: &Path) -> Result<Vec<PathBuf>> {
+fn candidates(state_dir: &Path, plan_path: &Path) -> Result<Vec<PathBuf>, JournalError> {
     let stem = stem(plan_path);
     let entries = match std::fs::read_dir(state_dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading the state directory", state_dir, e)),
+        Err(e) => {
+            return Err(JournalError::io(
+                "reading the state directory",
+                state_dir,
+                e,
+            ));
+        }
     };
     let mut out: Vec<PathBuf> = entries
         .flatten()
@@ -408,7 +401,7 @@ pub fn finished_identity(
 
 /// Every journal of the plan at `plan_path` in `state_dir` (one per platform and stage it ran
 /// against), for `status`. Legacy journals are shown converted; none is changed.
-pub fn find_for_plan(state_dir: &Path, plan_path: &Path) -> Result<Vec<Found>> {
+pub fn find_for_plan(state_dir: &Path, plan_path: &Path) -> Result<Vec<Found>, JournalError> {
     let placeholder = PlatformIdentity::Api {
         origin: "(recorded before platform identities)".into(),
         organization: "-".into(),

@@ -5,6 +5,7 @@
 //!
 //! Keys are typed ([`StepKey`]) and so are the observations ([`Fact`]); the file stays readable.
 
+mod error;
 mod facts;
 mod file;
 mod keys;
@@ -19,9 +20,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
 use crate::platform::PlatformIdentity;
 
+pub use error::JournalError;
 pub use facts::{Fact, Verified};
 pub use file::{Found, OpenRequest, find_for_plan, finished, finished_identity};
 pub use keys::{MigrationStep, PlanStep, StepKey};
@@ -115,15 +116,15 @@ impl Journal {
         self.data.steps.get(key)
     }
 
-    pub fn intent(&mut self, key: &StepKey, fact: Fact) -> Result<()> {
+    pub fn intent(&mut self, key: &StepKey, fact: Fact) -> Result<(), JournalError> {
         self.put(key, RecordState::Intent, fact)
     }
 
-    pub fn done(&mut self, key: &StepKey, fact: Fact) -> Result<()> {
+    pub fn done(&mut self, key: &StepKey, fact: Fact) -> Result<(), JournalError> {
         self.put(key, RecordState::Done, fact)
     }
 
-    fn put(&mut self, key: &StepKey, state: RecordState, fact: Fact) -> Result<()> {
+    fn put(&mut self, key: &StepKey, state: RecordState, fact: Fact) -> Result<(), JournalError> {
         let started_at = self.get(key).map(|r| r.started_at).unwrap_or_else(Utc::now);
         self.data.steps.insert(
             key.clone(),
@@ -139,25 +140,24 @@ impl Journal {
 
     /// Forgets records (a refused call that provably did nothing; a destroyed target's steps),
     /// in one write.
-    pub fn forget(&mut self, keys: &[StepKey]) -> Result<()> {
+    pub fn forget(&mut self, keys: &[StepKey]) -> Result<(), JournalError> {
         for k in keys {
             self.data.steps.remove(k);
         }
         self.save()
     }
 
-    pub fn set_finished(&mut self, finished: bool) -> Result<()> {
+    pub fn set_finished(&mut self, finished: bool) -> Result<(), JournalError> {
         self.data.finished = finished;
         self.save()
     }
 
-    fn save(&self) -> Result<()> {
+    fn save(&self) -> Result<(), JournalError> {
         let mut data = self.data.clone();
         data.updated_at = Utc::now();
-        let bytes =
-            serde_json::to_vec_pretty(&data).map_err(|e| Error::encoding("the journal", e))?;
+        let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;
         crate::fsio::write_atomic(&self.path, &bytes)
-            .map_err(|e| Error::io("writing the journal", &self.path, e))
+            .map_err(|e| JournalError::io("writing the journal", &self.path, e))
     }
 }
 
