@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use common::oracle::{Before, Expected, POSTGRES, REDIS, VOLUME, problems, settled_footprint};
+use common::oracle::{Before, KINDS, Kind, problems, settled_footprint};
 use common::{Cmd, TestSandbox, plan_copy, state_dir_of};
 
 const DEFAULT_ROUNDS: usize = 6;
@@ -40,39 +40,7 @@ const ATTEMPTS: usize = 3;
 
 const SIGKILL: i32 = 9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Volume,
-    Postgres,
-    Redis,
-}
-
-const KINDS: [Kind; 3] = [Kind::Volume, Kind::Postgres, Kind::Redis];
-
 impl Kind {
-    fn seed(self) -> &'static str {
-        match self {
-            Kind::Volume => "crash-world.yaml",
-            Kind::Postgres | Kind::Redis => "crash-world-data.yaml",
-        }
-    }
-
-    fn plan(self) -> &'static str {
-        match self {
-            Kind::Volume => "crash.yaml",
-            Kind::Postgres => "crash-postgres.yaml",
-            Kind::Redis => "crash-redis.yaml",
-        }
-    }
-
-    fn expected(self) -> &'static [Expected] {
-        match self {
-            Kind::Volume => VOLUME,
-            Kind::Postgres => POSTGRES,
-            Kind::Redis => REDIS,
-        }
-    }
-
     /// A little over how long an uninterrupted run of the plan takes against a sped-up sandbox,
     /// so kill delays cover the whole run and a few kills miss it. `full_run_times` measured
     /// 0.9-1.1 s, 1.1-2.0 s and 1.0-1.4 s with the debug build on 2 cores.

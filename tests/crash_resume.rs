@@ -18,16 +18,9 @@ mod common;
 
 use std::path::Path;
 
-use common::oracle::{Before, Expected, POSTGRES, REDIS, VOLUME, problems, settled_footprint};
+use common::oracle::{Before, Kind, POSTGRES, problems, settled_footprint};
 use common::{Ran, TestSandbox, plan_copy, state_dir_of};
 use setops_migrate::migrate::crash::{CRASH_EXIT, POINTS};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Volume,
-    Postgres,
-    Redis,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Then {
@@ -40,31 +33,6 @@ enum Then {
 }
 
 const WHENS: [&str; 2] = ["before", "after"];
-
-impl Kind {
-    fn seed(self) -> &'static str {
-        match self {
-            Kind::Volume => "crash-world.yaml",
-            Kind::Postgres | Kind::Redis => "crash-world-data.yaml",
-        }
-    }
-
-    fn plan(self) -> &'static str {
-        match self {
-            Kind::Volume => "crash.yaml",
-            Kind::Postgres => "crash-postgres.yaml",
-            Kind::Redis => "crash-redis.yaml",
-        }
-    }
-
-    fn expected(self) -> &'static [Expected] {
-        match self {
-            Kind::Volume => VOLUME,
-            Kind::Postgres => POSTGRES,
-            Kind::Redis => REDIS,
-        }
-    }
-}
 
 /// Position of a crash in run order, to tell which crashes come after a fresh backup exists.
 fn order(point: &str, when: &str) -> usize {

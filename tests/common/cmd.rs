@@ -64,8 +64,9 @@ impl Cmd {
         self
     }
 
-    /// Runs the binary with only PATH, HOME and the given variables in its environment.
-    pub fn run(self) -> Ran {
+    /// The binary in the working directory with only PATH, HOME, NO_COLOR and the given
+    /// variables in its environment (and the shared cluster for a command that starts a sandbox).
+    fn command(&self) -> Command {
         let cwd = self.cwd.clone().unwrap_or_else(std::env::temp_dir);
         let mut c = Command::new(BIN);
         c.args(&self.args).current_dir(&cwd).env_clear();
@@ -78,6 +79,12 @@ impl Cmd {
         for (k, v) in &self.env {
             c.env(k, v);
         }
+        c
+    }
+
+    /// Runs the binary with only PATH, HOME and the given variables in its environment.
+    pub fn run(self) -> Ran {
+        let mut c = self.command();
         c.stdin(std::process::Stdio::null());
         let out = c.output().expect("binary runs");
         let ran = Ran {
@@ -164,18 +171,7 @@ impl Cmd {
     /// Starts the binary with the same clean environment as [`Cmd::run`] and returns at once;
     /// stdout and stderr are piped (collect them with `wait_with_output`).
     pub fn spawn(self) -> std::process::Child {
-        let cwd = self.cwd.clone().unwrap_or_else(std::env::temp_dir);
-        let mut c = Command::new(BIN);
-        c.args(&self.args).current_dir(&cwd).env_clear();
-        c.env("PATH", std::env::var("PATH").unwrap_or_default());
-        c.env("HOME", &cwd);
-        c.env("NO_COLOR", "1");
-        if starts_sandbox(&self.args) {
-            c.env(POSTGRES_URL_ENV, postgres_url());
-        }
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
+        let mut c = self.command();
         c.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());

@@ -76,6 +76,43 @@ pub struct Before {
     pub apps: BTreeMap<String, Vec<Value>>,
 }
 
+/// The crash plans, each with the sandbox world it runs in and what it must produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Volume,
+    Postgres,
+    Redis,
+}
+
+pub const KINDS: [Kind; 3] = [Kind::Volume, Kind::Postgres, Kind::Redis];
+
+impl Kind {
+    /// The seed file under tests/plans/run/.
+    pub fn seed(self) -> &'static str {
+        match self {
+            Kind::Volume => "crash-world.yaml",
+            Kind::Postgres | Kind::Redis => "crash-world-data.yaml",
+        }
+    }
+
+    /// The plan file under tests/plans/run/.
+    pub fn plan(self) -> &'static str {
+        match self {
+            Kind::Volume => "crash.yaml",
+            Kind::Postgres => "crash-postgres.yaml",
+            Kind::Redis => "crash-redis.yaml",
+        }
+    }
+
+    pub fn expected(self) -> &'static [Expected] {
+        match self {
+            Kind::Volume => VOLUME,
+            Kind::Postgres => POSTGRES,
+            Kind::Redis => REDIS,
+        }
+    }
+}
+
 pub const APPS: [&str; 2] = ["web", "worker"];
 
 impl Before {
