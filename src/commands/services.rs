@@ -98,9 +98,15 @@ pub async fn destroy(ctx: &Context, name: &str) -> Result<()> {
             .map(|l| format!("{} ({})", l.app, l.target()))
             .collect();
         return Err(Error::Usage(format!(
-            "service {name} in {scope} is linked by {}; unlink it first (`--app APP \
-             link:destroy {name}`), commit, then destroy it",
-            apps.join(", ")
+            "service {name} in {scope} is linked by {}; unlink it first ({}), commit, then \
+             destroy it",
+            apps.join(", "),
+            service
+                .links
+                .iter()
+                .map(|l| format!("`--app {} link:destroy {name}`", l.app))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let command = ChangesetCommand::ServiceDestroy {

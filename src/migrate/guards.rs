@@ -219,13 +219,18 @@ fn refuse_linked(engine: &Engine, target: &Service) -> Result<()> {
         return Ok(());
     }
     let apps: BTreeSet<&str> = target.links.iter().map(|l| l.app.as_str()).collect();
+    let scoped = &engine.options.invocation.scoped;
+    let unlinks: Vec<String> = apps
+        .iter()
+        .map(|app| format!("  {scoped} --app {app} link:destroy {}", target.name))
+        .collect();
     Err(Error::Decision(format!(
-        "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. \
-         Unlink it first (`--app APP link:destroy {}` + `changeset:commit`) if it really is disposable.",
+        "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. If it \
+         really is disposable, unlink it first and commit:\n{}\n  {scoped} changeset:commit",
         target.name,
         engine.scope,
-        apps.into_iter().collect::<Vec<_>>().join(", "),
-        target.name
+        apps.iter().copied().collect::<Vec<_>>().join(", "),
+        unlinks.join("\n")
     )))
 }
 
