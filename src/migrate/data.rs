@@ -12,7 +12,7 @@ use crate::api::UploadRequest;
 use crate::error::{Error, Result};
 use crate::model::{Backup, BackupStatus, codes};
 use crate::plan::{BackupChoice, Migration};
-use crate::transfer;
+use crate::transfer::{self, TransferFault};
 
 use super::crash::{self, When};
 use super::engine::Engine;
@@ -82,10 +82,10 @@ pub async fn select_backup(
                 }
             };
             let (Some(size), Some(sha256)) = (backup.size, backup.sha256.clone()) else {
-                return Err(Error::Internal(format!(
-                    "backup {} of {source} is CREATED but the platform gave no size or SHA-256",
-                    backup.id
-                )));
+                return Err(Error::unexpected(
+                    format!("backup {} of {source}", backup.id),
+                    "it is CREATED but the platform gave no size or SHA-256",
+                ));
             };
             let ext = resolved.service_type.backup_extension().unwrap_or("backup");
             let file = engine.artifacts.join(format!("{}.{ext}", backup.id));
@@ -291,11 +291,9 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
     crash::point("download", When::After);
     if got.sha256 != artifact.sha256 {
         remove(&artifact.file)?;
-        return Err(Error::Transfer {
-            context: format!("download of backup {backup_id}"),
-            detail: "the file's SHA-256 differs from the one recorded when the backup was chosen; the file was removed".into(),
-            retryable: true,
-        });
+        return Err(TransferFault::DiffersFromRecord
+            .during(format!("download of backup {backup_id}"))
+            .into());
     }
     engine.emit(
         Some(&m.target),

@@ -46,7 +46,7 @@ impl Sidecar {
 
     pub async fn save(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
+            .map_err(|e| Error::encoding("a download's resume record", e))?;
         files::write_private(path, &bytes).await
     }
 }

@@ -1,6 +1,7 @@
 //! The verify step end to end against an in-process sandbox (a real server on 127.0.0.1:0):
 //! what is compared, what is said when something cannot be, what the journal keeps.
 
+use crate::migrate::verify::VerifyError;
 use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Instant;
@@ -292,7 +293,10 @@ async fn a_backup_that_differs_fails_before_any_data_is_compared() {
     let error = verify(&engine, &m, &artifact, &upload)
         .await
         .expect_err("sha differs");
-    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert!(
+        matches!(&error, Error::Verify(e) if matches!(**e, VerifyError::UploadDiffers { .. })),
+        "{error:?}"
+    );
     assert!(
         error.to_string().contains("nothing was relinked"),
         "{error}"

@@ -2,9 +2,12 @@
 //! where both services' data can be reached from here, that the target holds the source's data
 //! (tables and rows, keys and values, files). Any difference blocks the relink (exit 5).
 
+mod error;
 mod files;
 mod postgres;
 mod redis;
+
+pub use error::VerifyError;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -29,8 +32,30 @@ trait Fingerprint: Serialize {
     fn summary(&self) -> MatchSummary;
 }
 
-/// `Ok(Err(reason))`: the data cannot be reached from here, which is no error by itself.
-type Measured<T> = Result<std::result::Result<T, String>>;
+/// One side's data, or why it cannot be reached from here (which is no error by itself).
+enum Reach<T> {
+    Reached(T),
+    Unreachable(String),
+}
+
+type Measured<T> = Result<Reach<T>>;
+
+#[cfg(test)]
+impl<T> Reach<T> {
+    fn reached(self) -> T {
+        match self {
+            Reach::Reached(t) => t,
+            Reach::Unreachable(reason) => panic!("unreachable: {reason}"),
+        }
+    }
+
+    fn unreachable(self) -> String {
+        match self {
+            Reach::Reached(_) => panic!("reached, expected unreachable"),
+            Reach::Unreachable(reason) => reason,
+        }
+    }
+}
 
 enum DataCheck {
     Matches {
@@ -104,19 +129,15 @@ fn check_artifact(m: &Migration, artifact: &Artifact, upload: &Backup) -> Result
     if size_ok && sha_ok {
         return Ok(());
     }
-    Err(Error::Verification(format!(
-        "{}: the target's backup {} ({} bytes, sha256 {}) differs from what left the source \
-         ({} bytes, sha256 {}); nothing was relinked",
-        m.target,
-        upload.id,
-        upload
-            .size
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "?".into()),
-        upload.sha256.as_deref().unwrap_or("?"),
-        artifact.size,
-        artifact.sha256
-    )))
+    Err(VerifyError::UploadDiffers {
+        target: m.target.clone(),
+        backup_id: upload.id,
+        uploaded_size: upload.size,
+        uploaded_sha256: upload.sha256.clone(),
+        size: artifact.size,
+        sha256: artifact.sha256.clone(),
+    }
+    .into())
 }
 
 async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
@@ -133,8 +154,10 @@ async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
         connection(engine, &m.target, "target").await?,
     );
     let (from, to) = match connections {
-        (Ok(from), Ok(to)) => (from, to),
-        (Err(reason), _) | (_, Err(reason)) => return Ok(DataCheck::NotCompared(reason)),
+        (Reach::Reached(from), Reach::Reached(to)) => (from, to),
+        (Reach::Unreachable(reason), _) | (_, Reach::Unreachable(reason)) => {
+            return Ok(DataCheck::NotCompared(reason));
+        }
     };
     if from.kind != to.kind {
         return Ok(DataCheck::NotCompared(format!(
@@ -174,19 +197,15 @@ async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
 }
 
 /// The platform's connection to one side, or why there is none (said with the side and name).
-async fn connection(
-    engine: &Engine,
-    service: &str,
-    side: &str,
-) -> Result<std::result::Result<ServiceConnection, String>> {
+async fn connection(engine: &Engine, service: &str, side: &str) -> Measured<ServiceConnection> {
     Ok(
         match engine
             .platform
             .service_connection(&engine.scope, service)
             .await?
         {
-            Reachability::Reachable(connection) => Ok(connection),
-            Reachability::NotOffered { reason } => Err(format!(
+            Reachability::Reachable(connection) => Reach::Reached(connection),
+            Reachability::NotOffered { reason } => Reach::Unreachable(format!(
                 "the platform offers no connection to the {side} {service} ({})",
                 crate::redact::redact(&reason)
             )),
@@ -200,15 +219,10 @@ fn judge<F: Fingerprint>(
     target: Measured<F>,
 ) -> Result<DataCheck> {
     let (source, target) = match (source?, target?) {
-        (Ok(s), Ok(t)) => (s, t),
-        // The platform gave a connection to both services, so both must answer: a target that
-        // cannot be reached (dropped, wrong password) must never be relinked to.
-        (Err(reason), _) | (_, Err(reason)) => {
-            return Err(Error::Verification(format!(
-                "{reason}; the platform says this data is reachable, so nothing was relinked. \
-                 Check the service, then run again; pass --no-verify only to relink without \
-                 comparing the data"
-            )));
+        (Reach::Reached(s), Reach::Reached(t)) => (s, t),
+        // The platform gave a connection to both services, so both must answer.
+        (Reach::Unreachable(reason), _) | (_, Reach::Unreachable(reason)) => {
+            return Err(VerifyError::Unreachable { reason }.into());
         }
     };
     let differences = F::differences(&source, &target);
