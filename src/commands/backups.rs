@@ -10,6 +10,7 @@ use crate::api::UploadRequest;
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{Backup, RestoreOutcome};
+use crate::platform::Uploads;
 use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, TableBuilder, format_size};
@@ -213,7 +214,20 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
         size,
         sha256: sha256.clone(),
     };
-    let first = platform.start_upload(&scope, service, &request).await?;
+    let tickets = match platform.uploads() {
+        Uploads::Tickets(tickets) => tickets,
+        Uploads::WholeFile(uploader) => {
+            if print_url {
+                return Err(Error::usage(
+                    "this platform takes an upload only as a whole file (setops backup:upload \
+                     FILE) and prints no URL for it; run backup:upload without --print-url",
+                ));
+            }
+            let backup = uploader.upload_file(&scope, service, file).await?;
+            return print_uploaded(ctx, &filename, size, &backup);
+        }
+    };
+    let first = tickets.start_upload(&scope, service, &request).await?;
     if print_url {
         if ctx.output.is_json() {
             ctx.output.json(&json!({
@@ -249,12 +263,11 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
         &sha256,
         |_attempt| {
             let ready = first.take();
-            let platform = platform.clone();
             async move {
                 match ready {
                     Some(ticket) => Ok(ticket),
                     None => {
-                        platform
+                        tickets
                             .renew_upload(scope_ref, service, backup_id_ref)
                             .await
                     }
@@ -264,8 +277,13 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
         progress.as_ref(),
     )
     .await?;
+    print_uploaded(ctx, &filename, size, &backup)
+}
+
+/// `✅ backup.psqlcustom completed (1.47 mB) with ID …`, as `setops backup:upload` prints it.
+fn print_uploaded(ctx: &Context, filename: &str, size: u64, backup: &Backup) -> Result<()> {
     if ctx.output.is_json() {
-        ctx.output.json(&backup);
+        ctx.output.json(backup);
     } else {
         ctx.output.line(&format!(
             "{}{filename} completed ({}) with ID {}",

@@ -148,7 +148,7 @@ async fn attempt_once(
     reporter: &mut Reporter<'_>,
 ) -> Result<Verified> {
     let context = format!("download of backup {}", ticket.backup.id);
-    if !is_sha256(&ticket.sha256) {
+    if ticket.sha256.as_deref().is_some_and(|s| !is_sha256(s)) {
         return Err(TransferFault::TicketWithoutChecksum.during(context).into());
     }
     let label = ticket.filename.as_str();
@@ -369,12 +369,14 @@ async fn verify(
         ));
     }
     let sha256 = files::hex_digest(hasher);
-    if !sha256.eq_ignore_ascii_case(&ticket.sha256) {
+    if let Some(expected) = &ticket.sha256
+        && !sha256.eq_ignore_ascii_case(expected)
+    {
         paths.discard().await?;
         return Err(retryable(
             context,
             TransferFault::ChecksumMismatch {
-                expected: short(&ticket.sha256),
+                expected: short(expected),
                 actual: short(&sha256),
             },
         ));

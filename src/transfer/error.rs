@@ -63,6 +63,12 @@ pub enum TransferFault {
     DiffersFromRecord,
 
     #[error(
+        "the file has {size} bytes, but the platform shows the backup as {shown}; the file was \
+         removed"
+    )]
+    SizeDiffersFromShown { size: u64, shown: String },
+
+    #[error(
         "the file has {now} bytes but had {hashed} when it was hashed; it is still changing, run \
          the command again once it is complete"
     )]

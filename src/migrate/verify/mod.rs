@@ -20,7 +20,7 @@ use crate::model::Backup;
 use crate::plan::Migration;
 use crate::platform::Reachability;
 
-use super::data::Artifact;
+use super::data::FileFacts;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step, VerifyOutcome};
 pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary};
@@ -69,7 +69,8 @@ enum DataCheck {
 pub async fn verify(
     engine: &Engine,
     m: &Migration,
-    artifact: &Artifact,
+    backup_id: Option<&str>,
+    file: &FileFacts,
     upload: &Backup,
 ) -> Result<()> {
     let k = MigrationStep::Verify.of(&m.target);
@@ -82,11 +83,11 @@ pub async fn verify(
         );
         return Ok(());
     }
-    check_artifact(m, artifact, upload)?;
+    let checked = check_upload(m, file, upload)?;
     let mut record = Verified {
-        size: artifact.size,
-        sha256: artifact.sha256.clone(),
-        checked: vec!["size".into(), "sha256".into()],
+        size: file.size,
+        sha256: file.sha256.clone(),
+        checked,
         data: None,
         data_not_compared: None,
     };
@@ -108,7 +109,7 @@ pub async fn verify(
                 scope: engine.scope.clone(),
                 source: m.source.clone().unwrap_or_else(|| "(file)".into()),
                 target: m.target.clone(),
-                backup_id: artifact.backup_id.clone(),
+                backup_id: backup_id.map(str::to_owned),
                 differences,
             })));
         }
@@ -122,20 +123,30 @@ pub async fn verify(
     engine.done(&k, Fact::Verified(record)).await
 }
 
-/// The target's uploaded backup against the artifact, both as the platform reports them.
-fn check_artifact(m: &Migration, artifact: &Artifact, upload: &Backup) -> Result<()> {
-    let size_ok = upload.size == Some(artifact.size);
-    let sha_ok = upload.sha256.as_deref() == Some(artifact.sha256.as_str());
+/// The target's uploaded backup against the moved file, with what the platform shows of it: an
+/// exact size (else the printed one) and a SHA-256 where it reports one. Says what was checked.
+fn check_upload(m: &Migration, file: &FileFacts, upload: &Backup) -> Result<Vec<String>> {
+    let size_ok = match (upload.size, &upload.shown_size) {
+        (Some(size), _) => size == file.size,
+        (None, Some(shown)) => crate::units::size_fits(shown, file.size),
+        (None, None) => false,
+    };
+    let sha_ok = upload
+        .sha256
+        .as_deref()
+        .is_none_or(|sha| sha == file.sha256);
     if size_ok && sha_ok {
-        return Ok(());
+        let mut checked = vec!["size".to_owned()];
+        checked.extend(upload.sha256.is_some().then(|| "sha256".to_owned()));
+        return Ok(checked);
     }
     Err(VerifyError::UploadDiffers {
         target: m.target.clone(),
         backup_id: upload.id,
         uploaded_size: upload.size,
         uploaded_sha256: upload.sha256.clone(),
-        size: artifact.size,
-        sha256: artifact.sha256.clone(),
+        size: file.size,
+        sha256: file.sha256.clone(),
     }
     .into())
 }
