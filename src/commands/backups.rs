@@ -134,9 +134,17 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
                 "size": ticket.size, "sha256": ticket.sha256, "expires_at": ticket.expires_at,
             }));
         } else {
+            let expiry = ticket
+                .expires_at
+                .map(|at| {
+                    format!(
+                        "expires {}; ",
+                        at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    )
+                })
+                .unwrap_or_default();
             ctx.output.human(&format!(
-                "# expires {}; the URL is a credential, do not share it",
-                ticket.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                "# {expiry}the URL is a credential, do not share it"
             ));
             if ctx.output.format == crate::ui::OutputFormat::Plain {
                 ctx.output.line(&ticket.url);

@@ -390,7 +390,6 @@ fn remove(path: &Path) -> Result<()> {
     std::fs::remove_file(path).map_err(|e| Error::io("removing", path, e))
 }
 
-
 /// A journal record whose fact does not belong to its step: a hand-edited or damaged journal.
 pub fn unexpected(key: &super::journal::StepKey, fact: &Fact) -> Error {
     super::journal::JournalError::UnexpectedRecord {

@@ -21,15 +21,25 @@ use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::journal::{Fact, MigrationStep};
 
-pub async fn upload(engine: &Engine, m: &Migration, source: &Path, file: &FileFacts) -> Result<Backup> {
+pub async fn upload(
+    engine: &Engine,
+    m: &Migration,
+    source: &Path,
+    file: &FileFacts,
+) -> Result<Backup> {
     let k = MigrationStep::Upload.of(&m.target);
     if let Some(fact) = engine.done_fact(&k).await {
         let Some(id) = fact.upload_id() else {
             return Err(unexpected(&k, &fact));
         };
-        emit(engine, m, Phase::Replayed, Happening::UploadedEarlier {
-            upload_id: id.to_string(),
-        });
+        emit(
+            engine,
+            m,
+            Phase::Replayed,
+            Happening::UploadedEarlier {
+                upload_id: id.to_string(),
+            },
+        );
         return engine
             .platform
             .backup(&engine.scope, &m.target, &id.to_string())
@@ -74,16 +84,26 @@ async fn by_tickets(
     };
     let ticket = match existing {
         Some(b) if b.status != BackupStatus::Uploading => {
-            emit(engine, m, Phase::Info, Happening::UploadFound {
-                upload_id: b.id.to_string(),
-            });
+            emit(
+                engine,
+                m,
+                Phase::Info,
+                Happening::UploadFound {
+                    upload_id: b.id.to_string(),
+                },
+            );
             engine.done(&k, fact(Some(b.id), file, None)).await?;
             return Ok(b);
         }
         Some(b) => {
-            emit(engine, m, Phase::Info, Happening::UploadResumed {
-                upload_id: b.id.to_string(),
-            });
+            emit(
+                engine,
+                m,
+                Phase::Info,
+                Happening::UploadResumed {
+                    upload_id: b.id.to_string(),
+                },
+            );
             tickets
                 .renew_upload(&engine.scope, &m.target, &b.id.to_string())
                 .await?
@@ -107,9 +127,14 @@ async fn by_tickets(
         }
     };
     let upload_id = ticket.backup.id.to_string();
-    emit(engine, m, Phase::Started, Happening::UploadStarted {
-        upload_id: Some(upload_id.clone()),
-    });
+    emit(
+        engine,
+        m,
+        Phase::Started,
+        Happening::UploadStarted {
+            upload_id: Some(upload_id.clone()),
+        },
+    );
     crash::point("upload", When::Before);
     let progress = engine.sink.transfer(engine.event(
         Some(&m.target),
@@ -161,18 +186,32 @@ async fn whole_file(
     if let Some(before) = &earlier
         && let Some(found) = appeared_since(&listed, before, file.size)
     {
-        emit(engine, m, Phase::Info, Happening::UploadFound {
-            upload_id: found.id.to_string(),
-        });
+        emit(
+            engine,
+            m,
+            Phase::Info,
+            Happening::UploadFound {
+                upload_id: found.id.to_string(),
+            },
+        );
         let found = found.clone();
         return finish(engine, m, file, found, earlier).await;
     }
     // The earlier attempt's list still holds: nothing it sent is left out of a new one.
     let before = earlier.unwrap_or_else(|| listed.iter().map(|b| b.id).collect());
-    engine.intent(&k, fact(None, file, Some(before.clone()))).await?;
-    emit(engine, m, Phase::Started, Happening::UploadStarted { upload_id: None });
+    engine
+        .intent(&k, fact(None, file, Some(before.clone())))
+        .await?;
+    emit(
+        engine,
+        m,
+        Phase::Started,
+        Happening::UploadStarted { upload_id: None },
+    );
     crash::point("upload", When::Before);
-    let sent = uploader.upload_file(&engine.scope, &m.target, source).await?;
+    let sent = uploader
+        .upload_file(&engine.scope, &m.target, source)
+        .await?;
     crash::point("upload", When::After);
     finish(engine, m, file, sent, Some(before)).await
 }
@@ -199,9 +238,14 @@ async fn finish(
     backup: Backup,
     known_before: Option<Vec<Uuid>>,
 ) -> Result<Backup> {
-    emit(engine, m, Phase::Done, Happening::Uploaded {
-        upload_id: backup.id.to_string(),
-    });
+    emit(
+        engine,
+        m,
+        Phase::Done,
+        Happening::Uploaded {
+            upload_id: backup.id.to_string(),
+        },
+    );
     engine
         .done(
             &MigrationStep::Upload.of(&m.target),

@@ -87,7 +87,11 @@ impl fmt::Display for Happening {
                 size,
                 shown_size,
                 ..
-            } => write!(f, "backup {id} ({})", size_text(*size, shown_size.as_deref())),
+            } => write!(
+                f,
+                "backup {id} ({})",
+                size_text(*size, shown_size.as_deref())
+            ),
             BackupChosen {
                 backup_id: None,
                 file,

@@ -185,7 +185,9 @@ async fn equal_directories_match_are_journaled_and_replayed() {
     let sink = Arc::new(Recorder::default());
     let engine = engine(&world, &m, true, sink.clone());
     let (artifact, upload) = pair(&"ab".repeat(32));
-    verify(&engine, &m, Some(BACKUP), &artifact, &upload).await.unwrap();
+    verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+        .await
+        .unwrap();
     let done = sink.last();
     assert_eq!((done.step, done.phase), (Some(Step::Verify), Phase::Done));
     let message = done.happening.to_string();
@@ -206,7 +208,9 @@ async fn equal_directories_match_are_journaled_and_replayed() {
         "no connection URL in the journal: {record}"
     );
 
-    verify(&engine, &m, Some(BACKUP), &artifact, &upload).await.unwrap();
+    verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+        .await
+        .unwrap();
     assert_eq!(sink.last().phase, Phase::Replayed);
 }
 
@@ -264,7 +268,9 @@ async fn what_was_not_compared_is_said_and_journaled_without_an_error() {
         let sink = Arc::new(Recorder::default());
         let engine = engine(&world, &m, verify_data, sink.clone());
         let (artifact, upload) = pair(&"ab".repeat(32));
-        verify(&engine, &m, Some(BACKUP), &artifact, &upload).await.unwrap();
+        verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+            .await
+            .unwrap();
         let message = sink.last().happening.to_string();
         assert!(
             message.starts_with("backup matches (size, SHA-256); data not compared: ")

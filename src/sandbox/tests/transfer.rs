@@ -50,7 +50,10 @@ async fn downloads_stream_the_file_with_range_support() {
     assert_eq!(h[reqwest::header::ACCEPT_RANGES], "bytes");
     assert_eq!(h[reqwest::header::CONTENT_TYPE], "application/octet-stream");
     let etag = h[ETAG].to_str().expect("etag").to_owned();
-    assert_eq!(etag, format!("\"{}\"", &tk.sha256.as_deref().unwrap_or_default()[..32]));
+    assert_eq!(
+        etag,
+        format!("\"{}\"", &tk.sha256.as_deref().unwrap_or_default()[..32])
+    );
     assert!(h.contains_key(crate::api::REQUEST_ID_HEADER));
 
     let size = tk.size;

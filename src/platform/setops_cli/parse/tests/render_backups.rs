@@ -17,6 +17,7 @@ pub(super) fn backup(n: u128, status: BackupStatus, size: Option<u64>) -> Backup
         created_at: Utc.with_ymd_and_hms(2021, 4, 23, 12, 3, 10).unwrap(),
         size,
         sha256: None,
+        shown_size: None,
         origin: BackupOrigin::Manual,
         last_restore: None,
         restore_count: 0,
