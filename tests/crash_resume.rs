@@ -18,172 +18,17 @@ mod common;
 
 use std::path::Path;
 
-use common::oracle::{Before, Kind, POSTGRES, problems, settled_footprint};
-use common::{Ran, TestSandbox, plan_copy, state_dir_of};
+use common::crash::{Then, Via, WHENS, run, show};
+use common::oracle::{Before, Kind, POSTGRES, problems};
+use common::{TestSandbox, plan_copy, state_dir_of};
 use setops_migrate::migrate::crash::{CRASH_EXIT, POINTS};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Then {
-    /// The rerun finds the journal the crashed run left.
-    JournalKept,
-    /// The whole state directory is deleted before the rerun.
-    JournalDeleted,
-    /// The sandbox is stopped and served again on another port; the journal stays.
-    SandboxRestarted,
-}
-
-const WHENS: [&str; 2] = ["before", "after"];
-
-/// Position of a crash in run order, to tell which crashes come after a fresh backup exists.
-fn order(point: &str, when: &str) -> usize {
-    let p = POINTS
-        .iter()
-        .position(|p| *p == point)
-        .unwrap_or_else(|| panic!("{point} is not in crash::POINTS {POINTS:?}"));
-    2 * p
-        + WHENS
-            .iter()
-            .position(|w| *w == when)
-            .expect("before or after")
-}
-
-fn is_destroy_point(point: &str) -> bool {
-    matches!(point, "stage-destroy" | "commit-destroy")
-}
-
-/// A run whose exit code is what the case observes (cut off at a crash point, or a rerun that
-/// either finishes or refuses having changed nothing), so it is run unchecked.
-fn run(sb: &TestSandbox, plan: &str, extra: &[&str], crash: Option<&str>) -> Ran {
-    let mut cmd = sb.cmd().args(["run", plan, "--yes"]).args(extra);
-    if let Some(at) = crash {
-        cmd = cmd.env("SETOPS_MIGRATE_CRASH_AT", at);
-    }
-    cmd.run_unchecked()
-}
-
-fn show(runs: &[&Ran]) -> String {
-    runs.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            format!(
-                "\n=== run {} (exit {})\n--- stdout\n{}\n--- stderr\n{}",
-                i + 1,
-                r.status,
-                r.stdout,
-                r.stderr
-            )
-        })
-        .collect()
-}
-
-fn case(kind: Kind, point: &str, when: &str, then: Then) {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/plans/run")
-        .join(kind.seed());
-    let mut sb = TestSandbox::start_with_seed(Some(&seed));
-    sb.speed_up();
-    let before = Before::take(&sb, kind.expected());
-    let (_dir, plan) = plan_copy(kind.plan());
-    let plan = plan.to_str().expect("utf-8 path").to_owned();
-    let state = state_dir_of(Path::new(&plan));
-    let mut runs: Vec<Ran> = Vec::new();
-
-    let mut extra: Vec<&str> = Vec::new();
-    let mut journal_lost = then == Then::JournalDeleted;
-    if is_destroy_point(point) {
-        // A target left ambiguous: a run cut off after its upload, its journal lost.
-        let setup = run(&sb, &plan, &[], Some("upload:after"));
-        assert_eq!(setup.status, CRASH_EXIT, "{}", show(&[&setup]));
-        std::fs::remove_dir_all(&state).expect("deleting the state dir");
-        runs.push(setup);
-        extra.push("--recreate-target");
-        journal_lost = true;
-    }
-
-    let at = format!("{point}:{when}");
-    let crashed = run(&sb, &plan, &extra, Some(&at));
-    let reached = crashed.status == CRASH_EXIT
-        && crashed
-            .stderr
-            .contains(&format!("crash point {at} reached"));
-    runs.push(crashed);
-    assert!(
-        reached,
-        "the run did not stop at {at} (expected exit {CRASH_EXIT}){}",
-        show(&runs.iter().collect::<Vec<_>>())
-    );
-    match then {
-        Then::JournalKept => {}
-        Then::JournalDeleted => {
-            std::fs::remove_dir_all(&state).expect("deleting the state dir");
-        }
-        Then::SandboxRestarted => {
-            let old = sb.url.clone();
-            sb.restart();
-            sb.speed_up();
-            assert_ne!(sb.url, old, "the sandbox came back on the same port");
-        }
-    }
-
-    let footprint_before = settled_footprint(&sb);
-    let resumed = run(&sb, &plan, &extra, None);
-    let status = resumed.status;
-    runs.push(resumed);
-    // Counted by `cargo test --test crash_resume -- --nocapture | grep outcome:`.
-    println!(
-        "outcome: {kind:?} {at} {then:?}: {}",
-        if status == 0 {
-            "resumed"
-        } else {
-            "exit 3, then --recreate-target"
-        }
-    );
-    match status {
-        0 => {}
-        3 => {
-            let after = settled_footprint(&sb);
-            assert!(
-                after == footprint_before,
-                "the rerun exited 3 but changed the platform:\nbefore {footprint_before:#?}\nafter {after:#?}{}",
-                show(&runs.iter().collect::<Vec<_>>())
-            );
-            let last = &runs[runs.len() - 1];
-            assert!(
-                last.stderr.contains("--recreate-target"),
-                "exit 3 without naming --recreate-target{}",
-                show(&[last])
-            );
-            let recreated = run(&sb, &plan, &["--recreate-target"], None);
-            let ok = recreated.status == 0;
-            runs.push(recreated);
-            assert!(
-                ok,
-                "--recreate-target did not finish the plan{}",
-                show(&runs.iter().collect::<Vec<_>>())
-            );
-        }
-        _ => panic!(
-            "the rerun after {at} ({then:?}) exited {status}{}",
-            show(&runs.iter().collect::<Vec<_>>())
-        ),
-    }
-    let extra_backup = journal_lost && order(point, when) >= order("backup-create", "after");
-    let new_manual = if extra_backup { 1..=2 } else { 1..=1 };
-    let found = problems(&sb, &before, kind.expected(), new_manual);
-    assert!(
-        found.is_empty(),
-        "after {at} ({kind:?}, {then:?}) the end state differs from an uninterrupted run's:\n  - {}{}",
-        found.join("\n  - "),
-        show(&runs.iter().collect::<Vec<_>>())
-    );
-}
 
 macro_rules! for_points {
     ($kind:expr, $then:expr; $($name:ident: $point:literal, $when:literal;)*) => {
         $(
             #[test]
             fn $name() {
-                super::super::case($kind, $point, $when, $then);
+                common::crash::case(common::crash::Via::Api, $kind, $point, $when, $then);
             }
         )*
         pub const CASES: &[(&str, &str)] = &[$(($point, $when)),*];
@@ -224,15 +69,15 @@ macro_rules! kind_module {
         $(
             mod $m {
                 pub mod journal_kept {
-                    use crate::{Kind, Then};
+                    use crate::{Kind, Then, common};
                     all_points!(Kind::$kind, Then::JournalKept);
                 }
                 pub mod journal_deleted {
-                    use crate::{Kind, Then};
+                    use crate::{Kind, Then, common};
                     all_points!(Kind::$kind, Then::JournalDeleted);
                 }
                 pub mod sandbox_restarted {
-                    use crate::{Kind, Then};
+                    use crate::{Kind, Then, common};
                     all_points!(Kind::$kind, Then::SandboxRestarted);
                 }
             }
@@ -283,7 +128,7 @@ fn a_fresh_backup_seen_created_is_not_made_again() {
     let before = Before::take(&sb, POSTGRES);
     let (_dir, plan) = plan_copy("crash-postgres.yaml");
     let plan = plan.to_str().expect("utf-8 path").to_owned();
-    let crashed = run(&sb, &plan, &[], Some("backup-create:after"));
+    let crashed = run(&sb, Via::Api, &plan, &[], Some("backup-create:after"));
     assert_eq!(crashed.status, CRASH_EXIT, "{}", show(&[&crashed]));
     // The journal as that run would have left it: the backup-create record done.
     let state = state_dir_of(Path::new(&plan));
@@ -300,7 +145,7 @@ fn a_fresh_backup_seen_created_is_not_made_again() {
     data["steps"][key]["state"] = "done".into();
     std::fs::write(&journal, serde_json::to_vec_pretty(&data).expect("json")).expect("write");
 
-    let resumed = run(&sb, &plan, &[], None);
+    let resumed = run(&sb, Via::Api, &plan, &[], None);
     assert_eq!(resumed.status, 0, "{}", show(&[&crashed, &resumed]));
     let found = problems(&sb, &before, POSTGRES, 1..=1);
     assert!(

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cmd;
+pub mod crash;
 pub mod files;
 pub mod oracle;
 pub mod oracle_pairs;

@@ -116,6 +116,16 @@ impl TestSandbox {
             .env("SETOPS_TOKEN", &self.token)
             .args(["-p", "shop", "-s", "production"])
     }
+
+    /// The binary driving this sandbox through the setops CLI adapter and the sandbox's front,
+    /// which answers as setops `version` (`1.4.1` or `2.3.4`).
+    pub fn cli_cmd(&self, version: &str) -> Cmd {
+        Cmd::new()
+            .env("SETOPS_SANDBOX_CLI_VERSION", version)
+            .arg("--sandbox")
+            .arg(self.dir.path().to_str().expect("utf-8 temp dir"))
+            .args(["--platform", "cli", "-p", "shop", "-s", "production"])
+    }
 }
 
 impl Drop for TestSandbox {
