@@ -1,0 +1,828 @@
+//! The sandbox's `setops`-compatible front, through the real binary called as `setops` (a
+//! symlink): every documented command of CLI 1.4.1 and 2.3.4, outputs compared with the shapes
+//! the Backup & Restore document prints (IDs, timestamps and sizes masked), exit 78 for an empty
+//! changeset, a download/upload round trip, sessions, and no token in any output.
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::*;
+use regex::Regex;
+use setops_migrate::api::ServerInfo;
+use setops_migrate::sandbox::process::server_info_path;
+
+const V1: &str = "1.4.1";
+const V2: &str = "2.3.4";
+const SCOPE: [&str; 4] = ["-p", "shop", "-s", "production"];
+
+/// A sandbox served in-process, published in its directory the way a background server is
+/// (`server.json`), so the front connects to it as `--sandbox DIR` would; a `setops` symlink;
+/// and a working directory that is also HOME (where a login keeps its session).
+struct Front {
+    sb: TestSandbox,
+    bin: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Front {
+    fn start() -> Front {
+        let sb = TestSandbox::start();
+        let bin = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink(BIN, bin.path().join("setops")).expect("setops symlink");
+        let front = Front {
+            sb,
+            bin,
+            work: tempfile::tempdir().expect("temp dir"),
+        };
+        front.publish();
+        front
+    }
+
+    /// Writes `DIR/server.json` for the running server and speeds its jobs up.
+    fn publish(&self) {
+        self.sb.speed_up();
+        let info = ServerInfo {
+            url: self.sb.url.clone(),
+            pid: std::process::id(),
+            started_at: chrono::Utc::now(),
+        };
+        std::fs::write(
+            server_info_path(self.sb.dir.path()),
+            serde_json::to_vec(&info).expect("server info"),
+        )
+        .expect("server.json written");
+    }
+
+    /// The sandbox restarted on another port, as a restarted platform would be.
+    fn restart(&mut self) {
+        self.sb.restart();
+        self.publish();
+    }
+
+    fn work(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// `setops` of `generation` in the working directory, with no scope flags.
+    fn bare(&self, generation: &str) -> Cmd {
+        Cmd::new()
+            .program(self.bin.path().join("setops"))
+            .env(
+                "SETOPS_SANDBOX_DIR",
+                self.sb.dir.path().display().to_string(),
+            )
+            .env("SETOPS_SANDBOX_CLI_VERSION", generation)
+            .current_dir(self.work())
+    }
+
+    /// `setops -p shop -s production ARGS` of `generation`.
+    fn cmd(&self, generation: &str, args: &[&str]) -> Cmd {
+        self.bare(generation).args(SCOPE).args(args)
+    }
+
+    /// Runs and checks that no user token, and no pre-signed URL unless asked for, was printed.
+    fn run(&self, cmd: Cmd, print_url: bool) -> Ran {
+        let ran = cmd.run();
+        self.assert_no_secret(&ran, print_url);
+        ran
+    }
+
+    fn ok(&self, generation: &str, args: &[&str]) -> Ran {
+        self.run(self.cmd(generation, args), false).ok()
+    }
+
+    fn fails(&self, generation: &str, args: &[&str], status: i32) -> Ran {
+        self.run(self.cmd(generation, args), false).status(status)
+    }
+
+    fn assert_no_secret(&self, ran: &Ran, print_url: bool) {
+        for user in ["demo", "ci"] {
+            let token = self.sb.user_token(user);
+            for (name, text) in [("stdout", &ran.stdout), ("stderr", &ran.stderr)] {
+                assert!(
+                    !text.contains(&token),
+                    "{name} shows {user}'s token:\n{text}"
+                );
+            }
+        }
+        if !print_url {
+            assert!(
+                !ran.stdout.contains("/transfer/") && !ran.stderr.contains("/transfer/"),
+                "a pre-signed URL was printed:\n{}\n{}",
+                ran.stdout,
+                ran.stderr
+            );
+        }
+    }
+
+    fn instance(&self) -> String {
+        let health: serde_json::Value =
+            reqwest::blocking::get(format!("{}/api/v1/health", self.sb.url))
+                .expect("health")
+                .json()
+                .expect("health JSON");
+        health["instance"].as_str().expect("instance").to_owned()
+    }
+
+    /// Rows of `backup` for a service: (id, status).
+    fn backups(&self, service: &str) -> Vec<(String, String)> {
+        let out = self.ok(V2, &["--service", service, "backup"]).stdout;
+        out.lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells.len() == 6 && uuid_re().is_match(cells[1]))
+                    .then(|| (cells[1].to_owned(), cells[2].to_owned()))
+            })
+            .collect()
+    }
+
+    /// The ID of a CREATED backup of `service`.
+    fn created_backup(&self, service: &str) -> String {
+        self.backups(service)
+            .into_iter()
+            .find(|(_, status)| status == "CREATED")
+            .unwrap_or_else(|| panic!("{service} has a CREATED backup"))
+            .0
+    }
+
+    fn wait_until_not(&self, service: &str, id: &str, status: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self
+            .backups(service)
+            .iter()
+            .any(|(b, s)| b == id && s == status)
+        {
+            assert!(Instant::now() < deadline, "{id} stays {status}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn uuid_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap()
+    })
+}
+
+/// The shape of an output: IDs, timestamps, sizes and backup file extensions masked, runs of
+/// spaces and dashes shortened (their widths depend on the masked values; [`assert_aligned`]
+/// checks them).
+fn shape(text: &str) -> String {
+    static MASKS: OnceLock<Vec<(Regex, &str)>> = OnceLock::new();
+    let masks = MASKS.get_or_init(|| {
+        vec![
+            (uuid_re().clone(), "<id>"),
+            (
+                Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap(),
+                "<ts>",
+            ),
+            (Regex::new(r"\d+(\.\d+)? [kMG]?B\b").unwrap(), "<size>"),
+            (
+                Regex::new(r"\.(psqlcustom|tar\.gz|rdb)\b").unwrap(),
+                ".<ext>",
+            ),
+            (Regex::new(r"-{2,}").unwrap(), "-"),
+            (Regex::new(r" {2,}").unwrap(), " "),
+        ]
+    });
+    let mut text = text.to_owned();
+    for (re, with) in masks {
+        text = re.replace_all(&text, *with).into_owned();
+    }
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Tables: every line as wide as the border. Blocks: every value in one column.
+fn assert_aligned(text: &str) {
+    let lines: Vec<&str> = text.lines().collect();
+    let width = |l: &str| l.chars().count();
+    let table: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with('+') || l.starts_with('|'))
+        .collect();
+    if let Some(first) = table.first() {
+        assert!(
+            table.iter().all(|l| width(l) == width(first)),
+            "table lines differ in width:\n{text}"
+        );
+    }
+    let field = Regex::new(r"^([A-Za-z][A-Za-z -]*:)( +)\S").unwrap();
+    let columns: Vec<usize> = lines
+        .iter()
+        .filter_map(|l| field.captures(l))
+        .map(|c| c[1].len() + c[2].len())
+        .collect();
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "block values are not in one column:\n{text}"
+    );
+}
+
+/// `output` has the documented shape `doc` (verbatim from the Backup & Restore document).
+fn assert_documented(output: &str, doc: &str) {
+    assert_aligned(output);
+    assert_eq!(shape(output), shape(doc), "output:\n{output}");
+}
+
+const DOC_BACKUP_LIST: &str = "\
++--------------------------------------+---------+----------------------+----------+
+|                  ID                  | STATUS  |      CREATED AT      |   SIZE   |
++--------------------------------------+---------+----------------------+----------+
+| e3e7ccb5-26ff-4946-ad5f-9c97118d77a3 | CREATED | 2021-07-15T16:01:53Z | 139.3 kB |
++--------------------------------------+---------+----------------------+----------+
+";
+
+const DOC_BACKUP_CREATE: &str = "\
+ID:       badbbc84-911b-4eb0-89be-bfc3cea5c6ff
+Status:   CREATING
+";
+
+const DOC_BACKUP_RESTORE: &str = "\
+ID:           e3e7ccb5-26ff-4946-ad5f-9c97118d77a3
+Status:       RESTORING
+Created At:   2021-04-03T09:41:38Z
+Size:         150.8 kB
+";
+
+const DOC_BACKUP_DOWNLOAD: &str = "\
+ID:           0b10bc93-5ae7-40ef-ba40-e5110ad2d467
+Status:       CREATED
+Created At:   2021-04-03T10:55:53Z
+Size:         150.8 kB
+
+✅  0b10bc93-5ae7-40ef-ba40-e5110ad2d467.psqlcustom completed (150.8 kB) with ID 0b10bc93-5ae7-40ef-ba40-e5110ad2d467
+";
+
+const DOC_BACKUP_DESTROY: &str = "\
+ID:           0b10bc93-5ae7-40ef-ba40-e5110ad2d467
+Status:       CREATED
+Created At:   2021-04-02T10:21:00Z
+Size:         150.8 kB
+";
+
+/// `Error: <what> (code: <Code>, request_id: <8 chars>)`.
+fn assert_platform_error(ran: &Ran, code: &str) {
+    let re = Regex::new(&format!(
+        r"^Error: .+ \(code: {code}, request_id: [A-Za-z0-9]{{8}}\)\n"
+    ))
+    .unwrap();
+    assert!(re.is_match(&ran.stderr), "stderr:\n{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "stdout:\n{}", ran.stdout);
+}
+
+#[test]
+fn version_login_and_sessions() {
+    let mut front = Front::start();
+    for generation in [V1, V2] {
+        let ran = front.run(front.bare(generation).arg("version"), false).ok();
+        assert!(
+            ran.stdout
+                .lines()
+                .any(|l| l == format!("CLI Version:      {generation}")),
+            "{}",
+            ran.stdout
+        );
+        assert_aligned(&ran.stdout);
+    }
+    // The newest generation unless told otherwise; anything else names the accepted values.
+    let ran = front
+        .run(
+            Cmd::new()
+                .program(front.bin.path().join("setops"))
+                .arg("version"),
+            false,
+        )
+        .ok();
+    assert!(ran.stdout.starts_with("CLI Version:      2.3.4\n"));
+    front
+        .run(front.bare("3.0.0").arg("version"), false)
+        .status(1)
+        .stderr_has("SETOPS_SANDBOX_CLI_VERSION")
+        .stderr_has("1.4.1")
+        .stderr_has("2.3.4");
+    front
+        .run(
+            Cmd::new()
+                .program(front.bin.path().join("setops"))
+                .args(SCOPE)
+                .arg("service"),
+            false,
+        )
+        .status(1)
+        .stderr_has("SETOPS_SANDBOX_DIR");
+
+    // Without a login the front is the sandbox's default user.
+    let api = format!("sandbox:{}", front.instance());
+    let info = front.run(front.bare(V2).arg("login:info"), false).ok();
+    assert_eq!(
+        info.stdout,
+        format!("Organization:   sandbox\nUser:           demo\nAPI:            {api}\n")
+    );
+
+    // `login --service-user`: organization, user, password (the user's token) on stdin.
+    let ci_token = front.sb.user_token("ci");
+    front
+        .run(
+            front
+                .bare(V1)
+                .args(["login", "--service-user"])
+                .stdin(format!("sandbox\nci\n{ci_token}\n")),
+            false,
+        )
+        .ok()
+        .stdout_is("✅ logged in as \"ci\"\n");
+    for wrong in [
+        format!("sandbox\ndemo\n{ci_token}\n"),
+        format!("other\nci\n{ci_token}\n"),
+        "sandbox\nci\nnot-the-password\n".to_owned(),
+        "sandbox\nci\n".to_owned(),
+    ] {
+        front
+            .run(
+                front
+                    .bare(V1)
+                    .args(["login", "--service-user"])
+                    .stdin(wrong),
+                false,
+            )
+            .status(1)
+            .stdout_is("");
+    }
+    front
+        .run(
+            front
+                .bare(V1)
+                .args(["login", "--service-user"])
+                .stdin("sandbox\nci\nwrong\n"),
+            false,
+        )
+        .status(1)
+        .stderr_has("code: CredentialsInvalid");
+    front
+        .run(front.bare(V2).arg("login"), false)
+        .status(1)
+        .stderr_has("--service-user");
+
+    // The session holds: `ci` is the user now, on a restarted sandbox too (new port), and the
+    // API identity stays the same.
+    let old_url = front.sb.url.clone();
+    front.restart();
+    assert_ne!(front.sb.url, old_url);
+    let info = front.run(front.bare(V1).arg("login:info"), false).ok();
+    assert_eq!(
+        info.stdout,
+        format!("Organization:   sandbox\nUser:           ci\nAPI:            {api}\n")
+    );
+
+    // A session the sandbox no longer accepts: every command says so and how to get out.
+    let sessions = front.work().join(".setops-sandbox");
+    let session_file = std::fs::read_dir(&sessions)
+        .expect("session dir")
+        .next()
+        .expect("a session")
+        .expect("entry")
+        .path();
+    let text = std::fs::read_to_string(&session_file).expect("session");
+    std::fs::write(&session_file, text.replace(&ci_token, &"0".repeat(64))).expect("expire");
+    for args in [vec!["service"], vec!["login:info"]] {
+        let ran = front.fails(V2, &args, 1);
+        assert_platform_error(&ran, "SessionInvalid");
+        assert!(ran.stderr.contains("setops login"), "{}", ran.stderr);
+    }
+}
+
+#[test]
+fn reads_and_backups_have_the_documented_shapes() {
+    let front = Front::start();
+    let unmasked = Regex::new(r":[A-Za-z0-9]{20,}@").unwrap();
+    for generation in [V1, V2] {
+        let services = front.ok(generation, &["service"]).stdout;
+        assert_aligned(&services);
+        assert_eq!(
+            shape(&services),
+            shape(
+                "+----------+\n|   NAME   |\n+----------+\n| cache    |\n| database |\n\
+                 | files    |\n| media    |\n| scratch  |\n+----------+"
+            )
+        );
+        let info = front.ok(generation, &["service:info", "database"]).stdout;
+        assert_aligned(&info);
+        assert_eq!(
+            info,
+            "Name:              database\n\
+             Type:              postgresql11\n\
+             Plan:              shared\n\
+             Backup Schedule:   none\n\
+             Links:\n  -- web      (DATABASE_URL)\n  -- worker   (DATABASE_URL)\n\
+             Options:\n  -- extensions   citext\n"
+        );
+        let links = front.ok(generation, &["--app", "web", "link"]).stdout;
+        assert_aligned(&links);
+        assert!(
+            links.contains("| files    |              | /data | false     |"),
+            "{links}"
+        );
+        let env = front.ok(generation, &["--app", "web", "env"]).stdout;
+        assert!(
+            env.lines()
+                .any(|l| l.starts_with("-- DATABASE_URL=postgresql://") && l.contains(":***@")),
+            "{env}"
+        );
+        // Service credentials stay masked.
+        assert!(!unmasked.is_match(&env), "{env}");
+
+        let list = front
+            .ok(generation, &["--service", "files", "backup"])
+            .stdout;
+        assert_documented(&list, DOC_BACKUP_LIST);
+        let id = front.created_backup("files");
+        let info = front
+            .ok(generation, &["--service", "files", "backup:info", &id])
+            .stdout;
+        assert_aligned(&info);
+        assert!(
+            shape(&info).starts_with(&shape(DOC_BACKUP_DESTROY)),
+            "{info}"
+        );
+
+        // Errors name what failed, the platform's code and request id.
+        let ran = front.fails(generation, &["service:info", "database13"], 1);
+        assert_platform_error(&ran, "ServiceDoesNotExist");
+        assert!(ran.stderr.contains("database13"), "{}", ran.stderr);
+        let ran = front.fails(
+            generation,
+            &[
+                "--service",
+                "files",
+                "backup:info",
+                "6a6fcd7a-7063-4cb4-a748-8f765eea39a2",
+            ],
+            1,
+        );
+        assert_platform_error(&ran, "CodeBackupNotFound");
+        front
+            .fails(generation, &["frobnicate"], 1)
+            .stderr_has("unknown command \"frobnicate\"");
+        front
+            .fails(generation, &["backup"], 1)
+            .stderr_has("--service");
+        front
+            .fails(generation, &["service:info"], 1)
+            .stderr_has("takes 1 argument");
+    }
+    let created = front
+        .ok(V2, &["--service", "scratch", "backup:create"])
+        .stdout;
+    assert_documented(&created, DOC_BACKUP_CREATE);
+}
+
+#[test]
+fn download_upload_restore_destroy_round_trip() {
+    let front = Front::start();
+    let source = front.created_backup("files");
+    let download = ["--service", "files", "backup:download", source.as_str()];
+    let ran = front.ok(V2, &download);
+    assert_documented(&ran.stdout, DOC_BACKUP_DOWNLOAD);
+    let file = format!("{source}.tar.gz");
+    let done = Regex::new(&format!(
+        r"\n\n✅  {file} completed \(\d+(\.\d)? [kM]?B\) with ID {source}\n$"
+    ))
+    .unwrap();
+    assert!(done.is_match(&ran.stdout), "{}", ran.stdout);
+    let bytes = std::fs::read(front.work().join(&file)).expect("downloaded file");
+
+    // No overwrite without -f; -f overwrites.
+    let ran = front.fails(V2, &download, 1);
+    assert!(ran.stderr.starts_with("Error: "), "{}", ran.stderr);
+    assert!(ran.stderr.contains("-f/--force"), "{}", ran.stderr);
+    front.ok(V1, &[&download[..], &["-f"]].concat());
+    assert_eq!(std::fs::read(front.work().join(&file)).unwrap(), bytes);
+
+    // --print-url --output plain: the URL alone, serving the same bytes.
+    let ran = front.run(
+        front.cmd(
+            V2,
+            &[&download[..], &["--print-url", "--output", "plain"]].concat(),
+        ),
+        true,
+    );
+    let ran = ran.ok();
+    let url = ran.stdout.trim();
+    assert_eq!(ran.stdout.lines().count(), 1, "{}", ran.stdout);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let fetched = reqwest::blocking::get(url)
+        .expect("GET")
+        .bytes()
+        .expect("body");
+    assert_eq!(fetched.as_ref(), bytes.as_slice());
+
+    // Upload into the empty volume: exactly the documented line, one space after the emoji.
+    let upload = front
+        .ok(V2, &["--service", "scratch", "backup:upload", &file])
+        .stdout;
+    let line = Regex::new(&format!(
+        r"^✅ {} completed \(\d+(\.\d)? [kM]?B\) with ID ({})\n$",
+        regex::escape(&file),
+        uuid_re().as_str()
+    ))
+    .unwrap();
+    let uploaded = line
+        .captures(&upload)
+        .unwrap_or_else(|| panic!("upload line: {upload:?}"))[2]
+        .to_owned();
+    assert!(
+        front
+            .backups("scratch")
+            .contains(&(uploaded.clone(), "CREATED".to_owned()))
+    );
+
+    // Down again from the target: byte for byte what went up.
+    let back = tempfile::tempdir().unwrap();
+    front
+        .run(
+            front
+                .cmd(V1, &["--service", "scratch", "backup:download", &uploaded])
+                .current_dir(back.path()),
+            false,
+        )
+        .ok();
+    let round = std::fs::read(back.path().join(format!("{uploaded}.tar.gz"))).unwrap();
+    assert_eq!(round, bytes, "the round trip changed the bytes");
+
+    // Restore, then destroy, as documented.
+    let restored = front
+        .ok(V2, &["--service", "scratch", "backup:restore", &uploaded])
+        .stdout;
+    assert_documented(&restored, DOC_BACKUP_RESTORE);
+    front.wait_until_not("scratch", &uploaded, "RESTORING");
+    let destroyed = front
+        .ok(V1, &["--service", "scratch", "backup:destroy", &uploaded])
+        .stdout;
+    assert_documented(&destroyed, DOC_BACKUP_DESTROY);
+    assert!(
+        !front
+            .backups("scratch")
+            .iter()
+            .any(|(id, _)| *id == uploaded)
+    );
+
+    // --print-url without plain: a command for an external uploader.
+    let ran = front
+        .run(
+            front.cmd(
+                V2,
+                &[
+                    "--service",
+                    "scratch",
+                    "backup:upload",
+                    &file,
+                    "--print-url",
+                ],
+            ),
+            true,
+        )
+        .ok();
+    assert!(ran.stdout.contains("curl "), "{}", ran.stdout);
+    let ran = front
+        .run(
+            front.cmd(
+                V2,
+                &[
+                    "--service",
+                    "scratch",
+                    "backup:upload",
+                    &file,
+                    "--print-url",
+                    "-o",
+                    "plain",
+                ],
+            ),
+            true,
+        )
+        .ok();
+    assert_eq!(ran.stdout.lines().count(), 1, "{}", ran.stdout);
+    assert!(
+        ran.stdout.starts_with("http://127.0.0.1:"),
+        "{}",
+        ran.stdout
+    );
+
+    front
+        .fails(
+            V2,
+            &["--service", "scratch", "backup:upload", "missing.tar.gz"],
+            1,
+        )
+        .stderr_has("missing.tar.gz");
+}
+
+#[test]
+fn changeset_commands_of_cli_1() {
+    let front = Front::start();
+    // Nothing pending: commit and discard exit 78, unless discard may ignore it.
+    for command in ["changeset:commit", "changeset:discard"] {
+        front
+            .fails(V1, &[command], 78)
+            .stderr_has("ChangesetDoesNotExist");
+    }
+    front.ok(V1, &["changeset:discard", "--ignore-not-exist"]);
+    front
+        .ok(V1, &["changeset:info"])
+        .stdout_has("No changeset is pending");
+
+    front.ok(
+        V1,
+        &[
+            "service:create",
+            "database13",
+            "--type",
+            "postgresql13",
+            "--plan",
+            "db.t3.micro",
+        ],
+    );
+    front.ok(
+        V1,
+        &["--service", "database13", "option:set", "min_storage", "50"],
+    );
+    front.ok(
+        V1,
+        &[
+            "--service",
+            "database13",
+            "option:set",
+            "extensions",
+            "citext",
+        ],
+    );
+    front.ok(
+        V1,
+        &["--service", "database13", "option:unset", "extensions"],
+    );
+    front.ok(
+        V1,
+        &[
+            "--service",
+            "database13",
+            "backup:schedule",
+            "--hour",
+            "3",
+            "--hour",
+            "15",
+            "--weekday",
+            "mon",
+        ],
+    );
+    front.ok(V1, &["--app", "web", "link:destroy", "database"]);
+    front.ok(
+        V1,
+        &[
+            "--app",
+            "web",
+            "link:create",
+            "database13",
+            "--env-key",
+            "DATABASE_URL",
+        ],
+    );
+    front.ok(
+        V1,
+        &[
+            "--app",
+            "worker",
+            "link:create",
+            "scratch",
+            "--path",
+            "/scratch",
+            "--read-only",
+        ],
+    );
+    let info = front.ok(V1, &["changeset:info"]).stdout;
+    assert_aligned(&info);
+    assert_eq!(
+        shape(&info),
+        shape(
+            "Created At:   2021-04-23T12:03:10Z
++-------------------------+------------------------------------------------------------------+
+|          NAME           |                            ARGUMENTS                             |
++-------------------------+------------------------------------------------------------------+
+| service:create          | map[name:database13 plan:db.t3.micro type:postgresql13]          |
+| service:option:set      | map[option:min_storage service:database13 value:50]              |
+| service:option:set      | map[option:extensions service:database13 value:citext]           |
+| service:option:unset    | map[option:extensions service:database13]                        |
+| service:backup:schedule | map[hours:[3 15] service:database13 weekdays:[Mon]]              |
+| app:link:destroy        | map[app:web service:database]                                    |
+| app:link:create         | map[app:web env_key:DATABASE_URL read_only:false service:database13] |
+| app:link:create         | map[app:worker path:/scratch read_only:true service:scratch]     |
++-------------------------+------------------------------------------------------------------+"
+        )
+    );
+    // `--output plain changeset:commit` as CI runs it: the block, plain phase lines, success.
+    let commit = front
+        .run(
+            front
+                .bare(V1)
+                .args(["--output", "plain"])
+                .args(SCOPE)
+                .arg("changeset:commit"),
+            false,
+        )
+        .ok()
+        .stdout;
+    assert!(commit.starts_with(&info), "{commit}");
+    let phases: Vec<&str> = commit[info.len()..].lines().collect();
+    assert_eq!(phases.first(), Some(&"◢ Initializing…"), "{commit}");
+    assert_eq!(phases.get(1), Some(&"◤ Planning…"), "{commit}");
+    assert!(phases.contains(&"◣ Applying… (8/8)"), "{commit}");
+    assert_eq!(phases.last(), Some(&"Commit successful!"), "{commit}");
+    assert_eq!(
+        front.ok(V1, &["service:info", "database13"]).stdout,
+        "Name:              database13\n\
+         Type:              postgresql13\n\
+         Plan:              db.t3.micro\n\
+         Backup Schedule:   03:00, 15:00 UTC, Mon\n\
+         Links:\n  -- web   (DATABASE_URL)\n\
+         Options:\n  -- min_storage   50\n"
+    );
+    front
+        .fails(V1, &["changeset:commit"], 78)
+        .stderr_has("ChangesetDoesNotExist");
+
+    // A commit the platform refuses: exit 1 with its code, the changeset kept for a look.
+    front.ok(V1, &["--service", "database13", "backup:unschedule"]);
+    front.ok(V1, &["service:destroy", "cache"]);
+    let ran = front.fails(V1, &["changeset:commit"], 1);
+    assert!(
+        ran.stderr.contains("(code: ChangesetInvalid, request_id: "),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("commands[1]"), "{}", ran.stderr);
+    front
+        .ok(V1, &["changeset:info"])
+        .stdout_has("service:backup:unschedule");
+    front.ok(V1, &["changeset:discard"]).stdout_has("Discarded");
+    front.fails(V1, &["changeset:discard"], 78);
+
+    // Flags the command does not know, and a link without key or path.
+    front
+        .fails(V1, &["service:create", "x-y-z", "--bogus"], 1)
+        .stderr_has("unknown flag: --bogus");
+    front
+        .fails(V1, &["--app", "web", "link:create", "database13"], 1)
+        .stderr_has("--env-key");
+    front
+        .fails(
+            V1,
+            &["--service", "database13", "backup:schedule", "--hour", "25"],
+            1,
+        )
+        .stderr_has("less_than_or_equal_to_threshold");
+}
+
+#[test]
+fn each_generation_refuses_the_others_commands() {
+    // Refused before any sandbox is contacted: no directory is needed.
+    let bin = tempfile::tempdir().unwrap();
+    let setops = bin.path().join("setops");
+    std::os::unix::fs::symlink(BIN, &setops).unwrap();
+    let cmd = |generation: &str, args: &[&str]| {
+        Cmd::new()
+            .program(&setops)
+            .env("SETOPS_SANDBOX_CLI_VERSION", generation)
+            .args(SCOPE)
+            .args(args)
+    };
+    for args in [
+        vec!["changeset:commit"],
+        vec!["changeset:info"],
+        vec!["changeset:discard", "--ignore-not-exist"],
+        vec!["service:create", "db", "--type", "volume"],
+        vec!["--app", "web", "link:create", "db", "--env-key", "DB"],
+    ] {
+        cmd(V2, &args)
+            .expect(1)
+            .stderr_has("unknown command")
+            .stderr_has("stage definitions")
+            .run();
+    }
+    for args in [vec!["stage:dump"], vec!["stage:apply", "-f", "x.yaml"]] {
+        cmd(V1, &args)
+            .expect(1)
+            .stderr_has("unknown command")
+            .stderr_has("1.4.1")
+            .run();
+    }
+    let help = cmd(V2, &["--help"]).expect(0).any_stdout().run().stdout;
+    assert!(
+        help.contains("stage:apply") && !help.contains("changeset:commit"),
+        "{help}"
+    );
+}
