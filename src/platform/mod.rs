@@ -3,6 +3,7 @@
 
 pub mod http;
 mod identity;
+pub mod setops_cli;
 
 pub use identity::{PlatformIdentity, normalized_origin};
 
