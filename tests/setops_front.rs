@@ -826,3 +826,169 @@ fn each_generation_refuses_the_others_commands() {
         "{help}"
     );
 }
+
+/// `stage:dump` of the demo world, as CLI 2.x prints it.
+const DEMO_DUMP: &str = r#"schema_version: "1"
+project: shop
+stage: production
+apps:
+  web:
+    links:
+      database:
+        env_key: DATABASE_URL
+      files:
+        path: /data
+        read_only: false
+      media:
+        env_key: S3_DATA_URL
+  worker:
+    links:
+      cache:
+        env_key: REDIS_URL
+      database:
+        env_key: DATABASE_URL
+services:
+  cache:
+    type: redis
+    version: 6.x
+    plan: cache.t3.micro
+  database:
+    type: postgresql
+    plan: shared
+    options:
+      extensions: citext
+  files:
+    type: volume
+  media:
+    type: s3
+    options:
+      blockPublicAccess: "true"
+  scratch:
+    type: volume
+notifications: {}
+"#;
+
+#[test]
+fn stage_definitions_of_cli_2() {
+    let front = Front::start();
+    let dump = front.ok(V2, &["stage:dump"]).stdout;
+    assert_eq!(dump, DEMO_DUMP);
+
+    // Add a PostgreSQL 13 service and move web's DATABASE_URL link to it.
+    let edited = dump
+        .replace(
+            "  files:\n    type: volume\n",
+            "  database13:\n    type: postgresql\n    version: \"13\"\n    plan: db.t3.micro\n    \
+             options:\n      min_storage: 50\n  files:\n    type: volume\n",
+        )
+        .replacen(
+            "      database:\n        env_key: DATABASE_URL\n      files:",
+            "      database13:\n        env_key: DATABASE_URL\n      files:",
+            1,
+        );
+    let file = "stage.setops.yaml";
+    std::fs::write(front.work().join(file), &edited).unwrap();
+    let plan = "Changes to shop/production from stage.setops.yaml:\n  \
+                + service database13 (postgresql 13, plan db.t3.micro)\n  \
+                ~ service database13: option min_storage = 50\n  \
+                ~ app web: link database -> database13 (env_key DATABASE_URL)\n";
+
+    // No terminal to confirm on: refused without --auto-approve, nothing applied.
+    let ran = front.fails(V2, &["stage:apply", "-f", file], 1);
+    assert_eq!(ran.stdout, plan);
+    assert!(ran.stderr.contains("--auto-approve"), "{}", ran.stderr);
+    assert_eq!(front.ok(V2, &["stage:dump"]).stdout, DEMO_DUMP);
+
+    front
+        .ok(V2, &["stage:apply", "--file", file, "--auto-approve"])
+        .stdout_is(&format!(
+            "{plan}Apply successful! 3 change(s) applied to shop/production.\n"
+        ));
+    assert_eq!(front.ok(V2, &["stage:dump"]).stdout, edited);
+    front
+        .ok(V1, &["service:info", "database13"])
+        .stdout_has("-- web   (DATABASE_URL)");
+    front
+        .ok(V2, &["stage:apply", "-f", file, "--auto-approve"])
+        .stdout_is("No changes: shop/production already matches stage.setops.yaml.\n");
+
+    // Removing a service from the definition destroys it.
+    let smaller = edited.replace("  scratch:\n    type: volume\n", "");
+    std::fs::write(front.work().join("smaller.yaml"), &smaller).unwrap();
+    front
+        .ok(V2, &["stage:apply", "-f", "smaller.yaml", "--auto-approve"])
+        .stdout_has("  - service scratch\n");
+    assert_eq!(front.ok(V2, &["stage:dump"]).stdout, smaller);
+
+    // A definition that does not parse, names an unknown key, or asks for what the sandbox
+    // cannot do: an error naming the file and line, and nothing applied.
+    for (name, text, at) in [
+        (
+            "typo.yaml",
+            smaller.replacen("env_key: DATABASE_URL", "env_kee: DATABASE_URL", 1),
+            "typo.yaml:8:9: ",
+        ),
+        (
+            "extra.yaml",
+            smaller.replace("    plan: shared\n", "    plan: shared\n    size: 5\n"),
+            "extra.yaml:28:5: ",
+        ),
+        ("broken.yaml", "apps: [\n".to_owned(), "broken.yaml:1:"),
+        (
+            "redis7.yaml",
+            smaller.replace("version: 6.x", "version: 7.x"),
+            "redis7.yaml:21:3: ",
+        ),
+        (
+            "plan.yaml",
+            smaller.replace("plan: db.t3.micro", "plan: db.t3.large"),
+            "plan.yaml:30:3: ",
+        ),
+    ] {
+        std::fs::write(front.work().join(name), text).unwrap();
+        let ran = front.fails(V2, &["stage:apply", "-f", name, "--auto-approve"], 1);
+        assert!(
+            ran.stderr.starts_with(&format!("Error: {at}")),
+            "{name}: {}",
+            ran.stderr
+        );
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+    }
+    assert_eq!(front.ok(V2, &["stage:dump"]).stdout, smaller);
+    front
+        .fails(V2, &["stage:apply", "-f", "missing.yaml"], 1)
+        .stderr_has("missing.yaml");
+
+    // A commit the platform refuses (volumes take no options): exit 1 with its code, and the
+    // stage as it was, with no half-applied changeset left behind.
+    let refused = smaller.replace(
+        "  files:\n    type: volume\n",
+        "  files:\n    type: volume\n    options:\n      size: 5\n",
+    );
+    std::fs::write(front.work().join("refused.yaml"), &refused).unwrap();
+    let ran = front.fails(
+        V2,
+        &["stage:apply", "-f", "refused.yaml", "--auto-approve"],
+        1,
+    );
+    assert!(
+        ran.stderr.contains("(code: ChangesetInvalid, request_id: "),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(front.ok(V2, &["stage:dump"]).stdout, smaller);
+    front
+        .ok(V1, &["changeset:info"])
+        .stdout_has("No changeset is pending");
+
+    // Work queued through CLI 1.x is never committed along: the apply stops first.
+    front.ok(V1, &["service:create", "extra", "--type", "volume"]);
+    front
+        .fails(
+            V2,
+            &["stage:apply", "-f", "refused.yaml", "--auto-approve"],
+            1,
+        )
+        .stderr_has("1 command(s) of demo wait in a changeset");
+    front.ok(V1, &["changeset:discard"]);
+}

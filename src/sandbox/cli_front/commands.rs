@@ -76,7 +76,7 @@ impl Call<'_> {
         }
     }
 
-    fn print(&self, text: &str) {
+    pub(crate) fn print(&self, text: &str) {
         self.output.line(text);
     }
 }
