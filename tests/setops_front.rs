@@ -477,10 +477,12 @@ fn reads_and_backups_have_the_documented_shapes() {
             .fails(generation, &["service:info"], 1)
             .stderr_has("takes 1 argument");
     }
-    let created = front
-        .ok(V2, &["--service", "scratch", "backup:create"])
-        .stdout;
-    assert_documented(&created, DOC_BACKUP_CREATE);
+    for generation in [V1, V2] {
+        let created = front
+            .ok(generation, &["--service", "scratch", "backup:create"])
+            .stdout;
+        assert_documented(&created, DOC_BACKUP_CREATE);
+    }
 }
 
 #[test]
@@ -523,55 +525,68 @@ fn download_upload_restore_destroy_round_trip() {
         .expect("body");
     assert_eq!(fetched.as_ref(), bytes.as_slice());
 
-    // Upload into the empty volume: exactly the documented line, one space after the emoji.
-    let upload = front
-        .ok(V2, &["--service", "scratch", "backup:upload", &file])
-        .stdout;
+    // Each generation: upload into the empty volume (exactly the documented line, one space
+    // after the emoji), download it back byte for byte, restore it, destroy it.
     let line = Regex::new(&format!(
         r"^✅ {} completed \(\d+(\.\d)? [kM]?B\) with ID ({})\n$",
         regex::escape(&file),
         uuid_re().as_str()
     ))
     .unwrap();
-    let uploaded = line
-        .captures(&upload)
-        .unwrap_or_else(|| panic!("upload line: {upload:?}"))[2]
-        .to_owned();
-    assert!(
-        front
-            .backups("scratch")
-            .contains(&(uploaded.clone(), "CREATED".to_owned()))
-    );
-
-    // Down again from the target: byte for byte what went up.
-    let back = tempfile::tempdir().unwrap();
-    front
-        .run(
+    for generation in [V1, V2] {
+        let upload = front
+            .ok(
+                generation,
+                &["--service", "scratch", "backup:upload", &file],
+            )
+            .stdout;
+        let uploaded = line
+            .captures(&upload)
+            .unwrap_or_else(|| panic!("upload line: {upload:?}"))[2]
+            .to_owned();
+        assert!(
             front
-                .cmd(V1, &["--service", "scratch", "backup:download", &uploaded])
-                .current_dir(back.path()),
-            false,
-        )
-        .ok();
-    let round = std::fs::read(back.path().join(format!("{uploaded}.tar.gz"))).unwrap();
-    assert_eq!(round, bytes, "the round trip changed the bytes");
+                .backups("scratch")
+                .contains(&(uploaded.clone(), "CREATED".to_owned()))
+        );
 
-    // Restore, then destroy, as documented.
-    let restored = front
-        .ok(V2, &["--service", "scratch", "backup:restore", &uploaded])
-        .stdout;
-    assert_documented(&restored, DOC_BACKUP_RESTORE);
-    front.wait_until_not("scratch", &uploaded, "RESTORING");
-    let destroyed = front
-        .ok(V1, &["--service", "scratch", "backup:destroy", &uploaded])
-        .stdout;
-    assert_documented(&destroyed, DOC_BACKUP_DESTROY);
-    assert!(
-        !front
-            .backups("scratch")
-            .iter()
-            .any(|(id, _)| *id == uploaded)
-    );
+        let back = tempfile::tempdir().unwrap();
+        front
+            .run(
+                front
+                    .cmd(
+                        generation,
+                        &["--service", "scratch", "backup:download", &uploaded],
+                    )
+                    .current_dir(back.path()),
+                false,
+            )
+            .ok();
+        let round = std::fs::read(back.path().join(format!("{uploaded}.tar.gz"))).unwrap();
+        assert_eq!(round, bytes, "the round trip changed the bytes");
+
+        let restored = front
+            .ok(
+                generation,
+                &["--service", "scratch", "backup:restore", &uploaded],
+            )
+            .stdout;
+        assert_documented(&restored, DOC_BACKUP_RESTORE);
+        front.wait_until_not("scratch", &uploaded, "RESTORING");
+        let destroyed = front
+            .ok(
+                generation,
+                &["--service", "scratch", "backup:destroy", &uploaded],
+            )
+            .stdout;
+        assert_documented(&destroyed, DOC_BACKUP_DESTROY);
+        assert!(
+            !front
+                .backups("scratch")
+                .iter()
+                .any(|(id, _)| *id == uploaded)
+        );
+    }
 
     // --print-url without plain: a command for an external uploader.
     let ran = front
