@@ -1007,3 +1007,135 @@ fn stage_definitions_of_cli_2() {
         .stderr_has("1 command(s) of demo wait in a changeset");
     front.ok(V1, &["changeset:discard"]);
 }
+
+/// The `setops` CLI adapter's parsers (`platform::setops_cli`) read every output of the front:
+/// the front exists so that adapter can be tested without the real platform.
+#[test]
+fn the_adapters_parsers_read_every_output() {
+    use setops_migrate::model::{BackupStatus, ServiceType};
+    use setops_migrate::platform::setops_cli::parse::{self, Generation};
+    use setops_migrate::platform::setops_cli::stage_def::StageDefinition;
+
+    let front = Front::start();
+    for (generation, dialect) in [(V1, Generation::V1), (V2, Generation::V2)] {
+        let out = front.run(front.bare(generation).arg("version"), false).ok();
+        let version = parse::parse_version(&out.stdout).expect("version");
+        assert_eq!(
+            (version.text.as_str(), version.generation),
+            (generation, dialect)
+        );
+    }
+    let names = parse::parse_service_list(&front.ok(V1, &["service"]).stdout).expect("service");
+    assert!(names.contains(&"database".to_owned()), "{names:?}");
+    let info = parse::parse_service_info(&front.ok(V1, &["service:info", "database"]).stdout)
+        .expect("service:info");
+    assert_eq!(info.service_type, ServiceType::Postgresql11);
+    assert_eq!(info.links.len(), 2);
+    let links = parse::parse_link_list("web", &front.ok(V2, &["--app", "web", "link"]).stdout)
+        .expect("link");
+    assert_eq!(links.len(), 3);
+
+    let rows = parse::parse_backup_list(&front.ok(V2, &["--service", "files", "backup"]).stdout)
+        .expect("backup");
+    let id = rows[0].id.to_string();
+    parse::parse_backup_info(
+        &front
+            .ok(V2, &["--service", "files", "backup:info", &id])
+            .stdout,
+    )
+    .expect("backup:info");
+    let created = parse::parse_backup_create(
+        &front
+            .ok(V1, &["--service", "scratch", "backup:create"])
+            .stdout,
+    )
+    .expect("backup:create");
+    assert_eq!(created.status, BackupStatus::Creating);
+    let download = parse::parse_backup_download(
+        &front
+            .ok(V2, &["--service", "files", "backup:download", &id])
+            .stdout,
+    )
+    .expect("backup:download");
+    assert_eq!(download.file.id.to_string(), id);
+    let url = front
+        .run(
+            front.cmd(
+                V2,
+                &[
+                    "--service",
+                    "files",
+                    "backup:download",
+                    &id,
+                    "--print-url",
+                    "-o",
+                    "plain",
+                ],
+            ),
+            true,
+        )
+        .ok();
+    parse::parse_download_url(&url.stdout).expect("download URL");
+    let uploaded = parse::parse_backup_upload(
+        &front
+            .ok(
+                V1,
+                &["--service", "scratch", "backup:upload", &download.file.file],
+            )
+            .stdout,
+    )
+    .expect("backup:upload");
+    let uploaded = uploaded.id.to_string();
+    let restored = parse::parse_backup_restore(
+        &front
+            .ok(V2, &["--service", "scratch", "backup:restore", &uploaded])
+            .stdout,
+    )
+    .expect("backup:restore");
+    assert_eq!(restored.status, BackupStatus::Restoring);
+    front.wait_until_not("scratch", &uploaded, "RESTORING");
+    parse::parse_backup_destroy(
+        &front
+            .ok(V1, &["--service", "scratch", "backup:destroy", &uploaded])
+            .stdout,
+    )
+    .expect("backup:destroy");
+
+    assert_eq!(
+        parse::parse_changeset_info(&front.ok(V1, &["changeset:info"]).stdout).expect("none"),
+        None
+    );
+    front.ok(V1, &["service:create", "files2", "--type", "volume"]);
+    front.ok(
+        V1,
+        &[
+            "--app",
+            "worker",
+            "link:create",
+            "files2",
+            "--path",
+            "/files2",
+        ],
+    );
+    let pending = parse::parse_changeset_info(&front.ok(V1, &["changeset:info"]).stdout)
+        .expect("changeset:info")
+        .expect("pending");
+    assert_eq!(pending.commands.len(), 2);
+    let commit = front
+        .run(
+            front
+                .bare(V1)
+                .args(SCOPE)
+                .args(["-o", "plain", "changeset:commit"]),
+            false,
+        )
+        .ok();
+    let report = parse::parse_changeset_commit(&commit.stdout).expect("changeset:commit");
+    assert!(report.successful);
+    assert_eq!(report.progress, Some((2, 2)));
+
+    let dump = StageDefinition::parse(&front.ok(V2, &["stage:dump"]).stdout).expect("stage:dump");
+    let files2 = dump.service("files2").expect("read").expect("files2");
+    assert_eq!(files2.v1_type("files2"), Ok(ServiceType::Volume));
+    assert_eq!(dump.links_to("files2").expect("links").len(), 1);
+}
