@@ -162,7 +162,10 @@ pub struct DownloadTicket {
     /// `<id>.<ext>`, the name `backup:download` writes.
     pub filename: String,
     pub size: u64,
-    pub sha256: String,
+    /// The file's SHA-256 where the platform knows it; without one (the `setops` CLI prints
+    /// none) the download is checked by its size and its own checksum is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Sandbox fault knobs. Each field left out keeps its current value; `Faults::default()` is

@@ -45,12 +45,8 @@ pub enum Error {
     Transport { context: String, detail: String },
 
     /// A transfer ended without a verified file: short body, checksum mismatch, bad range.
-    #[error("{context}: {detail}")]
-    Transfer {
-        context: String,
-        detail: String,
-        retryable: bool,
-    },
+    #[error(transparent)]
+    Transfer(#[from] crate::transfer::TransferError),
 
     #[error("{action} {}: {source}", .path.display())]
     Io {
@@ -59,6 +55,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A plan that does not load (exit 2); lists every issue.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanRejected),
+
+    /// The platform answered, but not in a way the tool can use: a body of the wrong shape, a
+    /// field it left out, a state contradicting its previous answer. `detail` says what to do.
+    #[error("{context}: {detail}")]
+    Unexpected { context: String, detail: String },
 
     /// A human has to decide (foreign changeset, ambiguous restore, no terminal for a question).
     #[error("{0}")]
@@ -79,8 +84,9 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
-    #[error("{0}")]
-    Verification(String),
+    /// What the platform reports differs from what was planned or sent (mostly exit 5).
+    #[error(transparent)]
+    Verify(Box<crate::migrate::verify::VerifyError>),
 
     /// The target's data differs from the source's (exit 5); the text lists the differences.
     #[error("{}", crate::verdict::words::failure(.0))]
@@ -158,9 +164,23 @@ pub enum Error {
     },
 }
 
+impl From<crate::migrate::verify::VerifyError> for Error {
+    fn from(e: crate::migrate::verify::VerifyError) -> Self {
+        // Boxed: errors travel through every Result, and this one is large.
+        Error::Verify(Box::new(e))
+    }
+}
+
 impl Error {
     pub fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
+    }
+
+    pub fn unexpected(context: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Unexpected {
+            context: context.into(),
+            detail: detail.into(),
+        }
     }
 
     pub fn encoding(what: &'static str, source: serde_json::Error) -> Self {
@@ -184,14 +204,15 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) => exit::USAGE,
+            Error::Usage(_) | Error::Plan(_) => exit::USAGE,
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
             }
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Verification(_) | Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
+            Error::Verify(e) => e.exit_code(),
+            Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             Error::Sandbox { usage: true, .. } => exit::USAGE,
             _ => exit::STEP_FAILED,
         }
@@ -202,7 +223,7 @@ impl Error {
         match self {
             Error::Platform { error, status, .. } => error.temporary || *status >= 502,
             Error::Transport { .. } => true,
-            Error::Transfer { retryable, .. } => *retryable,
+            Error::Transfer(e) => e.retryable(),
             _ => false,
         }
     }

@@ -6,9 +6,12 @@
 mod download;
 #[cfg(test)]
 mod download_tests;
+mod error;
 mod files;
 mod resume;
 mod upload;
+
+pub use error::{TransferError, TransferFault};
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -164,15 +167,10 @@ fn gave_up(error: Error, attempts: u32) -> Error {
             context,
             detail: detail + &note,
         },
-        Error::Transfer {
-            context,
-            detail,
-            retryable,
-        } => Error::Transfer {
-            context,
-            detail: detail + &note,
-            retryable,
-        },
+        Error::Transfer(mut transfer) => {
+            transfer.attempts = attempts;
+            Error::Transfer(transfer)
+        }
         other => other,
     }
 }
@@ -288,14 +286,17 @@ mod tests {
 
     #[test]
     fn final_errors_say_how_often_they_were_tried() {
-        let error = Error::Transfer {
-            context: "download of backup x".into(),
-            detail: "checksum mismatch".into(),
-            retryable: true,
-        };
+        let error = Error::from(
+            TransferFault::ChecksumMismatch {
+                expected: "ab".into(),
+                actual: "cd".into(),
+            }
+            .during("download of backup x"),
+        );
         assert_eq!(
             gave_up(error, 3).to_string(),
-            "download of backup x: checksum mismatch (gave up after 3 attempts)"
+            "download of backup x: checksum mismatch (expected ab…, got cd…); the partial file \
+             was discarded (gave up after 3 attempts)"
         );
         let usage = Error::usage("bad");
         assert_eq!(gave_up(usage, 3).to_string(), "bad");

@@ -29,6 +29,11 @@ pub fn format_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// Whether `bytes` prints as `shown` (the platform's rounded size).
+pub fn size_fits(shown: &str, bytes: u64) -> bool {
+    format_size(bytes) == shown.trim()
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_size;

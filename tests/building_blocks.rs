@@ -58,8 +58,9 @@ pub fn backups(sb: &TestSandbox, service: &str) -> Vec<BackupRow> {
     let ran = sb
         .cmd()
         .args(["--service", service, "-o", "json", "backup"])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     ran.json()
         .as_array()
         .expect("backup -o json is an array")
@@ -90,7 +91,12 @@ pub fn seeded_backup(sb: &TestSandbox, service: &str) -> BackupRow {
 pub fn wait_while_status(sb: &TestSandbox, service: &str, id: &str, status: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ran = sb.cmd().args(["--service", service, "backup"]).run().ok();
+        let ran = sb
+            .cmd()
+            .args(["--service", service, "backup"])
+            .expect(0)
+            .any_stdout()
+            .run();
         let table = parse_table(&ran.stdout);
         let row = table
             .rows
@@ -312,8 +318,9 @@ pub fn tree_diff(
 pub fn changeset_json(sb: &TestSandbox) -> Value {
     sb.cmd()
         .args(["-o", "json", "changeset:info"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json()
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Ran, TestSandbox, state_dir_of};
+use common::{Cmd, TestSandbox, queued, state_dir_of};
 
 /// The demo's PostgreSQL 11 -> 13 upgrade as one plan entry.
 const UPGRADE: &str = "  - source: database\n    target: database13\n    type: postgresql13\n    \
@@ -23,20 +23,14 @@ fn write_plan(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
-fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Ran {
+/// `run PLAN -y` with `extra`, for the test to state its expectation: the manifest and summary
+/// on stdout, the progress log (timestamped) and any error on stderr.
+fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Cmd {
     sb.cmd()
         .arg("run")
         .arg(plan.to_str().expect("utf-8 path"))
         .arg("-y")
         .args(extra)
-        .run()
-}
-
-fn show(ran: &Ran) -> String {
-    format!(
-        "--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        ran.status, ran.stdout, ran.stderr
-    )
 }
 
 /// What `--app APP env` hands the app, passwords included.
@@ -44,8 +38,9 @@ fn app_env(sb: &TestSandbox, app: &str) -> BTreeMap<String, String> {
     let ran = sb
         .cmd()
         .args(["--app", app, "env", "--show-secrets", "-o", "json"])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     ran.json()
         .as_object()
         .expect("env -o json is an object")
@@ -167,9 +162,11 @@ fn postgresql_11_to_13_keeps_every_row_and_sequence_and_relinks_the_apps() {
     assert!(source.starts_with("postgresql://"), "{source}");
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = write_plan(dir.path(), UPGRADE);
-    let ran = run(&sb, &plan, &[]);
-    assert_eq!(ran.status, 0, "{}", show(&ran));
-    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+    run(&sb, &plan, &[])
+        .expect(0)
+        .any_stdout()
+        .stderr_has("data matches")
+        .run();
 
     let target = app_env(&sb, "web")["DATABASE_URL"].clone();
     assert_ne!(target, source, "web still reaches the old database");
@@ -240,9 +237,11 @@ fn redis_copy_keeps_every_key_value_and_ttl_and_relinks_worker() {
         dir.path(),
         "  - source: cache\n    target: cache2\n    backup: fresh\n",
     );
-    let ran = run(&sb, &plan, &[]);
-    assert_eq!(ran.status, 0, "{}", show(&ran));
-    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+    run(&sb, &plan, &[])
+        .expect(0)
+        .any_stdout()
+        .stderr_has("data matches")
+        .run();
 
     let target = app_env(&sb, "worker")["REDIS_URL"].clone();
     assert_ne!(target, source);
@@ -283,9 +282,17 @@ fn restore_on_top_keeps_existing_rows_and_verify_blocks_the_relink() {
             "--plan",
             "db.t3.micro",
         ])
-        .run()
-        .ok();
-    sb.cmd().args(["changeset:commit"]).run().ok();
+        .expect(0)
+        .stdout(&queued(
+            "service:create map[name:ontop plan:db.t3.micro type:postgresql13]",
+            1,
+        ))
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     let ontop = connection_url(&sb, "ontop");
     psql(
         &ontop,
@@ -299,13 +306,12 @@ fn restore_on_top_keeps_existing_rows_and_verify_blocks_the_relink() {
         "  - source: database\n    target: ontop\n    type: postgresql13\n    \
          plan: db.t3.micro\n    backup: fresh\n",
     );
-    let ran = run(&sb, &plan, &["--adopt-target"]);
-    assert_eq!(ran.status, 5, "{}", show(&ran));
-    assert!(
-        ran.stderr.contains("notes"),
-        "the difference is named\n{}",
-        show(&ran)
-    );
+    // The difference is named.
+    run(&sb, &plan, &["--adopt-target"])
+        .expect(5)
+        .any_stdout()
+        .stderr_has("notes")
+        .run();
     assert_eq!(
         app_env(&sb, "web")["DATABASE_URL"],
         source,
@@ -316,8 +322,11 @@ fn restore_on_top_keeps_existing_rows_and_verify_blocks_the_relink() {
         assert_eq!(fingerprint(&ontop, &t), fingerprint(&source, &t), "{t}");
     }
 
-    let ran = run(&sb, &plan, &["--adopt-target", "--no-verify"]);
-    assert_eq!(ran.status, 0, "{}", show(&ran));
+    run(&sb, &plan, &["--adopt-target", "--no-verify"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     assert_eq!(app_env(&sb, "web")["DATABASE_URL"], ontop);
     assert_eq!(psql(&ontop, "SELECT count(*) FROM notes"), "3");
 }
@@ -349,13 +358,12 @@ fn a_pg_restore_failure_is_a_failed_restore_and_stops_before_relinking() {
         "  - target: imported\n    type: postgresql13\n    plan: db.t3.micro\n    \
          backup: file:cut.dump\n    relink:\n      - {app: web, env_key: DATABASE_URL}\n",
     );
-    let ran = run(&sb, &plan, &[]);
-    assert_ne!(ran.status, 0, "{}", show(&ran));
-    assert!(
-        ran.stderr.contains("pg_restore"),
-        "pg_restore's text is shown\n{}",
-        show(&ran)
-    );
+    // A failed restore (exit 1), showing pg_restore's text.
+    run(&sb, &plan, &[])
+        .expect(1)
+        .any_stdout()
+        .stderr_has("pg_restore")
+        .run();
     assert_eq!(app_env(&sb, "web")["DATABASE_URL"], source, "not relinked");
     let backups = sb.backups("imported");
     let restore = &backups[0]["last_restore"];
@@ -412,7 +420,15 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
         ("mongodb4", &targz, "a .tar.gz archive"),
         ("elasticsearch7", &targz, "elasticsearch7"),
     ];
-    let services_before = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    let services = || {
+        sb.cmd()
+            .args(["-o", "json", "service"])
+            .expect(0)
+            .any_stdout()
+            .run()
+            .stdout
+    };
+    let services_before = services();
     for (service_type, file, what) in cases {
         let plan_text = format!(
             "version: 1\nproject: shop\nstage: production\nmigrations:\n  - target: imported\n    \
@@ -420,15 +436,9 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
         );
         let plan = dir.path().join(format!("{service_type}.yaml"));
         std::fs::write(&plan, plan_text).expect("plan");
-        let ran = run(&sb, &plan, &[]);
-        assert_eq!(ran.status, 2, "{service_type}\n{}", show(&ran));
-        assert!(
-            ran.stderr.contains(what),
-            "{service_type}: names {what:?}\n{}",
-            show(&ran)
-        );
+        run(&sb, &plan, &[]).expect(2).stderr_has(what).run();
     }
-    let services_after = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    let services_after = services();
     assert_eq!(services_before, services_after, "nothing was created");
 
     for (service, file, what) in [
@@ -438,17 +448,12 @@ fn a_wrong_format_file_is_refused_before_upload_for_every_type() {
         ("cache", &sql, "plain SQL text"),
     ] {
         let before = sb.backups(service);
-        let ran = sb
-            .cmd()
+        sb.cmd()
             .current_dir(dir.path())
             .args(["--service", service, "backup:upload", file])
+            .expect(2)
+            .stderr_has(what)
             .run();
-        assert_eq!(ran.status, 2, "{service}\n{}", show(&ran));
-        assert!(
-            ran.stderr.contains(what),
-            "{service}: names {what:?}\n{}",
-            show(&ran)
-        );
         let after = sb.backups(service);
         assert_eq!(before, after, "{service}: no upload was started");
     }
@@ -463,14 +468,15 @@ fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
     let source = app_env(&sb, "web")["DATABASE_URL"].clone();
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = write_plan(dir.path(), UPGRADE);
-    let ran = sb
-        .cmd()
+    sb.cmd()
         .env("SETOPS_MIGRATE_CRASH_AT", "restore:after")
         .arg("run")
         .arg(plan.to_str().expect("utf-8"))
         .arg("-y")
+        .expect(99)
+        .any_stdout()
+        .stderr_has("crash point restore:after reached")
         .run();
-    assert_eq!(ran.status, 99, "{}", show(&ran));
     // The crash left the restore running in the sandbox: let it finish first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -497,14 +503,11 @@ fn a_target_that_cannot_be_reached_at_verify_is_not_relinked() {
     admin.set_path("/postgres");
     psql(admin.as_str(), &format!("DROP DATABASE {database}"));
 
-    let ran = run(&sb, &plan, &[]);
-    assert_eq!(ran.status, 5, "{}", show(&ran));
-    assert!(
-        ran.stderr
-            .contains("cannot connect to the target's PostgreSQL"),
-        "{}",
-        show(&ran)
-    );
+    run(&sb, &plan, &[])
+        .expect(5)
+        .any_stdout()
+        .stderr_has("cannot connect to the target's PostgreSQL")
+        .run();
     assert_eq!(app_env(&sb, "web")["DATABASE_URL"], source, "not relinked");
 }
 
@@ -538,8 +541,12 @@ fn a_source_with_a_superuser_extension_migrates() {
             "--plan",
             "db.t3.micro",
         ])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued(
+            "service:create map[name:extdb plan:db.t3.micro type:postgresql13]",
+            1,
+        ))
+        .run();
     sb.cmd()
         .args([
             "--service",
@@ -548,9 +555,17 @@ fn a_source_with_a_superuser_extension_migrates() {
             "extensions",
             "dblink,citext",
         ])
-        .run()
-        .ok();
-    sb.cmd().args(["changeset:commit"]).run().ok();
+        .expect(0)
+        .stdout(&queued(
+            "service:option:set map[option:extensions service:extdb value:dblink,citext]",
+            2,
+        ))
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     let source = connection_url(&sb, "extdb");
     psql(
         &source,
@@ -561,9 +576,11 @@ fn a_source_with_a_superuser_extension_migrates() {
         dir.path(),
         "  - source: extdb\n    target: extdb2\n    backup: fresh\n",
     );
-    let ran = run(&sb, &plan, &[]);
-    assert_eq!(ran.status, 0, "{}", show(&ran));
-    assert!(ran.stderr.contains("data matches"), "{}", show(&ran));
+    run(&sb, &plan, &[])
+        .expect(0)
+        .any_stdout()
+        .stderr_has("data matches")
+        .run();
     let target = connection_url(&sb, "extdb2");
     assert_eq!(
         psql(&target, "SELECT count(*) FROM t WHERE name = 'a'"),

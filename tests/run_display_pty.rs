@@ -102,8 +102,10 @@ fn an_ambiguous_target_is_offered_for_recreation_in_a_terminal() {
     sb.cmd()
         .env("SETOPS_MIGRATE_CRASH_AT", "upload:after")
         .args(["run", plan.to_str().unwrap(), "--yes"])
-        .run()
-        .status(setops_migrate::migrate::crash::CRASH_EXIT);
+        .expect(setops_migrate::migrate::crash::CRASH_EXIT)
+        .any_stdout()
+        .stderr_has("crash point upload:after reached")
+        .run();
     std::fs::remove_dir_all(common::state_dir_of(&plan)).unwrap();
 
     let mut command = Command::new(BIN);

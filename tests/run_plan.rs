@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    Cmd, Expect, Ran, Snapshot, TestSandbox, assert_end_state, link_set, plan_copy, state_dir_of,
-    tree_hashes,
+    Cmd, Expect, Ran, Snapshot, TestSandbox, assert_end_state, link_set, plan_copy, queued,
+    state_dir_of, tree_hashes,
 };
 use serde_json::Value;
 use setops_migrate::api::Faults;
@@ -20,12 +20,13 @@ const LATEST: Expect = Expect {
     new_manual_backups_of_files: 0..=0,
 };
 
-fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Ran {
+/// `run PLAN` with `extra` against this sandbox, for the test to state its expectation. A run
+/// with `--yes` logs its progress (timestamped) on stderr; its manifest and summary go to stdout.
+fn run(sb: &TestSandbox, plan: &Path, extra: &[&str]) -> Cmd {
     sb.cmd()
         .arg("run")
         .arg(plan.to_str().expect("utf-8 path"))
         .args(extra)
-        .run()
 }
 
 /// Fails with the whole output when `cond` does not hold.
@@ -60,33 +61,17 @@ fn assert_untouched(sb: &TestSandbox, before: &Snapshot, ran: &Ran) {
     );
 }
 
-fn json_lines_of(ran: &Ran) -> Vec<Value> {
-    ran.stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| {
-                panic!(
-                    "stdout line is not JSON ({e}): {l}\n--- stdout\n{}\n--- stderr\n{}",
-                    ran.stdout, ran.stderr
-                )
-            })
-        })
-        .collect()
-}
-
 #[test]
 fn a_two_migration_plan_runs_to_the_end_and_status_shows_every_step_done() {
     let sb = TestSandbox::start();
     sb.speed_up();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &["--yes"]).ok();
-    check(
-        ran.stdout.contains("Done. The sources were not changed."),
-        "no completion line",
-        &ran,
-    );
+    let ran = run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .stdout_has("Done. The sources were not changed.")
+        .any_stderr()
+        .run();
 
     // The targets as `service:info` shows them: the source's configuration plus the override.
     let files2 = sb.json(&["service:info", "files2"]);
@@ -124,7 +109,12 @@ fn a_two_migration_plan_runs_to_the_end_and_status_shows_every_step_done() {
     .collect();
     assert_eq!(link_set(&web), want, "{web:?}");
 
-    let status = sb.cmd().args(["status", plan.to_str().unwrap()]).run().ok();
+    let status = sb
+        .cmd()
+        .args(["status", plan.to_str().unwrap()])
+        .expect(0)
+        .stdout_has(": finished, updated")
+        .run();
     let mut rows = Vec::new();
     for line in status.stdout.lines().filter(|l| l.starts_with("| ")) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
@@ -155,17 +145,13 @@ fn a_two_migration_plan_runs_to_the_end_and_status_shows_every_step_done() {
         "a step is not done",
         &status,
     );
-    check(
-        status.stdout.contains(": finished, updated"),
-        "status does not say finished",
-        &status,
-    );
 
     let reports = sb
         .cmd()
         .args(["status", plan.to_str().unwrap(), "-o", "json"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let reports = reports.as_array().expect("a list of journals");
     assert_eq!(reports.len(), 1, "{reports:?}");
@@ -189,10 +175,14 @@ fn a_finished_plan_is_not_run_again_even_when_the_platform_is_gone() {
     let sb = TestSandbox::start();
     sb.speed_up();
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    run(&sb, &plan, &["--yes"]).ok();
+    run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     let (url, token) = (sb.url.clone(), sb.token.clone());
     drop(sb); // the URL is dead from here on: any platform call would fail
-    let again = Cmd::new()
+    Cmd::new()
         .env("SETOPS_API_URL", &url)
         .env("SETOPS_TOKEN", &token)
         .args([
@@ -204,20 +194,11 @@ fn a_finished_plan_is_not_run_again_even_when_the_platform_is_gone() {
             plan.to_str().unwrap(),
             "--yes",
         ])
-        .run()
-        .ok();
-    check(
-        again
-            .stdout
-            .contains("Already done: this plan finished in an earlier run"),
-        "no `already done`",
-        &again,
-    );
-    check(
-        again.stdout.contains("Nothing was changed."),
-        "does not say nothing changed",
-        &again,
-    );
+        .expect(0)
+        .stdout_has("Already done: this plan finished in an earlier run")
+        .stdout_has("Nothing was changed.")
+        .stderr_has("already done")
+        .run();
 }
 
 #[test]
@@ -226,7 +207,11 @@ fn a_finished_plan_rerun_without_its_journal_reaches_the_same_state_and_changes_
     sb.speed_up();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let first = run(&sb, &plan, &["--yes"]).ok();
+    let first = run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     let after_first = sb.services();
     let backups_after_first: Vec<Vec<Value>> = ["files", "files2", "media", "media2"]
         .iter()
@@ -234,12 +219,12 @@ fn a_finished_plan_rerun_without_its_journal_reaches_the_same_state_and_changes_
         .collect();
 
     std::fs::remove_dir_all(state_dir_of(&plan)).expect("journal removed");
-    let second = run(&sb, &plan, &["--yes"]);
-    check(
-        second.status == 0,
-        "the journal-less rerun of a finished plan failed",
-        &second,
-    );
+    // The journal-less rerun of a finished plan succeeds.
+    let second = run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     check(
         sb.services() == after_first,
         "the rerun changed a service",
@@ -265,19 +250,21 @@ fn a_finished_plan_rerun_after_the_sandbox_moved_to_another_port_is_already_done
     sb.speed_up();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let first = run(&sb, &plan, &["--yes"]).ok();
+    let first = run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     let old = sb.url.clone();
     sb.restart();
     sb.speed_up();
     assert_ne!(sb.url, old, "same port after the restart");
-    let second = run(&sb, &plan, &["--yes"]).ok();
-    check(
-        second
-            .stdout
-            .contains("Already done: this plan finished in an earlier run"),
-        "the journal was not found on the new port",
-        &second,
-    );
+    // The journal is found on the new port.
+    let second = run(&sb, &plan, &["--yes"])
+        .expect(0)
+        .stdout_has("Already done: this plan finished in an earlier run")
+        .any_stderr()
+        .run();
     assert_end_state(&sb, &before, &LATEST, &[&first, &second]);
 }
 
@@ -287,24 +274,19 @@ fn a_foreign_command_in_the_changeset_stops_the_run_before_anything_is_staged() 
     sb.speed_up();
     sb.cmd()
         .args(["service:create", "other", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:other type:volume]", 1))
+        .run();
     let pending = sb.json(&["changeset:info"]);
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &["--yes"]).status(3);
-    check(
-        ran.stderr
-            .contains("already holds 1 command(s) this run did not stage"),
-        "no foreign changeset message",
-        &ran,
-    );
-    check(
-        ran.stderr
-            .contains("service:create map[name:other type:volume]"),
-        "stderr does not name the command",
-        &ran,
-    );
+    // The foreign command is named.
+    let ran = run(&sb, &plan, &["--yes"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("already holds 1 command(s) this run did not stage")
+        .stderr_has("service:create map[name:other type:volume]")
+        .run();
     let now = sb.json(&["changeset:info"]);
     assert_eq!(
         now["commands"], pending["commands"],
@@ -358,24 +340,14 @@ fn a_second_run_while_the_first_holds_the_lock_is_refused_naming_the_holder() {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    let second = run(&sb, &plan, &["--yes"]).status(3);
-    check(
-        second
-            .stderr
-            .contains("another run of this plan holds the journal lock"),
-        "no lock message",
-        &second,
-    );
-    check(
-        second.stderr.contains(&lock.display().to_string()),
-        "the lock file is not named",
-        &second,
-    );
-    check(
-        second.stderr.contains(&format!("pid {} ", first.id())),
-        "the holder's pid is not named",
-        &second,
-    );
+    // Refused, naming the lock file and the holder's pid.
+    let second = run(&sb, &plan, &["--yes"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("another run of this plan holds the journal lock")
+        .stderr_has(lock.display().to_string())
+        .stderr_has(format!("pid {} ", first.id()))
+        .run();
 
     let out = first.wait_with_output().expect("first run ends");
     let first = Ran {
@@ -397,8 +369,10 @@ fn a_changed_plan_is_refused_with_what_changed_unless_restart() {
     sb.cmd()
         .env("SETOPS_MIGRATE_CRASH_AT", "stage-targets:before")
         .args(["run", plan.to_str().unwrap(), "--yes"])
-        .run()
-        .status(setops_migrate::migrate::crash::CRASH_EXIT);
+        .expect(setops_migrate::migrate::crash::CRASH_EXIT)
+        .any_stdout()
+        .stderr_has("crash point stage-targets:before reached")
+        .run();
     let text = std::fs::read_to_string(&plan).unwrap();
     let changed = text.replace(
         r#"blockPublicAccess: "false""#,
@@ -407,27 +381,21 @@ fn a_changed_plan_is_refused_with_what_changed_unless_restart() {
     assert_ne!(text, changed, "the plan holds the override to change");
     std::fs::write(&plan, changed).unwrap();
 
-    let refused = run(&sb, &plan, &["--yes"]).status(3);
-    check(
-        refused.stderr.contains("changed since the run recorded in"),
-        "no `plan changed` message",
-        &refused,
-    );
-    check(
-        refused
-            .stderr
-            .contains(r#"migrations[1].options.blockPublicAccess: "false" -> "true""#),
-        "stderr does not say what changed",
-        &refused,
-    );
-    check(
-        refused.stderr.contains("--restart"),
-        "stderr does not offer --restart",
-        &refused,
-    );
+    // Refused, saying what changed and offering --restart.
+    let refused = run(&sb, &plan, &["--yes"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("changed since the run recorded in")
+        .stderr_has(r#"migrations[1].options.blockPublicAccess: "false" -> "true""#)
+        .stderr_has("--restart")
+        .run();
     assert_untouched(&sb, &before, &refused);
 
-    let restarted = run(&sb, &plan, &["--yes", "--restart"]).ok();
+    let restarted = run(&sb, &plan, &["--yes", "--restart"])
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     let media2 = sb.json(&["service:info", "media2"]);
     assert_eq!(
         media2["options"]["blockPublicAccess"], "true",
@@ -451,12 +419,12 @@ fn without_a_terminal_and_without_yes_the_run_asks_for_yes_and_changes_nothing()
     let sb = TestSandbox::start();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &[]).status(3);
-    check(
-        ran.stderr.contains("pass --yes"),
-        "stderr does not say to pass --yes",
-        &ran,
-    );
+    // The manifest, then a refusal saying to pass --yes.
+    let ran = run(&sb, &plan, &[])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("pass --yes")
+        .run();
     assert_untouched(&sb, &before, &ran);
     check(!state_dir_of(&plan).exists(), "a journal was written", &ran);
 }
@@ -466,12 +434,10 @@ fn dry_run_prints_the_manifest_and_the_resolved_backups_and_touches_nothing() {
     let sb = TestSandbox::start();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &["--dry-run"]).ok();
-    check(
-        ran.stdout.contains("dry run, nothing will be changed"),
-        "no dry-run banner",
-        &ran,
-    );
+    let ran = run(&sb, &plan, &["--dry-run"])
+        .expect(0)
+        .stdout_has("dry run, nothing will be changed")
+        .run();
     let row = |item: &str| -> Vec<String> {
         ran.stdout
             .lines()
@@ -522,8 +488,12 @@ fn json_output_is_one_event_per_line_with_run_id_phase_and_elapsed_ms() {
     let sb = TestSandbox::start();
     sb.speed_up();
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &["--yes", "-o", "json"]).ok();
-    let lines = json_lines_of(&ran);
+    // Events on stdout, nothing on stderr.
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let lines = ran.json_lines();
     let events: Vec<&Value> = lines.iter().filter(|v| v.get("phase").is_some()).collect();
     check(!events.is_empty(), "no events", &ran);
     let run_ids: std::collections::BTreeSet<&str> =
@@ -584,25 +554,26 @@ fn a_target_name_taken_by_a_service_of_another_type_stops_the_run_with_exit_3() 
     sb.speed_up();
     sb.cmd()
         .args(["service:create", "files2", "--type", "s3"])
-        .run()
-        .ok();
-    sb.cmd().args(["changeset:commit"]).run().ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:files2 type:s3]", 1))
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     let before = Snapshot::take(&sb);
     let (_dir, plan) = plan_copy("two-migrations.yaml");
-    let ran = run(&sb, &plan, &["--yes", "-o", "json"]).status(3);
     let reason = "target files2 exists in shop/production and was not created by this plan (it is s3, the plan makes volume)";
-    check(
-        ran.stderr.contains(reason),
-        "stderr does not give the reason",
-        &ran,
-    );
-    check(
-        ran.stderr.contains("--adopt-target"),
-        "stderr does not offer --adopt-target",
-        &ran,
-    );
+    // Events on stdout; stderr gives the reason and offers --adopt-target.
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has(reason)
+        .stderr_has("--adopt-target")
+        .run();
     assert_untouched(&sb, &before, &ran);
-    let lines = json_lines_of(&ran);
+    let lines = ran.json_lines();
     let failed: Vec<&Value> = lines.iter().filter(|e| e["phase"] == "failed").collect();
     check(
         failed
@@ -626,9 +597,14 @@ fn a_restore_the_platform_refuses_is_a_failed_event_with_its_code_and_request_id
     // files2 exists already (adopted) and is busy restoring something else.
     sb.cmd()
         .args(["service:create", "files2", "--type", "volume"])
-        .run()
-        .ok();
-    sb.cmd().args(["changeset:commit"]).run().ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:files2 type:volume]", 1))
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     let (dir, plan) = plan_copy("files-only.yaml");
     let small = dir.path().join("small.tar.gz");
     {
@@ -657,12 +633,18 @@ fn a_restore_the_platform_refuses_is_a_failed_event_with_its_code_and_request_id
     });
     sb.cmd()
         .args(["--service", "files2", "backup:restore", &busy])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has("RESTORING")
+        .run();
     let web_before = sb.app_links("web");
 
-    let ran = run(&sb, &plan, &["--yes", "--adopt-target", "-o", "json"]).status(1);
-    let lines = json_lines_of(&ran);
+    // Events on stdout; stderr names the restore in the way (and the event's request_id, below).
+    let ran = run(&sb, &plan, &["--yes", "--adopt-target", "-o", "json"])
+        .expect(1)
+        .any_stdout()
+        .stderr_has(&busy)
+        .run();
+    let lines = ran.json_lines();
     let failed: Vec<&Value> = lines.iter().filter(|e| e["phase"] == "failed").collect();
     let refused = failed
         .iter()
@@ -683,11 +665,6 @@ fn a_restore_the_platform_refuses_is_a_failed_event_with_its_code_and_request_id
     check(
         ran.stderr.contains(&format!("(request_id {request_id})")),
         "stderr lacks the event's request_id",
-        &ran,
-    );
-    check(
-        ran.stderr.contains(&busy),
-        "stderr does not name the restore in the way",
         &ran,
     );
     check(
@@ -721,7 +698,13 @@ fn a_failed_restore_stops_the_run_before_relinking() {
         tar.into_inner().unwrap().finish().unwrap();
     }
     let web_before = sb.app_links("web");
-    let ran = run(&sb, &plan, &["--yes"]).status(1);
+    // The platform's message, and that nothing was relinked.
+    let ran = run(&sb, &plan, &["--yes"])
+        .expect(1)
+        .any_stdout()
+        .stderr_has("archive entry `../evil` contains `..`")
+        .stderr_has("Nothing was relinked")
+        .run();
     let uploads = sb.backups("imported");
     check(
         uploads.len() == 1,
@@ -733,16 +716,6 @@ fn a_failed_restore_stops_the_run_before_relinking() {
         ran.stderr
             .contains(&format!("the restore of backup {id} into imported failed")),
         "stderr does not name the failed backup",
-        &ran,
-    );
-    check(
-        ran.stderr.contains("archive entry `../evil` contains `..`"),
-        "stderr does not carry the platform's message",
-        &ran,
-    );
-    check(
-        ran.stderr.contains("Nothing was relinked"),
-        "stderr does not say nothing was relinked",
         &ran,
     );
     assert_eq!(
@@ -769,7 +742,18 @@ fn a_failed_restore_stops_the_run_before_relinking() {
 
 #[test]
 fn demo_runs_and_finds_both_targets_identical() {
-    let ran = Cmd::new().arg("demo").run().ok();
+    // The database and the cache were migrated, verified row by row and key by key, and the
+    // apps' new env values reach them.
+    let ran = Cmd::new()
+        .arg("demo")
+        .expect(0)
+        .stdout_has("web now links: ")
+        .stdout_has("| web    | DATABASE_URL | database13 |")
+        .stdout_has("| worker | REDIS_URL    | cache2     |")
+        .stdout_has("4 tables, 7,920 rows")
+        .stdout_has(": 500 keys")
+        .any_stderr()
+        .run();
     let identical = ran.stdout.matches("identical").count();
     check(
         identical == 2,
@@ -777,25 +761,10 @@ fn demo_runs_and_finds_both_targets_identical() {
         &ran,
     );
     check(
-        ran.stdout.contains("web now links: "),
-        "no final link line",
-        &ran,
-    );
-    // The database and the cache were migrated, verified row by row and key by key, and the
-    // apps' new env values reach them.
-    check(
         ran.stderr.matches("data matches").count() == 4,
         "every migration's data was compared",
         &ran,
     );
-    for reached in [
-        "| web    | DATABASE_URL | database13 |",
-        "| worker | REDIS_URL    | cache2     |",
-        "4 tables, 7,920 rows",
-        ": 500 keys",
-    ] {
-        check(ran.stdout.contains(reached), reached, &ran);
-    }
 }
 
 /// On a machine without PostgreSQL and redis-server (no program where the sandbox looks), the
@@ -809,15 +778,12 @@ fn demo_without_postgresql_and_redis_leaves_their_migrations_out_and_says_why() 
             empty.path().to_str().expect("utf-8"),
         )
         .arg("demo")
-        .run()
-        .ok();
-    for left_out in [
-        "Left out database -> database13: `psql` was not found",
-        "Left out cache -> cache2: `redis-server` was not found",
-        "apt-get install",
-    ] {
-        check(ran.stderr.contains(left_out), left_out, &ran);
-    }
+        .expect(0)
+        .any_stdout()
+        .stderr_has("Left out database -> database13: `psql` was not found")
+        .stderr_has("Left out cache -> cache2: `redis-server` was not found")
+        .stderr_has("apt-get install")
+        .run();
     check(
         ran.stdout.matches("identical").count() == 2,
         "files and media were still migrated",

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Cmd, Ran};
+use common::{BIN, Cmd, Expectation, queued};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use setops_migrate::api::{Faults, ServerInfo, paths};
@@ -47,10 +47,21 @@ impl SandboxDir {
         ])
     }
 
-    fn stop(&self) -> Ran {
+    /// `sandbox stop --dir DIR`, which succeeds whether or not a server runs.
+    fn stop(&self) -> Expectation {
         Cmd::new()
             .args(["sandbox", "stop", "--dir", self.dir_arg()])
-            .run()
+            .expect(0)
+    }
+
+    /// What `sandbox stop` says when it stopped the server `pid`.
+    fn stopped(&self, pid: u32) -> String {
+        format!("Stopped the sandbox of {} (pid {pid}).\n", self.dir_arg())
+    }
+
+    /// What `sandbox stop` says when no server runs.
+    fn none_running(&self) -> String {
+        format!("No sandbox is running for {}.\n", self.dir_arg())
     }
 
     fn server_json(&self) -> PathBuf {
@@ -126,8 +137,9 @@ fn status_of(sb: &SandboxDir, service: &str, id: &str) -> String {
     let json = sb
         .cmd()
         .args(["--service", service, "-o", "json", "backup"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let backup = json
         .as_array()
@@ -145,9 +157,9 @@ fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() 
     assert!(!sb.dir.exists());
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
+        .expect(0)
+        .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
+        .run();
 
     let first = sb.info();
     assert!(!gone(first.pid), "the server runs after the command exited");
@@ -161,9 +173,9 @@ fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() 
 
     sb.cmd()
         .args(["--service", "files", "backup"])
-        .run()
-        .ok()
-        .stdout_has("CREATED");
+        .expect(0)
+        .stdout_has("CREATED")
+        .run();
     let second = sb.info();
     assert_eq!(
         second.pid, first.pid,
@@ -171,10 +183,8 @@ fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() 
     );
     assert_eq!(second.url, first.url);
 
-    sb.stop()
-        .ok()
-        .stdout_has("Stopped")
-        .stdout_has(&first.pid.to_string());
+    // "Stopped", naming the pid.
+    sb.stop().stdout(&sb.stopped(first.pid)).run();
     assert!(
         !sb.server_json().exists(),
         "server.json outlived its server"
@@ -190,39 +200,43 @@ fn state_persists_across_stop_and_the_next_sandbox_command() {
     let sb = SandboxDir::new();
     sb.cmd()
         .args(["service:create", "committed", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:committed type:volume]", 1))
+        .run();
     sb.cmd()
         .arg("changeset:commit")
-        .run()
-        .ok()
-        .stdout_has("Commit successful!");
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     sb.cmd()
         .args(["service:create", "staged", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:staged type:volume]", 1))
+        .run();
     let backup = sb
         .cmd()
         .args(["--service", "files", "-o", "plain", "backup"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .stdout;
     let before = sb.info().pid;
 
-    sb.stop().ok().stdout_has("Stopped");
+    sb.stop().stdout(&sb.stopped(before)).run();
     assert!(gone(before));
 
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ncommitted\ndatabase\nfiles\nmedia\nscratch\n");
+        .expect(0)
+        .stdout("cache\ncommitted\ndatabase\nfiles\nmedia\nscratch\n")
+        .run();
     assert_ne!(sb.info().pid, before, "a new server serves the old state");
     let pending = sb
         .cmd()
         .args(["-o", "json", "changeset:info"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let commands = pending["commands"]
         .as_array()
@@ -231,18 +245,15 @@ fn state_persists_across_stop_and_the_next_sandbox_command() {
     assert_eq!(commands[0]["arguments"]["name"], "staged");
     sb.cmd()
         .args(["--service", "files", "-o", "plain", "backup"])
-        .run()
-        .ok()
-        .stdout_is(&backup);
+        .expect(0)
+        .stdout(&backup)
+        .run();
 }
 
 #[test]
 fn sandbox_stop_says_so_when_nothing_runs() {
     let sb = SandboxDir::new();
-    sb.stop()
-        .ok()
-        .stdout_has("No sandbox is running")
-        .stderr_empty();
+    sb.stop().stdout(&sb.none_running()).run();
     assert!(!sb.server_json().exists());
 
     // A server.json left by a server that died is cleaned up, and nothing is signalled.
@@ -256,13 +267,14 @@ fn sandbox_stop_says_so_when_nothing_runs() {
         started_at: chrono::Utc::now(),
     };
     std::fs::write(sb.server_json(), serde_json::to_vec(&stale).expect("json")).expect("write");
-    sb.stop().ok().stdout_has("No sandbox is running");
+    sb.stop().stdout(&sb.none_running()).run();
     assert!(!sb.server_json().exists(), "the stale server.json was kept");
 
     // After a real stop, a second stop says so too.
-    sb.cmd().arg("service").run().ok();
-    sb.stop().ok().stdout_has("Stopped");
-    sb.stop().ok().stdout_has("No sandbox is running");
+    sb.cmd().arg("service").expect(0).any_stdout().run();
+    let pid = sb.info().pid;
+    sb.stop().stdout(&sb.stopped(pid)).run();
+    sb.stop().stdout(&sb.none_running()).run();
 }
 
 #[test]
@@ -271,8 +283,9 @@ fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
     let listed = sb
         .cmd()
         .args(["--service", "files", "-o", "json", "backup"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let id = listed[0]["id"].as_str().expect("seeded backup").to_owned();
     sb.faults(&Faults {
@@ -281,12 +294,13 @@ fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
     });
     sb.cmd()
         .args(["--service", "files", "backup:restore", &id])
-        .run()
-        .ok()
-        .stdout_has("RESTORING");
+        .expect(0)
+        .stdout_has("RESTORING")
+        .run();
     assert_eq!(status_of(&sb, "files", &id), "RESTORING");
 
-    sb.stop().ok().stdout_has("Stopped");
+    let pid = sb.info().pid;
+    sb.stop().stdout(&sb.stopped(pid)).run();
 
     let deadline = Instant::now() + Duration::from_secs(20);
     while status_of(&sb, "files", &id) == "RESTORING" {
@@ -300,8 +314,9 @@ fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
     let ran = sb
         .cmd()
         .args(["--service", "files", "backup:info", &id])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     let outcome = ran
         .stdout
         .lines()
@@ -315,8 +330,9 @@ fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
     let json = sb
         .cmd()
         .args(["--service", "files", "-o", "json", "backup:info", &id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let recorded = json["last_restore"]["outcome"].as_str().expect("outcome");
     assert!(["SUCCEEDED", "FAILED"].contains(&recorded), "{json}");
@@ -385,16 +401,16 @@ fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
     // `--sandbox DIR` uses the foreground server rather than starting another.
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
+        .expect(0)
+        .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
+        .run();
     assert_eq!(sb.info().pid, server.0.id());
     // A second server on the same directory is refused, naming the first.
     Cmd::new()
         .args(["sandbox", "serve", "--dir", sb.dir_arg()])
-        .run()
-        .status(2)
-        .stderr_has(&format!("pid {}", server.0.id()));
+        .expect(2)
+        .stderr_has(format!("pid {}", server.0.id()))
+        .run();
 
     let pid = Pid::from_raw(i32::try_from(server.0.id()).expect("pid"));
     kill(pid, Signal::SIGTERM).expect("SIGTERM");
@@ -423,7 +439,7 @@ fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
 #[test]
 fn one_plan_through_sandbox_dir_and_api_urls_shares_one_lock() {
     let sb = SandboxDir::new();
-    sb.cmd().arg("service").run().ok();
+    sb.cmd().arg("service").expect(0).any_stdout().run();
     sb.faults(&Faults {
         commit_phase_ms: Some(20),
         backup_delay_ms: Some(50),
@@ -455,21 +471,17 @@ fn one_plan_through_sandbox_dir_and_api_urls_shares_one_lock() {
     }
     let port = sb.info().url.rsplit(':').next().expect("a port").to_owned();
     for host in ["localhost", "127.0.0.1"] {
-        let second = Cmd::new()
+        // Refused, naming the lock holder.
+        Cmd::new()
             .current_dir(sb.root.path())
             .env("SETOPS_TOKEN", sb.token())
             .args(["--api", &format!("http://{host}:{port}/")])
             .args(["-p", "shop", "-s", "production", "run", &plan, "--yes"])
-            .run()
-            .status(3);
-        assert!(
-            second
-                .stderr
-                .contains("another run of this plan holds the journal lock")
-                && second.stderr.contains("pid "),
-            "{host}: the lock holder is not named\n{}",
-            second.stderr
-        );
+            .expect(3)
+            .any_stdout()
+            .stderr_has("another run of this plan holds the journal lock")
+            .stderr_has("pid ")
+            .run();
     }
     let journals: Vec<_> = std::fs::read_dir(&state)
         .expect("state dir")

@@ -84,18 +84,21 @@ impl Front {
     }
 
     /// Runs and checks that no user token, and no pre-signed URL unless asked for, was printed.
-    fn run(&self, cmd: Cmd, print_url: bool) -> Ran {
-        let ran = cmd.run();
+    fn run(&self, expectation: Expectation, print_url: bool) -> Ran {
+        let ran = expectation.run();
         self.assert_no_secret(&ran, print_url);
         ran
     }
 
     fn ok(&self, generation: &str, args: &[&str]) -> Ran {
-        self.run(self.cmd(generation, args), false).ok()
+        self.run(self.cmd(generation, args).expect(0).any_stdout(), false)
     }
 
     fn fails(&self, generation: &str, args: &[&str], status: i32) -> Ran {
-        self.run(self.cmd(generation, args), false).status(status)
+        self.run(
+            self.cmd(generation, args).expect(status).any_stderr(),
+            false,
+        )
     }
 
     fn assert_no_secret(&self, ran: &Ran, print_url: bool) {
@@ -158,6 +161,43 @@ impl Front {
             assert!(Instant::now() < deadline, "{id} stays {status}");
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// Checks on a run's output, after its exit code was checked by [`Cmd::expect`].
+trait Shows: Sized {
+    fn stdout_has(self, needle: &str) -> Self;
+    fn stderr_has(self, needle: &str) -> Self;
+    fn stdout_is(self, expected: &str) -> Self;
+}
+
+impl Shows for Ran {
+    #[track_caller]
+    fn stdout_has(self, needle: &str) -> Ran {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn stderr_has(self, needle: &str) -> Ran {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn stdout_is(self, expected: &str) -> Ran {
+        assert_eq!(self.stdout, expected, "stdout\n--- stderr\n{}", self.stderr);
+        self
     }
 }
 
@@ -281,7 +321,10 @@ fn assert_platform_error(ran: &Ran, code: &str) {
 fn version_login_and_sessions() {
     let mut front = Front::start();
     for generation in [V1, V2] {
-        let ran = front.run(front.bare(generation).arg("version"), false).ok();
+        let ran = front.run(
+            front.bare(generation).arg("version").expect(0).any_stdout(),
+            false,
+        );
         assert!(
             ran.stdout
                 .lines()
@@ -292,18 +335,20 @@ fn version_login_and_sessions() {
         assert_aligned(&ran.stdout);
     }
     // The newest generation unless told otherwise; anything else names the accepted values.
-    let ran = front
-        .run(
-            Cmd::new()
-                .program(front.bin.path().join("setops"))
-                .arg("version"),
-            false,
-        )
-        .ok();
+    let ran = front.run(
+        Cmd::new()
+            .program(front.bin.path().join("setops"))
+            .arg("version")
+            .expect(0)
+            .any_stdout(),
+        false,
+    );
     assert!(ran.stdout.starts_with("CLI Version:      2.3.4\n"));
     front
-        .run(front.bare("3.0.0").arg("version"), false)
-        .status(1)
+        .run(
+            front.bare("3.0.0").arg("version").expect(1).any_stderr(),
+            false,
+        )
         .stderr_has("SETOPS_SANDBOX_CLI_VERSION")
         .stderr_has("1.4.1")
         .stderr_has("2.3.4");
@@ -312,15 +357,19 @@ fn version_login_and_sessions() {
             Cmd::new()
                 .program(front.bin.path().join("setops"))
                 .args(SCOPE)
-                .arg("service"),
+                .arg("service")
+                .expect(1)
+                .any_stderr(),
             false,
         )
-        .status(1)
         .stderr_has("SETOPS_SANDBOX_DIR");
 
     // Without a login the front is the sandbox's default user.
     let api = format!("sandbox:{}", front.instance());
-    let info = front.run(front.bare(V2).arg("login:info"), false).ok();
+    let info = front.run(
+        front.bare(V2).arg("login:info").expect(0).any_stdout(),
+        false,
+    );
     assert_eq!(
         info.stdout,
         format!("Organization:   sandbox\nUser:           demo\nAPI:            {api}\n")
@@ -333,10 +382,11 @@ fn version_login_and_sessions() {
             front
                 .bare(V1)
                 .args(["login", "--service-user"])
-                .stdin(format!("sandbox\nci\n{ci_token}\n")),
+                .stdin(format!("sandbox\nci\n{ci_token}\n"))
+                .expect(0)
+                .any_stdout(),
             false,
         )
-        .ok()
         .stdout_is("✅ logged in as \"ci\"\n");
     for wrong in [
         format!("sandbox\ndemo\n{ci_token}\n"),
@@ -349,10 +399,11 @@ fn version_login_and_sessions() {
                 front
                     .bare(V1)
                     .args(["login", "--service-user"])
-                    .stdin(wrong),
+                    .stdin(wrong)
+                    .expect(1)
+                    .any_stderr(),
                 false,
             )
-            .status(1)
             .stdout_is("");
     }
     front
@@ -360,14 +411,14 @@ fn version_login_and_sessions() {
             front
                 .bare(V1)
                 .args(["login", "--service-user"])
-                .stdin("sandbox\nci\nwrong\n"),
+                .stdin("sandbox\nci\nwrong\n")
+                .expect(1)
+                .any_stderr(),
             false,
         )
-        .status(1)
         .stderr_has("code: CredentialsInvalid");
     front
-        .run(front.bare(V2).arg("login"), false)
-        .status(1)
+        .run(front.bare(V2).arg("login").expect(1).any_stderr(), false)
         .stderr_has("--service-user");
 
     // The session holds: `ci` is the user now, on a restarted sandbox too (new port), and the
@@ -375,7 +426,10 @@ fn version_login_and_sessions() {
     let old_url = front.sb.url.clone();
     front.restart();
     assert_ne!(front.sb.url, old_url);
-    let info = front.run(front.bare(V1).arg("login:info"), false).ok();
+    let info = front.run(
+        front.bare(V1).arg("login:info").expect(0).any_stdout(),
+        false,
+    );
     assert_eq!(
         info.stdout,
         format!("Organization:   sandbox\nUser:           ci\nAPI:            {api}\n")
@@ -491,6 +545,7 @@ fn download_upload_restore_destroy_round_trip() {
     let source = front.created_backup("files");
     let download = ["--service", "files", "backup:download", source.as_str()];
     let ran = front.ok(V2, &download);
+    let downloaded = ran.stdout.clone();
     assert_documented(&ran.stdout, DOC_BACKUP_DOWNLOAD);
     let file = format!("{source}.tar.gz");
     let done = Regex::new(&format!(
@@ -501,21 +556,31 @@ fn download_upload_restore_destroy_round_trip() {
     let bytes = std::fs::read(front.work().join(&file)).expect("downloaded file");
 
     // No overwrite without -f; -f overwrites.
-    let ran = front.fails(V2, &download, 1);
+    // (The backup's block is shown before the file is looked at, as the download starts.)
+    let block = &downloaded[..downloaded.find("\n\n").expect("a blank line") + 1];
+    let ran = front.run(
+        front
+            .cmd(V2, &download)
+            .expect(1)
+            .stdout(block)
+            .stderr_has("-f/--force"),
+        false,
+    );
     assert!(ran.stderr.starts_with("Error: "), "{}", ran.stderr);
-    assert!(ran.stderr.contains("-f/--force"), "{}", ran.stderr);
     front.ok(V1, &[&download[..], &["-f"]].concat());
     assert_eq!(std::fs::read(front.work().join(&file)).unwrap(), bytes);
 
     // --print-url --output plain: the URL alone, serving the same bytes.
     let ran = front.run(
-        front.cmd(
-            V2,
-            &[&download[..], &["--print-url", "--output", "plain"]].concat(),
-        ),
+        front
+            .cmd(
+                V2,
+                &[&download[..], &["--print-url", "--output", "plain"]].concat(),
+            )
+            .expect(0)
+            .any_stdout(),
         true,
     );
-    let ran = ran.ok();
     let url = ran.stdout.trim();
     assert_eq!(ran.stdout.lines().count(), 1, "{}", ran.stdout);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
@@ -551,17 +616,17 @@ fn download_upload_restore_destroy_round_trip() {
         );
 
         let back = tempfile::tempdir().unwrap();
-        front
-            .run(
-                front
-                    .cmd(
-                        generation,
-                        &["--service", "scratch", "backup:download", &uploaded],
-                    )
-                    .current_dir(back.path()),
-                false,
-            )
-            .ok();
+        front.run(
+            front
+                .cmd(
+                    generation,
+                    &["--service", "scratch", "backup:download", &uploaded],
+                )
+                .current_dir(back.path())
+                .expect(0)
+                .any_stdout(),
+            false,
+        );
         let round = std::fs::read(back.path().join(format!("{uploaded}.tar.gz"))).unwrap();
         assert_eq!(round, bytes, "the round trip changed the bytes");
 
@@ -589,9 +654,9 @@ fn download_upload_restore_destroy_round_trip() {
     }
 
     // --print-url without plain: a command for an external uploader.
-    let ran = front
-        .run(
-            front.cmd(
+    let ran = front.run(
+        front
+            .cmd(
                 V2,
                 &[
                     "--service",
@@ -600,14 +665,15 @@ fn download_upload_restore_destroy_round_trip() {
                     &file,
                     "--print-url",
                 ],
-            ),
-            true,
-        )
-        .ok();
+            )
+            .expect(0)
+            .any_stdout(),
+        true,
+    );
     assert!(ran.stdout.contains("curl "), "{}", ran.stdout);
-    let ran = front
-        .run(
-            front.cmd(
+    let ran = front.run(
+        front
+            .cmd(
                 V2,
                 &[
                     "--service",
@@ -618,10 +684,11 @@ fn download_upload_restore_destroy_round_trip() {
                     "-o",
                     "plain",
                 ],
-            ),
-            true,
-        )
-        .ok();
+            )
+            .expect(0)
+            .any_stdout(),
+        true,
+    );
     assert_eq!(ran.stdout.lines().count(), 1, "{}", ran.stdout);
     assert!(
         ran.stdout.starts_with("http://127.0.0.1:"),
@@ -746,10 +813,11 @@ fn changeset_commands_of_cli_1() {
                 .bare(V1)
                 .args(["--output", "plain"])
                 .args(SCOPE)
-                .arg("changeset:commit"),
+                .arg("changeset:commit")
+                .expect(0)
+                .any_stdout(),
             false,
         )
-        .ok()
         .stdout;
     assert!(commit.starts_with(&info), "{commit}");
     let phases: Vec<&str> = commit[info.len()..].lines().collect();
@@ -773,7 +841,14 @@ fn changeset_commands_of_cli_1() {
     // A commit the platform refuses: exit 1 with its code, the changeset kept for a look.
     front.ok(V1, &["--service", "database13", "backup:unschedule"]);
     front.ok(V1, &["service:destroy", "cache"]);
-    let ran = front.fails(V1, &["changeset:commit"], 1);
+    let ran = front.run(
+        front
+            .cmd(V1, &["changeset:commit"])
+            .expect(1)
+            .stdout_has("| service:destroy           | map[name:cache]         |")
+            .any_stderr(),
+        false,
+    );
     assert!(
         ran.stderr.contains("(code: ChangesetInvalid, request_id: "),
         "{}",
@@ -909,9 +984,14 @@ fn stage_definitions_of_cli_2() {
                 ~ app web: link database -> database13 (env_key DATABASE_URL)\n";
 
     // No terminal to confirm on: refused without --auto-approve, nothing applied.
-    let ran = front.fails(V2, &["stage:apply", "-f", file], 1);
-    assert_eq!(ran.stdout, plan);
-    assert!(ran.stderr.contains("--auto-approve"), "{}", ran.stderr);
+    front.run(
+        front
+            .cmd(V2, &["stage:apply", "-f", file])
+            .expect(1)
+            .stdout(plan)
+            .stderr_has("--auto-approve"),
+        false,
+    );
     assert_eq!(front.ok(V2, &["stage:dump"]).stdout, DEMO_DUMP);
 
     front
@@ -981,10 +1061,15 @@ fn stage_definitions_of_cli_2() {
         "  files:\n    type: volume\n    options:\n      size: 5\n",
     );
     std::fs::write(front.work().join("refused.yaml"), &refused).unwrap();
-    let ran = front.fails(
-        V2,
-        &["stage:apply", "-f", "refused.yaml", "--auto-approve"],
-        1,
+    let refused_plan =
+        "Changes to shop/production from refused.yaml:\n  ~ service files: option size = 5\n";
+    let ran = front.run(
+        front
+            .cmd(V2, &["stage:apply", "-f", "refused.yaml", "--auto-approve"])
+            .expect(1)
+            .stdout(refused_plan)
+            .any_stderr(),
+        false,
     );
     assert!(
         ran.stderr.contains("(code: ChangesetInvalid, request_id: "),
@@ -998,13 +1083,14 @@ fn stage_definitions_of_cli_2() {
 
     // Work queued through CLI 1.x is never committed along: the apply stops first.
     front.ok(V1, &["service:create", "extra", "--type", "volume"]);
-    front
-        .fails(
-            V2,
-            &["stage:apply", "-f", "refused.yaml", "--auto-approve"],
-            1,
-        )
-        .stderr_has("1 command(s) of demo wait in a changeset");
+    front.run(
+        front
+            .cmd(V2, &["stage:apply", "-f", "refused.yaml", "--auto-approve"])
+            .expect(1)
+            .stdout(refused_plan)
+            .stderr_has("1 command(s) of demo wait in a changeset"),
+        false,
+    );
     front.ok(V1, &["changeset:discard"]);
 }
 
@@ -1018,7 +1104,10 @@ fn the_adapters_parsers_read_every_output() {
 
     let front = Front::start();
     for (generation, dialect) in [(V1, Generation::V1), (V2, Generation::V2)] {
-        let out = front.run(front.bare(generation).arg("version"), false).ok();
+        let out = front.run(
+            front.bare(generation).arg("version").expect(0).any_stdout(),
+            false,
+        );
         let version = parse::parse_version(&out.stdout).expect("version");
         assert_eq!(
             (version.text.as_str(), version.generation),
@@ -1058,9 +1147,9 @@ fn the_adapters_parsers_read_every_output() {
     )
     .expect("backup:download");
     assert_eq!(download.file.id.to_string(), id);
-    let url = front
-        .run(
-            front.cmd(
+    let url = front.run(
+        front
+            .cmd(
                 V2,
                 &[
                     "--service",
@@ -1071,10 +1160,11 @@ fn the_adapters_parsers_read_every_output() {
                     "-o",
                     "plain",
                 ],
-            ),
-            true,
-        )
-        .ok();
+            )
+            .expect(0)
+            .any_stdout(),
+        true,
+    );
     parse::parse_download_url(&url.stdout).expect("download URL");
     let uploaded = parse::parse_backup_upload(
         &front
@@ -1121,15 +1211,15 @@ fn the_adapters_parsers_read_every_output() {
         .expect("changeset:info")
         .expect("pending");
     assert_eq!(pending.commands.len(), 2);
-    let commit = front
-        .run(
-            front
-                .bare(V1)
-                .args(SCOPE)
-                .args(["-o", "plain", "changeset:commit"]),
-            false,
-        )
-        .ok();
+    let commit = front.run(
+        front
+            .bare(V1)
+            .args(SCOPE)
+            .args(["-o", "plain", "changeset:commit"])
+            .expect(0)
+            .any_stdout(),
+        false,
+    );
     let report = parse::parse_changeset_commit(&commit.stdout).expect("changeset:commit");
     assert!(report.successful);
     assert_eq!(report.progress, Some((2, 2)));

@@ -21,9 +21,9 @@ fn help(path: &[&str]) -> Ran {
         .args(path)
         .arg("--help")
         .env("COLUMNS", "100")
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
-        .stderr_empty()
 }
 
 /// Every subcommand path below `cmd`, depth first, in declaration order.
@@ -158,8 +158,9 @@ fn dry_run_summary_of_the_demo_plan() {
         .current_dir(dir.path())
         .args(["run", "--dry-run", plan.to_str().unwrap()])
         .env("COLUMNS", "100")
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     let redact = Redactor::new(&[(dir.path(), "[PLAN_DIR]"), (sb.dir.path(), "[SANDBOX]")]);
     insta::assert_snapshot!("run_dry_run", redact.apply(&ran.stdout));
 }
@@ -174,8 +175,10 @@ fn final_summary_of_a_demo_run() {
         .current_dir(dir.path())
         .args(["run", "--yes", plan.to_str().unwrap()])
         .env("COLUMNS", "100")
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
     let redact = Redactor::new(&[(dir.path(), "[PLAN_DIR]"), (sb.dir.path(), "[SANDBOX]")]);
     insta::assert_snapshot!("run_yes_summary", redact.apply(&ran.stdout));
 }
@@ -193,8 +196,9 @@ fn json_event_stream_of_a_demo_run() {
         .cmd()
         .current_dir(dir.path())
         .args(["run", "--yes", "-o", "json", plan.to_str().unwrap()])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     let redact = Redactor::new(&[(dir.path(), "[PLAN_DIR]"), (sb.dir.path(), "[SANDBOX]")]);
     let after = Regex::new(r"after (\d+[a-z]+ ?)+").unwrap();
     // Widths vary with the sizes (an archive differs by a few bytes from run to run): one token.

@@ -10,6 +10,7 @@ use crate::api::UploadRequest;
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{Backup, RestoreOutcome, Scope};
+use crate::platform::Uploads;
 use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, Output, TableBuilder, format_size};
@@ -251,7 +252,20 @@ pub async fn upload_with(
         size,
         sha256: sha256.clone(),
     };
-    let first = platform.start_upload(scope, service, &request).await?;
+    let tickets = match platform.uploads() {
+        Uploads::Tickets(tickets) => tickets,
+        Uploads::WholeFile(uploader) => {
+            if print_url {
+                return Err(Error::usage(
+                    "this platform takes an upload only as a whole file (setops backup:upload \
+                     FILE) and prints no URL for it; run backup:upload without --print-url",
+                ));
+            }
+            let backup = uploader.upload_file(scope, service, file).await?;
+            return print_uploaded(output, &filename, size, &backup);
+        }
+    };
+    let first = tickets.start_upload(scope, service, &request).await?;
     if print_url {
         if output.is_json() {
             output.json(&json!({
@@ -286,19 +300,23 @@ pub async fn upload_with(
         &sha256,
         |_attempt| {
             let ready = first.take();
-            let platform = platform.clone();
             async move {
                 match ready {
                     Some(ticket) => Ok(ticket),
-                    None => platform.renew_upload(scope, service, backup_id_ref).await,
+                    None => tickets.renew_upload(scope, service, backup_id_ref).await,
                 }
             }
         },
         progress.as_ref(),
     )
     .await?;
+    print_uploaded(output, &filename, size, &backup)
+}
+
+/// `✅ backup.psqlcustom completed (1.47 mB) with ID …`, as `setops backup:upload` prints it.
+fn print_uploaded(output: &Output, filename: &str, size: u64, backup: &Backup) -> Result<()> {
     if output.is_json() {
-        output.json(&backup);
+        output.json(backup);
     } else {
         output.line(&format!(
             "{}{filename} completed ({}) with ID {}",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
+use crate::migrate::verify::VerifyError;
 use crate::migrate::{self, Invocation, RunOptions};
 use crate::model::Scope;
 use crate::platform::Platform;
@@ -198,9 +199,6 @@ async fn check_data(
     if mismatches.is_empty() {
         Ok(())
     } else {
-        Err(Error::Verification(format!(
-            "the targets do not hold their sources' data: {}",
-            mismatches.join(", ")
-        )))
+        Err(VerifyError::DemoMismatch { mismatches }.into())
     }
 }

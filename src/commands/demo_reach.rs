@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::migrate::verify::VerifyError;
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::ui::{Align, TableBuilder, format_count};
@@ -46,8 +47,11 @@ pub async fn show(
             } else {
                 continue;
             }
-            .map_err(|e| {
-                Error::Verification(format!("{app}'s {} does not reach {service}: {e}", var.key))
+            .map_err(|detail| VerifyError::DemoUnreached {
+                app: app.to_owned(),
+                key: var.key.clone(),
+                service: service.to_owned(),
+                detail,
             })?;
             table.row(vec![
                 app.to_owned(),

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
 use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
-use crate::plan::{Plan, load_plan};
+use crate::plan::{Plan, PlanRejected, load_plan};
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, Output, TableBuilder, format_size};
 use crate::wizard::{LinePrompter, Prompter};
@@ -46,13 +46,11 @@ pub fn validate(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
 /// Loads a plan, turning its issues into one usage error that lists them all.
 pub fn load(path: &Path) -> Result<Plan> {
     load_plan(path).map_err(|issues| {
-        let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
-        Error::Usage(format!(
-            "{}\n{} problem(s) in {}; fix them and run again",
-            lines.join("\n"),
-            issues.len(),
-            path.display()
-        ))
+        PlanRejected {
+            file: path.to_path_buf(),
+            issues,
+        }
+        .into()
     })
 }
 

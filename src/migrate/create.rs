@@ -2,6 +2,7 @@
 //! that does not exist yet, then commit them in one commit.
 
 use crate::error::{Error, Result};
+use crate::migrate::verify::VerifyError;
 use crate::model::{ChangesetCommand, Service};
 
 use super::changeset::{commit, stage_all};
@@ -74,16 +75,25 @@ pub async fn create_targets(
     let services = engine.platform.services(&engine.scope).await?;
     for r in &missing {
         let Some(s) = find(&services, &r.target) else {
-            return Err(Error::Internal(format!(
-                "the commit succeeded but {} is not listed in {}; check `service` and run again",
-                r.target, engine.scope
-            )));
+            return Err(Error::unexpected(
+                format!("creating {}", r.target),
+                format!(
+                    "the commit succeeded but {} is not listed in {}; check `service` and run again",
+                    r.target, engine.scope
+                ),
+            ));
         };
         if s.service_type != r.service_type || s.plan != r.plan || s.options != r.options {
-            return Err(Error::Verification(format!(
-                "{} was created with type {} plan {:?} options {:?}, the plan asked for {} {:?} {:?}",
-                r.target, s.service_type, s.plan, s.options, r.service_type, r.plan, r.options
-            )));
+            return Err(VerifyError::CreatedDiffers {
+                target: r.target.clone(),
+                got_type: s.service_type.to_string(),
+                got_plan: s.plan.clone(),
+                got_options: s.options.clone(),
+                want_type: r.service_type.to_string(),
+                want_plan: r.plan.clone(),
+                want_options: r.options.clone(),
+            }
+            .into());
         }
     }
     engine.emit(

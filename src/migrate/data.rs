@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::UploadRequest;
 use crate::error::{Error, Result};
-use crate::model::{Backup, BackupStatus, codes};
+use crate::model::{Backup, BackupStatus};
 use crate::plan::{BackupChoice, Migration};
-use crate::transfer;
+use crate::transfer::{self, TransferFault};
 
 use super::crash::{self, When};
 use super::engine::Engine;
@@ -27,8 +26,42 @@ pub struct Artifact {
     /// The source backup, when the data comes from the platform.
     pub backup_id: Option<String>,
     pub file: PathBuf,
+    /// Exact size and SHA-256 where they are known before any download: a local file, or a
+    /// platform that reports them. Otherwise the download finds them out.
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The size the platform printed for the backup where it gave no exact one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_size: Option<String>,
+}
+
+/// What the moved bytes are, exactly: known once the file is on this machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileFacts {
     pub size: u64,
     pub sha256: String,
+}
+
+impl Artifact {
+    /// Whether a file of `size` bytes with `sha256` is this artifact, as far as it is known.
+    pub fn accepts(&self, size: u64, sha256: &str) -> bool {
+        let size_ok = match (self.size, &self.shown_size) {
+            (Some(exact), _) => exact == size,
+            (None, Some(shown)) => crate::units::size_fits(shown, size),
+            (None, None) => true,
+        };
+        size_ok && self.sha256.as_deref().is_none_or(|s| s == sha256)
+    }
+
+    /// The facts known before any download (a local file, or a platform that reports them).
+    fn known(&self) -> Option<FileFacts> {
+        Some(FileFacts {
+            size: self.size?,
+            sha256: self.sha256.clone()?,
+        })
+    }
 }
 
 /// Picks (or makes) the source backup and records its identity.
@@ -64,8 +97,9 @@ pub async fn select_backup(
             Artifact {
                 backup_id: None,
                 file: path.clone(),
-                size,
-                sha256,
+                size: Some(size),
+                sha256: Some(sha256),
+                shown_size: None,
             }
         }
         (choice, Some(source)) => {
@@ -81,19 +115,20 @@ pub async fn select_backup(
                     })?
                 }
             };
-            let (Some(size), Some(sha256)) = (backup.size, backup.sha256.clone()) else {
-                return Err(Error::Internal(format!(
-                    "backup {} of {source} is CREATED but the platform gave no size or SHA-256",
-                    backup.id
-                )));
-            };
+            if backup.size.is_none() && backup.shown_size.is_none() {
+                return Err(Error::unexpected(
+                    format!("backup {} of {source}", backup.id),
+                    "it is CREATED but the platform shows no size for it",
+                ));
+            }
             let ext = resolved.service_type.backup_extension().unwrap_or("backup");
             let file = engine.artifacts.join(format!("{}.{ext}", backup.id));
             Artifact {
                 backup_id: Some(backup.id.to_string()),
                 file,
-                size,
-                sha256,
+                size: backup.size,
+                sha256: backup.sha256.clone(),
+                shown_size: backup.shown_size.clone(),
             }
         }
         (_, None) => {
@@ -111,6 +146,7 @@ pub async fn select_backup(
             backup_id: artifact.backup_id.clone(),
             file: artifact.file.clone(),
             size: artifact.size,
+            shown_size: artifact.shown_size.clone(),
         },
     );
     engine.done(&k, Fact::Artifact(artifact.clone())).await?;
@@ -235,28 +271,44 @@ async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) ->
     }
 }
 
-/// Downloads the source backup into the plan's artifact directory (resumable, verified).
-pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<()> {
+/// Downloads the source backup into the plan's artifact directory (resumable, verified) and
+/// says what the file is; a local file is only described.
+pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<FileFacts> {
     let (Some(backup_id), Some(source)) = (&artifact.backup_id, &m.source) else {
-        return Ok(()); // a local file needs no download
+        return artifact.known().ok_or_else(|| {
+            Error::unexpected(
+                format!("the local file {}", artifact.file.display()),
+                "its size and SHA-256 were not recorded when it was chosen; run again with --restart",
+            )
+        });
     };
     let k = MigrationStep::Download.of(&m.target);
-    if engine.done_fact(&k).await.is_some() && artifact.file.is_file() {
+    if let Some(Fact::Downloaded { size, sha256 }) = engine.done_fact(&k).await
+        && artifact.file.is_file()
+    {
         engine.emit(
             Some(&m.target),
             Some(Step::Download),
             Phase::Replayed,
             Happening::DownloadedEarlier,
         );
-        return Ok(());
+        return Ok(FileFacts { size, sha256 });
     }
     if artifact.file.is_file() {
-        // Renamed into place by an attempt that died before recording it: the checksum decides.
-        let (size, sha) = transfer::sha256_file(&artifact.file).await?;
-        if size == artifact.size && sha == artifact.sha256 {
-            return engine
-                .done(&k, Fact::Downloaded { size, sha256: sha })
-                .await;
+        // Renamed into place by an attempt that died before recording it. Only a file whose
+        // exact checksum was known beforehand can be trusted; otherwise fetch it again.
+        let (size, sha256) = transfer::sha256_file(&artifact.file).await?;
+        if artifact.sha256.is_some() && artifact.accepts(size, &sha256) {
+            engine
+                .done(
+                    &k,
+                    Fact::Downloaded {
+                        size,
+                        sha256: sha256.clone(),
+                    },
+                )
+                .await?;
+            return Ok(FileFacts { size, sha256 });
         }
         remove(&artifact.file)?;
     }
@@ -289,13 +341,18 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
     )
     .await?;
     crash::point("download", When::After);
-    if got.sha256 != artifact.sha256 {
+    if !artifact.accepts(got.size, &got.sha256) {
         remove(&artifact.file)?;
-        return Err(Error::Transfer {
-            context: format!("download of backup {backup_id}"),
-            detail: "the file's SHA-256 differs from the one recorded when the backup was chosen; the file was removed".into(),
-            retryable: true,
-        });
+        let fault = match &artifact.shown_size {
+            Some(shown) if artifact.size.is_none() => TransferFault::SizeDiffersFromShown {
+                size: got.size,
+                shown: shown.clone(),
+            },
+            _ => TransferFault::DiffersFromRecord,
+        };
+        return Err(fault
+            .during(format!("download of backup {backup_id}"))
+            .into());
     }
     engine.emit(
         Some(&m.target),
@@ -308,157 +365,14 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
             &k,
             Fact::Downloaded {
                 size: got.size,
-                sha256: got.sha256,
+                sha256: got.sha256.clone(),
             },
         )
-        .await
-}
-
-/// Uploads the artifact to the target exactly once: the upload ID is journaled before any byte
-/// is sent, and an earlier attempt's upload is found by that ID before a new one starts. (An
-/// upload the journal does not know stops the run before this step: src/migrate/reconcile.rs.)
-pub async fn upload(engine: &Engine, m: &Migration, artifact: &Artifact) -> Result<Backup> {
-    let k = MigrationStep::Upload.of(&m.target);
-    if let Some(fact) = engine.done_fact(&k).await {
-        let Some(id) = fact.upload_id() else {
-            return Err(unexpected(&k, &fact));
-        };
-        engine.emit(
-            Some(&m.target),
-            Some(Step::Upload),
-            Phase::Replayed,
-            Happening::UploadedEarlier {
-                upload_id: id.to_string(),
-            },
-        );
-        return engine
-            .platform
-            .backup(&engine.scope, &m.target, &id.to_string())
-            .await;
-    }
-    let recorded = engine
-        .open_intent(&k)
-        .await
-        .and_then(|r| r.fact.upload_id());
-    let existing = match recorded {
-        Some(id) => find_upload(engine, m, id).await?,
-        None => None,
-    };
-    let upload_fact = |id: Option<Uuid>| Fact::Upload {
-        upload_id: id,
-        sha256: artifact.sha256.clone(),
-    };
-    let ticket = match existing {
-        Some(b) if b.status != BackupStatus::Uploading => {
-            engine.emit(
-                Some(&m.target),
-                Some(Step::Upload),
-                Phase::Info,
-                Happening::UploadFound {
-                    upload_id: b.id.to_string(),
-                },
-            );
-            engine.done(&k, upload_fact(Some(b.id))).await?;
-            return Ok(b);
-        }
-        Some(b) => {
-            engine.emit(
-                Some(&m.target),
-                Some(Step::Upload),
-                Phase::Info,
-                Happening::UploadResumed {
-                    upload_id: b.id.to_string(),
-                },
-            );
-            engine
-                .platform
-                .renew_upload(&engine.scope, &m.target, &b.id.to_string())
-                .await?
-        }
-        None => {
-            engine.intent(&k, upload_fact(None)).await?;
-            crash::point("upload-allocate", When::Before);
-            let request = UploadRequest {
-                filename: file_name(&artifact.file),
-                size: artifact.size,
-                sha256: artifact.sha256.clone(),
-            };
-            let ticket = engine
-                .platform
-                .start_upload(&engine.scope, &m.target, &request)
-                .await?;
-            engine
-                .intent(&k, upload_fact(Some(ticket.backup.id)))
-                .await?;
-            crash::point("upload-allocate", When::After);
-            ticket
-        }
-    };
-    let upload_id = ticket.backup.id.to_string();
-    engine.emit(
-        Some(&m.target),
-        Some(Step::Upload),
-        Phase::Started,
-        Happening::UploadStarted {
-            upload_id: upload_id.clone(),
-        },
-    );
-    crash::point("upload", When::Before);
-    let progress = engine.sink.transfer(engine.event(
-        Some(&m.target),
-        Some(Step::Upload),
-        Phase::Progress,
-        Happening::Uploading,
-    ));
-    let platform = engine.platform.clone();
-    let scope = &engine.scope;
-    let target = m.target.as_str();
-    let id_ref = upload_id.as_str();
-    let mut first = Some(ticket);
-    let backup = transfer::upload(
-        &engine.transfers,
-        &artifact.file,
-        artifact.size,
-        &artifact.sha256,
-        |_attempt| {
-            let ready = first.take();
-            let platform = platform.clone();
-            async move {
-                match ready {
-                    Some(t) => Ok(t),
-                    None => platform.renew_upload(scope, target, id_ref).await,
-                }
-            }
-        },
-        progress.as_ref(),
-    )
-    .await?;
-    crash::point("upload", When::After);
-    engine.emit(
-        Some(&m.target),
-        Some(Step::Upload),
-        Phase::Done,
-        Happening::Uploaded {
-            upload_id: backup.id.to_string(),
-        },
-    );
-    engine.done(&k, upload_fact(Some(backup.id))).await?;
-    Ok(backup)
-}
-
-/// The upload an earlier attempt recorded, if the target still has it.
-async fn find_upload(engine: &Engine, m: &Migration, id: Uuid) -> Result<Option<Backup>> {
-    match engine
-        .platform
-        .backup(&engine.scope, &m.target, &id.to_string())
-        .await
-    {
-        Ok(b) => Ok(Some(b)),
-        // Gone (destroyed by hand, or an allocation the platform expired): nothing of it was
-        // restored, as no restore was recorded; upload anew.
-        Err(e) if e.code() == Some(codes::BACKUP_NOT_FOUND) => Ok(None),
-        Err(e) => Err(e),
-    }
+        .await?;
+    Ok(FileFacts {
+        size: got.size,
+        sha256: got.sha256,
+    })
 }
 
 /// Removes the downloaded copy once the target holds the data; a local `file:` is never touched.
@@ -474,12 +388,6 @@ pub fn discard_artifact(engine: &Engine, artifact: &Artifact) -> Result<()> {
 
 fn remove(path: &Path) -> Result<()> {
     std::fs::remove_file(path).map_err(|e| Error::io("removing", path, e))
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "backup".into())
 }
 
 /// A journal record whose fact does not belong to its step: a hand-edited or damaged journal.

@@ -139,7 +139,10 @@ pub enum Happening {
     BackupChosen {
         backup_id: Option<String>,
         file: PathBuf,
-        size: u64,
+        /// Exact bytes where known before the download.
+        size: Option<u64>,
+        /// The size as the platform printed it, where it gave no exact one.
+        shown_size: Option<String>,
     },
     DownloadedEarlier,
     DownloadStarted {
@@ -160,7 +163,8 @@ pub enum Happening {
         upload_id: String,
     },
     UploadStarted {
-        upload_id: String,
+        /// Known before the bytes go only where the platform hands out upload tickets.
+        upload_id: Option<String>,
     },
     /// The base of an upload's progress events.
     Uploading,

@@ -260,9 +260,12 @@ async fn record_restore_seen(
 /// What the journal says about one target, for the rules.
 pub async fn journal_view(engine: &Engine, target: &str) -> JournalView {
     let journal = engine.journal.lock().await;
-    let upload = journal
-        .get(&MigrationStep::Upload.of(target))
-        .and_then(|r| r.fact.upload_id());
+    let upload_record = journal.get(&MigrationStep::Upload.of(target));
+    let upload = upload_record.and_then(|r| r.fact.upload_id());
+    let known_before_upload = upload_record.and_then(|r| match &r.fact {
+        Fact::Upload { known_before, .. } => known_before.clone(),
+        _ => None,
+    });
     let restore = match (
         journal.get(&MigrationStep::Wait.of(target)),
         journal.get(&MigrationStep::Restore.of(target)),
@@ -287,6 +290,7 @@ pub async fn journal_view(engine: &Engine, target: &str) -> JournalView {
                 .get(&PlanStep::StageTargets.key())
                 .is_some_and(|r| stages_create_of(&r.fact, target)),
         upload,
+        known_before_upload,
         restore,
     }
 }

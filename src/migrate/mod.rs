@@ -19,6 +19,7 @@ mod relink;
 mod restore;
 pub mod status;
 mod summary;
+mod upload;
 pub mod verify;
 
 use std::sync::Arc;
@@ -228,10 +229,10 @@ async fn move_data(
     adopted: &[uuid::Uuid],
 ) -> Result<()> {
     let artifact = data::select_backup(engine, m, r).await?;
-    data::download(engine, m, &artifact).await?;
-    let upload = data::upload(engine, m, &artifact).await?;
+    let file = data::download(engine, m, &artifact).await?;
+    let upload = upload::upload(engine, m, &artifact.file, &file).await?;
     restore::restore(engine, m, upload.id, adopted).await?;
     restore::wait(engine, m, upload.id).await?;
-    verify::verify(engine, m, &artifact, &upload).await?;
+    verify::verify(engine, m, artifact.backup_id.as_deref(), &file, &upload).await?;
     data::discard_artifact(engine, &artifact)
 }

@@ -53,6 +53,10 @@ pub struct JournalView {
     pub created_by_plan: bool,
     /// The upload the journal recorded (before any byte was sent).
     pub upload: Option<Uuid>,
+    /// For a platform that names an upload only at the end: the target's backups before this
+    /// plan's upload started. A CREATED backup not among them is this plan's upload (or a copy
+    /// an interrupted attempt sent), never restored: restores are journaled first.
+    pub known_before_upload: Option<Vec<Uuid>>,
     pub restore: RestoreRecord,
 }
 
@@ -118,6 +122,13 @@ pub fn assess(
     let unexplained: Vec<&BackupRow> = rows
         .iter()
         .filter(|r| Some(r.id) != journal.upload)
+        .filter(|r| {
+            !(r.status == BackupStatus::Created
+                && journal
+                    .known_before_upload
+                    .as_ref()
+                    .is_some_and(|before| !before.contains(&r.id)))
+        })
         .collect();
     if !unexplained.is_empty() {
         return Assessment::Ambiguous {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::migrate::verify::VerifyError;
 use crate::model::{ChangesetCommand, Link};
 
 use super::changeset::{commit, stage_all};
@@ -66,10 +67,7 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
     .await?;
     let missing = missing_links(engine, &planned).await?;
     if !missing.is_empty() {
-        return Err(Error::Verification(format!(
-            "after the relink commit these links do not point at their targets: {}",
-            missing.join(", ")
-        )));
+        return Err(VerifyError::LinksMissing { links: missing }.into());
     }
     for (r, l) in &planned {
         engine.emit(

@@ -71,16 +71,19 @@ pub async fn restore(
         return Err(guards::ambiguous(engine, &m.target, why).await);
     }
     let Some(backup) = backups.iter().find(|b| b.id == upload_id) else {
-        return Err(Error::Internal(format!(
-            "upload {id} of {} is not in its backup list; run again",
-            m.target
-        )));
+        return Err(Error::unexpected(
+            format!("upload {id} of {}", m.target),
+            "it is not in its backup list; run again",
+        ));
     };
     if backup.status != BackupStatus::Created {
-        return Err(Error::Internal(format!(
-            "upload {id} of {} is {} and cannot be restored yet; run again",
-            m.target, backup.status
-        )));
+        return Err(Error::unexpected(
+            format!("upload {id} of {}", m.target),
+            format!(
+                "it is {} and cannot be restored yet; run again",
+                backup.status
+            ),
+        ));
     }
     engine.intent(&k, Fact::Restore { upload_id }).await?;
     engine.emit(

@@ -35,7 +35,11 @@ pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
                         .unwrap_or_else(|| a.file.display().to_string())
                 })
                 .unwrap_or_default(),
-            size: artifact.map(|a| a.size).unwrap_or(0),
+            // The downloaded file's size where the platform gave no exact one beforehand.
+            size: match fact(MigrationStep::Download, &m.target) {
+                Some(Fact::Downloaded { size, .. }) => *size,
+                _ => artifact.and_then(|a| a.size).unwrap_or(0),
+            },
             upload_id: fact(MigrationStep::Upload, &m.target)
                 .and_then(Fact::upload_id)
                 .map(|id| id.to_string())

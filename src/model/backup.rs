@@ -76,6 +76,10 @@ pub struct Backup {
     /// Lowercase hex SHA-256 of the backup file, once it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The size as the platform printed it (`150.8 kB`) where it gives no exact one: the
+    /// `setops` CLI's backup table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_size: Option<String>,
     pub origin: BackupOrigin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restore: Option<RestoreRecord>,

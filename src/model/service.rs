@@ -167,6 +167,23 @@ impl ServiceType {
         }
     }
 
+    /// What a valid plan of this type looks like, for messages and prompts ("postgresql13 takes
+    /// …"); it says in words what [`ServiceType::validate_plan`] checks.
+    pub fn plan_hint(self) -> &'static str {
+        match self {
+            ServiceType::Postgresql11 => "`shared` only; dedicated plans need postgresql13",
+            ServiceType::Postgresql13 => {
+                "an RDS node type such as db.t3.micro (append .ha for Multi-AZ)"
+            }
+            ServiceType::Redis6 => "an ElastiCache node type such as cache.t3.micro",
+            ServiceType::S3 | ServiceType::Volume => "no plan (or `default`)",
+            ServiceType::Elasticsearch7 => "a plan such as t3.small.elasticsearch",
+            ServiceType::Mongodb4 => {
+                "one of db.t3.medium, db.r5.large, db.r5.xlarge, db.r5.2xlarge"
+            }
+        }
+    }
+
     /// What a valid value of option `name` looks like, for messages and prompts; it says in
     /// words what [`ServiceType::validate_option`] checks.
     pub fn option_hint(name: &str) -> &'static str {

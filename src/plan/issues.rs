@@ -122,3 +122,24 @@ pub(super) fn one_line(text: &str) -> String {
         })
         .collect()
 }
+
+/// A plan that did not load: every issue found in it, one per line, and a count.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}\n{} problem(s) in {}; fix them and run again",
+    lines(.issues),
+    .issues.len(),
+    .file.display()
+)]
+pub struct PlanRejected {
+    pub file: PathBuf,
+    pub issues: Vec<PlanIssue>,
+}
+
+fn lines(issues: &[PlanIssue]) -> String {
+    issues
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -22,7 +22,7 @@ mod rules;
 mod secrets;
 mod yaml_error;
 
-pub use issues::PlanIssue;
+pub use issues::{PlanIssue, PlanRejected};
 pub use load::{MAX_PLAN_BYTES, load_plan};
 
 /// A checked plan: every value valid, every `file:` backup present and of the target's format.

@@ -137,21 +137,9 @@ pub(super) fn migratable_types() -> String {
         .join(", ")
 }
 
-pub(super) fn plan_hint(service_type: ServiceType) -> &'static str {
-    match service_type {
-        ServiceType::Postgresql11 => {
-            "postgresql11 only takes plan `shared` (dedicated plans need postgresql13)"
-        }
-        ServiceType::Postgresql13 => {
-            "postgresql13 takes an RDS node type such as db.t3.micro (append .ha for Multi-AZ)"
-        }
-        ServiceType::Redis6 => "redis6 takes an ElastiCache node type such as cache.t3.micro",
-        ServiceType::S3 | ServiceType::Volume => "this type takes no plan (or `default`)",
-        ServiceType::Elasticsearch7 => "elasticsearch7 takes a plan such as t3.small.elasticsearch",
-        ServiceType::Mongodb4 => {
-            "mongodb4 takes one of db.t3.medium, db.r5.large, db.r5.xlarge, db.r5.2xlarge"
-        }
-    }
+/// `postgresql13 takes an RDS node type such as …`: the model's words with the type named.
+pub(super) fn plan_hint(service_type: ServiceType) -> String {
+    format!("{service_type} takes {}", service_type.plan_hint())
 }
 
 pub(super) fn option_names(service_type: ServiceType) -> String {

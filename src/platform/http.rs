@@ -173,10 +173,13 @@ impl HttpPlatform {
     ) -> Result<T> {
         let bytes = self.send(method, path, body, context).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Internal(format!(
-                "{context}: the API answered with a body that is not the expected JSON ({e}); \
-                 check that --api / SETOPS_API_URL points at a SetOps API"
-            ))
+            Error::unexpected(
+                context,
+                format!(
+                    "the API answered with a body that is not the expected JSON ({e}); check \
+                     that --api / SETOPS_API_URL points at a SetOps API"
+                ),
+            )
         })
     }
 

@@ -7,6 +7,8 @@ pub mod setops_cli;
 
 pub use identity::{PlatformIdentity, normalized_origin};
 
+use std::path::Path;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -53,18 +55,42 @@ pub trait Platform: Send + Sync {
         service: &str,
         id: &str,
     ) -> Result<DownloadTicket>;
+    /// How this platform takes an uploaded backup.
+    fn uploads(&self) -> Uploads<'_>;
+
+    /// How this machine reaches a service's data, for `run`'s verify step. `NotOffered` when
+    /// the platform offers none (no such endpoint, or the service's data is not reachable from
+    /// here); `Err` for every other failure, a missing service included.
+    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability>;
+}
+
+/// How a platform takes an uploaded backup.
+pub enum Uploads<'a> {
+    /// It hands out upload URLs and the client streams the file itself: the upload's ID exists
+    /// before any byte is sent, and a broken upload is resumed under the same ID.
+    Tickets(&'a dyn TicketUploads),
+    /// It takes the whole file in one call (`setops backup:upload FILE`): the ID is known only
+    /// once the call returns.
+    WholeFile(&'a dyn FileUploads),
+}
+
+#[async_trait]
+pub trait TicketUploads: Send + Sync {
+    /// Allocates the upload (its backup ID) and returns the first URL to send the file to.
     async fn start_upload(
         &self,
         scope: &Scope,
         service: &str,
         request: &UploadRequest,
     ) -> Result<UploadTicket>;
+    /// A fresh URL for the same upload, for the next attempt.
     async fn renew_upload(&self, scope: &Scope, service: &str, id: &str) -> Result<UploadTicket>;
+}
 
-    /// How this machine reaches a service's data, for `run`'s verify step. `NotOffered` when
-    /// the platform offers none (no such endpoint, or the service's data is not reachable from
-    /// here); `Err` for every other failure, a missing service included.
-    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability>;
+#[async_trait]
+pub trait FileUploads: Send + Sync {
+    /// Sends `file` to `service` as a new backup and returns it as the platform lists it.
+    async fn upload_file(&self, scope: &Scope, service: &str, file: &Path) -> Result<Backup>;
 }
 
 /// Whether the platform offers a way to a service's data from this machine.

@@ -136,6 +136,7 @@ pub(crate) fn new_backup(
         created_at: Utc::now(),
         size: None,
         sha256: None,
+        shown_size: None,
         origin,
         last_restore: None,
         restore_count: 0,

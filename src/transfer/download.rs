@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
+use super::TransferFault;
 use super::files::{self, with_suffix};
 use super::resume::{Sidecar, parse_content_range, range_from};
 use super::{Downloaded, Reporter, STALL_TIMEOUT, TransferProgress, gave_up, worth_retrying};
@@ -97,12 +98,8 @@ async fn finish(paths: &Paths<'_>, verified: Verified, attempts: u32) -> Result<
     })
 }
 
-fn retryable(context: &str, detail: String) -> Error {
-    Error::Transfer {
-        context: context.to_owned(),
-        detail,
-        retryable: true,
-    }
+fn retryable(context: &str, fault: TransferFault) -> Error {
+    fault.during(context).into()
 }
 
 fn is_sha256(s: &str) -> bool {
@@ -151,14 +148,8 @@ async fn attempt_once(
     reporter: &mut Reporter<'_>,
 ) -> Result<Verified> {
     let context = format!("download of backup {}", ticket.backup.id);
-    if !is_sha256(&ticket.sha256) {
-        return Err(Error::Transfer {
-            context,
-            detail: "the platform's download ticket has no valid SHA-256, so the file could \
-                     not be verified; nothing was downloaded"
-                .into(),
-            retryable: false,
-        });
+    if ticket.sha256.as_deref().is_some_and(|s| !is_sha256(s)) {
+        return Err(TransferFault::TicketWithoutChecksum.during(context).into());
     }
     let label = ticket.filename.as_str();
     let resume = resumable(ticket, paths).await?;
@@ -231,28 +222,20 @@ async fn accept(
                 paths.discard().await?;
                 return Err(retryable(
                     context,
-                    format!(
-                        "the server answered the resume from byte {from} with {shown:?}; the \
-                         partial file was discarded and the next attempt starts from zero"
-                    ),
+                    TransferFault::ResumeRefused {
+                        from,
+                        answered: shown,
+                    },
                 ));
             }
             if etag.is_some_and(|e| e != pinned) {
                 paths.discard().await?;
-                return Err(retryable(
-                    context,
-                    "the backup changed (new ETag) since the partial download; the partial \
-                     file was discarded and the next attempt starts from zero"
-                        .into(),
-                ));
+                return Err(retryable(context, TransferFault::ChangedUpstream));
             }
             let (len, hasher) = files::hash_file(paths.partial.clone()).await?;
             if len != from {
                 paths.discard().await?;
-                return Err(retryable(
-                    context,
-                    "the partial file changed while resuming; it was discarded".into(),
-                ));
+                return Err(retryable(context, TransferFault::PartialChanged));
             }
             Ok(Accepted::Body {
                 response,
@@ -283,10 +266,9 @@ async fn accept(
             paths.discard().await?;
             Err(retryable(
                 context,
-                format!(
-                    "the server answered {status} to a request that did not ask for it; the \
-                     partial file was discarded and the next attempt starts from zero"
-                ),
+                TransferFault::UnaskedStatus {
+                    status: status.to_string(),
+                },
             ))
         }
         _ => {
@@ -351,11 +333,7 @@ async fn write_body(
             paths.discard().await?;
             return Err(retryable(
                 context,
-                format!(
-                    "the server sent more than the {} bytes the backup has; the partial file \
-                     was discarded",
-                    ticket.size
-                ),
+                TransferFault::Oversized { size: ticket.size },
             ));
         }
         hasher.update(&chunk);
@@ -384,23 +362,23 @@ async fn verify(
     if written < ticket.size {
         return Err(retryable(
             context,
-            format!(
-                "the body ended at byte {written} of {}; the partial file is kept and the next \
-                 attempt resumes from it",
-                ticket.size
-            ),
+            TransferFault::BodyEnded {
+                at: written,
+                size: ticket.size,
+            },
         ));
     }
     let sha256 = files::hex_digest(hasher);
-    if !sha256.eq_ignore_ascii_case(&ticket.sha256) {
+    if let Some(expected) = &ticket.sha256
+        && !sha256.eq_ignore_ascii_case(expected)
+    {
         paths.discard().await?;
         return Err(retryable(
             context,
-            format!(
-                "checksum mismatch (expected {}…, got {}…); the partial file was discarded",
-                short(&ticket.sha256),
-                short(&sha256)
-            ),
+            TransferFault::ChecksumMismatch {
+                expected: short(expected),
+                actual: short(&sha256),
+            },
         ));
     }
     Ok(Verified {

@@ -116,6 +116,7 @@ async fn fixture() -> Fixture {
             created_at: Utc::now(),
             size: Some(size),
             sha256: Some(sha256.clone()),
+            shown_size: None,
             origin: BackupOrigin::Manual,
             last_restore: None,
             restore_count: 0,
@@ -124,7 +125,7 @@ async fn fixture() -> Fixture {
         expires_at: Utc::now(),
         filename: "backup.tar.gz".into(),
         size,
-        sha256,
+        sha256: Some(sha256),
     };
     Fixture {
         dir: tempfile::tempdir().expect("tempdir"),

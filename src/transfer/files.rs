@@ -77,7 +77,7 @@ pub(super) async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let (task_path, bytes) = (path.to_path_buf(), bytes.to_vec());
     tokio::task::spawn_blocking(move || crate::fsio::write_atomic(&task_path, &bytes))
         .await
-        .map_err(|e| Error::Internal(format!("the writing task stopped: {e}")))?
+        .map_err(|e| Error::task_stopped("the writing task", e))?
         .map_err(|e| Error::io("writing", path, e))
 }
 

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 pub(super) struct Sidecar {
     pub backup_id: Uuid,
     pub size: u64,
-    pub sha256: String,
+    #[serde(default)]
+    pub sha256: Option<String>,
     /// The ETag of the response the partial came from; resumes are pinned to it with If-Range.
     #[serde(default)]
     pub etag: Option<String>,
@@ -26,7 +27,7 @@ impl Sidecar {
         Sidecar {
             backup_id: ticket.backup.id,
             size: ticket.size,
-            sha256: ticket.sha256.to_ascii_lowercase(),
+            sha256: ticket.sha256.as_deref().map(str::to_ascii_lowercase),
             etag,
         }
     }
@@ -35,7 +36,11 @@ impl Sidecar {
     pub fn matches(&self, ticket: &DownloadTicket) -> bool {
         self.backup_id == ticket.backup.id
             && self.size == ticket.size
-            && self.sha256.eq_ignore_ascii_case(&ticket.sha256)
+            && match (&self.sha256, &ticket.sha256) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                (None, None) => true,
+                _ => false,
+            }
     }
 
     /// A missing, unreadable or foreign sidecar only means "do not resume".
@@ -46,7 +51,7 @@ impl Sidecar {
 
     pub async fn save(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
+            .map_err(|e| Error::encoding("a download's resume record", e))?;
         files::write_private(path, &bytes).await
     }
 }
@@ -94,6 +99,7 @@ mod tests {
                 created_at: Utc::now(),
                 size: Some(size),
                 sha256: Some(sha.into()),
+                shown_size: None,
                 origin: BackupOrigin::Manual,
                 last_restore: None,
                 restore_count: 0,
@@ -102,7 +108,7 @@ mod tests {
             expires_at: Utc::now(),
             filename: format!("{id}.tar.gz"),
             size,
-            sha256: sha.into(),
+            sha256: Some(sha.into()),
         }
     }
 

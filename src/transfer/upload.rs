@@ -12,6 +12,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
 
+use super::TransferFault;
 use super::{Reporter, STALL_TIMEOUT, TransferProgress, gave_up, worth_retrying};
 use crate::api::{SHA256_HEADER, UploadTicket};
 use crate::error::{Error, Result};
@@ -84,20 +85,21 @@ async fn attempt_once(
         .map_err(|e| Error::io("reading", file, e))?
         .len();
     if len != size {
-        return Err(Error::Transfer {
-            context,
-            detail: format!(
-                "the file has {len} bytes but had {size} when it was hashed; it is still \
-                 changing, run the command again once it is complete"
-            ),
-            retryable: false,
-        });
+        return Err(TransferFault::FileChanging {
+            now: len,
+            hashed: size,
+        }
+        .during(context)
+        .into());
     }
     let method = Method::from_bytes(ticket.method.as_bytes()).map_err(|_| {
-        Error::Internal(format!(
-            "{context}: the upload ticket names an invalid HTTP method {:?}",
-            ticket.method
-        ))
+        Error::unexpected(
+            context.clone(),
+            format!(
+                "the upload ticket names an invalid HTTP method {:?}",
+                ticket.method
+            ),
+        )
     })?;
 
     reporter.at(label, size, 0);
@@ -156,21 +158,18 @@ async fn attempt_once(
     }
     // The server has taken the bytes; sending them again could not help, so what follows is
     // final, and the message says how to look at the backup instead.
-    let check = format!("check backup {id} with backup:info before uploading again");
-    let bytes = response.bytes().await.map_err(|e| Error::Transfer {
-        context: context.clone(),
-        detail: format!(
-            "the server accepted the upload ({status}) but its answer broke off ({}); {check}",
-            transport_detail(e)
-        ),
-        retryable: false,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Transfer {
-        context,
-        detail: format!(
-            "the server accepted the upload ({status}) but its answer is not a backup ({e}); \
-             {check}"
-        ),
-        retryable: false,
-    })
+    let unusable = |problem: String| -> Error {
+        TransferFault::AnswerUnusable {
+            status: status.to_string(),
+            problem,
+            backup: id.to_string(),
+        }
+        .during(context.clone())
+        .into()
+    };
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| unusable(format!("broke off ({})", transport_detail(e))))?;
+    serde_json::from_slice(&bytes).map_err(|e| unusable(format!("is not a backup ({e})")))
 }

@@ -85,13 +85,24 @@ impl fmt::Display for Happening {
             BackupChosen {
                 backup_id: Some(id),
                 size,
+                shown_size,
                 ..
-            } => write!(f, "backup {id} ({})", format_size(*size)),
+            } => write!(
+                f,
+                "backup {id} ({})",
+                size_text(*size, shown_size.as_deref())
+            ),
             BackupChosen {
                 backup_id: None,
                 file,
                 size,
-            } => write!(f, "local file {} ({})", file.display(), format_size(*size)),
+                shown_size,
+            } => write!(
+                f,
+                "local file {} ({})",
+                file.display(),
+                size_text(*size, shown_size.as_deref())
+            ),
             DownloadedEarlier => f.write_str("downloaded by an earlier run"),
             DownloadStarted { backup_id } => write!(f, "downloading backup {backup_id}"),
             Downloading => f.write_str("downloading"),
@@ -103,7 +114,10 @@ impl fmt::Display for Happening {
                 write!(f, "found upload {upload_id} of an earlier attempt")
             }
             UploadResumed { upload_id } => write!(f, "resuming upload {upload_id}"),
-            UploadStarted { upload_id } => write!(f, "uploading as backup {upload_id}"),
+            UploadStarted {
+                upload_id: Some(upload_id),
+            } => write!(f, "uploading as backup {upload_id}"),
+            UploadStarted { upload_id: None } => f.write_str("uploading"),
             Uploading => f.write_str("uploading"),
             Uploaded { upload_id } => write!(f, "uploaded as backup {upload_id}"),
             RestoreStartedEarlier => f.write_str("restore started by an earlier run"),
@@ -149,5 +163,14 @@ impl fmt::Display for Happening {
             Relinked { app, target, at } => write!(f, "{app} now reaches {target} at {at}"),
             Failed { text, .. } => f.write_str(text),
         }
+    }
+}
+
+/// The exact size where known, else the platform's printed one.
+fn size_text(size: Option<u64>, shown: Option<&str>) -> String {
+    match (size, shown) {
+        (Some(bytes), _) => format_size(bytes),
+        (None, Some(shown)) => shown.to_owned(),
+        (None, None) => "size not shown".to_owned(),
     }
 }

@@ -255,7 +255,7 @@ pub fn plan(
     if !plan_is_a_choice(service_type) {
         return Ok(default);
     }
-    let prompt = format!("Plan ({})", checks::plan_hint(service_type));
+    let prompt = format!("Plan ({})", service_type.plan_hint());
     let answer = prompter.input(&prompt, default.as_deref(), &|p: &str| {
         checks::plan(service_type, p)
     })?;

@@ -100,26 +100,12 @@ pub fn service_type(text: &str) -> std::result::Result<ServiceType, String> {
     Ok(parsed)
 }
 
-/// What a type's plan looks like, for messages and prompts.
-pub fn plan_hint(service_type: ServiceType) -> &'static str {
-    match service_type {
-        ServiceType::Postgresql11 => "postgresql11 only takes plan `shared`",
-        ServiceType::Postgresql13 => {
-            "an RDS node type such as db.t3.micro (append .ha for Multi-AZ)"
-        }
-        ServiceType::Redis6 => "an ElastiCache node type such as cache.t3.micro",
-        ServiceType::S3 | ServiceType::Volume => "no plan, or `default`",
-        ServiceType::Elasticsearch7 => "a plan such as t3.small.elasticsearch",
-        ServiceType::Mongodb4 => "one of db.t3.medium, db.r5.large, db.r5.xlarge, db.r5.2xlarge",
-    }
-}
-
 pub fn plan(service_type: ServiceType, plan: &str) -> Check {
     service_type.validate_plan(Some(plan)).map_err(|v| {
         format!(
             "plan {plan:?} {} for {service_type}; {service_type} takes {}",
             describe_validator(v),
-            plan_hint(service_type)
+            service_type.plan_hint()
         )
     })
 }

@@ -17,9 +17,9 @@ fn backup_lists_the_documented_table() {
     let ran = sb
         .cmd()
         .args(["--service", "files", "backup"])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let table = parse_table(&ran.stdout);
     assert_eq!(table.headers, ["ID", "STATUS", "CREATED AT", "SIZE"]);
     assert_eq!(table.rows.len(), 1, "{}", ran.stdout);
@@ -58,8 +58,9 @@ fn backup_lists_the_documented_table() {
     let plain = sb
         .cmd()
         .args(["--service", "files", "-o", "plain", "backup"])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     assert_eq!(plain.stdout.lines().count(), 1, "{}", plain.stdout);
     assert!(plain.stdout.starts_with(&b.id), "{}", plain.stdout);
 }
@@ -71,9 +72,9 @@ fn backup_info_shows_the_backup_block() {
     let ran = sb
         .cmd()
         .args(["--service", "media", "backup:info", &b.id])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let fields = parse_block(&ran.stdout);
     let expected = [
         ("ID", b.id.clone()),
@@ -91,8 +92,9 @@ fn backup_info_shows_the_backup_block() {
     let json = sb
         .cmd()
         .args(["--service", "media", "-o", "json", "backup:info", &b.id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(json["id"], b.id.as_str());
     assert_eq!(json["status"], "CREATED");
@@ -109,9 +111,9 @@ fn backup_create_prints_id_and_creating_then_the_backup_becomes_created() {
     let ran = sb
         .cmd()
         .args(["--service", "files", "backup:create"])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let re = Regex::new(r"^ID:       ([0-9a-f-]{36})\nStatus:   CREATING\n$").expect("re");
     let id = re
         .captures(&ran.stdout)
@@ -132,8 +134,9 @@ fn backup_create_prints_id_and_creating_then_the_backup_becomes_created() {
     let json = sb
         .cmd()
         .args(["--service", "media", "-o", "json", "backup:create"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert!(
         uuid_re().is_match(json["id"].as_str().expect("id")),
@@ -178,9 +181,10 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
     sb.cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "backup:download", &b.id])
-        .run()
-        .status(2)
-        .stderr_has("--force");
+        .expect(2)
+        .stdout(&format!("{}\n", backup_block(&b, "CREATED")))
+        .stderr_has("--force")
+        .run();
     assert_eq!(std::fs::read(&file).expect("read"), b"mine, not yours");
     assert_eq!(
         entries(cwd.path()),
@@ -192,9 +196,9 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
         sb.cmd()
             .current_dir(cwd.path())
             .args(["--service", "files", "backup:download", &b.id, force])
-            .run()
-            .ok()
-            .stdout_is(&expected);
+            .expect(0)
+            .stdout(&expected)
+            .run();
         assert_eq!(
             Some(sha256_file(&file)),
             b.sha256,
@@ -216,8 +220,9 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
             &b.id,
             "-f",
         ])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(json["size"].as_u64(), b.size);
     assert_eq!(json["sha256"].as_str(), b.sha256.as_deref());
@@ -233,8 +238,9 @@ fn backup_upload_restore_and_destroy_on_scratch() {
     sb.cmd()
         .current_dir(cwd.path())
         .args(["--service", "media", "backup:download", &source.id])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has(format!("{}.tar.gz completed", source.id))
+        .run();
     let file = format!("{}.tar.gz", source.id);
     let before: Vec<String> = backups(&sb, "scratch").into_iter().map(|b| b.id).collect();
 
@@ -242,9 +248,9 @@ fn backup_upload_restore_and_destroy_on_scratch() {
         .cmd()
         .current_dir(cwd.path())
         .args(["--service", "scratch", "backup:upload", &file])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let re = Regex::new(r"^✅ (\S+) completed \(([^)]+)\) with ID ([0-9a-f-]{36})\n$").expect("re");
     let caps = re
         .captures(&ran.stdout)
@@ -265,8 +271,9 @@ fn backup_upload_restore_and_destroy_on_scratch() {
     let ran = sb
         .cmd()
         .args(["--service", "scratch", "backup:restore", &new_id])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     assert!(
         ran.stdout
             .starts_with(&format!("{}\n", backup_block(&uploaded, "RESTORING"))),
@@ -278,12 +285,11 @@ fn backup_upload_restore_and_destroy_on_scratch() {
         "CREATED"
     );
 
-    let ran = sb
-        .cmd()
+    sb.cmd()
         .args(["--service", "scratch", "backup:destroy", &new_id])
-        .run()
-        .ok();
-    ran.stdout_is(&format!("{}\n", backup_block(&uploaded, "CREATED")));
+        .expect(0)
+        .stdout(&format!("{}\n", backup_block(&uploaded, "CREATED")))
+        .run();
     assert!(
         !backups(&sb, "scratch").iter().any(|b| b.id == new_id),
         "destroyed backup still listed"
@@ -298,15 +304,17 @@ fn json_output_of_upload_restore_and_destroy_parses() {
     sb.cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "backup:download", &source.id])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has(format!("{}.tar.gz completed", source.id))
+        .run();
     let file = format!("{}.tar.gz", source.id);
     let uploaded = sb
         .cmd()
         .current_dir(cwd.path())
         .args(["--service", "scratch", "-o", "json", "backup:upload", &file])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let id = uploaded["id"].as_str().expect("id").to_owned();
     assert_eq!(uploaded["status"], "CREATED");
@@ -315,8 +323,9 @@ fn json_output_of_upload_restore_and_destroy_parses() {
     let restoring = sb
         .cmd()
         .args(["--service", "scratch", "-o", "json", "backup:restore", &id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(restoring["id"], id.as_str());
     assert_eq!(restoring["status"], "RESTORING");
@@ -325,8 +334,9 @@ fn json_output_of_upload_restore_and_destroy_parses() {
     let destroyed = sb
         .cmd()
         .args(["--service", "scratch", "-o", "json", "backup:destroy", &id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(destroyed["id"], id.as_str());
 }

@@ -1,7 +1,7 @@
 //! Staging commands into the caller's changeset, showing, committing and discarding it, and the
 //! changeset being private to each user.
 
-use crate::common::{Cmd, TestSandbox};
+use crate::common::{Cmd, TestSandbox, queued};
 use crate::{changeset_json, parse_block, parse_table};
 
 #[test]
@@ -9,16 +9,15 @@ fn staged_commands_are_shown_committed_and_applied() {
     let sb = TestSandbox::start();
     sb.cmd()
         .args(["changeset:info"])
-        .run()
-        .ok()
-        .stdout_has("Nothing is pending");
+        .expect(0)
+        .stdout("Nothing is pending in your changeset of shop/production.\n")
+        .run();
 
     sb.cmd()
         .args(["service:create", "uploads", "--type", "s3"])
-        .run()
-        .ok()
-        .stdout_has("service:create")
-        .stdout_has("(1 command(s) pending)");
+        .expect(0)
+        .stdout(&queued("service:create map[name:uploads type:s3]", 1))
+        .run();
     sb.cmd()
         .args([
             "--service",
@@ -27,8 +26,12 @@ fn staged_commands_are_shown_committed_and_applied() {
             "blockPublicAccess",
             "false",
         ])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued(
+            "service:option:set map[option:blockPublicAccess service:uploads value:false]",
+            2,
+        ))
+        .run();
     sb.cmd()
         .args([
             "--app",
@@ -38,8 +41,12 @@ fn staged_commands_are_shown_committed_and_applied() {
             "--env-key",
             "UPLOADS_URL",
         ])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued(
+            "app:link:create map[app:worker env_key:UPLOADS_URL read_only:false service:uploads]",
+            3,
+        ))
+        .run();
     sb.cmd()
         .args([
             "--app",
@@ -50,11 +57,14 @@ fn staged_commands_are_shown_committed_and_applied() {
             "/files",
             "--read-only",
         ])
-        .run()
-        .ok()
-        .stdout_has("(4 command(s) pending)");
+        .expect(0)
+        .stdout(&queued(
+            "app:link:create map[app:worker path:/files read_only:true service:files]",
+            4,
+        ))
+        .run();
 
-    let ran = sb.cmd().arg("changeset:info").run().ok().stderr_empty();
+    let ran = sb.cmd().arg("changeset:info").expect(0).any_stdout().run();
     let (head, table) = ran.stdout.split_once('\n').expect("two parts");
     let created = parse_block(head);
     assert_eq!(created[0].0, "Created At");
@@ -72,7 +82,12 @@ fn staged_commands_are_shown_committed_and_applied() {
     let json = changeset_json(&sb);
     assert_eq!(json["commands"].as_array().expect("commands").len(), 4);
 
-    let ran = sb.cmd().arg("changeset:commit").run().ok();
+    let ran = sb
+        .cmd()
+        .arg("changeset:commit")
+        .expect(0)
+        .any_stdout()
+        .run();
     let lines: Vec<&str> = ran.stdout.lines().collect();
     for phase in ["◢ Initializing…", "◤ Planning…"] {
         assert!(lines.contains(&phase), "no {phase:?}:\n{}", ran.stdout);
@@ -94,30 +109,32 @@ fn staged_commands_are_shown_committed_and_applied() {
     let info = sb
         .cmd()
         .args(["-o", "json", "service:info", "uploads"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(info["type"], "s3");
     assert_eq!(info["options"]["blockPublicAccess"], "false");
     sb.cmd()
         .args(["service:info", "uploads"])
-        .run()
-        .ok()
-        .stdout_has("  -- worker   (UPLOADS_URL)");
+        .expect(0)
+        .stdout_has("  -- worker   (UPLOADS_URL)")
+        .run();
     sb.cmd()
         .args(["service:info", "files"])
-        .run()
-        .ok()
-        .stdout_has("-- worker   (/files, read-only)");
+        .expect(0)
+        .stdout_has("-- worker   (/files, read-only)")
+        .run();
     assert!(
         changeset_json(&sb).is_null(),
         "a committed changeset is gone"
     );
     sb.cmd()
         .args(["--app", "worker", "env"])
-        .run()
-        .ok()
-        .stdout_has("-- UPLOADS_URL=s3://");
+        .expect(0)
+        .stdout_has("-- UPLOADS_URL=s3://")
+        .stderr("credentials are masked; pass --show-secrets to see them\n")
+        .run();
 }
 
 #[test]
@@ -126,15 +143,17 @@ fn commit_with_json_output_parses() {
     let staged = sb
         .cmd()
         .args(["-o", "json", "service:create", "vol2", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(staged["commands"][0]["name"], "service:create");
     let commit = sb
         .cmd()
         .args(["-o", "json", "changeset:commit"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(commit["status"], "SUCCEEDED", "{commit}");
     assert_eq!(
@@ -148,17 +167,23 @@ fn discard_drops_everything_pending() {
     let sb = TestSandbox::start();
     sb.cmd()
         .args(["--app", "web", "link:destroy", "media"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("app:link:destroy map[app:web service:media]", 1))
+        .run();
     sb.cmd()
         .args(["--service", "media", "option:unset", "blockPublicAccess"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued(
+            "service:option:unset map[option:blockPublicAccess service:media]",
+            2,
+        ))
+        .run();
     let table = parse_table(
         sb.cmd()
             .arg("changeset:info")
+            .expect(0)
+            .any_stdout()
             .run()
-            .ok()
             .stdout
             .split_once('\n')
             .expect("parts")
@@ -169,26 +194,27 @@ fn discard_drops_everything_pending() {
 
     sb.cmd()
         .arg("changeset:discard")
-        .run()
-        .ok()
-        .stdout_has("Discarded");
+        .expect(0)
+        .stdout("Discarded your changeset of shop/production.\n")
+        .run();
     assert!(changeset_json(&sb).is_null());
     // Nothing was applied: web keeps its link, media its option.
     sb.cmd()
         .args(["service:info", "media"])
-        .run()
-        .ok()
-        .stdout_has("-- web   (S3_DATA_URL)");
+        .expect(0)
+        .stdout_has("-- web   (S3_DATA_URL)")
+        .run();
 
     sb.cmd()
         .arg("changeset:discard")
-        .run()
-        .status(2)
-        .stderr_has("--ignore-not-exist");
+        .expect(2)
+        .stderr_has("--ignore-not-exist")
+        .run();
     sb.cmd()
         .args(["changeset:discard", "--ignore-not-exist"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout("Nothing was pending in shop/production.\n")
+        .run();
     sb.cmd()
         .args(["-o", "json", "changeset:discard", "--ignore-not-exist"])
         .expect(0)
@@ -196,9 +222,9 @@ fn discard_drops_everything_pending() {
         .run();
     sb.cmd()
         .arg("changeset:commit")
-        .run()
-        .status(2)
-        .stderr_has("ChangesetDoesNotExist");
+        .expect(2)
+        .stderr_has("ChangesetDoesNotExist")
+        .run();
 }
 
 #[test]
@@ -212,28 +238,30 @@ fn a_users_changeset_is_invisible_to_another_user() {
     };
     sb.cmd()
         .args(["service:create", "demo-only", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:demo-only type:volume]", 1))
+        .run();
 
     as_ci()
         .arg("changeset:info")
-        .run()
-        .ok()
-        .stdout_has("Nothing is pending");
-    assert!(
-        as_ci()
-            .args(["-o", "json", "changeset:info"])
-            .run()
-            .ok()
-            .json()
-            .is_null()
-    );
+        .expect(0)
+        .stdout("Nothing is pending in your changeset of shop/production.\n")
+        .run();
+    as_ci()
+        .args(["-o", "json", "changeset:info"])
+        .expect(0)
+        .stdout("null\n")
+        .run();
     as_ci()
         .arg("changeset:commit")
-        .run()
-        .status(2)
-        .stderr_has("ChangesetDoesNotExist");
-    as_ci().arg("changeset:discard").run().status(2);
+        .expect(2)
+        .stderr_has("ChangesetDoesNotExist")
+        .run();
+    as_ci()
+        .arg("changeset:discard")
+        .expect(2)
+        .stderr_has("ChangesetDoesNotExist")
+        .run();
 
     let mine = changeset_json(&sb);
     let commands = mine["commands"].as_array().expect("commands");
@@ -241,14 +269,15 @@ fn a_users_changeset_is_invisible_to_another_user() {
     assert_eq!(commands[0]["arguments"]["name"], "demo-only");
     sb.cmd()
         .args(["-o", "plain", "service"])
-        .run()
-        .ok()
-        .stdout_is("cache\ndatabase\nfiles\nmedia\nscratch\n");
+        .expect(0)
+        .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
+        .run();
 
     // ci's own staging does not show up in demo's changeset either.
     as_ci()
         .args(["service:create", "ci-only", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:ci-only type:volume]", 1))
+        .run();
     assert_eq!(changeset_json(&sb), mine);
 }

@@ -15,22 +15,24 @@ fn copy_files_into_scratch(sb: &TestSandbox, cwd: &Path) -> String {
     sb.cmd()
         .current_dir(cwd)
         .args(["--service", "files", "backup:download", &b.id])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has(format!("{}.tar.gz completed", b.id))
+        .run();
     let file = format!("{}.tar.gz", b.id);
     let uploaded = sb
         .cmd()
         .current_dir(cwd)
         .args(["--service", "scratch", "-o", "json", "backup:upload", &file])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let id = uploaded["id"].as_str().expect("id").to_owned();
     sb.cmd()
         .args(["--service", "scratch", "backup:restore", &id])
-        .run()
-        .ok()
-        .stdout_has("RESTORING");
+        .expect(0)
+        .stdout_has("RESTORING")
+        .run();
     assert_eq!(
         wait_while_status(sb, "scratch", &id, "RESTORING"),
         "CREATED"
@@ -63,9 +65,9 @@ fn a_volume_copied_through_download_upload_and_restore_is_identical() {
     );
     sb.cmd()
         .args(["--service", "scratch", "backup:info", &id])
-        .run()
-        .ok()
-        .stdout_has("succeeded");
+        .expect(0)
+        .stdout_has("succeeded")
+        .run();
 }
 
 #[test]
@@ -102,8 +104,9 @@ fn a_download_cut_once_resumes_by_itself_and_matches_a_clean_download() {
     sb.cmd()
         .current_dir(clean.path())
         .args(["--service", "files", "backup:download", &b.id])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has(format!("{}.tar.gz completed", b.id))
+        .run();
     let name = format!("{}.tar.gz", b.id);
 
     sb.faults(&Faults {
@@ -116,8 +119,9 @@ fn a_download_cut_once_resumes_by_itself_and_matches_a_clean_download() {
         .cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "-o", "json", "backup:download", &b.id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert!(
         json["resumed_from"].as_u64().expect("resumed_from") > 0,
@@ -147,9 +151,11 @@ fn a_download_cut_more_often_than_retried_keeps_its_partial_and_resumes_next_tim
         .cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "backup:download", &b.id])
-        .run()
-        .status(1);
-    assert!(!ran.stderr.trim().is_empty(), "a failed download says why");
+        .expect(1)
+        .any_stdout()
+        // A failed download says why.
+        .stderr_has(format!("error: download of backup {}", b.id))
+        .run();
     assert!(
         !ran.stderr.contains("/transfer/"),
         "the transfer URL leaked:\n{}",
@@ -180,8 +186,9 @@ fn a_download_cut_more_often_than_retried_keeps_its_partial_and_resumes_next_tim
         .cmd()
         .current_dir(cwd.path())
         .args(["--service", "files", "-o", "json", "backup:download", &b.id])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let resumed = json["resumed_from"].as_u64().expect("resumed_from");
     assert!(

@@ -1,12 +1,18 @@
 //! Command-line misuse: every case exits 2 with a message naming the flag or argument, leaves no
 //! file behind in the working directory and changes nothing on the platform.
 
-use crate::common::{Cmd, TestSandbox};
+use crate::common::{Cmd, TestSandbox, queued};
 use crate::{backups, changeset_json, entries};
 
 /// What the platform looks like, to prove a failed command changed nothing.
 fn snapshot(sb: &TestSandbox) -> (String, String, String, serde_json::Value) {
-    let services = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    let services = sb
+        .cmd()
+        .args(["-o", "json", "service"])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .stdout;
     let ids = |service: &str| {
         backups(sb, service)
             .iter()
@@ -41,20 +47,11 @@ fn every_misuse_exits_2_names_the_flag_and_changes_nothing() {
         ),
     ];
     for (args, named) in cases {
-        let ran = sb.cmd().current_dir(cwd.path()).args(args).run();
-        assert_eq!(
-            ran.status, 2,
-            "{args:?} exit code\n--- stdout\n{}\n--- stderr\n{}",
-            ran.stdout, ran.stderr
-        );
-        for needle in named {
-            assert!(
-                ran.stderr.contains(needle),
-                "{args:?}: stderr does not name {needle:?}:\n{}",
-                ran.stderr
-            );
-        }
-        assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+        let expectation = sb.cmd().current_dir(cwd.path()).args(args).expect(2);
+        named
+            .iter()
+            .fold(expectation, |e, needle| e.stderr_has(*needle))
+            .run();
         assert_eq!(
             entries(cwd.path()),
             ["a-directory"],
@@ -78,16 +75,14 @@ fn a_missing_project_or_stage_is_named() {
     };
     bare()
         .args(["-s", "production", "service"])
-        .run()
-        .status(2)
+        .expect(2)
         .stderr_has("-p/--project")
-        .stdout_empty();
+        .run();
     bare()
         .args(["-p", "shop", "service"])
-        .run()
-        .status(2)
+        .expect(2)
         .stderr_has("-s/--stage")
-        .stdout_empty();
+        .run();
 }
 
 #[test]
@@ -95,10 +90,10 @@ fn a_missing_platform_is_a_usage_error_naming_the_choices() {
     Cmd::new()
         .env("SETOPS_TOKEN", "unused")
         .args(["-p", "shop", "-s", "production", "service"])
-        .run()
-        .status(2)
+        .expect(2)
         .stderr_has("--sandbox")
-        .stderr_has("--api");
+        .stderr_has("--api")
+        .run();
 }
 
 #[test]
@@ -107,18 +102,18 @@ fn a_rejected_service_create_leaves_the_changeset_as_it_was() {
     assert!(changeset_json(&sb).is_null());
     sb.cmd()
         .args(["service:create", "x", "--type", "volume"])
-        .run()
-        .status(2)
-        .stderr_has("name: too_short");
+        .expect(2)
+        .stderr_has("name: too_short")
+        .run();
     assert!(
         changeset_json(&sb).is_null(),
         "a refused command created a changeset"
     );
     sb.cmd()
         .args(["service:create", "fine-name", "--type", "nosuchtype"])
-        .run()
-        .status(2)
-        .stderr_has("type: not_included");
+        .expect(2)
+        .stderr_has("type: not_included")
+        .run();
     assert!(changeset_json(&sb).is_null());
 }
 
@@ -128,21 +123,31 @@ fn a_commit_refused_for_a_taken_name_applies_nothing_and_keeps_the_changeset() {
     // Name collisions are a commit-time rule (ChangesetInvalid), as in SetOps.
     sb.cmd()
         .args(["service:create", "files", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:files type:volume]", 1))
+        .run();
     sb.cmd()
         .args(["service:create", "second", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:second type:volume]", 2))
+        .run();
     let pending = changeset_json(&sb);
-    let services = sb.cmd().args(["-o", "json", "service"]).run().ok().stdout;
+    let services = sb
+        .cmd()
+        .args(["-o", "json", "service"])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .stdout;
+    // The pending changeset is shown before the refusal.
     let ran = sb
         .cmd()
         .arg("changeset:commit")
-        .run()
-        .status(2)
+        .expect(2)
+        .any_stdout()
         .stderr_has("ChangesetInvalid")
-        .stderr_has("commands[0].name: taken");
+        .stderr_has("commands[0].name: taken")
+        .run();
     crate::assert_request_id(&ran);
     assert!(!ran.stdout.contains("Commit successful!"), "{}", ran.stdout);
     assert_eq!(
@@ -151,7 +156,12 @@ fn a_commit_refused_for_a_taken_name_applies_nothing_and_keeps_the_changeset() {
         "the refused changeset is kept for fixing"
     );
     assert_eq!(
-        sb.cmd().args(["-o", "json", "service"]).run().ok().stdout,
+        sb.cmd()
+            .args(["-o", "json", "service"])
+            .expect(0)
+            .any_stdout()
+            .run()
+            .stdout,
         services,
         "nothing was applied"
     );
@@ -173,11 +183,10 @@ fn read_only_without_path_is_a_usage_error_naming_both_flags() {
             "DATA_URL",
             "--read-only",
         ])
-        .run()
-        .status(2)
+        .expect(2)
         .stderr_has("--read-only")
         .stderr_has("--path")
-        .stdout_empty();
+        .run();
     assert_eq!(
         snapshot(&sb),
         before,

@@ -4,7 +4,7 @@
 use regex::Regex;
 use setops_migrate::api::Faults;
 
-use crate::common::{Cmd, TestSandbox};
+use crate::common::{Cmd, TestSandbox, queued};
 use crate::{assert_request_id, backups, changeset_json, entries, seeded_backup};
 
 /// A backup of `service` that stays CREATING for a few seconds.
@@ -16,8 +16,9 @@ fn creating_backup(sb: &TestSandbox, service: &str) -> String {
     let ran = sb
         .cmd()
         .args(["--service", service, "-o", "json", "backup:create"])
-        .run()
-        .ok();
+        .expect(0)
+        .any_stdout()
+        .run();
     let id = ran.json()["id"].as_str().expect("id").to_owned();
     assert_eq!(ran.json()["status"], "CREATING");
     id
@@ -33,17 +34,13 @@ fn a_creating_backup_cannot_be_restored_destroyed_or_downloaded() {
             .cmd()
             .current_dir(cwd.path())
             .args(["--service", "media", verb, &id])
-            .run()
-            .status(1)
+            // No result printed.
+            .expect(1)
             .stderr_has("BackupStateInvalid")
             .stderr_has("CREATING")
-            .stderr_has(&id);
+            .stderr_has(&id)
+            .run();
         assert_request_id(&ran);
-        assert!(
-            ran.stdout.is_empty(),
-            "{verb} printed a result:\n{}",
-            ran.stdout
-        );
     }
     assert!(
         entries(cwd.path()).is_empty(),
@@ -69,17 +66,17 @@ fn a_restoring_backup_cannot_be_destroyed_or_restored_again() {
     });
     sb.cmd()
         .args(["--service", "files", "backup:restore", &b.id])
-        .run()
-        .ok()
-        .stdout_has("RESTORING");
+        .expect(0)
+        .stdout_has("RESTORING")
+        .run();
     for verb in ["backup:destroy", "backup:restore"] {
         let ran = sb
             .cmd()
             .args(["--service", "files", verb, &b.id])
-            .run()
-            .status(1)
+            .expect(1)
             .stderr_has("BackupStateInvalid")
-            .stderr_has("RESTORING");
+            .stderr_has("RESTORING")
+            .run();
         assert_request_id(&ran);
     }
     let still = backups(&sb, "files")
@@ -95,18 +92,17 @@ fn unknown_service_and_unknown_backup_name_the_code_and_request_id() {
     let ran = sb
         .cmd()
         .args(["service:info", "nope"])
-        .run()
-        .status(1)
+        .expect(1)
         .stderr_has("ServiceDoesNotExist")
         .stderr_has("\"nope\"")
-        .stdout_empty();
+        .run();
     assert_request_id(&ran);
     let ran = sb
         .cmd()
         .args(["--service", "nope", "backup"])
-        .run()
-        .status(1)
-        .stderr_has("ServiceDoesNotExist");
+        .expect(1)
+        .stderr_has("ServiceDoesNotExist")
+        .run();
     assert_request_id(&ran);
 
     let missing = "00000000-0000-4000-8000-000000000000";
@@ -114,10 +110,10 @@ fn unknown_service_and_unknown_backup_name_the_code_and_request_id() {
         let ran = sb
             .cmd()
             .args(["--service", "files", verb, missing])
-            .run()
-            .status(1)
+            .expect(1)
             .stderr_has("CodeBackupNotFound")
-            .stderr_has(missing);
+            .stderr_has(missing)
+            .run();
         assert_request_id(&ran);
     }
 }
@@ -128,11 +124,10 @@ fn a_missing_token_is_a_usage_error_naming_where_to_put_it() {
     Cmd::new()
         .env("SETOPS_API_URL", "http://127.0.0.1:1")
         .args(["-p", "shop", "-s", "production", "service"])
-        .run()
-        .status(2)
+        .expect(2)
         .stderr_has("SETOPS_TOKEN")
         .stderr_has("--token-file")
-        .stdout_empty();
+        .run();
 }
 
 #[test]
@@ -143,10 +138,9 @@ fn a_wrong_token_is_refused_with_session_invalid_and_never_echoed() {
         .env("SETOPS_API_URL", &sb.url)
         .env("SETOPS_TOKEN", wrong)
         .args(["-p", "shop", "-s", "production", "service"])
-        .run()
-        .status(1)
+        .expect(1)
         .stderr_has("SessionInvalid")
-        .stdout_empty();
+        .run();
     assert_request_id(&ran);
     assert!(
         !ran.stderr.contains(wrong),
@@ -166,9 +160,9 @@ fn a_token_file_is_read_instead_of_the_environment() {
         .args(["-p", "shop", "-s", "production", "--token-file"])
         .arg(file.to_str().expect("utf-8"))
         .arg("service")
-        .run()
-        .ok()
-        .stdout_has("files");
+        .expect(0)
+        .stdout_has("files")
+        .run();
 }
 
 #[test]
@@ -177,8 +171,9 @@ fn invalid_names_and_env_keys_are_refused_with_the_field_and_validator() {
     // Something valid is pending first: a refused command must leave it exactly as it was.
     sb.cmd()
         .args(["service:create", "keep-me", "--type", "volume"])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout(&queued("service:create map[name:keep-me type:volume]", 1))
+        .run();
     let pending = changeset_json(&sb);
     assert_eq!(pending["commands"].as_array().expect("commands").len(), 1);
 
@@ -200,11 +195,10 @@ fn invalid_names_and_env_keys_are_refused_with_the_field_and_validator() {
         let ran = sb
             .cmd()
             .args(args)
-            .run()
-            .status(2)
+            .expect(2)
             .stderr_has("ValidationFailed")
             .stderr_has(field)
-            .stdout_empty();
+            .run();
         assert_request_id(&ran);
         assert_eq!(
             changeset_json(&sb),
@@ -216,8 +210,9 @@ fn invalid_names_and_env_keys_are_refused_with_the_field_and_validator() {
     let ran = sb
         .cmd()
         .args(["service:create", "Bad_Name", "--type", "volume"])
-        .run()
-        .status(2);
+        .expect(2)
+        .stderr_has("name: invalid_format")
+        .run();
     let line = Regex::new(r"(?m)^\s+name: invalid_format \(.+\)$").expect("re");
     assert!(line.is_match(&ran.stderr), "{}", ran.stderr);
 }

@@ -6,7 +6,7 @@ use crate::{parse_block, parse_table};
 #[test]
 fn service_lists_the_demo_services_in_a_name_table() {
     let sb = TestSandbox::start();
-    let ran = sb.cmd().arg("service").run().ok().stderr_empty();
+    let ran = sb.cmd().arg("service").expect(0).any_stdout().run();
     let table = parse_table(&ran.stdout);
     assert_eq!(table.headers, ["NAME"]);
     let names: Vec<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
@@ -18,7 +18,13 @@ fn service_lists_the_demo_services_in_a_name_table() {
         .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
         .run();
 
-    let json = sb.cmd().args(["-o", "json", "service"]).run().ok().json();
+    let json = sb
+        .cmd()
+        .args(["-o", "json", "service"])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .json();
     let names: Vec<&str> = json
         .as_array()
         .expect("array")
@@ -32,12 +38,23 @@ fn service_lists_the_demo_services_in_a_name_table() {
 #[test]
 fn a_restarted_sandbox_serves_the_same_services_with_the_same_token() {
     let mut sb = TestSandbox::start();
-    let before = sb.cmd().args(["-o", "plain", "service"]).run().ok().stdout;
+    let before = sb
+        .cmd()
+        .args(["-o", "plain", "service"])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .stdout;
     let (url, token) = (sb.url.clone(), sb.token.clone());
     sb.restart();
     assert_eq!(sb.token, token);
     assert!(sb.url.starts_with("http://127.0.0.1:"), "{}", sb.url);
-    let ran = sb.cmd().args(["-o", "plain", "service"]).run().ok();
+    let ran = sb
+        .cmd()
+        .args(["-o", "plain", "service"])
+        .expect(0)
+        .any_stdout()
+        .run();
     assert_eq!(ran.stdout, before, "served from {url} before the restart");
 }
 
@@ -87,9 +104,9 @@ fn service_info_shows_name_type_plan_links_and_options() {
     let ran = sb
         .cmd()
         .args(["service:info", "files"])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let (fields, lists) = service_info(&ran.stdout);
     let labels: Vec<&str> = fields.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(&labels[..3], ["Name", "Type", "Plan"], "{}", ran.stdout);
@@ -103,7 +120,12 @@ fn service_info_shows_name_type_plan_links_and_options() {
         ran.stdout
     );
 
-    let ran = sb.cmd().args(["service:info", "media"]).run().ok();
+    let ran = sb
+        .cmd()
+        .args(["service:info", "media"])
+        .expect(0)
+        .any_stdout()
+        .run();
     let (fields, lists) = service_info(&ran.stdout);
     assert_eq!(field(&fields, "Type"), "s3");
     assert_eq!(
@@ -122,8 +144,9 @@ fn service_info_shows_name_type_plan_links_and_options() {
     let json = sb
         .cmd()
         .args(["-o", "json", "service:info", "media"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     assert_eq!(json["name"], "media");
     assert_eq!(json["type"], "s3");
@@ -138,9 +161,9 @@ fn link_lists_the_services_an_app_is_linked_to() {
     let ran = sb
         .cmd()
         .args(["--app", "web", "link"])
-        .run()
-        .ok()
-        .stderr_empty();
+        .expect(0)
+        .any_stdout()
+        .run();
     let table = parse_table(&ran.stdout);
     assert_eq!(table.headers[0], "SERVICE");
     let files = table
@@ -170,8 +193,9 @@ fn link_lists_the_services_an_app_is_linked_to() {
     let json = sb
         .cmd()
         .args(["--app", "web", "-o", "json", "link"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let links = json.as_array().expect("array");
     assert_eq!(links.len(), 3);
@@ -189,8 +213,9 @@ fn link_lists_the_services_an_app_is_linked_to() {
     let json = sb
         .cmd()
         .args(["--app", "worker", "-o", "json", "link"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let mut worker: Vec<(String, String)> = json
         .as_array()
@@ -216,7 +241,13 @@ fn link_lists_the_services_an_app_is_linked_to() {
 #[test]
 fn env_shows_what_an_app_receives_with_credentials_masked() {
     let sb = TestSandbox::start();
-    let ran = sb.cmd().args(["--app", "web", "env"]).run().ok();
+    let ran = sb
+        .cmd()
+        .args(["--app", "web", "env"])
+        .expect(0)
+        .any_stdout()
+        .stderr("credentials are masked; pass --show-secrets to see them\n")
+        .run();
     let line = ran
         .stdout
         .lines()
@@ -230,8 +261,9 @@ fn env_shows_what_an_app_receives_with_credentials_masked() {
     let json = sb
         .cmd()
         .args(["--app", "web", "-o", "json", "env"])
+        .expect(0)
+        .any_stdout()
         .run()
-        .ok()
         .json();
     let url = json["S3_DATA_URL"].as_str().expect("S3_DATA_URL");
     assert!(url.starts_with("s3://") && url.contains(":***@"), "{url}");
@@ -243,31 +275,27 @@ fn env_shows_what_an_app_receives_with_credentials_masked() {
 fn service_destroy_is_staged_committed_and_refused_for_a_linked_service() {
     let sb = TestSandbox::start();
     sb.speed_up();
-    let refused = sb
-        .cmd()
+    sb.cmd()
         .args(["service:destroy", "files"])
-        .run()
-        .status(2)
-        .stdout_empty();
-    assert!(
-        refused
-            .stderr
-            .contains("service files in shop/production is linked by web (/data)"),
-        "{}",
-        refused.stderr
-    );
+        .expect(2)
+        .stderr_has("service files in shop/production is linked by web (/data)")
+        .run();
     assert!(sb.json(&["changeset:info"]).is_null(), "nothing was staged");
 
     sb.cmd()
         .args(["service:destroy", "scratch"])
-        .run()
-        .ok()
-        .stdout_has("Queued service:destroy");
+        .expect(0)
+        .stdout_has("Queued service:destroy")
+        .run();
     assert!(
         sb.services().contains_key("scratch"),
         "not gone before the commit"
     );
-    sb.cmd().args(["changeset:commit"]).run().ok();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
     assert!(
         !sb.services().contains_key("scratch"),
         "gone after the commit"
@@ -275,7 +303,7 @@ fn service_destroy_is_staged_committed_and_refused_for_a_linked_service() {
 
     sb.cmd()
         .args(["service:destroy", "nosuch"])
-        .run()
-        .status(1)
-        .stderr_has("ServiceDoesNotExist");
+        .expect(1)
+        .stderr_has("ServiceDoesNotExist")
+        .run();
 }

@@ -19,8 +19,9 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
                 "--print-url",
             ])
             .args(extra)
+            .expect(0)
+            .any_stdout()
             .run()
-            .ok()
     };
 
     let human = download(&[]);
@@ -63,8 +64,9 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
     sb.cmd()
         .current_dir(cwd.path())
         .args(["--service", "media", "backup:download", &b.id])
-        .run()
-        .ok();
+        .expect(0)
+        .stdout_has(format!("{}.tar.gz completed", b.id))
+        .run();
     let file = format!("{}.tar.gz", b.id);
     let upload = |extra: &[&str]| {
         sb.cmd()
@@ -77,8 +79,9 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
                 "--print-url",
             ])
             .args(extra)
+            .expect(0)
+            .any_stdout()
             .run()
-            .ok()
     };
     let human = upload(&[]);
     assert!(
@@ -125,7 +128,13 @@ fn transfer_urls_are_printed_only_when_asked_for() {
             "-f",
         ],
     ] {
-        let ran = sb.cmd().current_dir(cwd.path()).args(&args).run().ok();
+        let ran = sb
+            .cmd()
+            .current_dir(cwd.path())
+            .args(&args)
+            .expect(0)
+            .any_stdout()
+            .run();
         for out in [&ran.stdout, &ran.stderr] {
             assert!(
                 !out.contains("/transfer/"),

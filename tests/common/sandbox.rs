@@ -152,7 +152,13 @@ impl TestSandbox {
 
     /// Runs `args -o json` against this sandbox; it must succeed and print one JSON document.
     pub fn json(&self, args: &[&str]) -> Value {
-        self.cmd().args(args).args(["-o", "json"]).run().ok().json()
+        self.cmd()
+            .args(args)
+            .args(["-o", "json"])
+            .expect(0)
+            .any_stdout()
+            .run()
+            .json()
     }
 
     pub fn services(&self) -> BTreeMap<String, Value> {

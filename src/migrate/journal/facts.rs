@@ -45,6 +45,10 @@ pub enum Fact {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         upload_id: Option<Uuid>,
         sha256: String,
+        /// For a platform that names the upload only at the end: the target's backups before
+        /// the upload started, so a rerun can tell which one the upload made.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known_before: Option<Vec<Uuid>>,
     },
     /// A restore of `upload_id` was requested (intent) or seen RESTORING (done).
     Restore {
@@ -113,7 +117,9 @@ impl Fact {
                 None => format!("file {}", a.file.display()),
             },
             Fact::Downloaded { sha256, .. } => format!("sha256 {sha256}"),
-            Fact::Upload { upload_id, sha256 } => match upload_id {
+            Fact::Upload {
+                upload_id, sha256, ..
+            } => match upload_id {
                 Some(id) => format!("upload_id {id}"),
                 None => format!("sha256 {sha256}"),
             },

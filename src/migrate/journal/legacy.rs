@@ -133,6 +133,7 @@ fn fact_of(key: &StepKey, state: RecordState, data: Value) -> Result<Fact, Strin
             MigrationStep::Upload => Fact::Upload {
                 upload_id: uuid("upload_id")?,
                 sha256: text("sha256").unwrap_or_default(),
+                known_before: None,
             },
             MigrationStep::Restore => Fact::Restore {
                 upload_id: required(uuid("upload_id")?, "upload_id")?,

@@ -59,6 +59,7 @@ fn typed_records_survive_reopen_and_files_are_private() {
         Fact::Upload {
             upload_id: Some(upload),
             sha256: "ab".into(),
+            known_before: None,
         },
     )
     .unwrap();

@@ -59,6 +59,7 @@ fn backup(id: Uuid, restore_count: u32) -> Backup {
         created_at: Utc::now(),
         size: Some(1000),
         sha256: None,
+        shown_size: None,
         origin: BackupOrigin::Upload,
         last_restore: (restore_count > 0).then(|| crate::model::RestoreRecord {
             outcome: RestoreOutcome::Succeeded,
@@ -121,6 +122,7 @@ fn the_journal_explains_its_own_upload_only() {
     let view = JournalView {
         created_by_plan: true,
         upload: Some(ours),
+        known_before_upload: None,
         restore: RestoreRecord::NotRequested,
     };
     let target = service(vec![]);
@@ -168,6 +170,7 @@ fn an_open_restore_intent_needs_restoring_to_go_on() {
     let view = JournalView {
         created_by_plan: true,
         upload: Some(ours),
+        known_before_upload: None,
         restore: RestoreRecord::Requested(ours),
     };
     let target = service(vec![]);
@@ -202,6 +205,7 @@ fn a_failed_restore_is_ambiguous_and_a_started_one_goes_on() {
     let started = JournalView {
         created_by_plan: true,
         upload: Some(ours),
+        known_before_upload: None,
         restore: RestoreRecord::Started(ours),
     };
     assert_eq!(
@@ -278,6 +282,7 @@ fn platform_restore_records_can_stop_but_never_allow() {
     let fresh = JournalView {
         created_by_plan: true,
         upload: Some(ours),
+        known_before_upload: None,
         restore: RestoreRecord::NotRequested,
     };
     // Only the sandbox knows this upload was restored: stop.

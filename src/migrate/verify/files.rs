@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+
+use super::{Measured, Reach};
 use crate::tree::{self, TreeDigest};
 
 use super::Fingerprint;
@@ -44,15 +46,15 @@ impl Fingerprint for TreeDigest {
     }
 }
 
-/// The digest of the directory behind a `file:///…` connection. `Ok(Err(reason))` when the
+/// The digest of the directory behind a `file:///…` connection. `Reach::Unreachable` when the
 /// directory is not on this machine; other read failures are errors.
-pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<TreeDigest, String>> {
+pub async fn measure(url: &str, label: &str) -> Measured<TreeDigest> {
     let dir = match directory(url) {
         Ok(dir) => dir,
-        Err(reason) => return Ok(Err(reason)),
+        Err(reason) => return Ok(Reach::Unreachable(reason)),
     };
     if !dir.is_dir() {
-        return Ok(Err(format!(
+        return Ok(Reach::Unreachable(format!(
             "the {label}'s directory {} is not on this machine",
             dir.display()
         )));
@@ -61,12 +63,12 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<TreeD
     tokio::task::spawn_blocking(move || tree::digest(&dir))
         .await
         .map_err(|e| {
-            Error::Internal(format!(
-                "hashing the {label}'s files in {} stopped: {e}",
-                shown.display()
-            ))
+            Error::task_stopped(
+                format!("hashing the {label}'s files in {}", shown.display()),
+                e,
+            )
         })?
-        .map(Ok)
+        .map(Reach::Reached)
 }
 
 fn directory(url: &str) -> std::result::Result<PathBuf, String> {
@@ -104,8 +106,14 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         fill(a.path());
         fill(b.path());
-        let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
-        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        let source = measure(&url_of(a.path()), "source")
+            .await
+            .unwrap()
+            .reached();
+        let target = measure(&url_of(b.path()), "target")
+            .await
+            .unwrap()
+            .reached();
         assert!(TreeDigest::differences(&source, &target).is_empty());
         assert_eq!(
             crate::verdict::words::summary_text(&source.summary()),
@@ -119,8 +127,14 @@ mod tests {
         fill(a.path());
         fill(b.path());
         std::fs::remove_file(b.path().join("readme.txt")).unwrap();
-        let source = measure(&url_of(a.path()), "source").await.unwrap().unwrap();
-        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        let source = measure(&url_of(a.path()), "source")
+            .await
+            .unwrap()
+            .reached();
+        let target = measure(&url_of(b.path()), "target")
+            .await
+            .unwrap()
+            .reached();
         let diffs = TreeDigest::differences(&source, &target);
         let shown = crate::verdict::words::rows(&diffs);
         assert_eq!(shown[0], ["files", "2", "1"]);
@@ -130,7 +144,10 @@ mod tests {
         // Same count and size, one byte changed: only the digest tells.
         fill(b.path());
         std::fs::write(b.path().join("readme.txt"), b"hellO").unwrap();
-        let target = measure(&url_of(b.path()), "target").await.unwrap().unwrap();
+        let target = measure(&url_of(b.path()), "target")
+            .await
+            .unwrap()
+            .reached();
         let diffs = TreeDigest::differences(&source, &target);
         assert_eq!(diffs.len(), 1, "{diffs:?}");
         assert_eq!(diffs[0].what, "tree SHA-256 (paths and contents)");
@@ -142,12 +159,12 @@ mod tests {
         let reason = measure(&format!("file://{}/", gone.display()), "target")
             .await
             .unwrap()
-            .unwrap_err();
+            .unreachable();
         assert!(reason.contains("not on this machine"), "{reason}");
         let reason = measure("s3://bucket/prefix", "source")
             .await
             .unwrap()
-            .unwrap_err();
+            .unreachable();
         assert!(reason.contains("not file://"), "{reason}");
     }
 }

@@ -1,7 +1,7 @@
 //! The verify step end to end against an in-process sandbox (a real server on 127.0.0.1:0):
 //! what is compared, what is said when something cannot be, what the journal keeps.
 
-use std::path::Path;
+use crate::migrate::verify::VerifyError;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::verify;
 use crate::error::Error;
-use crate::migrate::data::Artifact;
+use crate::migrate::data::FileFacts;
 use crate::migrate::engine::{Engine, RunOptions};
 use crate::migrate::events::{Event, EventSink, Phase, Step};
 use crate::migrate::journal::{Fact, Journal, MigrationStep, OpenRequest};
@@ -148,11 +148,11 @@ fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> En
     }
 }
 
-/// An uploaded backup that matches the artifact unless `sha256` says otherwise.
-fn pair(sha256: &str) -> (Artifact, Backup) {
-    let artifact = Artifact {
-        backup_id: Some("4be3f3b5-0000-4000-8000-000000000001".into()),
-        file: Path::new("/nonexistent/backup.tar.gz").into(),
+/// An uploaded backup that matches the moved file unless `sha256` says otherwise.
+const BACKUP: &str = "4be3f3b5-0000-4000-8000-000000000001";
+
+fn pair(sha256: &str) -> (FileFacts, Backup) {
+    let artifact = FileFacts {
         size: 1234,
         sha256: "ab".repeat(32),
     };
@@ -163,6 +163,7 @@ fn pair(sha256: &str) -> (Artifact, Backup) {
         created_at: Utc::now(),
         size: Some(1234),
         sha256: Some(sha256.to_owned()),
+        shown_size: None,
         origin: BackupOrigin::Upload,
         last_restore: None,
         restore_count: 1,
@@ -184,7 +185,9 @@ async fn equal_directories_match_are_journaled_and_replayed() {
     let sink = Arc::new(Recorder::default());
     let engine = engine(&world, &m, true, sink.clone());
     let (artifact, upload) = pair(&"ab".repeat(32));
-    verify(&engine, &m, &artifact, &upload).await.unwrap();
+    verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+        .await
+        .unwrap();
     let done = sink.last();
     assert_eq!((done.step, done.phase), (Some(Step::Verify), Phase::Done));
     let message = done.happening.to_string();
@@ -205,7 +208,9 @@ async fn equal_directories_match_are_journaled_and_replayed() {
         "no connection URL in the journal: {record}"
     );
 
-    verify(&engine, &m, &artifact, &upload).await.unwrap();
+    verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+        .await
+        .unwrap();
     assert_eq!(sink.last().phase, Phase::Replayed);
 }
 
@@ -215,7 +220,7 @@ async fn different_directories_fail_with_a_table_and_nothing_is_journaled() {
     let m = migration(Some("files"), "other");
     let engine = engine(&world, &m, true, Arc::new(Recorder::default()));
     let (artifact, upload) = pair(&"ab".repeat(32));
-    let error = verify(&engine, &m, &artifact, &upload)
+    let error = verify(&engine, &m, Some(BACKUP), &artifact, &upload)
         .await
         .expect_err("the data differs");
     assert!(matches!(error, Error::DataDiffers(_)), "{error:?}");
@@ -263,7 +268,9 @@ async fn what_was_not_compared_is_said_and_journaled_without_an_error() {
         let sink = Arc::new(Recorder::default());
         let engine = engine(&world, &m, verify_data, sink.clone());
         let (artifact, upload) = pair(&"ab".repeat(32));
-        verify(&engine, &m, &artifact, &upload).await.unwrap();
+        verify(&engine, &m, Some(BACKUP), &artifact, &upload)
+            .await
+            .unwrap();
         let message = sink.last().happening.to_string();
         assert!(
             message.starts_with("backup matches (size, SHA-256); data not compared: ")
@@ -289,10 +296,13 @@ async fn a_backup_that_differs_fails_before_any_data_is_compared() {
     let sink = Arc::new(Recorder::default());
     let engine = engine(&world, &m, true, sink.clone());
     let (artifact, upload) = pair(&"cd".repeat(32));
-    let error = verify(&engine, &m, &artifact, &upload)
+    let error = verify(&engine, &m, Some(BACKUP), &artifact, &upload)
         .await
         .expect_err("sha differs");
-    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert!(
+        matches!(&error, Error::Verify(e) if matches!(**e, VerifyError::UploadDiffers { .. })),
+        "{error:?}"
+    );
     assert!(
         error.to_string().contains("nothing was relinked"),
         "{error}"
@@ -309,7 +319,7 @@ async fn a_missing_source_service_is_an_error_not_a_skipped_check() {
     let m = migration(Some("vanished"), "same");
     let engine = engine(&world, &m, true, Arc::new(Recorder::default()));
     let (artifact, upload) = pair(&"ab".repeat(32));
-    let error = verify(&engine, &m, &artifact, &upload)
+    let error = verify(&engine, &m, Some(BACKUP), &artifact, &upload)
         .await
         .expect_err("no such service");
     assert_eq!(

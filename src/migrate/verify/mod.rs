@@ -2,9 +2,12 @@
 //! where both services' data can be reached from here, that the target holds the source's data
 //! (tables and rows, keys and values, files). Any difference blocks the relink (exit 5).
 
+mod error;
 mod files;
 mod postgres;
 mod redis;
+
+pub use error::VerifyError;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,7 +20,7 @@ use crate::model::Backup;
 use crate::plan::Migration;
 use crate::platform::Reachability;
 
-use super::data::Artifact;
+use super::data::FileFacts;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step, VerifyOutcome};
 pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary};
@@ -29,8 +32,30 @@ trait Fingerprint: Serialize {
     fn summary(&self) -> MatchSummary;
 }
 
-/// `Ok(Err(reason))`: the data cannot be reached from here, which is no error by itself.
-type Measured<T> = Result<std::result::Result<T, String>>;
+/// One side's data, or why it cannot be reached from here (which is no error by itself).
+enum Reach<T> {
+    Reached(T),
+    Unreachable(String),
+}
+
+type Measured<T> = Result<Reach<T>>;
+
+#[cfg(test)]
+impl<T> Reach<T> {
+    fn reached(self) -> T {
+        match self {
+            Reach::Reached(t) => t,
+            Reach::Unreachable(reason) => panic!("unreachable: {reason}"),
+        }
+    }
+
+    fn unreachable(self) -> String {
+        match self {
+            Reach::Reached(_) => panic!("reached, expected unreachable"),
+            Reach::Unreachable(reason) => reason,
+        }
+    }
+}
 
 enum DataCheck {
     Matches {
@@ -44,7 +69,8 @@ enum DataCheck {
 pub async fn verify(
     engine: &Engine,
     m: &Migration,
-    artifact: &Artifact,
+    backup_id: Option<&str>,
+    file: &FileFacts,
     upload: &Backup,
 ) -> Result<()> {
     let k = MigrationStep::Verify.of(&m.target);
@@ -57,11 +83,11 @@ pub async fn verify(
         );
         return Ok(());
     }
-    check_artifact(m, artifact, upload)?;
+    let checked = check_upload(m, file, upload)?;
     let mut record = Verified {
-        size: artifact.size,
-        sha256: artifact.sha256.clone(),
-        checked: vec!["size".into(), "sha256".into()],
+        size: file.size,
+        sha256: file.sha256.clone(),
+        checked,
         data: None,
         data_not_compared: None,
     };
@@ -83,7 +109,7 @@ pub async fn verify(
                 scope: engine.scope.clone(),
                 source: m.source.clone().unwrap_or_else(|| "(file)".into()),
                 target: m.target.clone(),
-                backup_id: artifact.backup_id.clone(),
+                backup_id: backup_id.map(str::to_owned),
                 differences,
             })));
         }
@@ -97,26 +123,32 @@ pub async fn verify(
     engine.done(&k, Fact::Verified(record)).await
 }
 
-/// The target's uploaded backup against the artifact, both as the platform reports them.
-fn check_artifact(m: &Migration, artifact: &Artifact, upload: &Backup) -> Result<()> {
-    let size_ok = upload.size == Some(artifact.size);
-    let sha_ok = upload.sha256.as_deref() == Some(artifact.sha256.as_str());
+/// The target's uploaded backup against the moved file, with what the platform shows of it: an
+/// exact size (else the printed one) and a SHA-256 where it reports one. Says what was checked.
+fn check_upload(m: &Migration, file: &FileFacts, upload: &Backup) -> Result<Vec<String>> {
+    let size_ok = match (upload.size, &upload.shown_size) {
+        (Some(size), _) => size == file.size,
+        (None, Some(shown)) => crate::units::size_fits(shown, file.size),
+        (None, None) => false,
+    };
+    let sha_ok = upload
+        .sha256
+        .as_deref()
+        .is_none_or(|sha| sha == file.sha256);
     if size_ok && sha_ok {
-        return Ok(());
+        let mut checked = vec!["size".to_owned()];
+        checked.extend(upload.sha256.is_some().then(|| "sha256".to_owned()));
+        return Ok(checked);
     }
-    Err(Error::Verification(format!(
-        "{}: the target's backup {} ({} bytes, sha256 {}) differs from what left the source \
-         ({} bytes, sha256 {}); nothing was relinked",
-        m.target,
-        upload.id,
-        upload
-            .size
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "?".into()),
-        upload.sha256.as_deref().unwrap_or("?"),
-        artifact.size,
-        artifact.sha256
-    )))
+    Err(VerifyError::UploadDiffers {
+        target: m.target.clone(),
+        backup_id: upload.id,
+        uploaded_size: upload.size,
+        uploaded_sha256: upload.sha256.clone(),
+        size: file.size,
+        sha256: file.sha256.clone(),
+    }
+    .into())
 }
 
 async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
@@ -133,8 +165,10 @@ async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
         connection(engine, &m.target, "target").await?,
     );
     let (from, to) = match connections {
-        (Ok(from), Ok(to)) => (from, to),
-        (Err(reason), _) | (_, Err(reason)) => return Ok(DataCheck::NotCompared(reason)),
+        (Reach::Reached(from), Reach::Reached(to)) => (from, to),
+        (Reach::Unreachable(reason), _) | (_, Reach::Unreachable(reason)) => {
+            return Ok(DataCheck::NotCompared(reason));
+        }
     };
     if from.kind != to.kind {
         return Ok(DataCheck::NotCompared(format!(
@@ -174,19 +208,15 @@ async fn compare_data(engine: &Engine, m: &Migration) -> Result<DataCheck> {
 }
 
 /// The platform's connection to one side, or why there is none (said with the side and name).
-async fn connection(
-    engine: &Engine,
-    service: &str,
-    side: &str,
-) -> Result<std::result::Result<ServiceConnection, String>> {
+async fn connection(engine: &Engine, service: &str, side: &str) -> Measured<ServiceConnection> {
     Ok(
         match engine
             .platform
             .service_connection(&engine.scope, service)
             .await?
         {
-            Reachability::Reachable(connection) => Ok(connection),
-            Reachability::NotOffered { reason } => Err(format!(
+            Reachability::Reachable(connection) => Reach::Reached(connection),
+            Reachability::NotOffered { reason } => Reach::Unreachable(format!(
                 "the platform offers no connection to the {side} {service} ({})",
                 crate::redact::redact(&reason)
             )),
@@ -200,15 +230,10 @@ fn judge<F: Fingerprint>(
     target: Measured<F>,
 ) -> Result<DataCheck> {
     let (source, target) = match (source?, target?) {
-        (Ok(s), Ok(t)) => (s, t),
-        // The platform gave a connection to both services, so both must answer: a target that
-        // cannot be reached (dropped, wrong password) must never be relinked to.
-        (Err(reason), _) | (_, Err(reason)) => {
-            return Err(Error::Verification(format!(
-                "{reason}; the platform says this data is reachable, so nothing was relinked. \
-                 Check the service, then run again; pass --no-verify only to relink without \
-                 comparing the data"
-            )));
+        (Reach::Reached(s), Reach::Reached(t)) => (s, t),
+        // The platform gave a connection to both services, so both must answer.
+        (Reach::Unreachable(reason), _) | (_, Reach::Unreachable(reason)) => {
+            return Err(VerifyError::Unreachable { reason }.into());
         }
     };
     let differences = F::differences(&source, &target);

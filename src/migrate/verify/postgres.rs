@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_postgres::{Client, NoTls};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+
+use super::{Measured, Reach, VerifyError};
 use crate::redact::redact;
 
 use super::Fingerprint;
@@ -148,13 +150,13 @@ impl Fingerprint for Database {
     }
 }
 
-/// Measures the database behind `url`. `Ok(Err(reason))` when it cannot be reached from here;
+/// Measures the database behind `url`. `Reach::Unreachable` when it cannot be reached from here;
 /// a query that fails once connected is an error. Neither ever holds the URL.
-pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Database, String>> {
+pub async fn measure(url: &str, label: &str) -> Measured<Database> {
     let mut config: tokio_postgres::Config = match url.parse() {
         Ok(config) => config,
         Err(e) => {
-            return Ok(Err(format!(
+            return Ok(Reach::Unreachable(format!(
                 "the platform's PostgreSQL connection for the {label} cannot be used ({})",
                 redact(&e.to_string())
             )));
@@ -172,7 +174,7 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Datab
                 .as_db_error()
                 .map(|db| db.message().to_owned())
                 .unwrap_or_else(|| e.to_string());
-            return Ok(Err(format!(
+            return Ok(Reach::Unreachable(format!(
                 "cannot connect to the {label}'s PostgreSQL: {}",
                 redact(&detail)
             )));
@@ -185,7 +187,7 @@ pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Datab
         .map_err(|e| query_error(label, &e));
     drop(client);
     let _ = io.await;
-    measured.map(Ok)
+    measured.map(Reach::Reached)
 }
 
 async fn read_database(client: &Client) -> std::result::Result<Database, tokio_postgres::Error> {
@@ -248,11 +250,12 @@ fn query_error(label: &str, e: &tokio_postgres::Error) -> Error {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => e.to_string(),
     };
-    Error::Internal(format!(
-        "reading the {label}'s PostgreSQL data for the comparison failed: {}; run the same command \
-         again, or pass --no-verify to relink without comparing the data",
-        redact(&detail)
-    ))
+    VerifyError::ReadFailed {
+        side: label.to_owned(),
+        what: "PostgreSQL data",
+        detail: redact(&detail),
+    }
+    .into()
 }
 
 #[cfg(test)]
@@ -348,7 +351,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let url = format!("postgresql://app:s3cretpw@127.0.0.1:{port}/shop");
-        let reason = measure(&url, "target").await.unwrap().unwrap_err();
+        let reason = measure(&url, "target").await.unwrap().unreachable();
         assert!(
             reason.starts_with("cannot connect to the target's PostgreSQL"),
             "{reason}"
@@ -357,7 +360,7 @@ mod tests {
         let reason = measure("postgresql://app:s3cretpw@h:notaport/db", "source")
             .await
             .unwrap()
-            .unwrap_err();
+            .unreachable();
         assert!(!reason.contains("s3cretpw"), "{reason}");
     }
 }

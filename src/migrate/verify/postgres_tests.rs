@@ -80,7 +80,7 @@ const ROWS_BACKWARD: &str = r#"
 "#;
 
 async fn database(cluster: &Cluster, name: &str) -> Database {
-    measure(&cluster.url(name), name).await.unwrap().unwrap()
+    measure(&cluster.url(name), name).await.unwrap().reached()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +147,7 @@ async fn same_rows_match_each_change_is_reported_and_a_refused_login_is_only_a_r
     // One cluster start per test run is enough: the unreachable case uses it too.
     let mut url = url::Url::parse(&cluster.url("postgres")).unwrap();
     url.set_password(Some("not-the-pw-987")).unwrap();
-    let reason = measure(url.as_str(), "target").await.unwrap().unwrap_err();
+    let reason = measure(url.as_str(), "target").await.unwrap().unreachable();
     assert!(
         reason.starts_with("cannot connect to the target's PostgreSQL"),
         "{reason}"

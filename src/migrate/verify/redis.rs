@@ -9,7 +9,9 @@ use redis::{Connection, RedisResult, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+
+use super::{Measured, Reach, VerifyError};
 use crate::redact::redact;
 
 use super::Fingerprint;
@@ -88,16 +90,16 @@ impl Fingerprint for Keyspace {
     }
 }
 
-/// Measures the Redis behind `url` (blocking client on a blocking thread). `Ok(Err(reason))`
+/// Measures the Redis behind `url` (blocking client on a blocking thread). `Reach::Unreachable`
 /// when it cannot be reached from here; a command that fails once connected is an error.
-pub async fn measure(url: &str, label: &str) -> Result<std::result::Result<Keyspace, String>> {
+pub async fn measure(url: &str, label: &str) -> Measured<Keyspace> {
     let (url, owned_label) = (url.to_owned(), label.to_owned());
     tokio::task::spawn_blocking(move || measure_blocking(&url, &owned_label))
         .await
         .map_err(|e| Error::task_stopped(format!("reading the {label}'s Redis keys"), e))?
 }
 
-fn measure_blocking(url: &str, label: &str) -> Result<std::result::Result<Keyspace, String>> {
+fn measure_blocking(url: &str, label: &str) -> Measured<Keyspace> {
     let unreachable = |e: redis::RedisError| {
         format!(
             "cannot connect to the {label}'s Redis: {}",
@@ -106,18 +108,19 @@ fn measure_blocking(url: &str, label: &str) -> Result<std::result::Result<Keyspa
     };
     let client = match redis::Client::open(url) {
         Ok(client) => client,
-        Err(e) => return Ok(Err(unreachable(e))),
+        Err(e) => return Ok(Reach::Unreachable(unreachable(e))),
     };
     let mut con = match client.get_connection_with_timeout(CONNECT_TIMEOUT) {
         Ok(con) => con,
-        Err(e) => return Ok(Err(unreachable(e))),
+        Err(e) => return Ok(Reach::Unreachable(unreachable(e))),
     };
-    read_keyspace(&mut con).map(Ok).map_err(|e| {
-        Error::Internal(format!(
-            "reading the {label}'s Redis keys for the comparison failed: {}; run the same \
-                 command again, or pass --no-verify to relink without comparing the data",
-            redact(&e.to_string())
-        ))
+    read_keyspace(&mut con).map(Reach::Reached).map_err(|e| {
+        VerifyError::ReadFailed {
+            side: label.to_owned(),
+            what: "Redis keys",
+            detail: redact(&e.to_string()),
+        }
+        .into()
     })
 }
 

@@ -103,7 +103,7 @@ fn seed(server: &Server, reversed: bool) {
 }
 
 async fn keyspace(server: &Server, label: &str) -> Keyspace {
-    measure(&server.url, label).await.unwrap().unwrap()
+    measure(&server.url, label).await.unwrap().reached()
 }
 
 #[tokio::test]
@@ -154,7 +154,7 @@ async fn equal_servers_match_and_every_kind_of_change_shows() {
 async fn an_unreachable_or_refusing_server_is_a_reason_without_the_password() {
     let server = Server::start();
     let wrong = server.url.replace(PASSWORD, "wrong-pw-1234");
-    let reason = measure(&wrong, "target").await.unwrap().unwrap_err();
+    let reason = measure(&wrong, "target").await.unwrap().unreachable();
     assert!(
         reason.starts_with("cannot connect to the target's Redis"),
         "{reason}"
@@ -166,7 +166,7 @@ async fn an_unreachable_or_refusing_server_is_a_reason_without_the_password() {
         .unwrap()
         .port();
     let refused = format!("redis://:{PASSWORD}@127.0.0.1:{port}");
-    let reason = measure(&refused, "source").await.unwrap().unwrap_err();
+    let reason = measure(&refused, "source").await.unwrap().unreachable();
     assert!(!reason.contains(PASSWORD), "{reason}");
 }
 

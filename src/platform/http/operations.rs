@@ -12,7 +12,9 @@ use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
     User, codes,
 };
-use crate::platform::{Platform, PlatformIdentity, Reachability, normalized_origin};
+use crate::platform::{
+    Platform, PlatformIdentity, Reachability, TicketUploads, Uploads, normalized_origin,
+};
 
 fn is_code(error: &Error, status: StatusCode, code: &str) -> bool {
     matches!(error, Error::Platform { status: s, error, .. } if *s == status.as_u16() && error.code == code)
@@ -201,6 +203,34 @@ impl Platform for HttpPlatform {
         .await
     }
 
+    fn uploads(&self) -> Uploads<'_> {
+        Uploads::Tickets(self)
+    }
+
+    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability> {
+        let context = format!("reading the connection of {}", in_service(service, scope));
+        match self
+            .get(&paths::service_connection(scope, service), &context)
+            .await
+        {
+            Ok(connection) => Ok(Reachability::Reachable(connection)),
+            Err(e @ Error::Platform { status: 404, .. }) if !is_missing_resource(&e) => {
+                Ok(Reachability::NotOffered {
+                    reason: "the platform has no connection endpoint (HTTP 404)".to_owned(),
+                })
+            }
+            Err(Error::Platform {
+                status: 422, error, ..
+            }) if error.code == codes::CURRENTLY_NOT_SUPPORTED => Ok(Reachability::NotOffered {
+                reason: error.message.unwrap_or_else(|| error.code.clone()),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl TicketUploads for HttpPlatform {
     async fn start_upload(
         &self,
         scope: &Scope,
@@ -227,26 +257,5 @@ impl Platform for HttpPlatform {
             &context,
         )
         .await
-    }
-
-    async fn service_connection(&self, scope: &Scope, service: &str) -> Result<Reachability> {
-        let context = format!("reading the connection of {}", in_service(service, scope));
-        match self
-            .get(&paths::service_connection(scope, service), &context)
-            .await
-        {
-            Ok(connection) => Ok(Reachability::Reachable(connection)),
-            Err(e @ Error::Platform { status: 404, .. }) if !is_missing_resource(&e) => {
-                Ok(Reachability::NotOffered {
-                    reason: "the platform has no connection endpoint (HTTP 404)".to_owned(),
-                })
-            }
-            Err(Error::Platform {
-                status: 422, error, ..
-            }) if error.code == codes::CURRENTLY_NOT_SUPPORTED => Ok(Reachability::NotOffered {
-                reason: error.message.unwrap_or_else(|| error.code.clone()),
-            }),
-            Err(e) => Err(e),
-        }
     }
 }

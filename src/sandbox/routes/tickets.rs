@@ -72,7 +72,7 @@ pub(super) async fn download(
         expires_at,
         filename: backup_file_name(id, service_type),
         size,
-        sha256,
+        sha256: Some(sha256),
     }))
 }
 

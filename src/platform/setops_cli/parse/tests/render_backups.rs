@@ -16,6 +16,7 @@ pub(super) fn backup(n: u128, status: BackupStatus, size: Option<u64>) -> Backup
         status,
         created_at: Utc.with_ymd_and_hms(2021, 4, 23, 12, 3, 10).unwrap(),
         size,
+        shown_size: None,
         sha256: None,
         origin: BackupOrigin::Manual,
         last_restore: None,
