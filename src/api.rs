@@ -158,7 +158,9 @@ pub struct UploadTicket {
 pub struct DownloadTicket {
     pub backup: Backup,
     pub url: String,
-    pub expires_at: DateTime<Utc>,
+    /// `None` where the platform does not say (the `setops` CLI prints only the URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// `<id>.<ext>`, the name `backup:download` writes.
     pub filename: String,
     pub size: u64,

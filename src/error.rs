@@ -7,7 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::model::{
-    BackupStatus, ErrorType, Scope, ServiceError, describe_validator, flatten_validation,
+    BackupStatus, ErrorType, Scope, ServiceError, codes, describe_validator, flatten_validation,
 };
 use crate::verdict::DataDiffers;
 
@@ -233,6 +233,11 @@ impl Error {
         match self {
             Error::Interrupted => Some(
                 "Nothing half-done is lost: run the same command again to resume where it stopped.",
+            ),
+            Error::Platform { error, .. } if error.code == codes::SESSION_INVALID => Some(
+                "The session has expired (a service user's token lasts 4 hours): log in again with \
+                 `setops login` (in CI: `setops login --service-user`), or give --api a fresh \
+                 token, then run the same command: the journal resumes where it stopped.",
             ),
             Error::Transport { .. } => Some(
                 "The platform did not answer; check the URL and your network, then run the same command again.",

@@ -29,9 +29,89 @@ pub fn format_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Whether `bytes` prints as `shown` (the platform's rounded size).
+/// Whether a file of exactly `bytes` bytes may be the one the platform shows as `shown`.
 pub fn size_fits(shown: &str, bytes: u64) -> bool {
-    format_size(bytes) == shown.trim()
+    PrintedSize::parse(shown).is_some_and(|p| p.contains(bytes))
+}
+
+/// A size as printed, and the exact byte counts that print that way. The CLI rounds (to one
+/// decimal, or two in `1.47 mB`), so a local file's exact size can only be checked against the
+/// interval, never against one number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintedSize {
+    pub text: String,
+    pub bytes_low: u64,
+    pub bytes_high: u64,
+}
+
+impl PrintedSize {
+    /// Whether a file of exactly `bytes` bytes is printed as this size.
+    pub fn contains(&self, bytes: u64) -> bool {
+        (self.bytes_low..=self.bytes_high).contains(&bytes)
+    }
+
+    /// Parses `150.8 kB`, `75.3 MB`, `1.47 mB`, `0 B`, `12 B`, `1.0 GB`, also `KiB`-style binary
+    /// units. Unit letters are read case-insensitively (the CLI printed `mB` for megabytes; a byte
+    /// count has no milli). The interval is that of rounding to the printed precision, both halves
+    /// included because the rounding rule at exactly .5 is unknown.
+    pub fn parse(text: &str) -> Option<PrintedSize> {
+        let t = text.trim();
+        let digits_end = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(digits_end);
+        let unit = unit.trim();
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        // 18 digits keep every product below in u128 with room to spare.
+        if whole.is_empty()
+            || (number.contains('.') && fraction.is_empty())
+            || whole.len() + fraction.len() > 18
+            || !whole
+                .chars()
+                .chain(fraction.chars())
+                .all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let multiplier = unit_multiplier(unit)?;
+        let mantissa: u128 = format!("{whole}{fraction}").parse().ok()?;
+        let scale = 10u128.pow(fraction.len() as u32);
+        let (low, high) = if multiplier == 1 && fraction.is_empty() {
+            (mantissa, mantissa)
+        } else {
+            // value = mantissa / scale; the printed value covers value ± half a unit of the last
+            // printed digit: bytes in [(2m - 1) * mult / (2 * scale), (2m + 1) * mult / (2 * scale)].
+            let twice = 2 * scale;
+            let low = (2 * mantissa).saturating_sub(1) * multiplier;
+            let high = (2 * mantissa + 1) * multiplier;
+            (low.div_ceil(twice), high / twice)
+        };
+        Some(PrintedSize {
+            text: t.to_owned(),
+            bytes_low: u64::try_from(low).ok()?,
+            bytes_high: u64::try_from(high).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+fn unit_multiplier(unit: &str) -> Option<u128> {
+    let lower = unit.to_ascii_lowercase();
+    let (prefix, binary) = match lower.strip_suffix("ib") {
+        Some(p) if !p.is_empty() => (p, true),
+        _ => (lower.strip_suffix('b')?, false),
+    };
+    let power = match prefix {
+        "" if !binary => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        "p" => 5,
+        "e" => 6,
+        _ => return None,
+    };
+    let base: u128 = if binary { 1024 } else { 1000 };
+    Some(base.pow(power))
 }
 
 #[cfg(test)]

@@ -1114,6 +1114,12 @@ fn the_adapters_parsers_read_every_output() {
             (generation, dialect)
         );
     }
+    let login = parse::parse_login_info(&front.ok(V2, &["login:info"]).stdout).expect("login:info");
+    assert_eq!(login.organization, "sandbox");
+    assert_eq!(login.api, Some(format!("sandbox:{}", front.instance())));
+    let env =
+        parse::parse_env_list(&front.ok(V1, &["--app", "worker", "env"]).stdout).expect("env");
+    assert_eq!(env.len(), 2, "{env:?}");
     let names = parse::parse_service_list(&front.ok(V1, &["service"]).stdout).expect("service");
     assert!(names.contains(&"database".to_owned()), "{names:?}");
     let info = parse::parse_service_info(&front.ok(V1, &["service:info", "database"]).stdout)

@@ -161,9 +161,17 @@ pub async fn download_with(
                 "size": ticket.size, "sha256": ticket.sha256, "expires_at": ticket.expires_at,
             }));
         } else {
+            let expiry = ticket
+                .expires_at
+                .map(|at| {
+                    format!(
+                        "expires {}; ",
+                        at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    )
+                })
+                .unwrap_or_default();
             output.human(&format!(
-                "# expires {}; the URL is a credential, do not share it",
-                ticket.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                "# {expiry}the URL is a credential, do not share it"
             ));
             if output.format == crate::ui::OutputFormat::Plain {
                 output.line(&ticket.url);

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::model::{ChangesetCommand, Commit, CommitStatus, codes};
+use crate::model::{Changeset, ChangesetCommand, Commit, CommitStatus, codes};
 
 use super::crash::{self, When};
 use super::engine::Engine;
@@ -25,17 +25,15 @@ pub async fn stage_all(
     if engine.done_fact(stage_key).await.is_some() {
         return Ok(());
     }
-    let pending = engine
-        .platform
-        .changeset(&engine.scope)
-        .await?
-        .map(|c| c.commands)
-        .unwrap_or_default();
+    let pending = engine.platform.changeset(&engine.scope).await?;
     // What is pending must be a prefix of our list: staged by an earlier attempt of this step
     // (whose journal may be gone, on a fresh CI runner). Anything else is someone else's.
-    if !is_prefix(&pending, commands) {
-        return Err(foreign_changeset(engine, &pending));
+    if let Some(pending) = &pending
+        && !(pending.unrecognized.is_empty() && is_prefix(&pending.commands, commands))
+    {
+        return Err(foreign_changeset(engine, pending));
     }
+    let pending = pending.map(|c| c.commands).unwrap_or_default();
     let fact = Fact::Commands {
         commands: commands.to_vec(),
     };
@@ -65,17 +63,19 @@ pub fn is_prefix(pending: &[ChangesetCommand], ours: &[ChangesetCommand]) -> boo
     pending.len() <= ours.len() && ours[..pending.len()] == pending[..]
 }
 
-pub fn foreign_changeset(engine: &Engine, pending: &[ChangesetCommand]) -> Error {
+pub fn foreign_changeset(engine: &Engine, pending: &Changeset) -> Error {
     let listed: Vec<String> = pending
+        .commands
         .iter()
         .map(|c| format!("  {} {}", c.name(), c.arguments_display()))
+        .chain(pending.unrecognized.iter().map(|c| format!("  {c}")))
         .collect();
     Error::Decision(format!(
         "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
          They would be committed together with the migration. Nothing was staged and they were left \
          untouched: commit or discard them yourself (`changeset:info`, `changeset:discard`), then run again.",
         engine.scope,
-        pending.len(),
+        listed.len(),
         listed.join("\n")
     ))
 }

@@ -374,8 +374,8 @@ pub async fn check_changeset(
         create::commands_for_missing(resolved, existing),
         relink::planned_commands(engine, resolved).await?,
     ];
-    if ours.iter().any(|c| is_prefix(&pending.commands, c)) {
+    if pending.unrecognized.is_empty() && ours.iter().any(|c| is_prefix(&pending.commands, c)) {
         return Ok(());
     }
-    Err(changeset::foreign_changeset(engine, &pending.commands))
+    Err(changeset::foreign_changeset(engine, &pending))
 }

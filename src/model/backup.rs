@@ -43,6 +43,8 @@ pub enum BackupOrigin {
     Scheduled,
     /// `backup:upload`
     Upload,
+    /// The platform does not say (the `setops` CLI's backup table has no such column).
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -220,6 +220,10 @@ pub struct Changeset {
     pub user: String,
     pub created_at: DateTime<Utc>,
     pub commands: Vec<ChangesetCommand>,
+    /// Pending commands this tool does not make, as the platform shows them (`name map[…]`):
+    /// someone else's work, which no run may commit along with its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecognized: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

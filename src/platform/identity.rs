@@ -18,6 +18,8 @@ pub enum PlatformIdentity {
         origin: String,
         organization: String,
     },
+    /// The `setops` CLI: the organization it is logged in to, and the API it talks to.
+    Cli { organization: String, api: String },
 }
 
 impl fmt::Display for PlatformIdentity {
@@ -28,6 +30,9 @@ impl fmt::Display for PlatformIdentity {
                 origin,
                 organization,
             } => write!(f, "{origin} (organization {organization})"),
+            PlatformIdentity::Cli { organization, api } => {
+                write!(f, "setops CLI at {api} (organization {organization})")
+            }
         }
     }
 }
@@ -41,6 +46,7 @@ impl PlatformIdentity {
                 origin,
                 organization,
             } => format!("api\0{origin}\0{organization}"),
+            PlatformIdentity::Cli { organization, api } => format!("cli\0{api}\0{organization}"),
         }
     }
 }

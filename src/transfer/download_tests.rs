@@ -122,7 +122,7 @@ async fn fixture() -> Fixture {
             restore_count: 0,
         },
         url: format!("http://{addr}/transfer/SeCrEtToKeN"),
-        expires_at: Utc::now(),
+        expires_at: Some(Utc::now()),
         filename: "backup.tar.gz".into(),
         size,
         sha256: Some(sha256),

@@ -105,7 +105,7 @@ mod tests {
                 restore_count: 0,
             },
             url: "http://h/transfer/t".into(),
-            expires_at: Utc::now(),
+            expires_at: Some(Utc::now()),
             filename: format!("{id}.tar.gz"),
             size,
             sha256: Some(sha.into()),

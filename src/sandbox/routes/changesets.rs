@@ -54,6 +54,7 @@ fn model(scope: &Scope, user: &str, cs: &PendingChangeset) -> Changeset {
         user: user.to_owned(),
         created_at: cs.created_at,
         commands: cs.commands.clone(),
+        unrecognized: Vec::new(),
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) async fn download(
     Ok(Json(DownloadTicket {
         backup,
         url,
-        expires_at,
+        expires_at: Some(expires_at),
         filename: backup_file_name(id, service_type),
         size,
         sha256: Some(sha256),

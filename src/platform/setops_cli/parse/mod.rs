@@ -5,6 +5,7 @@
 //! Every parser accepts the outputs the SetOps documentation shows verbatim and what our own
 //! sandbox front (`src/commands`) prints for the commands whose real output is undocumented.
 
+mod account;
 mod backups;
 mod block;
 mod changeset;
@@ -22,6 +23,7 @@ mod version;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use account::{LoginInfo, parse_env_list, parse_login_info};
 pub use backups::{
     BackupBlock, BackupRow, parse_backup_create, parse_backup_destroy, parse_backup_info,
     parse_backup_list, parse_backup_restore, parse_status,
@@ -33,7 +35,9 @@ pub use error::{Found, ParseError, quote};
 pub use gomap::{GoMap, GoValue};
 pub use lines::{Line, split};
 pub use links::parse_link_list;
-pub use services::{PrintedSchedule, ServiceInfo, parse_service_info, parse_service_list};
+pub use services::{
+    PrintedSchedule, ServiceInfo, parse_names, parse_service_info, parse_service_list,
+};
 pub use table::{Row, Table, find_table};
 pub use transfer::{
     BackupDownload, TransferLine, parse_backup_download, parse_backup_upload, parse_download_url,

@@ -58,21 +58,20 @@ impl ServiceInfo {
 
 /// `setops service`: the names in the NAME column; none for a header-only table.
 pub fn parse_service_list(output: &str) -> Result<Vec<String>, ParseError> {
-    const COMMAND: &str = "setops service";
+    parse_names("setops service", output)
+}
+
+/// Any list command whose table has a NAME column (`service`, `app`, `project`, `stage`).
+pub fn parse_names(command: &str, output: &str) -> Result<Vec<String>, ParseError> {
     let lines = split(output);
-    let table = find_table(COMMAND, &lines)?
-        .ok_or_else(|| ParseError::at_end(COMMAND, &lines, "a table with a column NAME"))?;
-    let name = table.require_column(COMMAND, "NAME")?;
+    let table = find_table(command, &lines)?
+        .ok_or_else(|| ParseError::at_end(command, &lines, "a table with a column NAME"))?;
+    let name = table.require_column(command, "NAME")?;
     table
         .rows
         .iter()
         .map(|row| match table.cell(row, name) {
-            "" => Err(ParseError::on(
-                COMMAND,
-                row.line,
-                &row.text,
-                "a service name",
-            )),
+            "" => Err(ParseError::on(command, row.line, &row.text, "a name")),
             n => Ok(n.to_owned()),
         })
         .collect()

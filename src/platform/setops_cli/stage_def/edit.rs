@@ -5,7 +5,7 @@ use crate::model::validate_service_name;
 
 use super::StageDefinition;
 use super::error::StageDefError;
-use super::spec::ServiceSpec;
+use super::spec::{LinkSpec, ServiceSpec};
 use super::yaml::Yaml;
 
 impl StageDefinition {
@@ -83,6 +83,84 @@ impl StageDefinition {
                 app: app.to_owned(),
                 service: old.to_owned(),
             }),
+        }
+    }
+
+    /// Replaces `services.<name>` in place (its options, say); the service must exist.
+    pub fn replace_service(&mut self, name: &str, spec: &ServiceSpec) -> Result<(), StageDefError> {
+        let slot = self
+            .services_mut()?
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some(name))
+            .map(|(_, v)| v)
+            .ok_or_else(|| StageDefError::NoSuchService(name.to_owned()))?;
+        *slot = spec.to_yaml();
+        Ok(())
+    }
+
+    /// Adds `apps.<app>.links.<service>` (the app must exist, the service too, and the app must
+    /// not link it yet).
+    pub fn add_link(
+        &mut self,
+        app: &str,
+        service: &str,
+        link: &LinkSpec,
+    ) -> Result<(), StageDefError> {
+        if self.links(app)?.iter().any(|(s, _)| s == service) {
+            return Err(StageDefError::LinkExists {
+                app: app.to_owned(),
+                service: service.to_owned(),
+            });
+        }
+        if self.service(service)?.is_none() {
+            return Err(StageDefError::NoSuchService(service.to_owned()));
+        }
+        let links = self.links_mut(app)?;
+        links.push((Yaml::Str(service.to_owned()), link.to_yaml()));
+        Ok(())
+    }
+
+    /// Removes `apps.<app>.links.<service>` and returns what it was.
+    pub fn remove_link(&mut self, app: &str, service: &str) -> Result<LinkSpec, StageDefError> {
+        let link = self
+            .links(app)?
+            .into_iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, l)| l)
+            .ok_or_else(|| StageDefError::NoLink {
+                app: app.to_owned(),
+                service: service.to_owned(),
+            })?;
+        self.links_mut(app)?
+            .retain(|(k, _)| k.as_str() != Some(service));
+        Ok(link)
+    }
+
+    /// `apps.<app>.links` as entries, created when the app has none.
+    fn links_mut(&mut self, app: &str) -> Result<&mut Vec<(Yaml, Yaml)>, StageDefError> {
+        let node = self
+            .root
+            .get_mut("apps")
+            .and_then(|a| a.get_mut(app))
+            .ok_or_else(|| StageDefError::NoSuchApp(app.to_owned()))?;
+        let Yaml::Map(entries) = node else {
+            return Err(unreachable_shape(&format!("apps.{app}")));
+        };
+        if !entries.iter().any(|(k, _)| k.as_str() == Some("links")) {
+            entries.push((Yaml::Str("links".into()), Yaml::Map(Vec::new())));
+        }
+        let links = entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some("links"))
+            .map(|(_, v)| v);
+        match links {
+            Some(v @ Yaml::Null) => {
+                *v = Yaml::Map(Vec::new());
+                v.entries_mut()
+                    .ok_or_else(|| unreachable_shape(&format!("apps.{app}.links")))
+            }
+            Some(Yaml::Map(entries)) => Ok(entries),
+            _ => Err(unreachable_shape(&format!("apps.{app}.links"))),
         }
     }
 

@@ -188,6 +188,18 @@ impl ServiceSpec {
 }
 
 impl LinkSpec {
+    /// The link as a definition writes it: `{env_key: KEY}` or `{path: /p, read_only: false}`.
+    pub fn to_yaml(&self) -> Yaml {
+        let s = |v: &str| Yaml::Str(v.to_owned());
+        match self {
+            LinkSpec::EnvKey(key) => Yaml::Map(vec![(s("env_key"), s(key))]),
+            LinkSpec::Path { path, read_only } => Yaml::Map(vec![
+                (s("path"), s(path)),
+                (s("read_only"), Yaml::Bool(*read_only)),
+            ]),
+        }
+    }
+
     pub(super) fn read(app: &str, service: &str, value: &Yaml) -> Result<LinkSpec, StageDefError> {
         let base = format!("apps.{app}.links.{service}");
         let expected = "`env_key: KEY`, or `path: /dir` with an optional `read_only`";
