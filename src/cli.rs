@@ -60,6 +60,11 @@ pub struct GlobalArgs {
     /// SetOps-style API base URL [env: SETOPS_API_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub api: Option<String>,
+    /// How to reach SetOps: `cli` runs the setops CLI (SETOPS_BIN, else setops on PATH; the
+    /// default when setops is on PATH and neither --api nor --sandbox is given), `api` speaks
+    /// HTTP to --api or a sandbox
+    #[arg(long, global = true, value_enum, value_name = "KIND")]
+    pub platform: Option<PlatformKind>,
     /// File holding the API token (else env SETOPS_TOKEN)
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -81,6 +86,14 @@ pub struct GlobalArgs {
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlatformKind {
+    /// The SetOps-style HTTP API (--api URL, or the sandbox's own server)
+    Api,
+    /// The setops CLI (with --sandbox: the sandbox's setops-compatible front)
+    Cli,
 }
 
 #[derive(Debug, Subcommand)]

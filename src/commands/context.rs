@@ -1,14 +1,16 @@
 //! What every command needs: the output, the scope flags, and a platform connection made from
 //! `--sandbox` or `--api` + token. Connecting is lazy, so `sandbox stop` never starts a server.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, PlatformKind};
 use crate::error::{Error, Result};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
+use crate::platform::setops_cli::SetopsCli;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::process::ensure_running;
 use crate::ui::Output;
@@ -19,6 +21,10 @@ const NO_PLATFORM: &str = "no platform given: pass --sandbox DIR to use a local 
 #[cfg(not(feature = "sandbox"))]
 const NO_PLATFORM: &str =
     "no platform given: pass --api URL (or set SETOPS_API_URL) together with a token";
+
+/// Where the sandbox's setops front finds its sandbox.
+#[cfg(feature = "sandbox")]
+pub(super) const FRONT_DIR_ENV: &str = "SETOPS_SANDBOX_DIR";
 
 pub struct Context {
     pub global: GlobalArgs,
@@ -46,6 +52,14 @@ impl Context {
     }
 
     pub async fn connect(&self) -> Result<Connection> {
+        if let Some(bin) = self.setops_bin()? {
+            let transfers = crate::platform::http::client()?;
+            let cli = SetopsCli::connect(bin, self.front_env().await?, transfers.clone()).await?;
+            return Ok(Connection {
+                platform: Arc::new(cli),
+                transfers,
+            });
+        }
         let (url, token) = match self.sandbox_connection().await? {
             Some(conn) => conn,
             None => {
@@ -68,6 +82,66 @@ impl Context {
             platform: Arc::new(http),
             transfers,
         })
+    }
+
+    /// The `setops` binary to drive, when the platform is the CLI: asked for with `--platform
+    /// cli`, or chosen because `setops` is on PATH and no other platform was named. With
+    /// `--sandbox DIR` it is the sandbox's own front (this program under the name `setops`).
+    fn setops_bin(&self) -> Result<Option<PathBuf>> {
+        let named_other = self.global.api.is_some()
+            || std::env::var_os("SETOPS_API_URL").is_some_and(|v| !v.is_empty())
+            || self.sandbox_dir().is_some();
+        match self.global.platform {
+            Some(PlatformKind::Api) => Ok(None),
+            Some(PlatformKind::Cli) => {
+                if self.global.api.is_some() {
+                    return Err(Error::usage(
+                        "--platform cli drives the setops CLI, which knows its own API; drop --api",
+                    ));
+                }
+                if let Some(dir) = self.sandbox_dir() {
+                    return front_bin(dir).map(Some);
+                }
+                locate_setops().map(Some).ok_or_else(|| {
+                    Error::usage(
+                        "--platform cli: the setops CLI is not on PATH; install it (README, \
+                         \"The real SetOps\") or point SETOPS_BIN at it",
+                    )
+                })
+            }
+            None if named_other => Ok(None),
+            None => Ok(locate_setops()),
+        }
+    }
+
+    #[cfg(feature = "sandbox")]
+    fn sandbox_dir(&self) -> Option<&Path> {
+        self.global.sandbox.as_deref()
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    fn sandbox_dir(&self) -> Option<&Path> {
+        None
+    }
+
+    /// What the sandbox front needs to find its sandbox (started now if none runs).
+    #[cfg(feature = "sandbox")]
+    async fn front_env(&self) -> Result<Vec<(OsString, OsString)>> {
+        let Some(dir) = self.sandbox_dir() else {
+            return Ok(Vec::new());
+        };
+        self.sandbox_connection().await?;
+        Ok(vec![(
+            OsString::from(FRONT_DIR_ENV),
+            std::path::absolute(dir)
+                .map_err(|e| Error::io("resolving", dir, e))?
+                .into_os_string(),
+        )])
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    async fn front_env(&self) -> Result<Vec<(OsString, OsString)>> {
+        Ok(Vec::new())
     }
 
     /// `--sandbox DIR`: the URL and token of DIR's server, started in the background when none
@@ -127,6 +201,41 @@ impl Context {
             .as_deref()
             .ok_or_else(|| Error::usage("missing --app NAME: this command works on one app"))
     }
+}
+
+/// `SETOPS_BIN`, else `setops` on PATH.
+fn locate_setops() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("SETOPS_BIN").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("setops"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `DIR/bin/setops`, a link to this program: invoked under that name it is the sandbox's
+/// setops-compatible front.
+#[cfg(feature = "sandbox")]
+pub(super) fn front_bin(dir: &Path) -> Result<PathBuf> {
+    let program = std::env::current_exe()
+        .map_err(|e| Error::io("locating the running program", "setops-migrate", e))?;
+    let bin_dir = dir.join("bin");
+    std::fs::create_dir_all(&bin_dir).map_err(|e| Error::io("creating", &bin_dir, e))?;
+    let link = bin_dir.join("setops");
+    let points_here = std::fs::read_link(&link).is_ok_and(|target| target == program);
+    if !points_here {
+        // A link left by another build of this program is replaced.
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&program, &link)
+            .map_err(|e| Error::io("linking the sandbox's setops front at", &link, e))?;
+    }
+    Ok(link)
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn front_bin(_dir: &Path) -> Result<PathBuf> {
+    Err(Error::usage("this build has no sandbox"))
 }
 
 fn read_token_file(path: &Path) -> Result<String> {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::cli::PlatformKind;
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
 use crate::migrate::verify::VerifyError;
@@ -11,12 +12,13 @@ use crate::migrate::{self, Invocation, RunOptions};
 use crate::model::Scope;
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
+use crate::platform::setops_cli::SetopsCli;
 use crate::sandbox::{self, EngineConfig, Running, Sandbox, SpawnConfig};
 use crate::tree;
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, TableBuilder, format_size};
 
-use super::context::Context;
+use super::context::{Context, FRONT_DIR_ENV, front_bin};
 use super::plans::{load, open_journal, print_preview, print_summary};
 
 const DEMO_PLAN: &str = include_str!("../../plans/demo.yaml");
@@ -52,9 +54,22 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
 
 async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
     let sandbox = running.sandbox();
-    let http = HttpPlatform::new(&running.url, running.token.clone())?;
-    let transfers = http.http_client().clone();
-    let platform: Arc<dyn Platform> = Arc::new(http);
+    let through_cli = ctx.global.platform == Some(PlatformKind::Cli);
+    let (platform, transfers): (Arc<dyn Platform>, reqwest::Client) = if through_cli {
+        // The whole plan through the setops CLI adapter, talking to the sandbox's front.
+        let transfers = crate::platform::http::client()?;
+        let dir_abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+        let env = vec![(FRONT_DIR_ENV.into(), dir_abs.into_os_string())];
+        let cli = SetopsCli::connect(front_bin(dir)?, env, transfers.clone()).await?;
+        ctx.output
+            .note(&format!("Driving it through {}", cli.endpoint()));
+        (Arc::new(cli), transfers)
+    } else {
+        let http = HttpPlatform::new(&running.url, running.token.clone())?;
+        let transfers = http.http_client().clone();
+        (Arc::new(http), transfers)
+    };
+    let connection = if through_cli { " --platform cli" } else { "" };
 
     let plan_dir = dir.join("plans");
     std::fs::create_dir_all(&plan_dir).map_err(|e| Error::io("creating", &plan_dir, e))?;
@@ -74,12 +89,12 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
         verify: true,
         invocation: Invocation {
             run: format!(
-                "setops-migrate --sandbox {} run {}",
+                "setops-migrate --sandbox {}{connection} run {}",
                 dir.display(),
                 plan_path.display()
             ),
             scoped: format!(
-                "setops-migrate --sandbox {} -p shop -s production",
+                "setops-migrate --sandbox {}{connection} -p shop -s production",
                 dir.display()
             ),
         },

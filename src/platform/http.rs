@@ -47,6 +47,21 @@ impl fmt::Debug for HttpPlatform {
     }
 }
 
+/// The HTTP client for API calls and transfer URLs: connect timeout, keepalive, our user agent.
+pub fn client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_keepalive(TCP_KEEPALIVE)
+        .user_agent(concat!("setops-migrate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            Error::Internal(format!(
+                "cannot set up the HTTP client: {}",
+                response::transport_detail(e)
+            ))
+        })
+}
+
 impl HttpPlatform {
     /// `base`: e.g. `http://127.0.0.1:4321`; API paths from [`crate::api::paths`] are appended to it.
     pub fn new(base: &str, token: String) -> Result<Self> {
@@ -65,17 +80,7 @@ impl HttpPlatform {
                 )
             })?;
         authorization.set_sensitive(true);
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_keepalive(TCP_KEEPALIVE)
-            .user_agent(concat!("setops-migrate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::Internal(format!(
-                    "cannot set up the HTTP client: {}",
-                    response::transport_detail(e)
-                ))
-            })?;
+        let client = client()?;
         Ok(HttpPlatform {
             base,
             authorization,

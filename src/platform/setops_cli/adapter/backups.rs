@@ -49,6 +49,30 @@ fn in_service(service: &str, scope: &Scope) -> String {
 }
 
 impl SetopsCli {
+    /// `setops --service S backup:VERB [ID]`, whose answer is a backup block.
+    async fn backup_call(
+        &self,
+        scope: &Scope,
+        service: &str,
+        verb: &str,
+        id: Option<&str>,
+        doing: &str,
+        parser: fn(&str) -> std::result::Result<BackupBlock, parse::ParseError>,
+    ) -> Result<Backup> {
+        let mut args = vec!["--service", service, verb];
+        args.extend(id);
+        let block = self
+            .session
+            .read(
+                Some(scope),
+                &args,
+                &format!("{doing} {}", in_service(service, scope)),
+                parser,
+            )
+            .await?;
+        Ok(of_block(service, block))
+    }
+
     pub(super) async fn list_backups(&self, scope: &Scope, service: &str) -> Result<Vec<Backup>> {
         let rows = self
             .session
@@ -68,31 +92,32 @@ impl SetopsCli {
         service: &str,
         id: &str,
     ) -> Result<Backup> {
-        let block = self
-            .session
-            .read(
-                Some(scope),
-                &["--service", service, "backup:info", id],
-                &format!("reading backup {id} of {}", in_service(service, scope)),
-                parse::parse_backup_info,
-            )
-            .await?;
-        Ok(of_block(service, block))
+        let doing = format!("reading backup {id} of");
+        self.backup_call(
+            scope,
+            service,
+            "backup:info",
+            Some(id),
+            &doing,
+            parse::parse_backup_info,
+        )
+        .await
     }
 
     pub(super) async fn backup_create(&self, scope: &Scope, service: &str) -> Result<Backup> {
-        let block = self
-            .session
-            .read(
-                Some(scope),
-                &["--service", service, "backup:create"],
-                &format!("creating a backup of {}", in_service(service, scope)),
+        let doing = "creating a backup of";
+        let made = self
+            .backup_call(
+                scope,
+                service,
+                "backup:create",
+                None,
+                doing,
                 parse::parse_backup_create,
             )
             .await?;
         // `backup:create` prints ID and status only; `backup:info` adds the creation time.
-        self.backup_info(scope, service, &block.id.to_string())
-            .await
+        self.backup_info(scope, service, &made.id.to_string()).await
     }
 
     pub(super) async fn backup_restore(
@@ -101,16 +126,16 @@ impl SetopsCli {
         service: &str,
         id: &str,
     ) -> Result<Backup> {
-        let block = self
-            .session
-            .read(
-                Some(scope),
-                &["--service", service, "backup:restore", id],
-                &format!("restoring backup {id} into {}", in_service(service, scope)),
-                parse::parse_backup_restore,
-            )
-            .await?;
-        Ok(of_block(service, block))
+        let doing = format!("restoring backup {id} into");
+        self.backup_call(
+            scope,
+            service,
+            "backup:restore",
+            Some(id),
+            &doing,
+            parse::parse_backup_restore,
+        )
+        .await
     }
 
     pub(super) async fn backup_destroy(
@@ -119,16 +144,16 @@ impl SetopsCli {
         service: &str,
         id: &str,
     ) -> Result<Backup> {
-        let block = self
-            .session
-            .read(
-                Some(scope),
-                &["--service", service, "backup:destroy", id],
-                &format!("destroying backup {id} of {}", in_service(service, scope)),
-                parse::parse_backup_destroy,
-            )
-            .await?;
-        Ok(of_block(service, block))
+        let doing = format!("destroying backup {id} of");
+        self.backup_call(
+            scope,
+            service,
+            "backup:destroy",
+            Some(id),
+            &doing,
+            parse::parse_backup_destroy,
+        )
+        .await
     }
 
     /// A fresh URL per call (its lifetime is unknown), and the file's size from the URL itself.

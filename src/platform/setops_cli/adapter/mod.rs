@@ -22,8 +22,8 @@ use uuid::Uuid;
 use crate::api::DownloadTicket;
 use crate::error::{Error, Result};
 use crate::model::{
-    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, ErrorType, Link, Project, Scope,
-    Service, ServiceError, Stage, User, codes,
+    App, Backup, Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, EnvVar, ErrorType,
+    Link, Project, Scope, Service, ServiceError, Stage, User, codes,
 };
 use crate::platform::{FileUploads, Platform, PlatformIdentity, Reachability, Uploads};
 
@@ -62,7 +62,28 @@ impl SetopsCli {
         self.session.generation()
     }
 
-    fn remember(&self, commit: Commit) -> Commit {
+    /// A commit that ran to its end (the CLI returns only then), kept for `commit_status`.
+    fn finished(
+        &self,
+        scope: &Scope,
+        commands: Vec<ChangesetCommand>,
+        total: u32,
+        started_at: chrono::DateTime<chrono::Utc>,
+    ) -> Commit {
+        let commit = Commit {
+            id: Uuid::new_v4(),
+            project: scope.project.clone(),
+            stage: scope.stage.clone(),
+            user: self.session.login.user.clone().unwrap_or_default(),
+            status: CommitStatus::Succeeded,
+            phase: CommitPhase::Done,
+            applied: total,
+            total,
+            commands,
+            started_at,
+            finished_at: Some(chrono::Utc::now()),
+            error: None,
+        };
         if let Ok(mut commits) = self.commits.lock() {
             commits.insert(commit.id, commit.clone());
         }
@@ -130,19 +151,32 @@ fn link_of(app: String, service: &str, link: LinkSpec) -> Link {
     }
 }
 
-fn does_not_exist(scope: &Scope, name: &str) -> Error {
+/// Committing with nothing pending, as SetOps says it (`ChangesetDoesNotExist`).
+fn nothing_pending(context: &str, message: &str) -> Error {
+    state_error(context, codes::CHANGESET_DOES_NOT_EXIST, message)
+}
+
+fn state_error(context: &str, code: &str, message: &str) -> Error {
     Error::Platform {
-        context: format!("reading service {name} in {scope}"),
+        context: context.to_owned(),
         status: 0,
         error: Box::new(ServiceError {
             error_type: ErrorType::StateError,
-            code: codes::SERVICE_DOES_NOT_EXIST.into(),
+            code: code.to_owned(),
             temporary: false,
             request_id: String::new(),
-            message: Some(format!("the stage definition has no service {name}")),
+            message: Some(message.to_owned()),
             validation_errors: None,
         }),
     }
+}
+
+fn does_not_exist(scope: &Scope, name: &str) -> Error {
+    state_error(
+        &format!("reading service {name} in {scope}"),
+        codes::SERVICE_DOES_NOT_EXIST,
+        &format!("the stage definition has no service {name}"),
+    )
 }
 
 #[async_trait]
@@ -342,17 +376,12 @@ impl Platform for SetopsCli {
             .lock()
             .ok()
             .and_then(|commits| commits.get(id).cloned());
-        known.ok_or_else(|| Error::Platform {
-            context: format!("following commit {id} of {scope}"),
-            status: 0,
-            error: Box::new(ServiceError {
-                error_type: ErrorType::StateError,
-                code: codes::COMMIT_NOT_FOUND.into(),
-                temporary: false,
-                request_id: String::new(),
-                message: Some("this run did not start that commit".into()),
-                validation_errors: None,
-            }),
+        known.ok_or_else(|| {
+            state_error(
+                &format!("following commit {id} of {scope}"),
+                codes::COMMIT_NOT_FOUND,
+                "this run did not start that commit",
+            )
         })
     }
 

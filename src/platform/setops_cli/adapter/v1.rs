@@ -2,13 +2,9 @@
 //! changeset is `changeset:info`, and a commit is `changeset:commit` run to its end.
 
 use chrono::Utc;
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{
-    Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, ErrorType, Scope, ServiceError,
-    codes,
-};
+use crate::model::{Changeset, ChangesetCommand, Commit, Scope};
 
 use super::super::parse::{self, PendingCommand};
 use super::SetopsCli;
@@ -178,17 +174,11 @@ impl SetopsCli {
                 &context,
             )
             .await?
-            .ok_or_else(|| Error::Platform {
-                context: context.clone(),
-                status: 0,
-                error: Box::new(ServiceError {
-                    error_type: ErrorType::StateError,
-                    code: codes::CHANGESET_DOES_NOT_EXIST.into(),
-                    temporary: false,
-                    request_id: String::new(),
-                    message: Some("`setops changeset:commit` exited 78: nothing is pending".into()),
-                    validation_errors: None,
-                }),
+            .ok_or_else(|| {
+                super::nothing_pending(
+                    &context,
+                    "`setops changeset:commit` exited 78: nothing is pending",
+                )
             })?;
         let report = parse::parse_changeset_commit(&ran.stdout)
             .map_err(|e| super::failure::unreadable(&ran, e))?;
@@ -199,19 +189,6 @@ impl SetopsCli {
             .progress
             .map(|(_, m)| m)
             .unwrap_or(commands.len() as u32);
-        Ok(self.remember(Commit {
-            id: Uuid::new_v4(),
-            project: scope.project.clone(),
-            stage: scope.stage.clone(),
-            user: self.session.login.user.clone().unwrap_or_default(),
-            status: CommitStatus::Succeeded,
-            phase: CommitPhase::Done,
-            applied: total,
-            total,
-            commands,
-            started_at,
-            finished_at: Some(Utc::now()),
-            error: None,
-        }))
+        Ok(self.finished(scope, commands, total, started_at))
     }
 }

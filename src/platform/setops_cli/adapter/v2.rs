@@ -8,13 +8,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{
-    Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, ErrorType, Scope, ServiceError,
-    ServiceType, codes,
-};
+use crate::model::{Changeset, ChangesetCommand, Commit, Scope, ServiceType};
 
 use super::super::stage_def::{LinkSpec, ServiceSpec, StageDefError, StageDefinition, Yaml};
 use super::SetopsCli;
@@ -198,7 +194,10 @@ impl SetopsCli {
     pub(super) async fn v2_commit(&self, scope: &Scope) -> Result<Commit> {
         let context = format!("applying the stage definition of {scope}");
         let Some(draft) = self.drafts.lock().await.remove(&scope.to_string()) else {
-            return Err(nothing_staged(&context));
+            return Err(super::nothing_pending(
+                &context,
+                "nothing is staged for this stage",
+            ));
         };
         let now = self.dump(scope).await?;
         if now != draft.base {
@@ -240,35 +239,6 @@ impl SetopsCli {
             )
             .await?;
         let total = draft.commands.len() as u32;
-        Ok(self.remember(Commit {
-            id: Uuid::new_v4(),
-            project: scope.project.clone(),
-            stage: scope.stage.clone(),
-            user: self.session.login.user.clone().unwrap_or_default(),
-            status: CommitStatus::Succeeded,
-            phase: CommitPhase::Done,
-            applied: total,
-            total,
-            commands: draft.commands,
-            started_at,
-            finished_at: Some(Utc::now()),
-            error: None,
-        }))
-    }
-}
-
-/// Committing with nothing staged, as SetOps says it.
-fn nothing_staged(context: &str) -> Error {
-    Error::Platform {
-        context: context.to_owned(),
-        status: 0,
-        error: Box::new(ServiceError {
-            error_type: ErrorType::StateError,
-            code: codes::CHANGESET_DOES_NOT_EXIST.into(),
-            temporary: false,
-            request_id: String::new(),
-            message: Some("nothing is staged for this stage".into()),
-            validation_errors: None,
-        }),
+        Ok(self.finished(scope, draft.commands, total, started_at))
     }
 }
