@@ -8,6 +8,15 @@ use setops_migrate::error::{Error, exit};
 use setops_migrate::redact::redact;
 
 fn main() -> ExitCode {
+    // Called as `setops` (a symlink), the binary is the sandbox's `setops`-compatible front.
+    #[cfg(feature = "sandbox")]
+    {
+        use setops_migrate::sandbox::cli_front;
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if cli_front::is_invoked_as_setops(&args) {
+            return cli_front::main(args);
+        }
+    }
     let cli = Cli::parse();
     setops_migrate::ui::events::respect_no_color();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -9,26 +9,32 @@ use serde_json::json;
 use crate::api::UploadRequest;
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{Backup, RestoreOutcome};
+use crate::model::{Backup, RestoreOutcome, Scope};
 use crate::platform::Uploads;
 use crate::transfer;
 use crate::ui::progress::transfer_progress;
-use crate::ui::{Align, Block, TableBuilder, format_size};
+use crate::ui::{Align, Block, Output, TableBuilder, format_size};
 
-use super::context::Context;
+use super::context::{Connection, Context};
 
 pub async fn list(ctx: &Context) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
     let conn = ctx.connect().await?;
     let backups = conn.platform.backups(&scope, service).await?;
+    ctx.output.table(&backups_table(&backups), &backups);
+    Ok(())
+}
+
+/// The `backup` table: `ID`, `STATUS`, `CREATED AT`, `SIZE` (right-aligned).
+pub fn backups_table(backups: &[Backup]) -> TableBuilder {
     let mut table = TableBuilder::new(&[
         ("ID", Align::Left),
         ("STATUS", Align::Left),
         ("CREATED AT", Align::Left),
         ("SIZE", Align::Right),
     ]);
-    for b in &backups {
+    for b in backups {
         table.row(vec![
             b.id.to_string(),
             b.status.to_string(),
@@ -36,8 +42,7 @@ pub async fn list(ctx: &Context) -> Result<()> {
             b.size.map(format_size).unwrap_or_default(),
         ]);
     }
-    ctx.output.table(&table, &backups);
-    Ok(())
+    table
 }
 
 fn timestamp(backup: &Backup) -> String {
@@ -45,7 +50,7 @@ fn timestamp(backup: &Backup) -> String {
 }
 
 /// `ID / Status / Created At / Size`, the block `backup:restore`, `:download` and `:destroy` print.
-fn backup_block(backup: &Backup) -> Block {
+pub fn backup_block(backup: &Backup) -> Block {
     Block::new()
         .field("ID", backup.id.to_string())
         .field("Status", backup.status.as_str())
@@ -61,14 +66,18 @@ pub async fn info(ctx: &Context, id: &str) -> Result<()> {
     let service = ctx.service()?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.backup(&scope, service, id).await?;
+    ctx.output.block(&backup_info_block(&backup), &backup);
+    Ok(())
+}
+
+/// `backup:info`: the backup block, its origin, checksum and last restore.
+pub fn backup_info_block(backup: &Backup) -> Block {
     let mut block =
-        backup_block(&backup).field("Origin", format!("{:?}", backup.origin).to_lowercase());
+        backup_block(backup).field("Origin", format!("{:?}", backup.origin).to_lowercase());
     if let Some(sha) = &backup.sha256 {
         block = block.field("SHA-256", sha.clone());
     }
-    block = block.field("Last Restore", describe_restore(&backup));
-    ctx.output.block(&block, &backup);
-    Ok(())
+    block.field("Last Restore", describe_restore(backup))
 }
 
 fn describe_restore(backup: &Backup) -> String {
@@ -91,11 +100,15 @@ pub async fn create(ctx: &Context) -> Result<()> {
     let service = ctx.service()?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.create_backup(&scope, service).await?;
-    let block = Block::new()
-        .field("ID", backup.id.to_string())
-        .field("Status", backup.status.as_str());
-    ctx.output.block(&block, &backup);
+    ctx.output.block(&backup_create_block(&backup), &backup);
     Ok(())
+}
+
+/// `backup:create`'s two fields: `ID:` and `Status:`.
+pub fn backup_create_block(backup: &Backup) -> Block {
+    Block::new()
+        .field("ID", backup.id.to_string())
+        .field("Status", backup.status.as_str())
 }
 
 pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
@@ -124,12 +137,26 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
     let scope = ctx.scope()?;
     let service = ctx.service()?;
     let conn = ctx.connect().await?;
+    download_with(&conn, &ctx.output, &scope, service, id, force, print_url).await
+}
+
+/// `backup:download` on a connection already made: writes `<id>.<ext>` into the current
+/// directory, or prints the URL with `print_url`.
+pub async fn download_with(
+    conn: &Connection,
+    output: &Output,
+    scope: &Scope,
+    service: &str,
+    id: &str,
+    force: bool,
+    print_url: bool,
+) -> Result<()> {
     let platform = conn.platform.clone();
-    let ticket = platform.download_ticket(&scope, service, id).await?;
+    let ticket = platform.download_ticket(scope, service, id).await?;
     if print_url {
         // The one place a pre-signed URL is shown: the user asked for it.
-        if ctx.output.is_json() {
-            ctx.output.json(&json!({
+        if output.is_json() {
+            output.json(&json!({
                 "url": ticket.url, "method": "GET", "filename": ticket.filename,
                 "size": ticket.size, "sha256": ticket.sha256, "expires_at": ticket.expires_at,
             }));
@@ -143,13 +170,13 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
                     )
                 })
                 .unwrap_or_default();
-            ctx.output.human(&format!(
+            output.human(&format!(
                 "# {expiry}the URL is a credential, do not share it"
             ));
-            if ctx.output.format == crate::ui::OutputFormat::Plain {
-                ctx.output.line(&ticket.url);
+            if output.format == crate::ui::OutputFormat::Plain {
+                output.line(&ticket.url);
             } else {
-                ctx.output.line(&format!(
+                output.line(&format!(
                     "curl -fL --retry 3 -C - -o {} {}",
                     shell_quote(&ticket.filename),
                     shell_quote(&ticket.url)
@@ -159,33 +186,32 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
         return Ok(());
     }
     let dest = current_dir()?.join(&ticket.filename);
-    if !ctx.output.is_json() {
-        ctx.output.line(&backup_block(&ticket.backup).render());
+    if !output.is_json() {
+        output.line(&backup_block(&ticket.backup).render());
     }
-    let progress = transfer_progress(&ctx.output);
-    let scope_ref = &scope;
+    let progress = transfer_progress(output);
     let downloaded = transfer::download(
         &conn.transfers,
         || {
             let platform = platform.clone();
-            async move { platform.download_ticket(scope_ref, service, id).await }
+            async move { platform.download_ticket(scope, service, id).await }
         },
         &dest,
         force,
         progress.as_ref(),
     )
     .await?;
-    if ctx.output.is_json() {
-        ctx.output.json(&json!({
+    if output.is_json() {
+        output.json(&json!({
             "backup": ticket.backup, "file": downloaded.path, "size": downloaded.size,
             "sha256": downloaded.sha256, "resumed_from": downloaded.resumed_from,
         }));
     } else {
         let name = file_name(&downloaded.path);
-        ctx.output.human("");
-        ctx.output.line(&format!(
+        output.human("");
+        output.line(&format!(
             "{}{name} completed ({}) with ID {}",
-            if ctx.output.format == crate::ui::OutputFormat::Human {
+            if output.format == crate::ui::OutputFormat::Human {
                 "✅  "
             } else {
                 ""
@@ -209,9 +235,21 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
         )));
     }
     let conn = ctx.connect().await?;
+    upload_with(&conn, &ctx.output, &scope, service, file, print_url).await
+}
+
+/// `backup:upload` on a connection already made (the file was checked to be a regular file).
+pub async fn upload_with(
+    conn: &Connection,
+    output: &Output,
+    scope: &Scope,
+    service: &str,
+    file: &Path,
+    print_url: bool,
+) -> Result<()> {
     let platform = conn.platform.clone();
     // Refuse a file of the wrong format before anything is allocated or sent.
-    let target = platform.service(&scope, service).await?;
+    let target = platform.service(scope, service).await?;
     if let Err(what) = formats::check_for_type(file, target.service_type)? {
         return Err(Error::usage(format!("{what}; nothing was uploaded")));
     }
@@ -231,26 +269,26 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
                      FILE) and prints no URL for it; run backup:upload without --print-url",
                 ));
             }
-            let backup = uploader.upload_file(&scope, service, file).await?;
-            return print_uploaded(ctx, &filename, size, &backup);
+            let backup = uploader.upload_file(scope, service, file).await?;
+            return print_uploaded(output, &filename, size, &backup);
         }
     };
-    let first = tickets.start_upload(&scope, service, &request).await?;
+    let first = tickets.start_upload(scope, service, &request).await?;
     if print_url {
-        if ctx.output.is_json() {
-            ctx.output.json(&json!({
+        if output.is_json() {
+            output.json(&json!({
                 "url": first.url, "method": first.method, "backup": first.backup,
                 "sha256": sha256, "expires_at": first.expires_at,
             }));
-        } else if ctx.output.format == crate::ui::OutputFormat::Plain {
-            ctx.output.line(&first.url);
+        } else if output.format == crate::ui::OutputFormat::Plain {
+            output.line(&first.url);
         } else {
-            ctx.output.human(&format!(
+            output.human(&format!(
                 "# upload allocated as backup {}; expires {}; the URL is a credential, do not share it",
                 first.backup.id,
                 first.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
             ));
-            ctx.output.line(&format!(
+            output.line(&format!(
                 "curl -f -X PUT -H {} -T {} {}",
                 shell_quote(&format!("{}: {sha256}", crate::api::SHA256_HEADER)),
                 shell_quote(&file.display().to_string()),
@@ -261,8 +299,7 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
     }
     let backup_id = first.backup.id.to_string();
     let mut first = Some(first);
-    let progress = transfer_progress(&ctx.output);
-    let scope_ref = &scope;
+    let progress = transfer_progress(output);
     let backup_id_ref = &backup_id;
     let backup = transfer::upload(
         &conn.transfers,
@@ -274,28 +311,24 @@ pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
             async move {
                 match ready {
                     Some(ticket) => Ok(ticket),
-                    None => {
-                        tickets
-                            .renew_upload(scope_ref, service, backup_id_ref)
-                            .await
-                    }
+                    None => tickets.renew_upload(scope, service, backup_id_ref).await,
                 }
             }
         },
         progress.as_ref(),
     )
     .await?;
-    print_uploaded(ctx, &filename, size, &backup)
+    print_uploaded(output, &filename, size, &backup)
 }
 
 /// `✅ backup.psqlcustom completed (1.47 mB) with ID …`, as `setops backup:upload` prints it.
-fn print_uploaded(ctx: &Context, filename: &str, size: u64, backup: &Backup) -> Result<()> {
-    if ctx.output.is_json() {
-        ctx.output.json(backup);
+fn print_uploaded(output: &Output, filename: &str, size: u64, backup: &Backup) -> Result<()> {
+    if output.is_json() {
+        output.json(backup);
     } else {
-        ctx.output.line(&format!(
+        output.line(&format!(
             "{}{filename} completed ({}) with ID {}",
-            if ctx.output.format == crate::ui::OutputFormat::Human {
+            if output.format == crate::ui::OutputFormat::Human {
                 "✅ "
             } else {
                 ""

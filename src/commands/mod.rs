@@ -14,8 +14,14 @@ mod sandbox;
 mod services;
 mod wizard;
 
+/// The building blocks' SetOps-shaped renderings and transfers, for the sandbox's `setops` front.
+pub use backups::{
+    backup_block, backup_create_block, backup_info_block, backups_table, download_with, upload_with,
+};
 pub use changesets::commit_and_wait;
+pub use changesets::{print_changeset, print_staged};
 pub use context::{Connection, Context};
+pub use services::{env_line, links_table, mask_credentials, service_block, services_table};
 
 #[cfg(feature = "sandbox")]
 use crate::cli::SandboxCommand;

@@ -14,12 +14,17 @@ pub async fn list(ctx: &Context) -> Result<()> {
     let scope = ctx.scope()?;
     let conn = ctx.connect().await?;
     let services = conn.platform.services(&scope).await?;
+    ctx.output.table(&services_table(&services), &services);
+    Ok(())
+}
+
+/// The `service` table: one column, `NAME`.
+pub fn services_table(services: &[Service]) -> TableBuilder {
     let mut table = TableBuilder::new(&[("NAME", Align::Left)]);
-    for s in &services {
+    for s in services {
         table.row(vec![s.name.clone()]);
     }
-    ctx.output.table(&table, &services);
-    Ok(())
+    table
 }
 
 pub async fn info(ctx: &Context, name: &str) -> Result<()> {
@@ -139,13 +144,19 @@ pub async fn link_list(ctx: &Context) -> Result<()> {
     let app = ctx.app()?;
     let conn = ctx.connect().await?;
     let links = conn.platform.app_links(&scope, app).await?;
+    ctx.output.table(&links_table(&links), &links);
+    Ok(())
+}
+
+/// The `link` table of one app: `SERVICE`, `ENV KEY`, `PATH`, `READ ONLY`.
+pub fn links_table(links: &[Link]) -> TableBuilder {
     let mut table = TableBuilder::new(&[
         ("SERVICE", Align::Left),
         ("ENV KEY", Align::Left),
         ("PATH", Align::Left),
         ("READ ONLY", Align::Left),
     ]);
-    for l in &links {
+    for l in links {
         table.row(vec![
             l.service.clone(),
             l.env_key.clone().unwrap_or_default(),
@@ -157,8 +168,7 @@ pub async fn link_list(ctx: &Context) -> Result<()> {
             },
         ]);
     }
-    ctx.output.table(&table, &links);
-    Ok(())
+    table
 }
 
 pub async fn link_create(
@@ -225,19 +235,23 @@ pub async fn env(ctx: &Context, show_secrets: bool) -> Result<()> {
         return Ok(());
     }
     for v in &shown {
-        let description = v
-            .description
-            .as_deref()
-            .map(|d| format!("   ({d})"))
-            .unwrap_or_default();
-        ctx.output
-            .line(&format!("-- {}={}{description}", v.key, v.value));
+        ctx.output.line(&env_line(v));
     }
     if shown.iter().any(|v| v.secret) && !show_secrets {
         ctx.output
             .note("credentials are masked; pass --show-secrets to see them");
     }
     Ok(())
+}
+
+/// `-- KEY=value   (description)`, as `env` prints one variable.
+pub fn env_line(v: &EnvVar) -> String {
+    let description = v
+        .description
+        .as_deref()
+        .map(|d| format!("   ({d})"))
+        .unwrap_or_default();
+    format!("-- {}={}{description}", v.key, v.value)
 }
 
 /// Replaces the password (or secret key) in a URL's userinfo with `***`.

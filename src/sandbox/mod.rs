@@ -12,6 +12,7 @@
 //! ```
 
 mod auth;
+pub mod cli_front;
 mod commit;
 mod content;
 mod credentials;

@@ -18,6 +18,8 @@ fn starts_sandbox(args: &[String]) -> bool {
 }
 
 pub struct Cmd {
+    /// The program run; [`BIN`] unless [`Cmd::program`] names another (a `setops` symlink).
+    program: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
     cwd: Option<PathBuf>,
@@ -34,11 +36,18 @@ pub struct Ran {
 impl Cmd {
     pub fn new() -> Cmd {
         Cmd {
+            program: PathBuf::from(BIN),
             args: Vec::new(),
             env: Vec::new(),
             cwd: None,
             stdin: None,
         }
+    }
+
+    /// Runs `program` instead of the binary itself (a symlink to it under another name).
+    pub fn program(mut self, program: impl AsRef<Path>) -> Cmd {
+        self.program = program.as_ref().to_path_buf();
+        self
     }
 
     pub fn arg(mut self, a: impl AsRef<str>) -> Cmd {
@@ -61,6 +70,12 @@ impl Cmd {
         self
     }
 
+    /// Text the binary reads on stdin.
+    pub fn stdin(mut self, text: impl Into<String>) -> Cmd {
+        self.stdin = Some(text.into());
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Cmd {
         self.cwd = Some(dir.as_ref().to_path_buf());
         self
@@ -70,7 +85,7 @@ impl Cmd {
     /// variables in its environment (and the shared cluster for a command that starts a sandbox).
     fn command(&self) -> Command {
         let cwd = self.cwd.clone().unwrap_or_else(std::env::temp_dir);
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(&self.program);
         c.args(&self.args).current_dir(&cwd).env_clear();
         c.env("PATH", std::env::var("PATH").unwrap_or_default());
         c.env("HOME", &cwd);
@@ -84,11 +99,30 @@ impl Cmd {
         c
     }
 
-    /// Runs the binary and returns what it did, checked only for a panic.
+    /// Runs the binary and returns what it did, checked only for a panic. Stdin is empty
+    /// unless [`Cmd::stdin`] gave it a text.
     fn output(self) -> Ran {
         let mut c = self.command();
-        c.stdin(std::process::Stdio::null());
-        let out = c.output().expect("binary runs");
+        let out = match &self.stdin {
+            None => {
+                c.stdin(std::process::Stdio::null());
+                c.output().expect("binary runs")
+            }
+            Some(text) => {
+                use std::io::Write;
+                use std::process::Stdio;
+                c.stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = c.spawn().expect("binary starts");
+                let mut stdin = child.stdin.take().expect("stdin is piped");
+                stdin
+                    .write_all(text.as_bytes())
+                    .expect("stdin takes the text");
+                drop(stdin);
+                child.wait_with_output().expect("binary runs")
+            }
+        };
         let ran = Ran {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
