@@ -39,7 +39,7 @@ pub fn backups_table(backups: &[Backup]) -> TableBuilder {
             b.id.to_string(),
             b.status.to_string(),
             timestamp(b),
-            b.size.map(format_size).unwrap_or_default(),
+            b.size_text().unwrap_or_default(),
         ]);
     }
     table
@@ -55,10 +55,7 @@ pub fn backup_block(backup: &Backup) -> Block {
         .field("ID", backup.id.to_string())
         .field("Status", backup.status.as_str())
         .field("Created At", timestamp(backup))
-        .field(
-            "Size",
-            backup.size.map(format_size).unwrap_or_else(|| "-".into()),
-        )
+        .field("Size", backup.size_text().unwrap_or_else(|| "-".into()))
 }
 
 pub async fn info(ctx: &Context, id: &str) -> Result<()> {

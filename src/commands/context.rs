@@ -24,7 +24,7 @@ const NO_PLATFORM: &str =
 
 /// Where the sandbox's setops front finds its sandbox.
 #[cfg(feature = "sandbox")]
-pub(super) const FRONT_DIR_ENV: &str = "SETOPS_SANDBOX_DIR";
+pub(super) use crate::sandbox::cli_front::SANDBOX_DIR_ENV as FRONT_DIR_ENV;
 
 pub struct Context {
     pub global: GlobalArgs,

@@ -55,6 +55,10 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
 async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
     let sandbox = running.sandbox();
     let through_cli = ctx.global.platform == Some(PlatformKind::Cli);
+    // The end checks read the sandbox straight (the CLI front masks credentials, as logs want).
+    let http = HttpPlatform::new(&running.url, running.token.clone())?;
+    let direct_transfers = http.http_client().clone();
+    let direct: Arc<dyn Platform> = Arc::new(http);
     let (platform, transfers): (Arc<dyn Platform>, reqwest::Client) = if through_cli {
         // The whole plan through the setops CLI adapter, talking to the sandbox's front.
         let transfers = crate::platform::http::client()?;
@@ -65,9 +69,7 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
             .note(&format!("Driving it through {}", cli.endpoint()));
         (Arc::new(cli), transfers)
     } else {
-        let http = HttpPlatform::new(&running.url, running.token.clone())?;
-        let transfers = http.http_client().clone();
-        (Arc::new(http), transfers)
+        (direct.clone(), direct_transfers)
     };
     let connection = if through_cli { " --platform cli" } else { "" };
 
@@ -121,7 +123,7 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
                 .join(", ")
         ));
     }
-    super::demo_reach::show(ctx, platform.as_ref(), &scope, &targets).await
+    super::demo_reach::show(ctx, direct.as_ref(), &scope, &targets).await
 }
 
 /// Drops the migrations whose source or target type has no engine in this sandbox (PostgreSQL

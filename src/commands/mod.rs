@@ -21,7 +21,9 @@ pub use backups::{
 pub use changesets::commit_and_wait;
 pub use changesets::{print_changeset, print_staged};
 pub use context::{Connection, Context};
-pub use services::{env_line, links_table, mask_credentials, service_block, services_table};
+pub use services::{
+    env_line, links_table, mask_credentials, names_table, service_block, services_table,
+};
 
 #[cfg(feature = "sandbox")]
 use crate::cli::SandboxCommand;

@@ -20,9 +20,14 @@ pub async fn list(ctx: &Context) -> Result<()> {
 
 /// The `service` table: one column, `NAME`.
 pub fn services_table(services: &[Service]) -> TableBuilder {
+    names_table(services.iter().map(|s| s.name.as_str()))
+}
+
+/// A list command's one-column table (`service`, `app`, `project`, `stage`).
+pub fn names_table<'a>(names: impl Iterator<Item = &'a str>) -> TableBuilder {
     let mut table = TableBuilder::new(&[("NAME", Align::Left)]);
-    for s in services {
-        table.row(vec![s.name.clone()]);
+    for name in names {
+        table.row(vec![name.to_owned()]);
     }
     table
 }

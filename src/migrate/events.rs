@@ -191,6 +191,9 @@ pub enum Happening {
     },
     Verified {
         outcome: VerifyOutcome,
+        /// The platform reported the uploaded backup's SHA-256 and it matched; without one (the
+        /// `setops` CLI) only the size it shows was checked.
+        checksum: bool,
     },
     RelinkedEarlier,
     LinksInPlace,

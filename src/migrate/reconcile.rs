@@ -27,10 +27,7 @@ impl BackupRow {
             id: b.id,
             status: b.status,
             created_at: b.created_at,
-            size: b
-                .size
-                .map(crate::units::format_size)
-                .unwrap_or_else(|| "-".into()),
+            size: b.size_text().unwrap_or_else(|| "-".into()),
         }
     }
 

@@ -90,3 +90,13 @@ pub struct Backup {
     #[serde(default)]
     pub restore_count: u32,
 }
+
+impl Backup {
+    /// The size as the CLI prints it: the exact size rounded (`150.8 kB`), else the platform's
+    /// own printed size; `None` while it has none (CREATING).
+    pub fn size_text(&self) -> Option<String> {
+        self.size
+            .map(crate::units::format_size)
+            .or_else(|| self.shown_size.clone())
+    }
+}

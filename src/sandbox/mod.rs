@@ -80,7 +80,9 @@ struct Inner {
 
 /// Entries a directory may hold before it has a state (written by `sandbox serve` and the
 /// background spawner before the sandbox opens, or left by an interrupted seeding).
-const PRE_STATE_ENTRIES: [&str; 8] = [
+/// `bin` holds the `setops` link to this program (the sandbox front) that `--platform cli` makes.
+const PRE_STATE_ENTRIES: [&str; 9] = [
+    "bin",
     "instance",
     "lock",
     "server.log",

@@ -4,13 +4,10 @@
 
 use std::fs;
 use std::future::Future;
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -20,7 +17,8 @@ mod background;
 
 pub use background::ensure_running;
 
-use super::spawn::spawn_with;
+pub use super::spawn::server_info_path;
+use super::spawn::{create_dir, lock_path, spawn_with};
 use super::{EngineConfig, SpawnConfig, token_path};
 use crate::api::{ServerInfo, paths};
 use crate::sandbox::{Error, Result};
@@ -40,24 +38,8 @@ pub enum StopOutcome {
 
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn server_info_path(dir: &Path) -> PathBuf {
-    dir.join("server.json")
-}
-
 pub fn server_log_path(dir: &Path) -> PathBuf {
     dir.join("server.log")
-}
-
-fn lock_path(dir: &Path) -> PathBuf {
-    dir.join("lock")
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("creating sandbox directory", dir, e))
 }
 
 /// `sandbox serve`: lock DIR, open it, bind `listen`, write `server.json`, call `on_ready`, serve
@@ -98,82 +80,23 @@ pub(crate) async fn serve_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
     log_requests: bool,
 ) -> Result<()> {
-    create_dir(dir)?;
-    let lock = acquire_lock(dir)?;
     let config = SpawnConfig {
         dir: dir.to_path_buf(),
         seed: seed.map(Path::to_path_buf),
         engine_config: config.clone(),
         listen,
     };
+    // The server takes DIR's lock and writes server.json itself (spawn.rs), as every in-process
+    // server does, so a `--sandbox DIR` command finds it.
     let running = spawn_with(config, log_requests)
         .await
         .map_err(|e| match e {
             Error::Listen { .. } => Error::usage(format!("{e}; choose another --listen address")),
             e => e,
         })?;
-    let info = ServerInfo {
-        url: running.url.clone(),
-        pid: std::process::id(),
-        started_at: Utc::now(),
-    };
-    let written = serde_json::to_vec_pretty(&info)
-        .map_err(|e| Error::Internal(format!("serializing server.json: {e}")))
-        .and_then(|json| {
-            let path = server_info_path(dir);
-            crate::fsio::write_atomic(&path, &json).map_err(|e| Error::io("writing", &path, e))
-        });
-    if let Err(e) = written {
-        let _ = running.stop().await;
-        return Err(e);
-    }
+    let info = running.info().clone();
     on_ready(&info, &token_path(dir));
-    let served = running.stop_on(shutdown).await;
-    if read_info(dir).is_some_and(|i| i.pid == info.pid && i.url == info.url) {
-        let _ = fs::remove_file(server_info_path(dir));
-    }
-    drop(lock);
-    served
-}
-
-/// One server per directory: an exclusive lock on `DIR/lock`, which also records the holder's pid
-/// so the refusal can name it.
-fn acquire_lock(dir: &Path) -> Result<fs::File> {
-    let path = lock_path(dir);
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io("opening", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => {
-            let pid = std::process::id();
-            file.set_len(0)
-                .and_then(|()| file.seek(SeekFrom::Start(0)))
-                .and_then(|_| writeln!(file, "{pid}"))
-                .map_err(|e| Error::io("writing", &path, e))?;
-            Ok(file)
-        }
-        Err(fs::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            let holder = match text.trim() {
-                "" => "another process".to_owned(),
-                pid => format!("pid {pid}"),
-            };
-            Err(Error::usage(format!(
-                "the sandbox in {} is already served by {holder}; use it through \
-                 `--sandbox {}` or stop it with `setops-migrate sandbox stop --dir {}`",
-                dir.display(),
-                dir.display(),
-                dir.display()
-            )))
-        }
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("locking", &path, e)),
-    }
+    running.stop_on(shutdown).await
 }
 
 fn read_info(dir: &Path) -> Option<ServerInfo> {

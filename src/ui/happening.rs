@@ -11,8 +11,14 @@ use super::commit::phase_text;
 use super::format_size;
 use super::verify::summary_text;
 
-/// What the artifact check covers; always said, so nobody reads more into it.
-const BACKUP_MATCHES: &str = "backup matches (size, SHA-256)";
+/// What the artifact check covered; always said, so nobody reads more into it.
+fn backup_matches(checksum: bool) -> &'static str {
+    if checksum {
+        "backup matches (size, SHA-256)"
+    } else {
+        "backup matches (size as the platform shows it; it reports no SHA-256)"
+    }
+}
 
 impl fmt::Display for Happening {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -149,14 +155,21 @@ impl fmt::Display for Happening {
             ),
             Verified {
                 outcome: VerifyOutcome::DataMatches(summary),
+                checksum,
             } => write!(
                 f,
-                "data matches: {}; {BACKUP_MATCHES}",
-                summary_text(summary)
+                "data matches: {}; {}",
+                summary_text(summary),
+                backup_matches(*checksum)
             ),
             Verified {
                 outcome: VerifyOutcome::NotCompared { reason },
-            } => write!(f, "{BACKUP_MATCHES}; data not compared: {reason}"),
+                checksum,
+            } => write!(
+                f,
+                "{}; data not compared: {reason}",
+                backup_matches(*checksum)
+            ),
             RelinkedEarlier => f.write_str("apps were relinked by an earlier run"),
             LinksInPlace => f.write_str("every planned link points at its target already"),
             Relinking { links } => write!(f, "relinking {links} link(s)"),

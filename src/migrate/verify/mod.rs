@@ -84,6 +84,7 @@ pub async fn verify(
         return Ok(());
     }
     let checked = check_upload(m, file, upload)?;
+    let checksum = checked.iter().any(|c| c == "sha256");
     let mut record = Verified {
         size: file.size,
         sha256: file.sha256.clone(),
@@ -118,7 +119,7 @@ pub async fn verify(
         Some(&m.target),
         Some(Step::Verify),
         Phase::Done,
-        Happening::Verified { outcome },
+        Happening::Verified { outcome, checksum },
     );
     engine.done(&k, Fact::Verified(record)).await
 }

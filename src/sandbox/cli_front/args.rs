@@ -50,6 +50,7 @@ const fn value(long: &'static str) -> Flag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Needs {
     Nothing,
+    Project,
     Stage,
     Service,
     App,
@@ -123,6 +124,9 @@ pub(crate) const COMMANDS: &[Spec] = &[
         Needs::Nothing,
         "Show the organization, user and API of the session",
     ),
+    spec("project", Needs::Nothing, "List the projects"),
+    spec("stage", Needs::Project, "List the stages of a project"),
+    spec("app", Needs::Stage, "List the apps of a stage"),
     spec("service", Needs::Stage, "List the services of a stage"),
     Spec {
         args: &["NAME"],

@@ -10,8 +10,8 @@ use super::generation::Generation;
 use super::session;
 use crate::commands::{
     backup_block, backup_create_block, backup_info_block, backups_table, commit_and_wait,
-    download_with, env_line, links_table, mask_credentials, print_changeset, print_staged,
-    service_block, services_table, upload_with,
+    download_with, env_line, links_table, mask_credentials, names_table, print_changeset,
+    print_staged, service_block, services_table, upload_with,
 };
 use crate::model::{ChangesetCommand, Scope, WEEKDAYS, codes};
 use crate::ui::{Block, Output};
@@ -48,6 +48,15 @@ impl Call<'_> {
         })
     }
 
+    fn project(&self) -> Result<&str, Failure> {
+        self.globals.project.as_deref().ok_or_else(|| {
+            Failure::new(format!(
+                "\"{}\" needs -p/--project: it lists the stages of one project",
+                self.spec.name
+            ))
+        })
+    }
+
     fn service(&self) -> Result<&str, Failure> {
         self.globals.service.as_deref().ok_or_else(|| {
             Failure::new(format!(
@@ -70,6 +79,7 @@ impl Call<'_> {
     pub(crate) fn check_needs(&self) -> Result<(), Failure> {
         match self.spec.needs {
             Needs::Nothing => Ok(()),
+            Needs::Project => self.project().map(drop),
             Needs::Stage => self.scope().map(drop),
             Needs::Service => self.scope().and(self.service().map(drop)),
             Needs::App => self.scope().and(self.app().map(drop)),
@@ -90,6 +100,24 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
             Ok(())
         }
         "login:info" => login_info(call).await,
+        "project" => {
+            let front = session::connect().await?;
+            let projects = front.platform().projects().await?;
+            call.print(&names_table(projects.iter().map(|p| p.name.as_str())).render());
+            Ok(())
+        }
+        "stage" => {
+            let front = session::connect().await?;
+            let stages = front.platform().stages(call.project()?).await?;
+            call.print(&names_table(stages.iter().map(|s| s.name.as_str())).render());
+            Ok(())
+        }
+        "app" => {
+            let front = session::connect().await?;
+            let apps = front.platform().apps(&call.scope()?).await?;
+            call.print(&names_table(apps.iter().map(|a| a.name.as_str())).render());
+            Ok(())
+        }
         "service" => {
             let front = session::connect().await?;
             let services = front.platform().services(&call.scope()?).await?;

@@ -14,6 +14,9 @@ mod generation;
 mod session;
 mod stage;
 
+/// Where the front finds its sandbox: the directory `--sandbox DIR` names.
+pub use session::DIR_ENV as SANDBOX_DIR_ENV;
+
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;

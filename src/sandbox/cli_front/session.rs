@@ -23,7 +23,7 @@ use crate::platform::{Platform, PlatformIdentity};
 use crate::sandbox::process::ensure_running;
 use crate::sandbox::{EngineConfig, POSTGRES_URL_ENV};
 
-pub(crate) const DIR_ENV: &str = "SETOPS_SANDBOX_DIR";
+pub const DIR_ENV: &str = "SETOPS_SANDBOX_DIR";
 
 /// The sandbox this invocation talks to, as the session's user.
 pub(crate) struct Front {
