@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::*;
