@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::crash::{Then, Via, WHENS, case};
+use common::crash::{Then, Via, case};
 use common::oracle::{Kind, settled_footprint};
 use common::{Cmd, Expect, Snapshot, TestSandbox, assert_end_state, plan_copy, state_dir_of};
 use setops_migrate::migrate::crash::POINTS;
@@ -45,6 +45,7 @@ fn a_plan_runs_to_its_end_through_the_cli_and_a_rerun_without_journal_changes_no
     for version in GENERATIONS {
         let sb = TestSandbox::start();
         sb.speed_up();
+        sb.fit_for_cli(version, &["files", "media"]);
         let before = Snapshot::take(&sb);
         let (_dir, plan) = plan_copy("two-migrations.yaml");
         let plan_arg = plan.to_str().expect("utf-8 path");
@@ -93,17 +94,62 @@ fn someone_elses_pending_command_stops_a_cli_1_run_before_anything_is_staged() {
     assert_eq!(settled_footprint(&sb), before, "the platform changed");
 }
 
-/// Every crash point of a whole-file upload path (the CLI has no upload allocation), with the
-/// journal kept and deleted, in both generations.
-#[test]
-fn every_crash_point_through_the_cli_resumes_or_stops_having_changed_nothing() {
-    for version in GENERATIONS {
-        for point in POINTS.iter().filter(|p| **p != "upload-allocate") {
-            for when in WHENS {
-                for then in [Then::JournalKept, Then::JournalDeleted] {
-                    case(Via::Cli(version), Kind::Volume, point, when, then);
-                }
+/// Crash cases through the CLI, one test each (they run in parallel). CLI 1.x: every crash point
+/// of the whole-file upload path (the CLI has no upload allocation) with the journal deleted, and
+/// the upload with it kept (the rerun adopts the upload by the backups listed before it). CLI
+/// 2.x: the points where a stage definition is drafted and applied, and the upload.
+macro_rules! crash_cases {
+    ($($name:ident: $version:literal, $point:literal, $when:literal, $then:ident;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                case(Via::Cli($version), Kind::Volume, $point, $when, Then::$then);
             }
-        }
+        )*
+        const CRASH_CASES: &[(&str, &str)] = &[$(($point, $when)),*];
+    };
+}
+
+crash_cases! {
+    v1_stage_targets_before: "1.4.1", "stage-targets", "before", JournalDeleted;
+    v1_stage_targets_after: "1.4.1", "stage-targets", "after", JournalDeleted;
+    v1_commit_targets_before: "1.4.1", "commit-targets", "before", JournalDeleted;
+    v1_commit_targets_after: "1.4.1", "commit-targets", "after", JournalDeleted;
+    v1_backup_create_before: "1.4.1", "backup-create", "before", JournalDeleted;
+    v1_backup_create_after: "1.4.1", "backup-create", "after", JournalDeleted;
+    v1_download_before: "1.4.1", "download", "before", JournalDeleted;
+    v1_download_after: "1.4.1", "download", "after", JournalDeleted;
+    v1_upload_before: "1.4.1", "upload", "before", JournalDeleted;
+    v1_upload_after: "1.4.1", "upload", "after", JournalDeleted;
+    v1_upload_before_kept: "1.4.1", "upload", "before", JournalKept;
+    v1_upload_after_kept: "1.4.1", "upload", "after", JournalKept;
+    v1_restore_before: "1.4.1", "restore", "before", JournalDeleted;
+    v1_restore_after: "1.4.1", "restore", "after", JournalDeleted;
+    v1_stage_relink_before: "1.4.1", "stage-relink", "before", JournalDeleted;
+    v1_stage_relink_after: "1.4.1", "stage-relink", "after", JournalDeleted;
+    v1_commit_relink_before: "1.4.1", "commit-relink", "before", JournalDeleted;
+    v1_commit_relink_after: "1.4.1", "commit-relink", "after", JournalDeleted;
+    v1_stage_destroy_after: "1.4.1", "stage-destroy", "after", JournalDeleted;
+    v1_commit_destroy_after: "1.4.1", "commit-destroy", "after", JournalDeleted;
+    v2_stage_targets_after: "2.3.4", "stage-targets", "after", JournalKept;
+    v2_commit_targets_before: "2.3.4", "commit-targets", "before", JournalKept;
+    v2_commit_targets_after: "2.3.4", "commit-targets", "after", JournalDeleted;
+    v2_upload_after: "2.3.4", "upload", "after", JournalKept;
+    v2_upload_after_lost: "2.3.4", "upload", "after", JournalDeleted;
+    v2_stage_relink_after: "2.3.4", "stage-relink", "after", JournalKept;
+    v2_commit_relink_before: "2.3.4", "commit-relink", "before", JournalDeleted;
+    v2_commit_relink_after: "2.3.4", "commit-relink", "after", JournalKept;
+    v2_commit_destroy_after: "2.3.4", "commit-destroy", "after", JournalDeleted;
+}
+
+/// Every crash point the CLI path reaches is among the cases (upload-allocate is the ticket
+/// path's own).
+#[test]
+fn every_crash_point_of_the_cli_path_has_a_case() {
+    for point in POINTS.iter().filter(|p| **p != "upload-allocate") {
+        assert!(
+            CRASH_CASES.iter().any(|(p, _)| p == point),
+            "no CLI crash case for {point}"
+        );
     }
 }

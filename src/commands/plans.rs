@@ -313,7 +313,12 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
 
 /// The preview's backup line, e.g. `latest backup <id> of files (2026-01-01T00:00:00Z, 4.6 MB)`.
 fn backup_text(b: &BackupPreview) -> String {
-    let size = |s: &Option<u64>| s.map(format_size).unwrap_or_else(|| "size unknown".into());
+    let size = |exact: &Option<u64>, shown: &Option<String>| {
+        exact
+            .map(format_size)
+            .or_else(|| shown.clone())
+            .unwrap_or_else(|| "size unknown".into())
+    };
     match b {
         BackupPreview::LocalFile { path } => format!("local file {}", path.display()),
         BackupPreview::FreshAtRunTime { source } => {
@@ -324,16 +329,21 @@ fn backup_text(b: &BackupPreview) -> String {
             id,
             status,
             size: s,
-        } => format!("backup {id} of {source} ({status}, {})", size(s)),
+            shown_size,
+        } => format!(
+            "backup {id} of {source} ({status}, {})",
+            size(s, shown_size)
+        ),
         BackupPreview::Latest {
             source,
             id,
             created_at,
             size: s,
+            shown_size,
         } => format!(
             "latest backup {id} of {source} ({}, {})",
             created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            size(s)
+            size(s, shown_size)
         ),
         BackupPreview::NoneCreated { source } => {
             format!("none: {source} has no CREATED backup (use backup: fresh)")

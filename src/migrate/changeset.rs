@@ -14,16 +14,25 @@ use super::journal::{Fact, StepKey};
 use super::poll::Backoff;
 
 /// Stages `commands` (the whole list this step needs), resuming a partly staged list. Journal key
-/// `stage_key`; crash point `crash_name`.
+/// `stage_key`; crash point `crash_name`. `is_applied` tells whether the commit that follows
+/// already went through.
 pub async fn stage_all(
     engine: &Engine,
     stage_key: &StepKey,
     crash_name: &str,
     step: Step,
     commands: &[ChangesetCommand],
+    is_applied: &impl AsyncFn() -> Result<bool>,
 ) -> Result<()> {
     if engine.done_fact(stage_key).await.is_some() {
-        return Ok(());
+        // Staged work that lived only in an earlier run's process went with it: stage it
+        // again, unless its commit went through before that run stopped.
+        if engine.platform.staging_outlives_the_run()
+            || engine.platform.changeset(&engine.scope).await?.is_some()
+            || is_applied().await?
+        {
+            return Ok(());
+        }
     }
     let pending = engine.platform.changeset(&engine.scope).await?;
     // What is pending must be a prefix of our list: staged by an earlier attempt of this step

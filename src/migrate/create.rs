@@ -49,19 +49,20 @@ pub async fn create_targets(
         },
     );
     let commands = commands_for_missing(resolved, existing);
+    let applied = async || {
+        let services = engine.platform.services(&engine.scope).await?;
+        Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))
+    };
     stage_all(
         engine,
         &PlanStep::StageTargets.key(),
         "stage-targets",
         Step::Create,
         &commands,
+        &applied,
     )
     .await?;
     let deadline = engine.longest_wait();
-    let applied = async || {
-        let services = engine.platform.services(&engine.scope).await?;
-        Ok(missing.iter().all(|r| find(&services, &r.target).is_some()))
-    };
     commit(
         engine,
         &commit_key,

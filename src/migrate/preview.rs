@@ -44,6 +44,9 @@ pub enum BackupPreview {
         id: Uuid,
         status: BackupStatus,
         size: Option<u64>,
+        /// The platform's printed size where it gives no exact one (the `setops` CLI).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shown_size: Option<String>,
     },
     /// `backup: latest`, as it stands now.
     Latest {
@@ -51,6 +54,8 @@ pub enum BackupPreview {
         id: Uuid,
         created_at: DateTime<Utc>,
         size: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shown_size: Option<String>,
     },
     /// `backup: latest`, but the source has no CREATED backup.
     NoneCreated {
@@ -75,6 +80,7 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
                     id: b.id,
                     status: b.status,
                     size: b.size,
+                    shown_size: b.shown_size,
                 }
             }
             (_, Some(s)) => {
@@ -85,6 +91,7 @@ pub async fn preview(platform: &dyn Platform, plan: &Plan) -> Result<Preview> {
                         id: b.id,
                         created_at: b.created_at,
                         size: b.size,
+                        shown_size: b.shown_size.clone(),
                     },
                     None => BackupPreview::NoneCreated { source: s.clone() },
                 }

@@ -42,12 +42,17 @@ pub async fn recreate(engine: &Engine, targets: &[&str]) -> Result<()> {
             name: (*t).to_owned(),
         })
         .collect();
+    let destroyed = async || {
+        let services = engine.platform.services(&engine.scope).await?;
+        Ok(targets.iter().all(|t| find(&services, t).is_none()))
+    };
     stage_all(
         engine,
         &PlanStep::StageDestroy.key(),
         "stage-destroy",
         Step::Create,
         &commands,
+        &destroyed,
     )
     .await?;
     // A relink commit of an earlier attempt may still be running when this run starts (the

@@ -53,9 +53,17 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             links: planned.len(),
         },
     );
-    stage_all(engine, &stage_key, "stage-relink", Step::Relink, &commands).await?;
-    let deadline = engine.longest_wait();
     let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
+    stage_all(
+        engine,
+        &stage_key,
+        "stage-relink",
+        Step::Relink,
+        &commands,
+        &applied,
+    )
+    .await?;
+    let deadline = engine.longest_wait();
     commit(
         engine,
         &PlanStep::CommitRelink.key(),

@@ -35,6 +35,13 @@ pub trait Platform: Send + Sync {
     async fn services(&self, scope: &Scope) -> Result<Vec<Service>>;
     async fn service(&self, scope: &Scope, name: &str) -> Result<Service>;
 
+    /// Whether staged commands wait on the platform until committed or discarded (a changeset),
+    /// rather than only inside this process until it applies them (a CLI 2.x stage-definition
+    /// draft): a run that stops between staging and committing then leaves nothing staged.
+    fn staging_outlives_the_run(&self) -> bool {
+        true
+    }
+
     /// The caller's pending changeset, `None` when nothing is pending.
     async fn changeset(&self, scope: &Scope) -> Result<Option<Changeset>>;
     async fn stage_command(&self, scope: &Scope, command: &ChangesetCommand) -> Result<Changeset>;

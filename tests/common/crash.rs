@@ -83,6 +83,10 @@ pub fn case(via: Via, kind: Kind, point: &str, when: &str, then: Then) {
         .join(kind.seed());
     let mut sb = TestSandbox::start_with_seed(Some(&seed));
     sb.speed_up();
+    if let Via::Cli(version) = via {
+        let sources: Vec<&str> = kind.expected().iter().map(|m| m.source).collect();
+        sb.fit_for_cli(version, &sources);
+    }
     let before = Before::take(&sb, kind.expected());
     let (_dir, plan) = plan_copy(kind.plan());
     let plan = plan.to_str().expect("utf-8 path").to_owned();

@@ -117,6 +117,46 @@ impl TestSandbox {
             .args(["-p", "shop", "-s", "production"])
     }
 
+    /// Makes the world one CLI 2.x can show: stage definitions have no backup schedule, so the
+    /// sources' schedules are removed (and committed) before a 2.x run.
+    pub fn fit_for_cli(&self, version: &str, sources: &[&str]) {
+        if !version.starts_with("2.") {
+            return;
+        }
+        for source in sources {
+            self.setops("1.4.1")
+                .args(["--service", source, "backup:unschedule"])
+                .expect(0)
+                .any_stdout()
+                .run();
+        }
+        self.setops("1.4.1")
+            .args(["--output", "plain", "changeset:commit"])
+            .expect(0)
+            .any_stdout()
+            .any_stderr()
+            .run();
+    }
+
+    /// The sandbox's `setops` front (this binary linked as `DIR/bin/setops`), answering as
+    /// CLI `version`.
+    pub fn setops(&self, version: &str) -> Cmd {
+        let bin = self.dir.path().join("bin");
+        let link = bin.join("setops");
+        if !link.exists() {
+            std::fs::create_dir_all(&bin).expect("bin dir");
+            std::os::unix::fs::symlink(super::cmd::BIN, &link).expect("setops link");
+        }
+        Cmd::new()
+            .program(&link)
+            .env(
+                "SETOPS_SANDBOX_DIR",
+                self.dir.path().to_str().expect("utf-8 dir"),
+            )
+            .env("SETOPS_SANDBOX_CLI_VERSION", version)
+            .args(["-p", "shop", "-s", "production"])
+    }
+
     /// The binary driving this sandbox through the setops CLI adapter and the sandbox's front,
     /// which answers as setops `version` (`1.4.1` or `2.3.4`).
     pub fn cli_cmd(&self, version: &str) -> Cmd {

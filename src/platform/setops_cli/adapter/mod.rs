@@ -342,6 +342,10 @@ impl Platform for SetopsCli {
         self.service_info(scope, name).await
     }
 
+    fn staging_outlives_the_run(&self) -> bool {
+        self.generation() == Generation::V1
+    }
+
     async fn changeset(&self, scope: &Scope) -> Result<Option<Changeset>> {
         match self.generation() {
             Generation::V1 => self.v1_changeset(scope).await,
