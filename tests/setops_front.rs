@@ -11,15 +11,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use regex::Regex;
-use setops_migrate::api::ServerInfo;
-use setops_migrate::sandbox::process::server_info_path;
 
 const V1: &str = "1.4.1";
 const V2: &str = "2.3.4";
 const SCOPE: [&str; 4] = ["-p", "shop", "-s", "production"];
 
-/// A sandbox served in-process, published in its directory the way a background server is
-/// (`server.json`), so the front connects to it as `--sandbox DIR` would; a `setops` symlink;
+/// A sandbox served in-process (it writes `DIR/server.json`, so the front connects to it as
+/// `--sandbox DIR` would); a `setops` symlink;
 /// and a working directory that is also HOME (where a login keeps its session).
 struct Front {
     sb: TestSandbox,
@@ -41,19 +39,9 @@ impl Front {
         front
     }
 
-    /// Writes `DIR/server.json` for the running server and speeds its jobs up.
+    /// Speeds the sandbox's jobs up (the server wrote `DIR/server.json` itself when it started).
     fn publish(&self) {
         self.sb.speed_up();
-        let info = ServerInfo {
-            url: self.sb.url.clone(),
-            pid: std::process::id(),
-            started_at: chrono::Utc::now(),
-        };
-        std::fs::write(
-            server_info_path(self.sb.dir.path()),
-            serde_json::to_vec(&info).expect("server info"),
-        )
-        .expect("server.json written");
     }
 
     /// The sandbox restarted on another port, as a restarted platform would be.
