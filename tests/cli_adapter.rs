@@ -153,3 +153,75 @@ fn every_crash_point_of_the_cli_path_has_a_case() {
         );
     }
 }
+
+/// CLI 2.x: a draft is applied only onto the definition it was made from. Someone else's apply
+/// between this run's read and its apply stops it (exit 3) with nothing applied.
+#[test]
+fn a_stage_definition_changed_by_someone_else_is_not_overwritten() {
+    use setops_migrate::error::exit;
+    use setops_migrate::model::{ChangesetCommand, Scope};
+    use setops_migrate::platform::Platform;
+    use setops_migrate::platform::setops_cli::SetopsCli;
+
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.fit_for_cli("2.3.4", &["files", "media"]);
+    // Makes DIR/bin/setops, the front this adapter drives.
+    sb.setops("2.3.4")
+        .arg("version")
+        .expect(0)
+        .any_stdout()
+        .run();
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let env = vec![
+        (
+            "SETOPS_SANDBOX_DIR".into(),
+            sb.dir.path().as_os_str().to_owned(),
+        ),
+        ("SETOPS_SANDBOX_CLI_VERSION".into(), "2.3.4".into()),
+    ];
+    let cli = runtime
+        .block_on(SetopsCli::connect(
+            sb.dir.path().join("bin/setops"),
+            env,
+            reqwest::Client::new(),
+        ))
+        .expect("the adapter connects to the front");
+    let ours = ChangesetCommand::ServiceCreate {
+        name: "files9".into(),
+        service_type: "volume".into(),
+        plan: None,
+    };
+    runtime
+        .block_on(cli.stage_command(&scope, &ours))
+        .expect("staged in the draft");
+    // Someone else applies a change meanwhile (through the HTTP building blocks).
+    sb.cmd()
+        .args(["service:create", "theirs", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    sb.cmd()
+        .arg("changeset:commit")
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
+    let before = settled_footprint(&sb);
+    let error = runtime
+        .block_on(cli.commit(&scope))
+        .expect_err("the changed definition is not overwritten");
+    assert_eq!(error.exit_code(), exit::DECISION_NEEDED, "{error}");
+    let text = error.to_string();
+    assert!(text.contains("changed since this run read it"), "{text}");
+    assert!(
+        text.contains("theirs"),
+        "the message names what changed: {text}"
+    );
+    assert_eq!(settled_footprint(&sb), before, "something was applied");
+    assert!(!sb.services().contains_key("files9"));
+}
