@@ -46,7 +46,7 @@ pub enum Error {
 
     /// A transfer ended without a verified file: short body, checksum mismatch, bad range.
     #[error(transparent)]
-    Transfer(#[from] crate::transfer::TransferError),
+    Transfer(#[from] crate::transfer::error::TransferError),
 
     #[error("{action} {}: {source}", .path.display())]
     Io {
@@ -79,14 +79,14 @@ pub enum Error {
 
     /// The run's journal: locked by another run, unreadable, of a changed plan (mostly exit 3).
     #[error(transparent)]
-    Journal(#[from] crate::migrate::journal::JournalError),
+    Journal(#[from] crate::migrate::journal::error::JournalError),
 
     #[error("interrupted")]
     Interrupted,
 
     /// What the platform reports differs from what was planned or sent (mostly exit 5).
     #[error(transparent)]
-    Verify(Box<crate::migrate::verify::VerifyError>),
+    Verify(Box<crate::migrate::verify::error::VerifyError>),
 
     /// The target's data differs from the source's (exit 5); the text lists the differences.
     #[error("{}", crate::verdict::words::failure(.0))]
@@ -164,8 +164,8 @@ pub enum Error {
     },
 }
 
-impl From<crate::migrate::verify::VerifyError> for Error {
-    fn from(e: crate::migrate::verify::VerifyError) -> Self {
+impl From<crate::migrate::verify::error::VerifyError> for Error {
+    fn from(e: crate::migrate::verify::error::VerifyError) -> Self {
         // Boxed: errors travel through every Result, and this one is large.
         Error::Verify(Box::new(e))
     }
@@ -211,7 +211,7 @@ impl Error {
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Verify(e) => e.exit_code(),
+            Error::Verify(e) if e.blocks_relink() => exit::VERIFICATION_FAILED,
             Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             Error::Sandbox { usage: true, .. } => exit::USAGE,
             _ => exit::STEP_FAILED,

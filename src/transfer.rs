@@ -6,7 +6,7 @@
 mod download;
 #[cfg(test)]
 mod download_tests;
-mod error;
+pub mod error;
 mod files;
 mod resume;
 mod upload;

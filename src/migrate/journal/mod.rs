@@ -5,7 +5,7 @@
 //!
 //! Keys are typed ([`StepKey`]) and so are the observations ([`Fact`]); the file stays readable.
 
-mod error;
+pub mod error;
 mod facts;
 mod file;
 mod keys;

@@ -4,8 +4,6 @@
 
 use uuid::Uuid;
 
-use crate::error::exit;
-
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The target's uploaded backup is not the file that left the source.
@@ -82,11 +80,9 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            VerifyError::ReadFailed { .. } => exit::STEP_FAILED,
-            _ => exit::VERIFICATION_FAILED,
-        }
+    /// A verdict on the data (exit 5), as opposed to a read that failed and may be retried.
+    pub fn blocks_relink(&self) -> bool {
+        !matches!(self, VerifyError::ReadFailed { .. })
     }
 }
 

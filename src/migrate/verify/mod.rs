@@ -2,7 +2,7 @@
 //! where both services' data can be reached from here, that the target holds the source's data
 //! (tables and rows, keys and values, files). Any difference blocks the relink (exit 5).
 
-mod error;
+pub mod error;
 mod files;
 mod postgres;
 mod redis;

@@ -8,6 +8,7 @@
 //! and `changeset:discard` with nothing pending exit 78. Nothing ever prompts.
 
 mod args;
+mod call;
 mod commands;
 mod failure;
 mod generation;

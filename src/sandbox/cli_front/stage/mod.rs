@@ -8,7 +8,7 @@ mod shape;
 
 use std::collections::BTreeMap;
 
-use super::commands::Call;
+use super::call::Call;
 use super::failure::Failure;
 use super::session;
 use crate::model::{App, ChangesetCommand, Scope, Service, flatten_validation};
