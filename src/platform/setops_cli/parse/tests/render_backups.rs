@@ -2,12 +2,12 @@
 //! (`TableBuilder`, `Block`, `format_size`). Where `src/commands/backups.rs` keeps its composition
 //! private, the few lines composing it are mirrored here and say which function they follow.
 
-use chrono::{SecondsFormat, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use uuid::Uuid;
 
 use super::super::*;
 use crate::model::{Backup, BackupOrigin, BackupStatus};
-use crate::ui::{Align, Block, TableBuilder, format_size};
+use crate::ui::{Block, format_size};
 
 pub(super) fn backup(n: u128, status: BackupStatus, size: Option<u64>) -> Backup {
     Backup {
@@ -24,39 +24,14 @@ pub(super) fn backup(n: u128, status: BackupStatus, size: Option<u64>) -> Backup
     }
 }
 
-fn stamp(b: &Backup) -> String {
-    b.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Mirrors `commands::backups::list`.
+/// `backup` as the front prints it.
 pub(super) fn backup_table(backups: &[Backup]) -> String {
-    let mut table = TableBuilder::new(&[
-        ("ID", Align::Left),
-        ("STATUS", Align::Left),
-        ("CREATED AT", Align::Left),
-        ("SIZE", Align::Right),
-    ]);
-    for b in backups {
-        table.row(vec![
-            b.id.to_string(),
-            b.status.to_string(),
-            stamp(b),
-            b.size.map(format_size).unwrap_or_default(),
-        ]);
-    }
-    table.render()
+    crate::commands::backups_table(backups).render()
 }
 
-/// Mirrors `commands::backups::backup_block`.
+/// The `ID / Status / Created At / Size` block the backup commands print.
 pub(super) fn backup_block(b: &Backup) -> Block {
-    Block::new()
-        .field("ID", b.id.to_string())
-        .field("Status", b.status.as_str())
-        .field("Created At", stamp(b))
-        .field(
-            "Size",
-            b.size.map(format_size).unwrap_or_else(|| "-".into()),
-        )
+    crate::commands::backup_block(b)
 }
 
 #[test]

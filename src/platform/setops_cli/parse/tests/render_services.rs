@@ -1,6 +1,5 @@
-//! `service`, `service:info` and `link` as our sandbox front prints them, built with the
-//! project's renderers (`TableBuilder`, `Block`, `aligned_pairs`). `src/commands/services.rs`
-//! keeps its composition private; the lines composing it are mirrored here.
+//! `service`, `service:info` and `link` as our sandbox front prints them: the building blocks'
+//! own renderers, so a change of one fails here.
 
 use std::collections::BTreeMap;
 
@@ -8,44 +7,11 @@ use chrono::{TimeZone, Utc};
 
 use super::super::*;
 use crate::model::{BackupSchedule, Link, Service, ServiceType};
-use crate::ui::block::aligned_pairs;
-use crate::ui::{Align, Block, TableBuilder};
+use crate::ui::{Align, TableBuilder};
 
-/// Mirrors `commands::services::service_block` and its `link_target`.
+/// `service:info` as the front prints it.
 pub(super) fn service_block(s: &Service) -> String {
-    let target = |l: &Link| {
-        if l.read_only {
-            format!("({}, read-only)", l.target())
-        } else {
-            format!("({})", l.target())
-        }
-    };
-    let links: Vec<(String, String)> = s.links.iter().map(|l| (l.app.clone(), target(l))).collect();
-    let options: Vec<(String, String)> = s
-        .options
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let schedule = match &s.backup_schedule {
-        None => "none".to_owned(),
-        Some(sch) => {
-            let hours: Vec<String> = sch.hours.iter().map(|h| format!("{h:02}:00")).collect();
-            let days = if sch.weekdays.is_empty() {
-                "every day".to_owned()
-            } else {
-                sch.weekdays.join(", ")
-            };
-            format!("{} UTC, {days}", hours.join(", "))
-        }
-    };
-    Block::new()
-        .field("Name", s.name.clone())
-        .field("Type", s.service_type.as_str())
-        .field("Plan", s.plan.clone().unwrap_or_else(|| "-".into()))
-        .field("Backup Schedule", schedule)
-        .list("Links", aligned_pairs(&links))
-        .list("Options", aligned_pairs(&options))
-        .render()
+    crate::commands::service_block(s).render()
 }
 
 pub(super) fn link(
