@@ -94,63 +94,79 @@ fn someone_elses_pending_command_stops_a_cli_1_run_before_anything_is_staged() {
     assert_eq!(settled_footprint(&sb), before, "the platform changed");
 }
 
-/// Crash cases through the CLI, one test each (they run in parallel). CLI 1.x: every crash point
-/// of the whole-file upload path (the CLI has no upload allocation) with the journal deleted, and
-/// the upload with it kept (the rerun adopts the upload by the backups listed before it). CLI
-/// 2.x: the points where a stage definition is drafted and applied, and the upload.
-macro_rules! crash_cases {
-    ($($name:ident: $version:literal, $point:literal, $when:literal, $then:ident;)*) => {
+/// Crash cases through the CLI, one test each (they run in parallel): every crash point of the
+/// whole-file upload path (the CLI has no upload allocation), with the journal kept and deleted,
+/// in both generations.
+macro_rules! cli_points {
+    ($version:literal, $then:ident) => {
+        use super::super::{Kind, Then, Via, case};
+        cli_points! { $version, $then;
+            stage_targets_before: "stage-targets", "before";
+            stage_targets_after: "stage-targets", "after";
+            commit_targets_before: "commit-targets", "before";
+            commit_targets_after: "commit-targets", "after";
+            backup_create_before: "backup-create", "before";
+            backup_create_after: "backup-create", "after";
+            download_before: "download", "before";
+            download_after: "download", "after";
+            upload_before: "upload", "before";
+            upload_after: "upload", "after";
+            restore_before: "restore", "before";
+            restore_after: "restore", "after";
+            stage_relink_before: "stage-relink", "before";
+            stage_relink_after: "stage-relink", "after";
+            commit_relink_before: "commit-relink", "before";
+            commit_relink_after: "commit-relink", "after";
+            stage_destroy_before: "stage-destroy", "before";
+            stage_destroy_after: "stage-destroy", "after";
+            commit_destroy_before: "commit-destroy", "before";
+            commit_destroy_after: "commit-destroy", "after";
+        }
+    };
+    ($version:literal, $then:ident; $($name:ident: $point:literal, $when:literal;)*) => {
         $(
             #[test]
             fn $name() {
                 case(Via::Cli($version), Kind::Volume, $point, $when, Then::$then);
             }
         )*
-        const CRASH_CASES: &[(&str, &str)] = &[$(($point, $when)),*];
+        pub const CASES: &[(&str, &str)] = &[$(($point, $when)),*];
     };
 }
 
-crash_cases! {
-    v1_stage_targets_before: "1.4.1", "stage-targets", "before", JournalDeleted;
-    v1_stage_targets_after: "1.4.1", "stage-targets", "after", JournalDeleted;
-    v1_commit_targets_before: "1.4.1", "commit-targets", "before", JournalDeleted;
-    v1_commit_targets_after: "1.4.1", "commit-targets", "after", JournalDeleted;
-    v1_backup_create_before: "1.4.1", "backup-create", "before", JournalDeleted;
-    v1_backup_create_after: "1.4.1", "backup-create", "after", JournalDeleted;
-    v1_download_before: "1.4.1", "download", "before", JournalDeleted;
-    v1_download_after: "1.4.1", "download", "after", JournalDeleted;
-    v1_upload_before: "1.4.1", "upload", "before", JournalDeleted;
-    v1_upload_after: "1.4.1", "upload", "after", JournalDeleted;
-    v1_upload_before_kept: "1.4.1", "upload", "before", JournalKept;
-    v1_upload_after_kept: "1.4.1", "upload", "after", JournalKept;
-    v1_restore_before: "1.4.1", "restore", "before", JournalDeleted;
-    v1_restore_after: "1.4.1", "restore", "after", JournalDeleted;
-    v1_stage_relink_before: "1.4.1", "stage-relink", "before", JournalDeleted;
-    v1_stage_relink_after: "1.4.1", "stage-relink", "after", JournalDeleted;
-    v1_commit_relink_before: "1.4.1", "commit-relink", "before", JournalDeleted;
-    v1_commit_relink_after: "1.4.1", "commit-relink", "after", JournalDeleted;
-    v1_stage_destroy_after: "1.4.1", "stage-destroy", "after", JournalDeleted;
-    v1_commit_destroy_after: "1.4.1", "commit-destroy", "after", JournalDeleted;
-    v2_stage_targets_after: "2.3.4", "stage-targets", "after", JournalKept;
-    v2_commit_targets_before: "2.3.4", "commit-targets", "before", JournalKept;
-    v2_commit_targets_after: "2.3.4", "commit-targets", "after", JournalDeleted;
-    v2_upload_after: "2.3.4", "upload", "after", JournalKept;
-    v2_upload_after_lost: "2.3.4", "upload", "after", JournalDeleted;
-    v2_stage_relink_after: "2.3.4", "stage-relink", "after", JournalKept;
-    v2_commit_relink_before: "2.3.4", "commit-relink", "before", JournalDeleted;
-    v2_commit_relink_after: "2.3.4", "commit-relink", "after", JournalKept;
-    v2_commit_destroy_after: "2.3.4", "commit-destroy", "after", JournalDeleted;
+mod v1 {
+    pub mod journal_kept {
+        cli_points!("1.4.1", JournalKept);
+    }
+    pub mod journal_deleted {
+        cli_points!("1.4.1", JournalDeleted);
+    }
 }
 
-/// Every crash point the CLI path reaches is among the cases (upload-allocate is the ticket
-/// path's own).
+mod v2 {
+    pub mod journal_kept {
+        cli_points!("2.3.4", JournalKept);
+    }
+    pub mod journal_deleted {
+        cli_points!("2.3.4", JournalDeleted);
+    }
+}
+
+/// Every crash point the CLI path reaches has its cases (upload-allocate is the ticket path's).
 #[test]
-fn every_crash_point_of_the_cli_path_has_a_case() {
-    for point in POINTS.iter().filter(|p| **p != "upload-allocate") {
-        assert!(
-            CRASH_CASES.iter().any(|(p, _)| p == point),
-            "no CLI crash case for {point}"
-        );
+fn every_crash_point_of_the_cli_path_has_its_cases() {
+    let want: Vec<(&str, &str)> = POINTS
+        .iter()
+        .filter(|p| **p != "upload-allocate")
+        .flat_map(|p| ["before", "after"].map(|w| (*p, w)))
+        .collect();
+    for cases in [
+        v1::journal_kept::CASES,
+        v1::journal_deleted::CASES,
+        v2::journal_kept::CASES,
+        v2::journal_deleted::CASES,
+    ] {
+        assert_eq!(cases, want.as_slice(), "crash points and CLI cases differ");
     }
 }
 
