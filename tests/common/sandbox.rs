@@ -70,11 +70,18 @@ impl TestSandbox {
     /// Stops the server (gracefully, waiting for it) and serves the same directory again on a
     /// new port, as a restarted platform would be; `url` changes, the token stays.
     pub fn restart(&mut self) {
-        self.stop();
-        let running = serve(&self.runtime, self.dir.path(), self.seed.clone());
-        self.url = running.url.clone();
-        self.token = running.token.clone();
-        self.running = Some(running);
+        let old = self.url.clone();
+        // The system may hand out the freed port again; a restart must land elsewhere.
+        for _ in 0..5 {
+            self.stop();
+            let running = serve(&self.runtime, self.dir.path(), self.seed.clone());
+            self.url = running.url.clone();
+            self.token = running.token.clone();
+            self.running = Some(running);
+            if self.url != old {
+                return;
+            }
+        }
     }
 
     fn stop(&mut self) {
