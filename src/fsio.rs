@@ -1,6 +1,11 @@
 //! Durable files: the one place that writes a file so a crash leaves either the old or the new
 //! content (temp file, fsync, rename, fsync the directory), private to its owner unless a caller
 //! asks for another mode. Returns plain `io::Result` so the client and the sandbox can both use it.
+//! Large streamed files start their writeback as they are written (`Writeback`).
+
+mod writeback;
+
+pub use writeback::Writeback;
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};

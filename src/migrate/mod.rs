@@ -11,7 +11,6 @@ pub mod events;
 mod guards;
 pub mod inspect;
 pub mod journal;
-mod poll;
 mod preview;
 pub mod reconcile;
 mod recreate;
