@@ -5,7 +5,7 @@
 
 mod poll;
 
-pub use poll::{Poller, poll_interval};
+pub use poll::Poller;
 
 use std::time::Duration;
 

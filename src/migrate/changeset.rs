@@ -179,7 +179,7 @@ async fn wait_applied(
     cause: Error,
 ) -> Result<()> {
     let deadline = Instant::now() + limit;
-    let poller = Poller::start();
+    let mut poller = Poller::start();
     engine.emit(
         None,
         Some(step),

@@ -43,7 +43,7 @@ pub async fn follow(
     let started = Instant::now();
     // Far enough to never end the wait, near enough not to overflow an Instant.
     let deadline = started + limit.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-    let poller = Poller::start();
+    let mut poller = Poller::start();
     let mut shown: Option<CommitProgress> = None;
     loop {
         let progress = CommitProgress::of(&commit);

@@ -248,7 +248,7 @@ async fn created_since(
 
 async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) -> Result<Backup> {
     let deadline = Instant::now() + m.wait_timeout;
-    let poller = Poller::start();
+    let mut poller = Poller::start();
     loop {
         let backup = engine.platform.backup(&engine.scope, source, id).await?;
         match backup.status {

@@ -158,7 +158,7 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
     let id = upload_id.to_string();
     let started = Instant::now();
     let deadline = started + m.wait_timeout;
-    let poller = Poller::start();
+    let mut poller = Poller::start();
     let mut last_note = Instant::now();
     engine.emit(
         Some(&m.target),

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
-/// Bytes per read: few system calls, and chunks the HTTP stack sends without copying.
-const BLOCK: usize = 1024 * 1024;
-/// Blocks read ahead of the network.
+/// Bytes per read: few system calls, and chunks the HTTP stack queues without copying.
+const BLOCK: usize = 256 * 1024;
+/// Blocks read ahead of the network: a millisecond of sending, and a flat 1 MiB of memory.
 const DEPTH: usize = 4;
 
 /// The first `len` bytes of `file` (opened, at its start) as a stream of blocks. A read error
