@@ -1,11 +1,14 @@
-//! Where received bytes go: the receive loop hands each chunk over and goes straight back to the
-//! network, while one thread hashes and another writes (starting writeback as it goes, so the
-//! final fsync is short). Each thread is fed through its own bounded channel, so memory stays
-//! flat: receiving waits only when a thread is a whole buffer behind, which only a disk or CPU
+//! Where received bytes go: the receive loop hands them over and goes straight back to the
+//! network, while one thread hashes them and another writes them (starting writeback as it goes,
+//! so the final fsync is short). Chunks, whatever size the HTTP stack hands over, are gathered
+//! into batches of 256 KiB, and each batch goes to both threads at once through bounded channels;
+//! the chunks are shared, never copied. Memory stays flat: at most `DEPTH` batches wait for each
+//! thread, so receiving waits only when a thread is that far behind, which only a disk or CPU
 //! slower than the network causes. Downloads and the sandbox's upload handler both use it.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -14,16 +17,21 @@ use tokio::task::JoinHandle;
 
 use crate::fsio::Writeback;
 
-/// Chunks larger than this are split, so `DEPTH` chunks bound the memory in flight whatever
-/// size the HTTP stack hands over.
-const MAX_CHUNK: usize = 1024 * 1024;
-/// Chunks each thread may be behind: enough to ride out a scheduling hiccup on a busy machine.
-const DEPTH: usize = 16;
+/// A batch is handed over once it holds this many bytes.
+const BATCH: usize = 256 * 1024;
+/// Batches each thread may be behind: slack for a scheduling hiccup, and a flat MiB or two of
+/// memory (measured: more buffering costs memory and saves no CPU).
+const DEPTH: usize = 4;
+
+type Batch = Arc<Vec<Bytes>>;
 
 /// A hashing thread and a writing thread behind bounded channels.
 pub(crate) struct Spool {
-    to_hasher: mpsc::Sender<Bytes>,
-    to_writer: mpsc::Sender<Bytes>,
+    /// Chunks gathered for the next batch, and their bytes.
+    gathered: Vec<Bytes>,
+    gathered_len: usize,
+    to_hasher: mpsc::Sender<Batch>,
+    to_writer: mpsc::Sender<Batch>,
     hasher: JoinHandle<Sha256>,
     writer: JoinHandle<io::Result<()>>,
 }
@@ -36,27 +44,33 @@ impl Spool {
     /// Appends to `file`, which is positioned at its end and already holds `at` bytes, and
     /// continues `hasher`, which has seen those bytes.
     pub fn start(file: File, at: u64, hasher: Sha256) -> Spool {
-        let (to_hasher, mut hashes) = mpsc::channel::<Bytes>(DEPTH);
-        let (to_writer, mut writes) = mpsc::channel::<Bytes>(DEPTH);
+        let (to_hasher, mut hashes) = mpsc::channel::<Batch>(DEPTH);
+        let (to_writer, mut writes) = mpsc::channel::<Batch>(DEPTH);
         let hasher = tokio::task::spawn_blocking(move || {
             let mut hasher = hasher;
-            while let Some(chunk) = hashes.blocking_recv() {
-                hasher.update(&chunk);
+            while let Some(batch) = hashes.blocking_recv() {
+                for chunk in batch.iter() {
+                    hasher.update(chunk);
+                }
             }
             hasher
         });
         let writer = tokio::task::spawn_blocking(move || {
             let mut file = file;
             let mut writeback = Writeback::from(at);
-            while let Some(chunk) = writes.blocking_recv() {
-                file.write_all(&chunk)?;
-                writeback.wrote(&file, chunk.len() as u64);
+            while let Some(batch) = writes.blocking_recv() {
+                for chunk in batch.iter() {
+                    file.write_all(chunk)?;
+                    writeback.wrote(&file, chunk.len() as u64);
+                }
             }
             // What was received is on disk when the spool finishes, also when a cut connection
             // leaves a partial file to resume from.
             file.sync_data()
         });
         Spool {
+            gathered: Vec::new(),
+            gathered_len: 0,
             to_hasher,
             to_writer,
             hasher,
@@ -64,28 +78,45 @@ impl Spool {
         }
     }
 
-    /// Hands `chunk` to both threads; waits only while one of them is a whole buffer behind.
+    /// Takes `chunk` into the next batch, handing the batch to both threads once it is full;
+    /// waits only while a thread is `DEPTH` batches behind.
     pub async fn push(&mut self, mut chunk: Bytes) -> Result<(), Stopped> {
         while !chunk.is_empty() {
-            let piece = chunk.split_to(chunk.len().min(MAX_CHUNK));
-            // The same bytes, shared: the threads get reference-counted views, not copies.
-            self.to_hasher
-                .send(piece.clone())
-                .await
-                .map_err(|_| Stopped)?;
-            self.to_writer.send(piece).await.map_err(|_| Stopped)?;
+            // A huge chunk is cut (without copying), so a batch stays near `BATCH` bytes.
+            let piece = chunk.split_to(chunk.len().min(BATCH - self.gathered_len));
+            self.gathered_len += piece.len();
+            self.gathered.push(piece);
+            if self.gathered_len == BATCH {
+                self.hand_over().await?;
+            }
         }
         Ok(())
     }
 
-    /// Lets both threads drain their channels and end: every byte pushed is written and synced
-    /// (or the write error is returned), and the hasher has seen every byte.
-    pub async fn finish(self) -> io::Result<Sha256> {
+    async fn hand_over(&mut self) -> Result<(), Stopped> {
+        let batch = Arc::new(std::mem::take(&mut self.gathered));
+        self.gathered_len = 0;
+        // The same chunks to both threads: reference-counted, not copied.
+        self.to_hasher
+            .send(Arc::clone(&batch))
+            .await
+            .map_err(|_| Stopped)?;
+        self.to_writer.send(batch).await.map_err(|_| Stopped)
+    }
+
+    /// Hands over the last batch and lets both threads drain and end: every byte pushed is
+    /// written and synced (or the write error is returned), and the hasher has seen every byte.
+    pub async fn finish(mut self) -> io::Result<Sha256> {
+        if !self.gathered.is_empty() {
+            // A failed hand-over means the writer failed; its error is returned below.
+            let _ = self.hand_over().await;
+        }
         let Spool {
             to_hasher,
             to_writer,
             hasher,
             writer,
+            ..
         } = self;
         drop((to_hasher, to_writer));
         let written = writer.await.map_err(io::Error::other)?;
@@ -103,7 +134,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn writes_and_hashes_every_byte_across_split_chunks() {
+    async fn writes_and_hashes_every_byte_across_batches() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         let head = data(1000);
@@ -113,17 +144,21 @@ mod tests {
             .open(&path)
             .expect("open");
         let mut spool = Spool::start(file, head.len() as u64, Sha256::new().chain_update(&head));
-        // One chunk larger than MAX_CHUNK (split), small ones, an empty one.
-        let tail = data(MAX_CHUNK * 2 + 12_345);
+        // Many batches: small chunks that straddle batches, empty ones, and one chunk larger
+        // than a batch (cut without copying).
+        let tail = Bytes::from(data(BATCH * DEPTH * 3 + 12_345));
+        let (small, rest) = tail.split_at(BATCH * DEPTH * 2);
+        for piece in small.chunks(300_007) {
+            spool
+                .push(Bytes::copy_from_slice(piece))
+                .await
+                .expect("push");
+            spool.push(Bytes::new()).await.expect("push nothing");
+        }
         spool
-            .push(Bytes::copy_from_slice(&tail[..MAX_CHUNK * 2 + 10]))
+            .push(Bytes::copy_from_slice(rest))
             .await
-            .expect("push");
-        spool.push(Bytes::new()).await.expect("push empty");
-        spool
-            .push(Bytes::copy_from_slice(&tail[MAX_CHUNK * 2 + 10..]))
-            .await
-            .expect("push");
+            .expect("push a large chunk");
         let hasher = spool.finish().await.expect("finish");
         let mut whole = head.clone();
         whole.extend_from_slice(&tail);
@@ -142,9 +177,9 @@ mod tests {
         std::fs::write(&path, b"").expect("create");
         let file = std::fs::File::open(&path).expect("open read-only");
         let mut spool = Spool::start(file, 0, Sha256::new());
-        let chunk = Bytes::from(vec![1u8; 64 * 1024]);
+        let chunk = Bytes::from(vec![1u8; BATCH]);
         let mut stopped = false;
-        // The writer fails on its first chunk; pushes fail once its channel is gone.
+        // The writer fails on its first batch; hand-overs fail once its channel is gone.
         for _ in 0..(DEPTH * 4) {
             if spool.push(chunk.clone()).await.is_err() {
                 stopped = true;
