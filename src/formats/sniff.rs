@@ -66,7 +66,7 @@ pub fn sniff(path: &Path) -> Result<DetectedFormat> {
 }
 
 /// Classifies the head of a file (at most [`HEAD_LIMIT`] bytes).
-fn sniff_bytes(head: &[u8]) -> DetectedFormat {
+pub(super) fn sniff_bytes(head: &[u8]) -> DetectedFormat {
     if head.is_empty() {
         return DetectedFormat::Empty;
     }
