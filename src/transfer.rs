@@ -8,6 +8,7 @@ mod download;
 mod download_tests;
 pub mod error;
 mod files;
+pub mod head;
 mod resume;
 mod upload;
 

@@ -250,6 +250,21 @@ pub async fn upload_with(
     if let Err(what) = formats::check_for_type(file, target.service_type)? {
         return Err(Error::usage(format!("{what}; nothing was uploaded")));
     }
+    // What the file's head says against the service's type: refusals stop here, warnings are
+    // shown and the upload goes on.
+    let findings = crate::compat::assess_file(file, target.service_type)?;
+    let refusals = crate::compat::words::refusals(&findings);
+    if !refusals.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: {service} is {}: {}; nothing was uploaded",
+            file.display(),
+            target.service_type,
+            refusals.join("; ")
+        )));
+    }
+    for warning in findings.iter().filter(|f| !f.refuses()) {
+        eprintln!("{}: {warning}", file.display());
+    }
     let (size, sha256) = transfer::sha256_file(file).await?;
     let filename = file_name(file);
     let request = UploadRequest {

@@ -81,7 +81,7 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
     let scope = plan.scope.clone();
     leave_out_unavailable(ctx, sandbox, platform.as_ref(), &mut plan).await?;
 
-    let preview = migrate::preview(platform.as_ref(), &plan).await?;
+    let preview = migrate::preview(platform.as_ref(), &transfers, &plan).await?;
     print_preview(&ctx.output, &plan, &preview, false);
     let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
     let options = RunOptions {

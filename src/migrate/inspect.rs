@@ -25,6 +25,10 @@ pub struct Resolved {
     /// Links to point at the target, as seen on the source at inspect time (or given by the plan).
     pub links: Vec<Link>,
     pub manifest: Vec<ManifestLine>,
+    /// The source backup whose head the compatibility checks read before the target was
+    /// created (src/migrate/compat.rs): the backup step does not read it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_backup: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +253,7 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
         schedule,
         links,
         manifest,
+        checked_backup: None,
     })
 }
 
