@@ -48,6 +48,7 @@ impl Context {
     pub fn engine_config(&self) -> crate::sandbox::EngineConfig {
         crate::sandbox::EngineConfig {
             postgres_url: self.global.postgres_url.clone().filter(|u| !u.is_empty()),
+            exact_versions: crate::sandbox::servers::exact_versions_from_env(),
         }
     }
 

@@ -41,6 +41,9 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
         "Starting an embedded sandbox in {}",
         dir.display()
     ));
+    for line in super::sandbox::server_lines(&sandbox::emulated_servers(&dir, config)) {
+        ctx.output.note(&line);
+    }
     let running = sandbox::spawn(SpawnConfig {
         engine_config: config.clone(),
         ..SpawnConfig::new(&dir)

@@ -47,7 +47,7 @@ use uuid::Uuid;
 
 pub use auth::{read_token, token_path, user_token_path};
 pub use engines::postgres::PostgresCluster;
-pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV};
+pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV, emulated_servers, servers};
 pub use error::{Error, Result};
 pub use spawn::{Running, SpawnConfig, spawn};
 

@@ -64,6 +64,7 @@ async fn reach_sandbox() -> Result<Sandbox, Failure> {
         postgres_url: std::env::var(POSTGRES_URL_ENV)
             .ok()
             .filter(|u| !u.is_empty()),
+        exact_versions: crate::sandbox::servers::exact_versions_from_env(),
     };
     let running = ensure_running(&dir, None, &program, &config).await?;
     let probe = HttpPlatform::new(&running.url, running.token.clone())?;
