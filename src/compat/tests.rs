@@ -151,6 +151,15 @@ fn extensions_large_objects_and_owners() {
         unknown.contains("postgis, which is not known to be available on postgresql13"),
         "{unknown}"
     );
+    // The public schema's owner is the database template's, whoever made the objects.
+    let public = Entry {
+        desc: "SCHEMA",
+        tag: "public",
+        owner: "postgres",
+        ..Entry::default()
+    };
+    let one_owner = archive((1, 14), "13.1", &[public, table("shop"), table("shop")]);
+    assert!(checks(&one_owner, Postgresql13).is_empty());
     let owners: Vec<Entry> = ["a1", "a2", "a3", "a4", "a5", "a6", "a7"]
         .into_iter()
         .map(table)

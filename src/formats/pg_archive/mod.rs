@@ -17,8 +17,9 @@ use serde::Serialize;
 pub use reader::{DataOffset, Stop};
 use reader::{MAX_INT_SIZE, Reader};
 
-/// The archive format version: three bytes after the `PGDMP` magic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// The archive format version: three bytes after the `PGDMP` magic. Serialized as its text
+/// (`"1.14"`), as pg_restore -l shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ArchiveVersion {
     pub major: u8,
     pub minor: u8,
@@ -47,6 +48,12 @@ impl fmt::Display for ArchiveVersion {
             write!(f, ".{}", self.rev)?;
         }
         Ok(())
+    }
+}
+
+impl Serialize for ArchiveVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -434,7 +441,7 @@ pub struct TocFacts {
     pub extensions: BTreeSet<String>,
     /// Entries of large objects (their metadata or their data).
     pub large_objects: usize,
-    /// Every role named as an owner.
+    /// Every role named as an owner, but for the public schema's (see [`Toc::facts`]).
     pub owners: BTreeSet<String>,
     /// Some definition sets `transaction_timeout` (a PostgreSQL 17 setting).
     pub transaction_timeout: bool,
@@ -467,7 +474,16 @@ impl Toc {
             if LARGE_OBJECT_KINDS.contains(&desc) {
                 facts.large_objects += 1;
             }
-            if let Some(owner) = e.owner.as_ref().filter(|o| !o.is_empty()) {
+            // The public schema (and its ACL and COMMENT entries, tagged `SCHEMA public`)
+            // belongs to whoever owns the database's template (a superuser, or
+            // pg_database_owner from 15 on), whatever role made the objects in it: counting it
+            // would report two owners for nearly every dump.
+            let tag = e.tag.as_deref().unwrap_or_default();
+            let public_schema = (desc == "SCHEMA" && tag == "public") || tag == "SCHEMA public";
+            if let Some(owner) = e.owner.as_ref().filter(|o| !o.is_empty())
+                && !public_schema
+                && owner != "pg_database_owner"
+            {
                 facts.owners.insert(owner.clone());
             }
             if e.defn

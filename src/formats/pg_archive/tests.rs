@@ -142,9 +142,19 @@ fn a_real_pg_dump_15_archive_of_a_postgresql_13_server() {
     );
     // One BLOB entry (the large object) and one BLOBS entry (its data).
     assert_eq!(facts.large_objects, 2);
+    // postgres owns the public schema (not counted) and the large object (counted).
     assert_eq!(
         facts.owners.iter().map(String::as_str).collect::<Vec<_>>(),
         ["alice", "bob", "postgres"]
+    );
+    let public = toc
+        .entries
+        .iter()
+        .find(|e| e.desc.as_deref() == Some("SCHEMA"))
+        .unwrap();
+    assert_eq!(
+        (public.tag.as_deref(), public.owner.as_deref()),
+        (Some("public"), Some("postgres"))
     );
     assert!(!facts.transaction_timeout);
     let table = toc
