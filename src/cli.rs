@@ -216,7 +216,8 @@ pub enum Command {
     /// Upload a backup file to the service given with --service
     #[command(name = "backup:upload")]
     BackupUpload {
-        /// Backup file (format of the service's type)
+        /// Backup file (format of the service's type); one the service cannot restore is
+        /// refused before anything is sent (exit 2)
         file: PathBuf,
         /// Print a command for an external uploader instead (with -o plain: only the URL)
         #[arg(long)]
@@ -235,6 +236,12 @@ pub enum Command {
         id: String,
     },
     /// Check plan files and list every problem (exit 2 if any)
+    ///
+    /// Offline: reads the plans and the local files they name, nothing else. A `file:` backup is
+    /// checked against the plan's `type:` (its format, archive version, the server it was dumped
+    /// from, extensions, RDB version): what the target cannot restore is a problem, warnings are
+    /// printed on stderr. Backups on the platform, and files whose type comes from the source,
+    /// are checked by `run --dry-run`.
     #[command(name = "plan:validate")]
     PlanValidate {
         /// Plan files
