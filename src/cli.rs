@@ -73,7 +73,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub sandbox: Option<PathBuf>,
     /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
-    /// cluster (used when a sandbox starts; remembered in its directory)
+    /// clusters; `11=URL 13=URL` gives each version its own (used when a sandbox starts;
+    /// remembered in its directory)
     #[cfg(feature = "sandbox")]
     #[arg(
         long,

@@ -12,7 +12,17 @@ use common::{TestSandbox, queued};
 /// What psql prints for `sql` (unaligned, tuples only); panics with psql's error text.
 fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
         .output()
         .expect("psql runs (apt-get install postgresql-client)");
     assert!(
@@ -48,7 +58,14 @@ fn connection_url(sb: &TestSandbox, service: &str) -> String {
 
 fn create_service(sb: &TestSandbox, name: &str, extensions: &str) {
     sb.cmd()
-        .args(["service:create", name, "--type", "postgresql11", "--plan", "shared"])
+        .args([
+            "service:create",
+            name,
+            "--type",
+            "postgresql11",
+            "--plan",
+            "shared",
+        ])
         .expect(0)
         .stdout(&queued(
             &format!("service:create map[name:{name} plan:shared type:postgresql11]"),
@@ -59,9 +76,7 @@ fn create_service(sb: &TestSandbox, name: &str, extensions: &str) {
         .args(["--service", name, "option:set", "extensions", extensions])
         .expect(0)
         .stdout(&queued(
-            &format!(
-                "service:option:set map[option:extensions service:{name} value:{extensions}]"
-            ),
+            &format!("service:option:set map[option:extensions service:{name} value:{extensions}]"),
             2,
         ))
         .run();
@@ -185,7 +200,8 @@ fn postgresql_11_data_of_every_common_kind_arrives_row_by_row_on_a_real_postgres
     let source = connection_url(&sb, "olddb");
     assert!(psql(&source, "SHOW server_version_num").starts_with("11"));
     psql(&source, SCHEMA);
-    let session = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';";
+    let session =
+        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';";
 
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = dir.path().join("plan.yaml");
@@ -238,7 +254,10 @@ fn postgresql_11_data_of_every_common_kind_arrives_row_by_row_on_a_real_postgres
     );
     // Identity and sequences go on past the source's values.
     assert_eq!(
-        psql(&target, "INSERT INTO kinds DEFAULT VALUES RETURNING id, ticket"),
+        psql(
+            &target,
+            "INSERT INTO kinds DEFAULT VALUES RETURNING id, ticket"
+        ),
         "304|100006"
     );
 }

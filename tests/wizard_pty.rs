@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::model::ServiceType;
-use crate::sandbox::{EngineConfig, emulated_servers};
 use crate::sandbox::process::{StopOutcome, serve_foreground, stop as stop_server};
+use crate::sandbox::{EngineConfig, emulated_servers};
 use crate::ui::Output;
 
 pub async fn serve(

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-
 use super::sandbox::sandbox_env;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_setops-migrate");

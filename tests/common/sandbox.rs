@@ -33,16 +33,16 @@ pub fn scratch_cluster(major: u32) -> &'static PostgresCluster {
     let mut clusters = CLUSTERS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    clusters.entry(major).or_insert_with(|| {
-        match PostgresCluster::start_scratch(major) {
+    clusters
+        .entry(major)
+        .or_insert_with(|| match PostgresCluster::start_scratch(major) {
             Ok(c) => Box::leak(Box::new(c)),
             Err(e) => panic!(
                 "this test needs PostgreSQL {major}: {e}\nscripts/test installs every emulated \
                  version (scripts/install-servers), and the PostgreSQL client with \
                  `apt-get install postgresql-client`"
             ),
-        }
-    })
+        })
 }
 
 /// The environment a command that starts a sandbox gets: the shared clusters, the servers

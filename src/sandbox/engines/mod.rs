@@ -16,8 +16,8 @@ mod mongo;
 pub(crate) mod postgres;
 mod procs;
 pub use procs::PROGRAM_PATH_ENV;
-pub mod servers;
 pub(crate) mod redis;
+pub mod servers;
 
 use std::collections::BTreeMap;
 use std::fs;

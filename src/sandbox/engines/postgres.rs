@@ -33,9 +33,9 @@ mod postmaster;
 mod programs;
 mod record;
 mod run_as;
-mod urls;
 #[cfg(test)]
 mod tests;
+mod urls;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -47,8 +47,8 @@ pub use urls::PostgresUrls;
 
 use super::servers::{self, Product};
 use super::{BackupSummary, Engine, RestoreSummary, SeedData, ServiceRef};
-use crate::model::ServiceType;
 use crate::api::{ConnectionKind, ServiceConnection};
+use crate::model::ServiceType;
 use crate::sandbox::{Error, Result};
 use conn::Superuser;
 use record::ClusterFile;

@@ -290,7 +290,6 @@ fn parse_version(product: Product, text: &str) -> Option<String> {
     (!version.is_empty() && version.starts_with(|c: char| c.is_ascii_digit())).then_some(version)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,7 +331,11 @@ mod tests {
 
     #[test]
     fn the_wanted_major_wins_over_newer_ones() {
-        let found = [build("15.18", "/a"), build("11.22", "/b"), build("13.23", "/c")];
+        let found = [
+            build("15.18", "/a"),
+            build("11.22", "/b"),
+            build("13.23", "/c"),
+        ];
         let choice = choose_from(&found, Product::Postgres, 13, false).unwrap();
         assert_eq!(choice.build.bin, PathBuf::from("/c"));
         assert!(choice.exact());
@@ -355,7 +358,10 @@ mod tests {
         let refused = choose_from(&found, Product::Postgres, 11, true)
             .unwrap_err()
             .to_string();
-        assert!(refused.contains("PostgreSQL 11 is not installed"), "{refused}");
+        assert!(
+            refused.contains("PostgreSQL 11 is not installed"),
+            "{refused}"
+        );
         assert!(refused.contains("15.18 in /a"), "{refused}");
         assert!(refused.contains("scripts/install-servers"), "{refused}");
     }
@@ -365,7 +371,10 @@ mod tests {
         let refused = choose_from(&[], Product::Redis, 6, false)
             .unwrap_err()
             .to_string();
-        assert!(refused.contains("Redis 6 is not installed (found: none)"), "{refused}");
+        assert!(
+            refused.contains("Redis 6 is not installed (found: none)"),
+            "{refused}"
+        );
         assert!(refused.contains("scripts/install-servers"), "{refused}");
     }
 }

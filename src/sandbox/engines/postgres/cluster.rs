@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::procs::{self, stop_with_this_process};
+use super::super::servers::Choice;
 use super::conn::{Endpoint, Superuser};
 use super::location::{self, write_for};
 use super::postmaster::{self, running_postmaster, server_command, start_server, wait_ready};
-use super::super::servers::Choice;
 use super::programs;
 use super::record::{ClusterFile, FILE_NAME, OwnCluster};
 use super::run_as::{RunAs, open_no_follow};

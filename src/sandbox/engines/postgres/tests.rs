@@ -418,7 +418,10 @@ fn a_stored_admin_url_is_used_by_a_later_open_without_one() {
         later.env_value(&svc, "").expect("env"),
         first.env_value(&svc, "").expect("env")
     );
-    assert!(!dir.path().join("postgres/13/data").exists(), "no own cluster");
+    assert!(
+        !dir.path().join("postgres/13/data").exists(),
+        "no own cluster"
+    );
 
     let bad = PostgresEngine::new(dir.path(), Some("mysql://x@y/z"), true);
     let err = bad.available(PG13).expect_err("bad url").to_string();

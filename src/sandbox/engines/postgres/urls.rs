@@ -72,7 +72,10 @@ mod tests {
         let text = "11=postgresql://a@h:1/postgres 13=postgresql://b@h:2/postgres?x=a=b";
         let urls = PostgresUrls::parse(text).unwrap();
         assert_eq!(urls.for_major(11), Some("postgresql://a@h:1/postgres"));
-        assert_eq!(urls.for_major(13), Some("postgresql://b@h:2/postgres?x=a=b"));
+        assert_eq!(
+            urls.for_major(13),
+            Some("postgresql://b@h:2/postgres?x=a=b")
+        );
         assert_eq!(urls.for_major(15), None);
         assert_eq!(PostgresUrls::parse("").unwrap().for_major(11), None);
     }
@@ -93,6 +96,9 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(word.contains("\"eleven\" is not a PostgreSQL major"), "{word}");
+        assert!(
+            word.contains("\"eleven\" is not a PostgreSQL major"),
+            "{word}"
+        );
     }
 }
