@@ -234,7 +234,9 @@ impl Engines {
     fn describe_server(&self, service_type: ServiceType) -> Option<Result<String>> {
         let i = &*self.inner;
         match servers::wanted(service_type)?.0 {
-            servers::Product::Postgres => Some(i.postgres.describe(service_type)),
+            servers::Product::Postgres | servers::Product::PostgresClient => {
+                Some(i.postgres.describe(service_type))
+            }
             servers::Product::Redis => Some(i.redis.describe(service_type)),
         }
     }

@@ -30,6 +30,8 @@ const INSTALL: &str = "run scripts/install-servers from the setops-migrate repos
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Product {
     Postgres,
+    /// psql, pg_dump and pg_restore: the newest installed is used for every server version.
+    PostgresClient,
     Redis,
 }
 
@@ -37,6 +39,7 @@ impl Product {
     fn name(self) -> &'static str {
         match self {
             Product::Postgres => "PostgreSQL",
+            Product::PostgresClient => "the PostgreSQL client",
             Product::Redis => "Redis",
         }
     }
@@ -45,6 +48,7 @@ impl Product {
     fn programs(self) -> &'static [&'static str] {
         match self {
             Product::Postgres => &["initdb", "pg_ctl", "postgres"],
+            Product::PostgresClient => &["psql", "pg_restore", "pg_dump"],
             Product::Redis => &["redis-server"],
         }
     }
@@ -52,7 +56,7 @@ impl Product {
     /// The subdirectory of the servers directory holding `major`.
     fn install_dir(self, major: u32) -> String {
         match self {
-            Product::Postgres => format!("postgresql-{major}"),
+            Product::Postgres | Product::PostgresClient => format!("postgresql-{major}"),
             Product::Redis => format!("redis-{major}"),
         }
     }
@@ -133,6 +137,31 @@ pub fn choose(product: Product, major: u32, exact: bool) -> Result<Choice> {
         .map_err(Error::repeated)
 }
 
+/// The newest installed build of `product` (for the PostgreSQL client, which restores into
+/// every server version, as a platform's newest client would). Looked up once per process.
+pub fn newest(product: Product) -> Result<Build> {
+    static NEWEST: Mutex<BTreeMap<Product, Result<Build>>> = Mutex::new(BTreeMap::new());
+    let mut newest = NEWEST.lock().unwrap_or_else(PoisonError::into_inner);
+    newest
+        .entry(product)
+        .or_insert_with(|| {
+            candidates(product, 0)
+                .into_iter()
+                .max_by(|a, b| version_key(&a.version).cmp(&version_key(&b.version)))
+                .ok_or_else(|| {
+                    Error::Engine(format!(
+                        "{} ({}) was not found {}",
+                        product.name(),
+                        product.programs().join(", "),
+                        looked_in(product, 0)
+                    ))
+                })
+        })
+        .as_ref()
+        .cloned()
+        .map_err(Error::repeated)
+}
+
 /// Whether [`EXACT_VERSIONS_ENV`] asks for exact versions.
 pub fn exact_versions_from_env() -> bool {
     std::env::var_os(EXACT_VERSIONS_ENV).is_some_and(|v| v == "1")
@@ -166,9 +195,10 @@ fn choose_from(
                 .map(|b| format!("{} in {}", b.version, b.bin.display()))
                 .collect();
             Err(Error::Engine(format!(
-                "{} {major} is not installed (found: {}); {INSTALL}, or set {SERVERS_DIR_ENV} to \
-                 the directory it installed into",
+                "{} {major} is not installed (looked {}; found: {}); {INSTALL}, or set \
+                 {SERVERS_DIR_ENV} to the directory it installed into",
                 product.name(),
+                looked_in(product, major),
                 if found.is_empty() {
                     "none".to_owned()
                 } else {
@@ -192,10 +222,10 @@ fn candidates(product: Product, major: u32) -> Vec<Build> {
         Some(list) => std::env::split_paths(&list).collect(),
         None => {
             let mut dirs = Vec::new();
-            if let Some(servers) = servers_dir() {
+            if let Some(servers) = servers_dir().filter(|_| product != Product::PostgresClient) {
                 dirs.push(servers.join(product.install_dir(major)).join("bin"));
             }
-            if product == Product::Postgres {
+            if product != Product::Redis {
                 dirs.extend(debian_postgres_dirs());
             }
             if let Some(path) = std::env::var_os("PATH") {
@@ -214,6 +244,28 @@ fn candidates(product: Product, major: u32) -> Vec<Build> {
         }
     }
     builds
+}
+
+/// Where [`candidates`] looks, for messages.
+fn looked_in(product: Product, major: u32) -> String {
+    if let Some(list) = std::env::var_os(PROGRAM_PATH_ENV) {
+        return format!("in {PROGRAM_PATH_ENV} ({})", list.to_string_lossy());
+    }
+    let mut places = Vec::new();
+    if let Some(servers) = servers_dir().filter(|_| product != Product::PostgresClient) {
+        places.push(
+            servers
+                .join(product.install_dir(major))
+                .join("bin")
+                .display()
+                .to_string(),
+        );
+    }
+    if product != Product::Redis {
+        places.push(format!("{DEBIAN_POSTGRES}/*/bin"));
+    }
+    places.push("PATH".to_owned());
+    format!("in {}", places.join(", "))
 }
 
 /// The servers directory: the variable, else the default `scripts/install-servers` uses.
@@ -280,7 +332,7 @@ fn inspect(product: Product, dir: &Path) -> Option<Build> {
 /// `postgres (PostgreSQL) 11.22` -> `11.22`; `Redis server v=6.2.14 sha=…` -> `6.2.14`.
 fn parse_version(product: Product, text: &str) -> Option<String> {
     let token = match product {
-        Product::Postgres => text.split_whitespace().nth(2)?,
+        Product::Postgres | Product::PostgresClient => text.split_whitespace().nth(2)?,
         Product::Redis => text.split_whitespace().find_map(|t| t.strip_prefix("v="))?,
     };
     let version: String = token
