@@ -424,7 +424,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            refused.contains("Redis 6 is not installed (found: none)"),
+            refused.contains("Redis 6 is not installed (looked in ")
+                && refused.contains("; found: none)"),
             "{refused}"
         );
         assert!(refused.contains("scripts/install-servers"), "{refused}");
