@@ -261,3 +261,72 @@ fn postgresql_11_data_of_every_common_kind_arrives_row_by_row_on_a_real_postgres
         "304|100006"
     );
 }
+
+/// CLI 2.x stage definitions offer PostgreSQL 14 to 16 and Redis 7: a postgresql11 database
+/// upgraded to postgresql15 and a redis6 cache copied to redis7 land on real servers of those
+/// versions (Debian's PostgreSQL 15 and Redis 7). CLI 1.x has no such types: the same plan is
+/// refused before anything is created.
+#[test]
+fn cli_2_moves_data_onto_its_own_versions_and_cli_1_refuses_those_types_up_front() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.fit_for_cli("2.3.4", &["database", "cache"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: database\n    \
+         target: database15\n    type: postgresql15\n    plan: db.t3.micro\n    backup: fresh\n  \
+         - source: cache\n    target: cache7\n    type: redis7\n    plan: cache.t3.micro\n    \
+         backup: fresh\n",
+    )
+    .expect("write plan");
+    let plan_arg = plan.to_str().expect("utf-8");
+
+    let before = sb.services();
+    sb.cli_cmd("1.4.1")
+        .args(["run", plan_arg, "--yes"])
+        .expect(2)
+        .stderr_has(
+            "migrations[0] (database15): postgresql15 is offered only through SetOps CLI 2.x \
+             stage definitions; this setops is 1.4.1",
+        )
+        .run();
+    assert_eq!(sb.services(), before, "nothing was created");
+
+    sb.cli_cmd("2.3.4")
+        .args(["run", plan_arg, "--yes"])
+        .expect(0)
+        .any_stdout()
+        .stderr_has("data not compared")
+        .run();
+    // The CLI offers no connection to data: both ends are checked here, from the outside.
+    let target = connection_url(&sb, "database15");
+    assert!(psql(&target, "SHOW server_version_num").starts_with("15"));
+    let source = connection_url(&sb, "database");
+    for table in ["customers", "orders", "order_items", "products"] {
+        let sql = format!(
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {table} t"
+        );
+        assert_eq!(psql(&target, &sql), psql(&source, &sql), "{table}");
+    }
+    let cache = redis::Client::open(connection_url(&sb, "cache7"))
+        .expect("redis URL")
+        .get_connection();
+    let mut cache = cache.expect("redis7 connects");
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut cache)
+        .expect("info");
+    assert!(info.contains("redis_version:7."), "{info}");
+    let keys: usize = redis::cmd("DBSIZE").query(&mut cache).expect("dbsize");
+    assert_eq!(keys, 500);
+    assert_eq!(
+        psql(
+            &target,
+            "SELECT count(*) FROM customers WHERE email = 'CUSTOMER1@example.com'"
+        ),
+        "1",
+        "citext still compares without case on 15"
+    );
+}

@@ -214,11 +214,15 @@ impl Engines {
         match service_type {
             ServiceType::Volume => Ok(&i.volume),
             ServiceType::S3 => Ok(&i.s3),
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => i
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => i
                 .postgres
                 .available(service_type)
                 .map(|()| &i.postgres as &dyn Engine),
-            ServiceType::Redis6 => i
+            ServiceType::Redis6 | ServiceType::Redis7 => i
                 .redis
                 .available(service_type)
                 .map(|()| &i.redis as &dyn Engine),

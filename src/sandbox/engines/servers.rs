@@ -24,7 +24,31 @@ pub const SERVERS_DIR_ENV: &str = "SETOPS_SANDBOX_SERVERS";
 pub const EXACT_VERSIONS_ENV: &str = "SETOPS_SANDBOX_EXACT_VERSIONS";
 
 const DEBIAN_POSTGRES: &str = "/usr/lib/postgresql";
-const INSTALL: &str = "run scripts/install-servers from the setops-migrate repository";
+/// What `scripts/install-servers` installs; other versions come from elsewhere.
+const INSTALLED_BY_SCRIPT: [(Product, u32); 3] = [
+    (Product::Postgres, 11),
+    (Product::Postgres, 13),
+    (Product::Redis, 6),
+];
+
+/// How to get `major` of `product`, for messages.
+fn install_hint(product: Product, major: u32) -> String {
+    if INSTALLED_BY_SCRIPT.contains(&(product, major)) {
+        return "run scripts/install-servers from the setops-migrate repository".to_owned();
+    }
+    let dir = servers_dir()
+        .map(|d| {
+            d.join(product.install_dir(major))
+                .join("bin")
+                .display()
+                .to_string()
+        })
+        .unwrap_or_else(|| format!("$SETOPS_SANDBOX_SERVERS/{}/bin", product.install_dir(major)));
+    format!(
+        "install {} {major} (a Debian package, or a build whose programs are in {dir})",
+        product.name()
+    )
+}
 
 /// A server product the sandbox runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,14 +88,10 @@ impl Product {
 
 /// The server product and major version that emulates a service type, if it runs one.
 pub fn wanted(service_type: ServiceType) -> Option<(Product, u32)> {
-    match service_type {
-        ServiceType::Postgresql11 => Some((Product::Postgres, 11)),
-        ServiceType::Postgresql13 => Some((Product::Postgres, 13)),
-        ServiceType::Redis6 => Some((Product::Redis, 6)),
-        ServiceType::Volume
-        | ServiceType::S3
-        | ServiceType::Mongodb4
-        | ServiceType::Elasticsearch7 => None,
+    match (service_type.postgresql_major(), service_type.redis_major()) {
+        (Some(major), _) => Some((Product::Postgres, major)),
+        (_, Some(major)) => Some((Product::Redis, major)),
+        (None, None) => None,
     }
 }
 
@@ -115,8 +135,9 @@ impl Choice {
         );
         if !self.exact() {
             text.push_str(&format!(
-                ", standing in for {product} {}, which is not installed ({INSTALL})",
-                self.wanted
+                ", standing in for {product} {}, which is not installed: {}",
+                self.wanted,
+                install_hint(self.build.product, self.wanted)
             ));
         }
         text
@@ -195,7 +216,7 @@ fn choose_from(
                 .map(|b| format!("{} in {}", b.version, b.bin.display()))
                 .collect();
             Err(Error::Engine(format!(
-                "{} {major} is not installed (looked {}; found: {}); {INSTALL}, or set \
+                "{} {major} is not installed (looked {}; found: {}); {}, or set \
                  {SERVERS_DIR_ENV} to the directory it installed into",
                 product.name(),
                 looked_in(product, major),
@@ -203,7 +224,8 @@ fn choose_from(
                     "none".to_owned()
                 } else {
                     found.join(", ")
-                }
+                },
+                install_hint(product, major)
             )))
         }
     }
@@ -401,9 +423,9 @@ mod tests {
         assert_eq!(choice.build.version, "15.18");
         assert!(!choice.exact());
         assert!(
-            choice
-                .describe()
-                .contains("standing in for PostgreSQL 11, which is not installed"),
+            choice.describe().contains(
+                "standing in for PostgreSQL 11, which is not installed: run scripts/install-servers"
+            ),
             "{}",
             choice.describe()
         );
