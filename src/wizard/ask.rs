@@ -181,14 +181,22 @@ pub fn target(
 }
 
 pub fn service_type(
+    platform: &dyn Platform,
     prompter: &mut dyn Prompter,
     flags: &Flags,
     source: &Service,
 ) -> Result<ServiceType> {
     if let Some(t) = flags.service_type {
+        if let Some(why) = platform.refuses_type(t) {
+            return Err(Error::Usage(format!("--type {t}: {why}")));
+        }
         return Ok(t);
     }
-    let types = checks::migratable_types();
+    // Only what this platform can create (a setops 1.x has no 2.x-only types).
+    let types: Vec<ServiceType> = checks::migratable_types()
+        .into_iter()
+        .filter(|t| platform.refuses_type(*t).is_none())
+        .collect();
     let rows: Vec<(String, String)> = types
         .iter()
         .map(|t| {
