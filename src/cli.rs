@@ -73,7 +73,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub sandbox: Option<PathBuf>,
     /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
-    /// cluster (used when a sandbox starts; remembered in its directory)
+    /// clusters; `11=URL 13=URL` gives each version its own (used when a sandbox starts;
+    /// remembered in its directory)
     #[cfg(feature = "sandbox")]
     #[arg(
         long,
@@ -112,7 +113,8 @@ pub enum Command {
     ServiceCreate {
         /// Name of the new service
         name: String,
-        /// Service type (postgresql11, postgresql13, s3, redis6, volume, elasticsearch7, mongodb4)
+        /// Service type (postgresql11, postgresql13, s3, redis6, volume, elasticsearch7, mongodb4;
+        /// CLI 2.x also postgresql14, postgresql15, postgresql16, redis7)
         #[arg(long = "type", value_name = "TYPE")]
         service_type: String,
         /// Plan (for example shared, db.t3.micro, cache.t3.micro)

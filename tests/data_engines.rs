@@ -170,6 +170,9 @@ fn postgresql_11_to_13_keeps_every_row_and_sequence_and_relinks_the_apps() {
 
     let target = app_env(&sb, "web")["DATABASE_URL"].clone();
     assert_ne!(target, source, "web still reaches the old database");
+    // A real upgrade: the source runs on PostgreSQL 11, the target on 13.
+    assert!(psql(&source, "SHOW server_version_num").starts_with("11"));
+    assert!(psql(&target, "SHOW server_version_num").starts_with("13"));
     assert_eq!(
         app_env(&sb, "worker")["DATABASE_URL"],
         target,
@@ -247,6 +250,11 @@ fn redis_copy_keeps_every_key_value_and_ttl_and_relinks_worker() {
     assert_ne!(target, source);
     let mut src = redis(&source);
     let mut dst = redis(&target);
+    // Both ends are real Redis 6 servers, as redis6 is on SetOps: the RDB was version 9.
+    for con in [&mut src, &mut dst] {
+        let info: String = redis::cmd("INFO").arg("server").query(con).expect("info");
+        assert!(info.contains("redis_version:6.2."), "{info}");
+    }
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut src).expect("keys");
     assert_eq!(keys.len(), 500, "the demo cache holds 500 keys");
     let size: usize = redis::cmd("DBSIZE").query(&mut dst).expect("dbsize");

@@ -780,9 +780,13 @@ fn demo_without_postgresql_and_redis_leaves_their_migrations_out_and_says_why() 
         .arg("demo")
         .expect(0)
         .any_stdout()
-        .stderr_has("Left out database -> database13: `psql` was not found")
-        .stderr_has("Left out cache -> cache2: `redis-server` was not found")
-        .stderr_has("apt-get install")
+        .stderr_has(
+            "Left out database -> database13: the PostgreSQL client (psql, pg_restore, pg_dump) \
+             was not found in SETOPS_SANDBOX_PROGRAM_PATH",
+        )
+        .stderr_has("apt-get install postgresql-client")
+        .stderr_has("Left out cache -> cache2: Redis 6 is not installed (looked in SETOPS_SANDBOX_PROGRAM_PATH")
+        .stderr_has("run scripts/install-servers")
         .run();
     check(
         ran.stdout.matches("identical").count() == 2,

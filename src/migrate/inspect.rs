@@ -74,6 +74,15 @@ pub async fn preflight(platform: &dyn Platform, plan: &Plan) -> Result<Stage> {
     }
     let services = platform.services(scope).await?;
     for m in &plan.migrations {
+        if let Some(why) = m.service_type.and_then(|t| platform.refuses_type(t)) {
+            return Err(Error::Usage(format!(
+                "{}: migrations[{}] ({}): {why}; choose a type this platform offers in `type:`, \
+                 or run with a setops CLI 2.x",
+                plan.path.display(),
+                m.index,
+                m.target
+            )));
+        }
         if let Some(source) = &m.source {
             let Some(service) = services.iter().find(|s| &s.name == source) else {
                 return Err(Error::Usage(format!(

@@ -189,7 +189,7 @@ mod tests {
     fn elasticsearch_is_not_listed_as_migratable() {
         assert_eq!(
             migratable_types(),
-            "postgresql11, postgresql13, s3, redis6, volume, mongodb4"
+            "postgresql11, postgresql13, postgresql14, postgresql15, postgresql16, s3, redis6, redis7, volume, mongodb4"
         );
     }
 }

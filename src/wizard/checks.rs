@@ -214,7 +214,9 @@ mod tests {
         assert!(err.contains("no backup format"), "{err}");
         let err = service_type("mysql").unwrap_err();
         assert!(
-            err.contains("postgresql11, postgresql13, s3, redis6, volume, mongodb4"),
+            err.contains(
+                "postgresql11, postgresql13, postgresql14, postgresql15, postgresql16, s3, redis6, redis7, volume, mongodb4"
+            ),
             "{err}"
         );
     }

@@ -214,11 +214,15 @@ impl Engines {
         match service_type {
             ServiceType::Volume => Ok(&i.volume),
             ServiceType::S3 => Ok(&i.s3),
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => i
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => i
                 .postgres
                 .available(service_type)
                 .map(|()| &i.postgres as &dyn Engine),
-            ServiceType::Redis6 => i
+            ServiceType::Redis6 | ServiceType::Redis7 => i
                 .redis
                 .available(service_type)
                 .map(|()| &i.redis as &dyn Engine),
@@ -234,7 +238,9 @@ impl Engines {
     fn describe_server(&self, service_type: ServiceType) -> Option<Result<String>> {
         let i = &*self.inner;
         match servers::wanted(service_type)?.0 {
-            servers::Product::Postgres => Some(i.postgres.describe(service_type)),
+            servers::Product::Postgres | servers::Product::PostgresClient => {
+                Some(i.postgres.describe(service_type))
+            }
             servers::Product::Redis => Some(i.redis.describe(service_type)),
         }
     }

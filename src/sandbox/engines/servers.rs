@@ -24,12 +24,38 @@ pub const SERVERS_DIR_ENV: &str = "SETOPS_SANDBOX_SERVERS";
 pub const EXACT_VERSIONS_ENV: &str = "SETOPS_SANDBOX_EXACT_VERSIONS";
 
 const DEBIAN_POSTGRES: &str = "/usr/lib/postgresql";
-const INSTALL: &str = "run scripts/install-servers from the setops-migrate repository";
+/// What `scripts/install-servers` installs; other versions come from elsewhere.
+const INSTALLED_BY_SCRIPT: [(Product, u32); 3] = [
+    (Product::Postgres, 11),
+    (Product::Postgres, 13),
+    (Product::Redis, 6),
+];
+
+/// How to get `major` of `product`, for messages.
+fn install_hint(product: Product, major: u32) -> String {
+    if INSTALLED_BY_SCRIPT.contains(&(product, major)) {
+        return "run scripts/install-servers from the setops-migrate repository".to_owned();
+    }
+    let dir = servers_dir()
+        .map(|d| {
+            d.join(product.install_dir(major))
+                .join("bin")
+                .display()
+                .to_string()
+        })
+        .unwrap_or_else(|| format!("$SETOPS_SANDBOX_SERVERS/{}/bin", product.install_dir(major)));
+    format!(
+        "install {} {major} (a Debian package, or a build whose programs are in {dir})",
+        product.name()
+    )
+}
 
 /// A server product the sandbox runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Product {
     Postgres,
+    /// psql, pg_dump and pg_restore: the newest installed is used for every server version.
+    PostgresClient,
     Redis,
 }
 
@@ -37,6 +63,7 @@ impl Product {
     fn name(self) -> &'static str {
         match self {
             Product::Postgres => "PostgreSQL",
+            Product::PostgresClient => "the PostgreSQL client",
             Product::Redis => "Redis",
         }
     }
@@ -45,6 +72,7 @@ impl Product {
     fn programs(self) -> &'static [&'static str] {
         match self {
             Product::Postgres => &["initdb", "pg_ctl", "postgres"],
+            Product::PostgresClient => &["psql", "pg_restore", "pg_dump"],
             Product::Redis => &["redis-server"],
         }
     }
@@ -52,7 +80,7 @@ impl Product {
     /// The subdirectory of the servers directory holding `major`.
     fn install_dir(self, major: u32) -> String {
         match self {
-            Product::Postgres => format!("postgresql-{major}"),
+            Product::Postgres | Product::PostgresClient => format!("postgresql-{major}"),
             Product::Redis => format!("redis-{major}"),
         }
     }
@@ -60,14 +88,10 @@ impl Product {
 
 /// The server product and major version that emulates a service type, if it runs one.
 pub fn wanted(service_type: ServiceType) -> Option<(Product, u32)> {
-    match service_type {
-        ServiceType::Postgresql11 => Some((Product::Postgres, 11)),
-        ServiceType::Postgresql13 => Some((Product::Postgres, 13)),
-        ServiceType::Redis6 => Some((Product::Redis, 6)),
-        ServiceType::Volume
-        | ServiceType::S3
-        | ServiceType::Mongodb4
-        | ServiceType::Elasticsearch7 => None,
+    match (service_type.postgresql_major(), service_type.redis_major()) {
+        (Some(major), _) => Some((Product::Postgres, major)),
+        (_, Some(major)) => Some((Product::Redis, major)),
+        (None, None) => None,
     }
 }
 
@@ -111,8 +135,9 @@ impl Choice {
         );
         if !self.exact() {
             text.push_str(&format!(
-                ", standing in for {product} {}, which is not installed ({INSTALL})",
-                self.wanted
+                ", standing in for {product} {}, which is not installed: {}",
+                self.wanted,
+                install_hint(self.build.product, self.wanted)
             ));
         }
         text
@@ -128,6 +153,31 @@ pub fn choose(product: Product, major: u32, exact: bool) -> Result<Choice> {
     chosen
         .entry((product, major, exact))
         .or_insert_with(|| choose_from(&candidates(product, major), product, major, exact))
+        .as_ref()
+        .cloned()
+        .map_err(Error::repeated)
+}
+
+/// The newest installed build of `product` (for the PostgreSQL client, which restores into
+/// every server version, as a platform's newest client would). Looked up once per process.
+pub fn newest(product: Product) -> Result<Build> {
+    static NEWEST: Mutex<BTreeMap<Product, Result<Build>>> = Mutex::new(BTreeMap::new());
+    let mut newest = NEWEST.lock().unwrap_or_else(PoisonError::into_inner);
+    newest
+        .entry(product)
+        .or_insert_with(|| {
+            candidates(product, 0)
+                .into_iter()
+                .max_by(|a, b| version_key(&a.version).cmp(&version_key(&b.version)))
+                .ok_or_else(|| {
+                    Error::Engine(format!(
+                        "{} ({}) was not found {}",
+                        product.name(),
+                        product.programs().join(", "),
+                        looked_in(product, 0)
+                    ))
+                })
+        })
         .as_ref()
         .cloned()
         .map_err(Error::repeated)
@@ -166,14 +216,16 @@ fn choose_from(
                 .map(|b| format!("{} in {}", b.version, b.bin.display()))
                 .collect();
             Err(Error::Engine(format!(
-                "{} {major} is not installed (found: {}); {INSTALL}, or set {SERVERS_DIR_ENV} to \
-                 the directory it installed into",
+                "{} {major} is not installed (looked {}; found: {}); {}, or set \
+                 {SERVERS_DIR_ENV} to the directory it installed into",
                 product.name(),
+                looked_in(product, major),
                 if found.is_empty() {
                     "none".to_owned()
                 } else {
                     found.join(", ")
-                }
+                },
+                install_hint(product, major)
             )))
         }
     }
@@ -192,10 +244,10 @@ fn candidates(product: Product, major: u32) -> Vec<Build> {
         Some(list) => std::env::split_paths(&list).collect(),
         None => {
             let mut dirs = Vec::new();
-            if let Some(servers) = servers_dir() {
+            if let Some(servers) = servers_dir().filter(|_| product != Product::PostgresClient) {
                 dirs.push(servers.join(product.install_dir(major)).join("bin"));
             }
-            if product == Product::Postgres {
+            if product != Product::Redis {
                 dirs.extend(debian_postgres_dirs());
             }
             if let Some(path) = std::env::var_os("PATH") {
@@ -214,6 +266,28 @@ fn candidates(product: Product, major: u32) -> Vec<Build> {
         }
     }
     builds
+}
+
+/// Where [`candidates`] looks, for messages.
+fn looked_in(product: Product, major: u32) -> String {
+    if let Some(list) = std::env::var_os(PROGRAM_PATH_ENV) {
+        return format!("in {PROGRAM_PATH_ENV} ({})", list.to_string_lossy());
+    }
+    let mut places = Vec::new();
+    if let Some(servers) = servers_dir().filter(|_| product != Product::PostgresClient) {
+        places.push(
+            servers
+                .join(product.install_dir(major))
+                .join("bin")
+                .display()
+                .to_string(),
+        );
+    }
+    if product != Product::Redis {
+        places.push(format!("{DEBIAN_POSTGRES}/*/bin"));
+    }
+    places.push("PATH".to_owned());
+    format!("in {}", places.join(", "))
 }
 
 /// The servers directory: the variable, else the default `scripts/install-servers` uses.
@@ -280,7 +354,7 @@ fn inspect(product: Product, dir: &Path) -> Option<Build> {
 /// `postgres (PostgreSQL) 11.22` -> `11.22`; `Redis server v=6.2.14 sha=…` -> `6.2.14`.
 fn parse_version(product: Product, text: &str) -> Option<String> {
     let token = match product {
-        Product::Postgres => text.split_whitespace().nth(2)?,
+        Product::Postgres | Product::PostgresClient => text.split_whitespace().nth(2)?,
         Product::Redis => text.split_whitespace().find_map(|t| t.strip_prefix("v="))?,
     };
     let version: String = token
@@ -349,9 +423,9 @@ mod tests {
         assert_eq!(choice.build.version, "15.18");
         assert!(!choice.exact());
         assert!(
-            choice
-                .describe()
-                .contains("standing in for PostgreSQL 11, which is not installed"),
+            choice.describe().contains(
+                "standing in for PostgreSQL 11, which is not installed: run scripts/install-servers"
+            ),
             "{}",
             choice.describe()
         );
@@ -372,7 +446,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            refused.contains("Redis 6 is not installed (found: none)"),
+            refused.contains("Redis 6 is not installed (looked in ")
+                && refused.contains("; found: none)"),
             "{refused}"
         );
         assert!(refused.contains("scripts/install-servers"), "{refused}");

@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use super::super::procs::find_program;
-use super::super::servers::{Choice, Product, choose};
+use super::super::servers::{Choice, Product, choose, newest};
 use crate::sandbox::{Error, Result};
 
 const INSTALL_HINT: &str = "install the PostgreSQL client: apt-get install postgresql-client";
@@ -51,10 +50,12 @@ pub(crate) fn clients() -> Result<&'static Clients> {
     static CLIENTS: OnceLock<Result<Clients>> = OnceLock::new();
     CLIENTS
         .get_or_init(|| {
+            let build = newest(Product::PostgresClient)
+                .map_err(|e| Error::Engine(format!("{e}; {INSTALL_HINT}")))?;
             Ok(Clients {
-                psql: find_program("psql", INSTALL_HINT)?,
-                pg_dump: find_program("pg_dump", INSTALL_HINT)?,
-                pg_restore: find_program("pg_restore", INSTALL_HINT)?,
+                psql: build.program("psql"),
+                pg_dump: build.program("pg_dump"),
+                pg_restore: build.program("pg_restore"),
             })
         })
         .as_ref()
