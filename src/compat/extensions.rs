@@ -154,7 +154,9 @@ pub enum Availability {
     Unknown,
 }
 
-/// Whether PostgreSQL `major` ships extension `name`; `None` for a major without a list here.
+/// Whether PostgreSQL `major` ships extension `name`; `None` for a major without a list here
+/// (14 to 16: no server build of theirs was at hand to take one from), whose extensions are not
+/// checked.
 pub fn availability(name: &str, major: u32) -> Option<Availability> {
     let list = match major {
         11 => PG11,

@@ -137,18 +137,15 @@ impl Finding {
 
 /// The PostgreSQL major version a service type runs.
 pub fn postgres_major(service_type: ServiceType) -> Option<u32> {
-    match service_type {
-        ServiceType::Postgresql11 => Some(11),
-        ServiceType::Postgresql13 => Some(13),
-        _ => None,
-    }
+    service_type.postgresql_major()
 }
 
-/// The newest RDB version a service type loads (Redis 6.x writes and reads 9).
+/// The newest RDB version a service type loads: Redis 6.x reads 9; `redis7` is Redis 7.0 here
+/// (README, "The sandbox"), which reads 10. Section 12 of the reference has the table.
 pub fn rdb_reads(service_type: ServiceType) -> Option<u32> {
-    match service_type {
-        ServiceType::Redis6 => Some(9),
-        _ => None,
+    match service_type.redis_major()? {
+        6 => Some(9),
+        _ => Some(10),
     }
 }
 

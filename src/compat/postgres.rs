@@ -11,9 +11,12 @@ use crate::model::ServiceType;
 use super::extensions::{Availability, availability};
 use super::{Check, Finding};
 
-/// The newest archive format SetOps restores into its postgresql11 and postgresql13 services:
-/// the 1.14 of pg_dump 12 to 15. Format 1.15 needs pg_restore 16, 1.16 needs 17.
-const SETOPS_RESTORES: ArchiveVersion = ArchiveVersion::new(1, 14, 0);
+/// The newest archive format SetOps restores into a service of PostgreSQL `major`: what that
+/// major's pg_restore reads, but at least the 1.14 of pg_dump 12 to 15, which SetOps restores
+/// into postgresql11 too. Format 1.15 needs pg_restore 16, 1.16 needs 17.
+fn setops_restores(major: u32) -> ArchiveVersion {
+    pg_restore_reads(major).max(ArchiveVersion::new(1, 14, 0))
+}
 
 /// The newest format the pg_restore of a major version reads (the table in section 12).
 pub fn pg_restore_reads(major: u32) -> ArchiveVersion {
@@ -41,7 +44,7 @@ pub(super) fn assess(
                 format: *format,
                 pg_dump: None,
                 target,
-                reads: SETOPS_RESTORES,
+                reads: setops_restores(major),
             }));
             return;
         }
@@ -66,12 +69,12 @@ pub(super) fn assess(
     let format = h.version;
     // Compared without the revision: pg_restore reads every revision of a minor it knows.
     let minor = |v: ArchiveVersion| (v.major, v.minor);
-    if minor(format) > minor(SETOPS_RESTORES) {
+    if minor(format) > minor(setops_restores(major)) {
         out.push(Finding::refuse(Check::ArchiveFormatTooNew {
             format,
             pg_dump: h.pg_dump_version.clone(),
             target,
-            reads: SETOPS_RESTORES,
+            reads: setops_restores(major),
         }));
     } else if minor(format) > minor(pg_restore_reads(major)) {
         out.push(Finding::warn(Check::ArchiveFormatNewerThanTargetClient {
@@ -125,12 +128,12 @@ pub(super) fn assess(
                 name: name.clone(),
                 target,
             })),
-            Some(Availability::Unknown) | None => {
-                out.push(Finding::warn(Check::ExtensionUnknown {
-                    name: name.clone(),
-                    target,
-                }))
-            }
+            Some(Availability::Unknown) => out.push(Finding::warn(Check::ExtensionUnknown {
+                name: name.clone(),
+                target,
+            })),
+            // No list for this major version: nothing to say either way.
+            None => {}
         }
     }
     if facts.large_objects > 0 {

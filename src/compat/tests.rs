@@ -4,7 +4,7 @@
 use crate::formats::head::from_bytes;
 use crate::formats::pg_archive::ArchiveVersion;
 use crate::formats::pg_archive::tests::{Entry, build};
-use crate::model::ServiceType::{self, Postgresql11, Postgresql13, Redis6};
+use crate::model::ServiceType::{self, Postgresql11, Postgresql13, Postgresql16, Redis6, Redis7};
 
 use super::*;
 
@@ -69,6 +69,21 @@ fn archive_formats_past_1_14_are_refused_with_the_pg_dump_to_use() {
 }
 
 #[test]
+fn postgresql16_restores_format_1_15_and_no_extension_list_means_no_extension_finding() {
+    let ext = Entry {
+        desc: "EXTENSION",
+        tag: "postgis",
+        ..Entry::default()
+    };
+    let v15 = archive((1, 15), "16.4", &[ext, table("shop")]);
+    assert!(checks(&v15, Postgresql16).is_empty());
+    assert_eq!(
+        checks(&archive((1, 16), "16.4", &[]), Postgresql16),
+        ["refuse archive_format_too_new"]
+    );
+}
+
+#[test]
 fn format_1_14_into_postgresql11_is_accepted_with_a_warning() {
     let facts = archive((1, 14), "11.22", &[table("shop")]);
     assert_eq!(
@@ -97,7 +112,15 @@ fn data_of_a_newer_major_is_refused_and_older_is_the_upgrade_path() {
     let from15 = archive((1, 14), "15.4", &[]);
     let text = words::refusals(&assess(&from15, Postgresql13)).join("\n");
     assert!(
-        text.contains("no SetOps PostgreSQL type runs PostgreSQL 15"),
+        text.contains("restore it into a postgresql15 service (or postgresql16) instead"),
+        "{text}"
+    );
+    let from17 = archive((1, 14), "17.2", &[]);
+    let text = words::refusals(&assess(&from17, Postgresql16)).join("\n");
+    assert!(
+        text.contains(
+            "no SetOps PostgreSQL type runs PostgreSQL 17 or newer; dump from a server of 16"
+        ),
         "{text}"
     );
 }
@@ -220,6 +243,16 @@ fn rdb_versions_against_redis6() {
     );
     let six = from_bytes(b"REDIS0009\xfa\x09redis-ver\x066.2.14", true);
     assert_eq!(assess(&six, Redis6), []);
+    // redis7 is Redis 7.0 here: RDB 10 loads, 7.2's 11 does not.
+    assert_eq!(assess(&seven, Redis7), []);
+    let text = assess(&from_bytes(b"REDIS0011", true), Redis7)[0]
+        .check
+        .to_string();
+    assert!(
+        text.contains("SetOps' redis7 reads RDB 10 at most"),
+        "{text}"
+    );
+    assert!(text.contains("Export from a Redis 7.0 server"), "{text}");
 }
 
 #[test]

@@ -25,13 +25,18 @@ fn written_by(format: ArchiveVersion) -> &'static str {
 
 /// `pg_dump -Fc --no-owner --no-acl` from the client of the target's major version.
 fn dump_again(target: ServiceType) -> String {
-    let client = match postgres_major(target) {
+    let major = postgres_major(target);
+    let client = match major {
         Some(major) => format!("PostgreSQL {major}'s pg_dump"),
         None => "the pg_dump of the target's version".to_owned(),
     };
+    let also = match major {
+        Some(..=15) => "; pg_dump 12 to 15 also write format 1.14",
+        _ => "",
+    };
     format!(
         "dump again with {client}: `pg_dump -Fc --no-owner --no-acl -d DATABASE -f FILE` (a pg_dump \
-         must not be older than the server it dumps; pg_dump 12 to 15 also write format 1.14)"
+         must not be older than the server it dumps{also})"
     )
 }
 
@@ -47,20 +52,29 @@ fn names(list: &[String]) -> String {
 
 /// The SetOps PostgreSQL types that run `major` or newer, for the way on.
 fn types_from(major: u32) -> String {
-    let fitting: Vec<&str> = [ServiceType::Postgresql11, ServiceType::Postgresql13]
+    let fitting: Vec<&str> = ServiceType::ALL
         .into_iter()
         .filter(|t| postgres_major(*t).is_some_and(|m| m >= major))
         .map(ServiceType::as_str)
         .collect();
     if fitting.is_empty() {
+        let newest = ServiceType::ALL
+            .into_iter()
+            .filter_map(postgres_major)
+            .max()
+            .unwrap_or_default();
         format!(
             "no SetOps PostgreSQL type runs PostgreSQL {major} or newer; dump from a server of \
-             13 or older"
+             {newest} or older"
         )
     } else {
+        let others = match &fitting[1..] {
+            [] => String::new(),
+            rest => format!(" (or {})", rest.join(", ")),
+        };
         format!(
-            "restore it into a {} service instead (set `type:` in the plan)",
-            fitting.join(" or ")
+            "restore it into a {} service{others} instead (set `type:` in the plan)",
+            fitting[0]
         )
     }
 }
@@ -204,12 +218,20 @@ impl fmt::Display for Check {
                     Some(v) => format!("Redis {v}"),
                     None => rdb_writer(*version).to_owned(),
                 };
+                let way_on = match target.redis_major() {
+                    Some(6) => {
+                        "Export from a Redis 6 server (redis-cli --rdb FILE), or restore \
+                                into a Redis 7 service"
+                    }
+                    _ => {
+                        "Export from a Redis 7.0 server (redis-cli --rdb FILE); SetOps offers \
+                          no Redis type that reads a newer RDB"
+                    }
+                };
                 write!(
                     f,
                     "the file was made by {made_by} (RDB {version}); SetOps' {target} reads RDB \
-                     {reads} at most (\"Can't handle RDB format version {version}\"). Export \
-                     from a Redis 6 server (redis-cli --rdb FILE), or restore into a Redis 7 \
-                     service"
+                     {reads} at most (\"Can't handle RDB format version {version}\"). {way_on}"
                 )
             }
             Check::TargetExists { target } => write!(
