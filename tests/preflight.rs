@@ -141,7 +141,7 @@ fn data_dumped_from_postgresql_13_is_refused_for_postgresql11() {
     validate(&plan)
         .expect(2)
         .stderr_has("the archive was dumped from PostgreSQL 13.23, newer than the PostgreSQL 11")
-        .stderr_has("restore it into a postgresql13 service instead")
+        .stderr_has("restore it into a postgresql13 service (or postgresql14, postgresql15, postgresql16) instead")
         .run();
     // The same archive into postgresql13 is the upgrade path.
     let plan = import_plan(

@@ -207,7 +207,7 @@ pub async fn chosen_backup(
         &findings,
         &format!(
             "backup {} of {source} was not downloaded and nothing was restored; target {} \
-             exists and is empty: change `backup:` in the plan (or destroy the target)",
+             was created and holds nothing from this run",
             backup.id, m.target
         ),
     )
