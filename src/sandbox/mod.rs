@@ -190,6 +190,13 @@ impl Sandbox {
             .map(|e| e.to_string())
     }
 
+    /// The major version of the server that runs services of `service_type` here (a stand-in's
+    /// when the type's own version is not installed); `None` when unknown (a server given by
+    /// URL) or the type runs none.
+    pub fn server_major(&self, service_type: crate::model::ServiceType) -> Option<u32> {
+        self.inner.engines.server_major(service_type)
+    }
+
     pub(crate) fn engines(&self) -> &engines::Engines {
         &self.inner.engines
     }

@@ -245,6 +245,18 @@ impl Engines {
         }
     }
 
+    /// The major version of the server that runs `service_type`, when known without starting
+    /// anything.
+    pub(crate) fn server_major(&self, service_type: ServiceType) -> Option<u32> {
+        let i = &*self.inner;
+        match servers::wanted(service_type)?.0 {
+            servers::Product::Postgres | servers::Product::PostgresClient => {
+                i.postgres.server_major(service_type)
+            }
+            servers::Product::Redis => i.redis.server_major(service_type),
+        }
+    }
+
     /// Stops every server the engines started.
     pub(crate) fn shutdown(&self) {
         self.inner.redis.shutdown();

@@ -194,6 +194,28 @@ impl PostgresEngine {
         }
     }
 
+    /// The major version of the server that runs `service_type` here: the one that made its
+    /// cluster's data, else the build a new cluster would use; `None` for a server given by URL.
+    pub(crate) fn server_major(&self, service_type: ServiceType) -> Option<u32> {
+        let version = self.version(service_type).ok()?;
+        let urls = self.urls.as_ref().ok()?;
+        match version.mode(urls).ok()? {
+            Mode::Admin { .. } => None,
+            Mode::Own => {
+                let existing = ClusterFile::load(&version.dir)
+                    .ok()?
+                    .own
+                    .filter(|own| own.data_dir.join("PG_VERSION").is_file());
+                match existing {
+                    Some(own) => cluster::data_major(&own.data_dir).ok(),
+                    None => programs::server_for(version.major, self.exact)
+                        .ok()
+                        .map(|p| p.choice.build.major),
+                }
+            }
+        }
+    }
+
     /// Which server runs `service_type` here, without starting anything.
     pub(crate) fn describe(&self, service_type: ServiceType) -> Result<String> {
         let version = self.version(service_type)?;

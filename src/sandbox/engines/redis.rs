@@ -107,6 +107,14 @@ impl RedisEngine {
         self.program(service_type).map(|_| ())
     }
 
+    /// The major version of the redis-server that runs `service_type` here.
+    pub(crate) fn server_major(&self, service_type: ServiceType) -> Option<u32> {
+        let (product, major) = servers::wanted(service_type)?;
+        servers::choose(product, major, self.exact)
+            .ok()
+            .map(|c| c.build.major)
+    }
+
     /// Which server runs `service_type` here.
     pub(crate) fn describe(&self, service_type: ServiceType) -> Result<String> {
         let (product, major) = servers::wanted(service_type)
