@@ -12,6 +12,7 @@
 
 mod dirs;
 pub(crate) mod dirtree;
+mod expansion;
 mod mongo;
 pub(crate) mod postgres;
 mod procs;
