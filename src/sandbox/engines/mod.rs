@@ -13,6 +13,8 @@
 mod dirs;
 pub(crate) mod dirtree;
 mod expansion;
+#[cfg(test)]
+mod fuzz;
 mod mongo;
 pub(crate) mod postgres;
 mod procs;

@@ -285,13 +285,19 @@ fn an_entry_declaring_more_than_the_budget_is_refused_before_a_byte_is_unpacked(
     header.set_size(100 << 30);
     header.set_cksum();
     let file = t.path().join("bomb.tar.gz");
-    let mut gz = GzEncoder::new(fs::File::create(&file).expect("create"), Compression::fast());
+    let mut gz = GzEncoder::new(
+        fs::File::create(&file).expect("create"),
+        Compression::fast(),
+    );
     gz.write_all(header.as_bytes()).expect("header");
     gz.finish().expect("gzip");
     let err = restore(&file, &dst).expect_err("refused").to_string();
     assert!(err.contains("decompression bomb"), "{err}");
     assert!(err.contains("100.0 GiB and counting"), "{err}");
-    assert_eq!(listing(&dst), vec![("kept.txt".to_owned(), b"old".to_vec())]);
+    assert_eq!(
+        listing(&dst),
+        vec![("kept.txt".to_owned(), b"old".to_vec())]
+    );
     assert_eq!(siblings(&dst), ["bomb.tar.gz", "svc"]);
 }
 
