@@ -310,7 +310,7 @@ fn cli_seeds() -> Vec<Vec<u8>> {
     while let Some(start) = rest.find("r#\"") {
         let after = &rest[start + 3..];
         let Some(end) = after.find("\"#") else { break };
-        seeds.push(after[..end].as_bytes().to_vec());
+        seeds.push(after.as_bytes()[..end].to_vec());
         rest = &after[end + 2..];
     }
     seeds.push(

@@ -81,15 +81,16 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, PlanIssue> {
     match crate::fsio::read_bounded(path, MAX_PLAN_BYTES) {
         Ok(bytes) => Ok(bytes),
         Err(e) if crate::fsio::is_too_large(&e) => {
+            // A device or pipe has no size to quote; it ran past the limit.
             let size = if meta.is_file() {
-                format!("{} bytes", meta.len())
+                format!("is {} bytes", meta.len())
             } else {
-                "larger than that".to_owned()
+                "holds more than that".to_owned()
             };
             Err(PlanIssue::whole_file(
                 path,
                 format!(
-                    "plan is {size}; the limit is 1 MiB ({MAX_PLAN_BYTES} bytes): a plan lists \
+                    "plan {size}; the limit is 1 MiB ({MAX_PLAN_BYTES} bytes): a plan lists \
                      migrations, not data"
                 ),
             ))

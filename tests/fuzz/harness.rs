@@ -32,7 +32,7 @@ fn seed() -> u64 {
         Err(_) => SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5e70_95),
+            .unwrap_or(0x005e_7095),
     }
 }
 

@@ -191,7 +191,9 @@ fn unpacked_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
 fn check_free_space(root: &Path, needed: u64) -> Result<()> {
     let stats = nix::sys::statvfs::statvfs(root)
         .map_err(|e| Error::Engine(format!("reading the free space of {}: {e}", root.display())))?;
-    let free = u64::from(stats.blocks_available()).saturating_mul(u64::from(stats.fragment_size()));
+    let free = stats
+        .blocks_available()
+        .saturating_mul(stats.fragment_size());
     if needed > free {
         return Err(Error::Engine(format!(
             "the archive unpacks to {needed} bytes, but the file system holding {} has only \

@@ -105,7 +105,7 @@ fn archives() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
-/// Every path under `root` with what it is: `d` directory, `l` link, else the file's bytes.
+/// Every path under `root` with what it is: `d` directory, `l` link, `f` and a file's bytes.
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -125,7 +125,9 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 out.insert(rel, b"d".to_vec());
                 stack.push(path);
             } else {
-                out.insert(rel, fs::read(&path).unwrap_or_default());
+                let mut bytes = b"f".to_vec();
+                bytes.extend(fs::read(&path).unwrap_or_default());
+                out.insert(rel, bytes);
             }
         }
     }

@@ -143,3 +143,35 @@ async fn read_pipe(
             }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_program_that_prints_without_end_is_stopped_at_the_limit() {
+        // `yes` prints `y` lines forever: the call ends once 16 MiB have come, and says why.
+        let runner = Runner::new(PathBuf::from("yes"), Vec::new());
+        let err = runner.run(None, &[]).await.expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("setops : it printed more than 16 MiB on stdout"),
+            "{text}"
+        );
+        assert!(text.contains("SETOPS_BIN"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn stdout_stderr_and_the_exit_code_are_kept_apart() {
+        let runner = Runner::new(PathBuf::from("sh"), Vec::new());
+        let ran = runner
+            .run(None, &["-c", "echo out; echo err >&2; exit 3"])
+            .await
+            .expect("ran");
+        assert_eq!(
+            (ran.stdout.as_str(), ran.stderr.as_str()),
+            ("out\n", "err\n")
+        );
+        assert_eq!(ran.code, Some(3));
+    }
+}
