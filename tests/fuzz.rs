@@ -3,7 +3,7 @@
 //! output parsers. (Archive extraction is fuzzed inside the crate, `sandbox::engines::fuzz`.)
 //!
 //! `cargo test` runs a short bounded pass (a few hundred inputs per target). For a long run:
-//! `FUZZ_CASES=100000 cargo test --release --test fuzz -- --nocapture`, or scripts/fuzz, which
+//! `FUZZ_CASES=100000 cargo test --test fuzz -- --nocapture`, or scripts/fuzz, which
 //! runs every target and adds up executions and crashes. `FUZZ_SEED` replays a run.
 
 #[path = "fuzz/harness.rs"]
