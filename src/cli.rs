@@ -352,9 +352,13 @@ pub enum SandboxCommand {
         /// Directory holding the sandbox's state (created and seeded when new)
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
-        /// Address to listen on
+        /// Address to listen on; a loopback address unless --public
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+        /// Allow a --listen address other machines can reach; the API, the services'
+        /// connection endpoint (passwords) and pre-signed transfer URLs are then served to them
+        #[arg(long)]
+        public: bool,
         /// World to seed a new directory with (default: the demo world)
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,

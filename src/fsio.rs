@@ -1,6 +1,13 @@
 //! Durable files: the one place that writes a file so a crash leaves either the old or the new
 //! content (temp file, fsync, rename, fsync the directory), private to its owner unless a caller
 //! asks for another mode. Returns plain `io::Result` so the client and the sandbox can both use it.
+//! Reading input whole, with a ceiling, is [`bounded`]'s job.
+
+mod bounded;
+pub use bounded::{
+    is_too_large, read_bounded, read_bounded_async, read_bounded_from, read_text_bounded,
+    shown_limit,
+};
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};

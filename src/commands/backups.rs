@@ -15,6 +15,7 @@ use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, Output, TableBuilder, format_size};
 
+use super::args;
 use super::context::{Connection, Context};
 
 pub async fn list(ctx: &Context) -> Result<()> {
@@ -61,6 +62,7 @@ pub fn backup_block(backup: &Backup) -> Block {
 pub async fn info(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.backup(&scope, service, id).await?;
     ctx.output.block(&backup_info_block(&backup), &backup);
@@ -111,6 +113,7 @@ pub fn backup_create_block(backup: &Backup) -> Block {
 pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.restore_backup(&scope, service, id).await?;
     ctx.output.block(&backup_block(&backup), &backup);
@@ -124,6 +127,7 @@ pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
 pub async fn destroy(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.destroy_backup(&scope, service, id).await?;
     ctx.output.block(&backup_block(&backup), &backup);
@@ -133,6 +137,7 @@ pub async fn destroy(ctx: &Context, id: &str) -> Result<()> {
 pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     download_with(&conn, &ctx.output, &scope, service, id, force, print_url).await
 }

@@ -423,6 +423,24 @@ pub fn print_summary(output: &Output, summary: &Summary) {
 }
 
 pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Result<()> {
+    // A journal is found by its plan: a path that names no plan file is a typo, not a plan that
+    // never ran.
+    match std::fs::metadata(plan) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(Error::usage(format!(
+                "PLAN {} is not a file; give the plan file the run was given",
+                plan.display()
+            )));
+        }
+        Err(e) => {
+            return Err(Error::usage(format!(
+                "PLAN {}: {e}; give the path of the plan file the run was given (its journal is \
+                 found beside it)",
+                plan.display()
+            )));
+        }
+    }
     let dir = state_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_state_dir(plan));

@@ -3,21 +3,68 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::ServiceType;
 use crate::sandbox::process::{StopOutcome, serve_foreground, stop as stop_server};
 use crate::sandbox::{EngineConfig, emulated_servers};
 use crate::ui::Output;
 
+/// Where `sandbox serve` listens, and whether an address other machines reach was asked for on
+/// purpose (`--public`).
+pub struct Listen {
+    pub addr: SocketAddr,
+    pub public: bool,
+}
+
+impl Listen {
+    /// Loopback is the default and always fine; anything else needs `--public`, because the
+    /// sandbox hands out what only its own machine should see.
+    fn check(&self) -> Result<()> {
+        if self.addr.ip().is_loopback() || self.public {
+            return Ok(());
+        }
+        Err(Error::usage(format!(
+            "--listen {}: not a loopback address, so every machine that reaches it could use this \
+             sandbox: {}. Listen on 127.0.0.1 (the default), or pass --public to do this on purpose",
+            self.addr,
+            EXPOSED.join("; ")
+        )))
+    }
+}
+
+/// What a sandbox on a reachable address serves to other machines.
+const EXPOSED: [&str; 3] = [
+    "the API, over plain HTTP (no TLS), to anyone holding a token of DIR/token or \
+     DIR/users/*.token",
+    "each service's connection endpoint, which answers token holders with database passwords",
+    "pre-signed transfer URLs, which download or upload a backup for anyone who holds one, \
+     without a token, until they expire",
+];
+
 pub async fn serve(
     output: &Output,
     dir: &Path,
-    listen: SocketAddr,
+    listen: Listen,
     seed: Option<&Path>,
     config: &EngineConfig,
 ) -> Result<()> {
+    listen.check()?;
     let servers = emulated_servers(dir, config);
-    serve_foreground(dir, listen, seed, config, |info, token_file| {
+    serve_foreground(dir, listen.addr, seed, config, |info, token_file| {
+        if !listen.addr.ip().is_loopback() {
+            // On stderr in every output format: a JSON consumer's log keeps the warning too.
+            eprintln!(
+                "warning: --public: this sandbox listens on {}, reachable from other machines:",
+                listen.addr
+            );
+            for item in EXPOSED {
+                eprintln!("  - {item}");
+            }
+            eprintln!(
+                "  Not exposed: the services' PostgreSQL and Redis servers listen on 127.0.0.1 \
+                 only."
+            );
+        }
         if output.is_json() {
             let servers: serde_json::Map<String, serde_json::Value> = servers
                 .iter()

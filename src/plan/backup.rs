@@ -62,8 +62,7 @@ pub(super) fn parse_backup(text: &str, plan_dir: &Path) -> Result<ParsedBackup, 
         }
         return Ok(ParsedBackup::File {
             written: written.to_owned(),
-            // join keeps an absolute path as it is.
-            resolved: plan_dir.join(written),
+            resolved: super::file_path::resolve(written, plan_dir)?,
         });
     }
     // SetOps prints backup IDs as lowercase hyphenated UUIDs; accept them in any case.

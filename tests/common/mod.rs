@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod bomb;
 pub mod cmd;
 pub mod crash;
 pub mod files;

@@ -134,7 +134,8 @@ fn read_session(instance: &str) -> Result<Option<Session>, Failure> {
     let Ok(path) = session_path(instance) else {
         return Ok(None);
     };
-    let text = match std::fs::read_to_string(&path) {
+    // A session is three short strings.
+    let text = match crate::fsio::read_text_bounded(&path, 64 * 1024) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("reading the session", &path, e).into()),

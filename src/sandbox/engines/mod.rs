@@ -12,6 +12,9 @@
 
 mod dirs;
 pub(crate) mod dirtree;
+mod expansion;
+#[cfg(test)]
+mod fuzz;
 mod mongo;
 pub(crate) mod postgres;
 mod procs;
