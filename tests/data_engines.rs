@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::data::{connection_url, psql};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,20 +51,6 @@ fn app_env(sb: &TestSandbox, app: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// One value from psql (unaligned, tuples only); panics with psql's error text.
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .expect("psql runs (apt-get install postgresql-client)");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// The user tables of a database, schema-qualified.
 fn tables(url: &str) -> Vec<String> {
     psql(
@@ -84,29 +72,6 @@ fn fingerprint(url: &str, table: &str) -> String {
              FROM {table} t"
         ),
     )
-}
-
-/// The sandbox's connection URL of a service no app links yet.
-fn connection_url(sb: &TestSandbox, service: &str) -> String {
-    let scope = setops_migrate::model::Scope {
-        project: "shop".into(),
-        stage: "production".into(),
-    };
-    let url = format!(
-        "{}{}",
-        sb.url,
-        setops_migrate::api::paths::service_connection(&scope, service)
-    );
-    let conn: setops_migrate::api::ServiceConnection = reqwest::blocking::Client::new()
-        .get(url)
-        .bearer_auth(&sb.token)
-        .send()
-        .expect("connection endpoint answers")
-        .error_for_status()
-        .expect("connection endpoint succeeds")
-        .json()
-        .expect("a ServiceConnection");
-    conn.url
 }
 
 fn redis(url: &str) -> redis::Connection {

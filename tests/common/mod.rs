@@ -7,6 +7,7 @@
 pub mod bomb;
 pub mod cmd;
 pub mod crash;
+pub mod data;
 pub mod files;
 pub mod oracle;
 pub mod oracle_pairs;
