@@ -73,7 +73,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub sandbox: Option<PathBuf>,
     /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
-    /// cluster (used when a sandbox starts; remembered in its directory)
+    /// clusters; `11=URL 13=URL` gives each version its own (used when a sandbox starts;
+    /// remembered in its directory)
     #[cfg(feature = "sandbox")]
     #[arg(
         long,
@@ -112,7 +113,8 @@ pub enum Command {
     ServiceCreate {
         /// Name of the new service
         name: String,
-        /// Service type (postgresql11, postgresql13, s3, redis6, volume, elasticsearch7, mongodb4)
+        /// Service type (postgresql11, postgresql13, s3, redis6, volume, elasticsearch7, mongodb4;
+        /// CLI 2.x also postgresql14, postgresql15, postgresql16, redis7)
         #[arg(long = "type", value_name = "TYPE")]
         service_type: String,
         /// Plan (for example shared, db.t3.micro, cache.t3.micro)
@@ -216,7 +218,8 @@ pub enum Command {
     /// Upload a backup file to the service given with --service
     #[command(name = "backup:upload")]
     BackupUpload {
-        /// Backup file (format of the service's type)
+        /// Backup file (format of the service's type); one the service cannot restore is
+        /// refused before anything is sent (exit 2)
         file: PathBuf,
         /// Print a command for an external uploader instead (with -o plain: only the URL)
         #[arg(long)]
@@ -235,6 +238,12 @@ pub enum Command {
         id: String,
     },
     /// Check plan files and list every problem (exit 2 if any)
+    ///
+    /// Offline: reads the plans and the local files they name, nothing else. A `file:` backup is
+    /// checked against the plan's `type:` (its format, archive version, the server it was dumped
+    /// from, extensions, RDB version): what the target cannot restore is a problem, warnings are
+    /// printed on stderr. Backups on the platform, and files whose type comes from the source,
+    /// are checked by `run --dry-run`.
     #[command(name = "plan:validate")]
     PlanValidate {
         /// Plan files
@@ -343,9 +352,13 @@ pub enum SandboxCommand {
         /// Directory holding the sandbox's state (created and seeded when new)
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
-        /// Address to listen on
+        /// Address to listen on; a loopback address unless --public
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+        /// Allow a --listen address other machines can reach; the API, the services'
+        /// connection endpoint (passwords) and pre-signed transfer URLs are then served to them
+        #[arg(long)]
+        public: bool,
         /// World to seed a new directory with (default: the demo world)
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,

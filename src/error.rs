@@ -242,6 +242,11 @@ impl Error {
             Error::Transport { .. } => Some(
                 "The platform did not answer; check the URL and your network, then run the same command again.",
             ),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => Some(
+                "The disk is full: free space on it (or give --state-dir a disk with room), then \
+                 run the same command again; the journal is kept and a download resumes where it \
+                 stopped.",
+            ),
             e if e.is_retryable() => Some("This looks temporary; run the same command again."),
             _ => None,
         }

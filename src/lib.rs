@@ -4,6 +4,7 @@ pub mod api;
 pub mod backoff;
 pub mod cli;
 pub mod commands;
+pub mod compat;
 pub mod error;
 pub mod formats;
 pub mod fsio;

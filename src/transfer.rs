@@ -9,6 +9,7 @@ mod download;
 mod download_tests;
 pub mod error;
 mod files;
+pub mod head;
 mod reader;
 mod resume;
 pub(crate) mod spool;

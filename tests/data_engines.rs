@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::data::{connection_url, psql};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,20 +51,6 @@ fn app_env(sb: &TestSandbox, app: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// One value from psql (unaligned, tuples only); panics with psql's error text.
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .expect("psql runs (apt-get install postgresql-client)");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// The user tables of a database, schema-qualified.
 fn tables(url: &str) -> Vec<String> {
     psql(
@@ -84,29 +72,6 @@ fn fingerprint(url: &str, table: &str) -> String {
              FROM {table} t"
         ),
     )
-}
-
-/// The sandbox's connection URL of a service no app links yet.
-fn connection_url(sb: &TestSandbox, service: &str) -> String {
-    let scope = setops_migrate::model::Scope {
-        project: "shop".into(),
-        stage: "production".into(),
-    };
-    let url = format!(
-        "{}{}",
-        sb.url,
-        setops_migrate::api::paths::service_connection(&scope, service)
-    );
-    let conn: setops_migrate::api::ServiceConnection = reqwest::blocking::Client::new()
-        .get(url)
-        .bearer_auth(&sb.token)
-        .send()
-        .expect("connection endpoint answers")
-        .error_for_status()
-        .expect("connection endpoint succeeds")
-        .json()
-        .expect("a ServiceConnection");
-    conn.url
 }
 
 fn redis(url: &str) -> redis::Connection {
@@ -170,6 +135,9 @@ fn postgresql_11_to_13_keeps_every_row_and_sequence_and_relinks_the_apps() {
 
     let target = app_env(&sb, "web")["DATABASE_URL"].clone();
     assert_ne!(target, source, "web still reaches the old database");
+    // A real upgrade: the source runs on PostgreSQL 11, the target on 13.
+    assert!(psql(&source, "SHOW server_version_num").starts_with("11"));
+    assert!(psql(&target, "SHOW server_version_num").starts_with("13"));
     assert_eq!(
         app_env(&sb, "worker")["DATABASE_URL"],
         target,
@@ -247,6 +215,11 @@ fn redis_copy_keeps_every_key_value_and_ttl_and_relinks_worker() {
     assert_ne!(target, source);
     let mut src = redis(&source);
     let mut dst = redis(&target);
+    // Both ends are real Redis 6 servers, as redis6 is on SetOps: the RDB was version 9.
+    for con in [&mut src, &mut dst] {
+        let info: String = redis::cmd("INFO").arg("server").query(con).expect("info");
+        assert!(info.contains("redis_version:6.2."), "{info}");
+    }
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut src).expect("keys");
     assert_eq!(keys.len(), 500, "the demo cache holds 500 keys");
     let size: usize = redis::cmd("DBSIZE").query(&mut dst).expect("dbsize");

@@ -219,7 +219,7 @@ fn every_example_loads() {
 #[test]
 fn truncated_and_mutated_plans_never_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = repo().join("tests/plans/fixtures");
+    let fixtures = repo().join("tests/plans/broken/fixtures");
     let valid = format!(
         "version: 1\nproject: shop\nstage: production\ndefaults:\n  backup: latest\n  wait_timeout: 2h\n\
          migrations:\n  - source: database\n    target: database13\n    type: postgresql13\n\

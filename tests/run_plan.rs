@@ -780,9 +780,13 @@ fn demo_without_postgresql_and_redis_leaves_their_migrations_out_and_says_why() 
         .arg("demo")
         .expect(0)
         .any_stdout()
-        .stderr_has("Left out database -> database13: `psql` was not found")
-        .stderr_has("Left out cache -> cache2: `redis-server` was not found")
-        .stderr_has("apt-get install")
+        .stderr_has(
+            "Left out database -> database13: the PostgreSQL client (psql, pg_restore, pg_dump) \
+             was not found in SETOPS_SANDBOX_PROGRAM_PATH",
+        )
+        .stderr_has("apt-get install postgresql-client")
+        .stderr_has("Left out cache -> cache2: Redis 6 is not installed (looked in SETOPS_SANDBOX_PROGRAM_PATH")
+        .stderr_has("run scripts/install-servers")
         .run();
     check(
         ran.stdout.matches("identical").count() == 2,
@@ -792,6 +796,40 @@ fn demo_without_postgresql_and_redis_leaves_their_migrations_out_and_says_why() 
     check(
         !ran.stdout.contains("database13") && !ran.stdout.contains("cache2"),
         "nothing of the left-out migrations ran",
+        &ran,
+    );
+}
+
+/// On a machine with only Debian's PostgreSQL 15 and Redis 7 (no emulated version installed),
+/// those servers stand in and the demo says so; the upgrade and the cache copy, whose stand-in
+/// backups no postgresql13 or redis6 takes, are left out with the reason instead of failing.
+#[test]
+fn demo_on_stand_in_servers_names_them_and_leaves_out_what_they_cannot_restore() {
+    let nothing = tempfile::tempdir().expect("temp dir");
+    let ran = Cmd::new()
+        .env(
+            setops_migrate::sandbox::servers::SERVERS_DIR_ENV,
+            nothing.path().to_str().expect("utf-8"),
+        )
+        .env(setops_migrate::sandbox::servers::EXACT_VERSIONS_ENV, "0")
+        // Own clusters, not the tests' shared servers of the real versions.
+        .env(setops_migrate::sandbox::POSTGRES_URL_ENV, "")
+        .arg("demo")
+        .expect(0)
+        .any_stdout()
+        .stderr_has("postgresql11 runs on PostgreSQL 15.")
+        .stderr_has(
+            "standing in for PostgreSQL 11, which is not installed: run scripts/install-servers",
+        )
+        .stderr_has("redis6 runs on Redis 7.")
+        .stderr_has(
+            "Left out database -> database13: postgresql11 runs on a stand-in server of version 15",
+        )
+        .stderr_has("Left out cache -> cache2: redis6 runs on a stand-in server of version 7")
+        .run();
+    check(
+        ran.stdout.matches("identical").count() == 2,
+        "files and media were still migrated",
         &ran,
     );
 }

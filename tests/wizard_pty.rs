@@ -4,8 +4,6 @@
 
 mod common;
 
-use setops_migrate::sandbox::POSTGRES_URL_ENV;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,7 +50,7 @@ impl Workspace {
             .env("HOME", self.path())
             .env("NO_COLOR", "1")
             .env("TERM", "xterm")
-            .env(POSTGRES_URL_ENV, common::postgres_url());
+            .envs(common::sandbox_env());
         let mut session = Session::spawn(command).expect("the binary starts on a pty");
         session
             .get_process_mut()

@@ -15,6 +15,7 @@ use crate::transfer;
 use crate::ui::progress::transfer_progress;
 use crate::ui::{Align, Block, Output, TableBuilder, format_size};
 
+use super::args;
 use super::context::{Connection, Context};
 
 pub async fn list(ctx: &Context) -> Result<()> {
@@ -61,6 +62,7 @@ pub fn backup_block(backup: &Backup) -> Block {
 pub async fn info(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.backup(&scope, service, id).await?;
     ctx.output.block(&backup_info_block(&backup), &backup);
@@ -111,6 +113,7 @@ pub fn backup_create_block(backup: &Backup) -> Block {
 pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.restore_backup(&scope, service, id).await?;
     ctx.output.block(&backup_block(&backup), &backup);
@@ -124,6 +127,7 @@ pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
 pub async fn destroy(ctx: &Context, id: &str) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     let backup = conn.platform.destroy_backup(&scope, service, id).await?;
     ctx.output.block(&backup_block(&backup), &backup);
@@ -133,6 +137,7 @@ pub async fn destroy(ctx: &Context, id: &str) -> Result<()> {
 pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> Result<()> {
     let scope = ctx.scope()?;
     let service = ctx.service()?;
+    let id = &args::backup_id(id)?;
     let conn = ctx.connect().await?;
     download_with(&conn, &ctx.output, &scope, service, id, force, print_url).await
 }
@@ -251,6 +256,21 @@ pub async fn upload_with(
     let target = platform.service(scope, service).await?;
     if let Err(what) = formats::check_for_type(file, target.service_type)? {
         return Err(Error::usage(format!("{what}; nothing was uploaded")));
+    }
+    // What the file's head says against the service's type: refusals stop here, warnings are
+    // shown and the upload goes on.
+    let findings = crate::compat::assess_file(file, target.service_type)?;
+    let refusals = crate::compat::words::refusals(&findings);
+    if !refusals.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: {service} is {}: {}; nothing was uploaded",
+            file.display(),
+            target.service_type,
+            refusals.join("; ")
+        )));
+    }
+    for warning in findings.iter().filter(|f| !f.refuses()) {
+        eprintln!("{}: {warning}", file.display());
     }
     let (size, sha256) = transfer::checksum_for_upload(file).await?;
     let filename = file_name(file);

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::args;
 use crate::cli::{GlobalArgs, PlatformKind};
 use crate::error::{Error, Result};
 use crate::model::Scope;
@@ -48,6 +49,7 @@ impl Context {
     pub fn engine_config(&self) -> crate::sandbox::EngineConfig {
         crate::sandbox::EngineConfig {
             postgres_url: self.global.postgres_url.clone().filter(|u| !u.is_empty()),
+            exact_versions: crate::sandbox::servers::exact_versions_from_env(),
         }
     }
 
@@ -186,20 +188,27 @@ impl Context {
         let stage = self.global.stage.clone().ok_or_else(|| {
             Error::usage("missing -s/--stage: this command works on one stage of a project (for example -p shop -s production)")
         })?;
+        args::project(&project)?;
+        args::stage(&stage)?;
         Ok(Scope { project, stage })
     }
 
     pub fn service(&self) -> Result<&str> {
-        self.global.service.as_deref().ok_or_else(|| {
+        let service = self.global.service.as_deref().ok_or_else(|| {
             Error::usage("missing --service NAME: this command works on one service (see `service` for the list)")
-        })
+        })?;
+        args::service("--service", service)?;
+        Ok(service)
     }
 
     pub fn app(&self) -> Result<&str> {
-        self.global
+        let app = self
+            .global
             .app
             .as_deref()
-            .ok_or_else(|| Error::usage("missing --app NAME: this command works on one app"))
+            .ok_or_else(|| Error::usage("missing --app NAME: this command works on one app"))?;
+        args::app("--app", app)?;
+        Ok(app)
     }
 }
 
@@ -238,13 +247,32 @@ fn front_bin(_dir: &Path) -> Result<PathBuf> {
     Err(Error::usage("this build has no sandbox"))
 }
 
+/// An API token is one line; a token file is never larger. `/dev/zero` or a log given by mistake
+/// stops here instead of filling memory.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
 fn read_token_file(path: &Path) -> Result<String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading token file", path, e))?;
+    let text = crate::fsio::read_text_bounded(path, MAX_TOKEN_FILE_BYTES).map_err(|e| {
+        if crate::fsio::is_too_large(&e) {
+            Error::usage(format!(
+                "--token-file {}: {e}; a token file holds only the API token, on one line",
+                path.display()
+            ))
+        } else {
+            Error::io("reading token file", path, e)
+        }
+    })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(Error::usage(format!(
             "token file {} is empty; put the API token in it",
+            path.display()
+        )));
+    }
+    if token.chars().any(char::is_control) {
+        return Err(Error::usage(format!(
+            "--token-file {}: holds more than one line (or control characters); a token file \
+             holds only the API token, on one line",
             path.display()
         )));
     }

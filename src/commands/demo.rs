@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
 use crate::migrate::verify::VerifyError;
 use crate::migrate::{self, Invocation, RunOptions};
-use crate::model::Scope;
+use crate::model::{Scope, ServiceType};
 use crate::platform::Platform;
 use crate::platform::http::HttpPlatform;
 use crate::platform::setops_cli::SetopsCli;
@@ -41,6 +41,9 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
         "Starting an embedded sandbox in {}",
         dir.display()
     ));
+    for line in super::sandbox::server_lines(&sandbox::emulated_servers(&dir, config)) {
+        ctx.output.note(&line);
+    }
     let running = sandbox::spawn(SpawnConfig {
         engine_config: config.clone(),
         ..SpawnConfig::new(&dir)
@@ -81,7 +84,7 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
     let scope = plan.scope.clone();
     leave_out_unavailable(ctx, sandbox, platform.as_ref(), &mut plan).await?;
 
-    let preview = migrate::preview(platform.as_ref(), &plan).await?;
+    let preview = migrate::preview(platform.as_ref(), &transfers, &plan).await?;
     print_preview(&ctx.output, &plan, &preview, false);
     let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
     let options = RunOptions {
@@ -145,7 +148,11 @@ async fn leave_out_unavailable(
         let reason = [source_type, m.service_type]
             .into_iter()
             .flatten()
-            .find_map(|t| sandbox.engine_unavailable(t));
+            .find_map(|t| sandbox.engine_unavailable(t))
+            .or_else(|| {
+                let source_type = source_type?;
+                stand_in_too_new(sandbox, source_type, m.service_type.unwrap_or(source_type))
+            });
         match reason {
             Some(reason) => ctx.output.note(&format!(
                 "Left out {} -> {}: {reason}",
@@ -162,6 +169,22 @@ async fn leave_out_unavailable(
     }
     plan.migrations = kept;
     Ok(())
+}
+
+/// Why a migration cannot run here when the source's type runs on a stand-in server newer than
+/// the target's type (PostgreSQL 15 standing in for 11 makes dumps that no postgresql13 takes):
+/// the preflight would rightly refuse it.
+fn stand_in_too_new(sandbox: &Sandbox, source: ServiceType, target: ServiceType) -> Option<String> {
+    let wanted = |t: ServiceType| t.postgresql_major().or(t.redis_major());
+    let (source_wanted, target_wanted) = (wanted(source)?, wanted(target)?);
+    let runs_on = sandbox.server_major(source)?;
+    (runs_on != source_wanted && runs_on > target_wanted).then(|| {
+        format!(
+            "{source} runs on a stand-in server of version {runs_on} here (version \
+             {source_wanted} is not installed), and its backups do not restore into {target}; \
+             scripts/install-servers installs the emulated versions"
+        )
+    })
 }
 
 /// Compares each source's data with its target's, file by file, straight from the sandbox's disk.

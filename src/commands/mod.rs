@@ -1,5 +1,6 @@
 //! One function per command; this file only routes the parsed command line to them.
 
+mod args;
 mod backups;
 mod changesets;
 mod context;
@@ -85,11 +86,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "sandbox")]
         Command::Demo { dir } => demo::demo(&ctx, dir.as_deref(), &ctx.engine_config()).await,
         #[cfg(feature = "sandbox")]
-        Command::Sandbox(SandboxCommand::Serve { dir, listen, seed }) => {
+        Command::Sandbox(SandboxCommand::Serve {
+            dir,
+            listen,
+            public,
+            seed,
+        }) => {
             sandbox::serve(
                 &ctx.output,
                 &dir,
-                listen,
+                sandbox::Listen {
+                    addr: listen,
+                    public,
+                },
                 seed.as_deref(),
                 &ctx.engine_config(),
             )

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
 use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
-use crate::plan::{Plan, PlanRejected, load_plan};
+use crate::plan::{BackupChoice, Plan, PlanRejected, load_plan};
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, Output, TableBuilder, format_size};
 use crate::wizard::{LinePrompter, Prompter};
@@ -21,11 +21,14 @@ pub fn validate(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
     let mut bad_plans = 0;
     for path in paths {
         match load_plan(path) {
-            Ok(plan) => ctx.output.line(&format!(
-                "{}: valid ({} migration(s))",
-                path.display(),
-                plan.migrations.len()
-            )),
+            Ok(plan) => {
+                ctx.output.line(&format!(
+                    "{}: valid ({} migration(s))",
+                    path.display(),
+                    plan.migrations.len()
+                ));
+                print_file_warnings(&plan)?;
+            }
             Err(issues) => {
                 bad_plans += 1;
                 problems += issues.len();
@@ -39,6 +42,25 @@ pub fn validate(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
         return Err(Error::Usage(format!(
             "{problems} problem(s) in {bad_plans} plan(s); fix them and validate again"
         )));
+    }
+    Ok(())
+}
+
+/// The compatibility warnings of the plan's `file:` backups whose target type the plan names
+/// (the loader refused what a check refuses). Offline: backups on the platform, and files whose
+/// type comes from the source, are checked by `run --dry-run`.
+fn print_file_warnings(plan: &Plan) -> Result<()> {
+    for m in &plan.migrations {
+        if let (BackupChoice::File(file), Some(service_type)) = (&m.backup, m.service_type) {
+            for finding in crate::compat::assess_file(file, service_type)? {
+                eprintln!(
+                    "{}: migrations[{}] ({}): {finding}",
+                    plan.path.display(),
+                    m.index,
+                    m.target
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -69,17 +91,21 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         .unwrap_or_else(|| default_state_dir(&args.plan));
     let conn = ctx.connect().await?;
     if args.dry_run {
-        let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
+        let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, &plan).await?;
         print_preview(&ctx.output, &plan, &preview, true);
-        return Ok(());
+        return preview.refusal(&plan).map_or(Ok(()), Err);
     }
     let identity = identity(conn.platform.as_ref(), &plan, &state_dir).await?;
     let finished = !args.restart && journal::finished(&state_dir, &plan, &identity);
     if !finished {
-        let preview = migrate::preview(conn.platform.as_ref(), &plan).await?;
+        let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, &plan).await?;
         // In JSON mode a run's stdout is events only; the preview is a document of a dry run.
         if !ctx.output.is_json() {
             print_preview(&ctx.output, &plan, &preview, false);
+        }
+        // A refusal stops here, before the question and before anything is created.
+        if let Some(refused) = preview.refusal(&plan) {
+            return Err(refused);
         }
         confirm(args, &plan, &mut LinePrompter::default())?;
     }
@@ -305,6 +331,9 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
         }
         output.line(&table.render());
         output.line(&format!("backup: {}", backup_text(&item.backup)));
+        for finding in &item.findings {
+            output.line(&finding.to_string());
+        }
         output.line(
             "steps: create target + commit, backup, download, upload, restore, wait, verify, relink (one commit for all apps)",
         );
@@ -394,6 +423,24 @@ pub fn print_summary(output: &Output, summary: &Summary) {
 }
 
 pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Result<()> {
+    // A journal is found by its plan: a path that names no plan file is a typo, not a plan that
+    // never ran.
+    match std::fs::metadata(plan) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(Error::usage(format!(
+                "PLAN {} is not a file; give the plan file the run was given",
+                plan.display()
+            )));
+        }
+        Err(e) => {
+            return Err(Error::usage(format!(
+                "PLAN {}: {e}; give the path of the plan file the run was given (its journal is \
+                 found beside it)",
+                plan.display()
+            )));
+        }
+    }
     let dir = state_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_state_dir(plan));

@@ -7,6 +7,7 @@ use crate::model::{ChangesetCommand, EnvVar, Link, Service};
 use crate::ui::block::aligned_pairs;
 use crate::ui::{Align, Block, TableBuilder};
 
+use super::args;
 use super::changesets::print_staged;
 use super::context::Context;
 
@@ -34,6 +35,7 @@ pub fn names_table<'a>(names: impl Iterator<Item = &'a str>) -> TableBuilder {
 
 pub async fn info(ctx: &Context, name: &str) -> Result<()> {
     let scope = ctx.scope()?;
+    args::service("NAME", name)?;
     let conn = ctx.connect().await?;
     let service = conn.platform.service(&scope, name).await?;
     ctx.output.block(&service_block(&service), &service);
@@ -87,6 +89,8 @@ pub async fn create(
     service_type: &str,
     plan: Option<&str>,
 ) -> Result<()> {
+    args::service("NAME", name)?;
+    args::plan(args::service_type(service_type)?, plan)?;
     let command = ChangesetCommand::ServiceCreate {
         name: name.to_owned(),
         service_type: service_type.to_owned(),
@@ -99,6 +103,7 @@ pub async fn create(
 /// env var or mount at the commit. The apps are named so they can be unlinked first.
 pub async fn destroy(ctx: &Context, name: &str) -> Result<()> {
     let scope = ctx.scope()?;
+    args::service("NAME", name)?;
     let conn = ctx.connect().await?;
     let service = conn.platform.service(&scope, name).await?;
     if !service.links.is_empty() {
@@ -128,6 +133,7 @@ pub async fn destroy(ctx: &Context, name: &str) -> Result<()> {
 }
 
 pub async fn option_set(ctx: &Context, option: &str, value: &str) -> Result<()> {
+    args::option(option, Some(value))?;
     let command = ChangesetCommand::OptionSet {
         service: ctx.service()?.to_owned(),
         option: option.to_owned(),
@@ -137,6 +143,7 @@ pub async fn option_set(ctx: &Context, option: &str, value: &str) -> Result<()> 
 }
 
 pub async fn option_unset(ctx: &Context, option: &str) -> Result<()> {
+    args::option(option, None)?;
     let command = ChangesetCommand::OptionUnset {
         service: ctx.service()?.to_owned(),
         option: option.to_owned(),
@@ -189,6 +196,13 @@ pub async fn link_create(
              for an --env-key link",
         ));
     }
+    args::service("SERVICE", service)?;
+    if let Some(key) = env_key {
+        args::env_key(key)?;
+    }
+    if let Some(path) = path {
+        args::mount_path(path)?;
+    }
     let command = ChangesetCommand::LinkCreate {
         app: ctx.app()?.to_owned(),
         service: service.to_owned(),
@@ -200,6 +214,7 @@ pub async fn link_create(
 }
 
 pub async fn link_destroy(ctx: &Context, service: &str) -> Result<()> {
+    args::service("SERVICE", service)?;
     let command = ChangesetCommand::LinkDestroy {
         app: ctx.app()?.to_owned(),
         service: service.to_owned(),
@@ -207,8 +222,9 @@ pub async fn link_destroy(ctx: &Context, service: &str) -> Result<()> {
     stage(ctx, command).await
 }
 
-/// Queues one command and shows the changeset it is now part of. Validation is the platform's:
-/// it answers 422 with the rule broken, which exits 2.
+/// Queues one command and shows the changeset it is now part of. What the command line names was
+/// checked before (`args`); what needs the stage's state (a service's type, a name taken) is
+/// the platform's: it answers 422 with the rule broken, which exits 2.
 async fn stage(ctx: &Context, command: ChangesetCommand) -> Result<()> {
     let scope = ctx.scope()?;
     let conn = ctx.connect().await?;

@@ -81,7 +81,7 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
     };
 
     let made = build_plan(platform, prompter, &args).await?;
-    let preview = migrate::preview(platform, &made.plan).await?;
+    let preview = migrate::preview(platform, &conn.transfers, &made.plan).await?;
     print_preview(&ctx.output, &made.plan, &preview, false);
 
     // Asked before writing, so Ctrl-C here still leaves nothing behind.

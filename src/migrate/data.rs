@@ -14,6 +14,7 @@ use crate::model::{Backup, BackupStatus};
 use crate::plan::{BackupChoice, Migration};
 use crate::transfer::{self, TransferFault};
 
+use super::compat;
 use super::crash::{self, When};
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
@@ -116,6 +117,7 @@ pub async fn select_backup(
                     })?
                 }
             };
+            compat::chosen_backup(engine, m, resolved, source, &backup).await?;
             if backup.size.is_none() && backup.shown_size.is_none() {
                 return Err(Error::unexpected(
                     format!("backup {} of {source}", backup.id),

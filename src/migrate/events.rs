@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::api::ConnectionKind;
+use crate::compat::Finding;
 use crate::model::{CommitPhase, Scope, ServiceType};
 use crate::plan::BackupChoice;
 use crate::transfer::TransferProgress;
@@ -205,6 +206,11 @@ pub enum Happening {
         target: String,
         at: String,
     },
+    /// A compatibility check's finding about the backup and the target (src/compat): phase
+    /// Info for a warning, Failed for a refusal.
+    Compat {
+        finding: Finding,
+    },
     /// A step or the run failed. `text` is the error's text, redacted.
     Failed {
         text: String,
@@ -273,6 +279,7 @@ impl Happening {
             LinksInPlace => "links_in_place",
             Relinking { .. } => "relinking",
             Relinked { .. } => "relinked",
+            Compat { .. } => "compat",
             Failed { .. } => "failed",
         }
     }

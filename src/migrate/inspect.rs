@@ -25,6 +25,10 @@ pub struct Resolved {
     /// Links to point at the target, as seen on the source at inspect time (or given by the plan).
     pub links: Vec<Link>,
     pub manifest: Vec<ManifestLine>,
+    /// The source backup whose head the compatibility checks read before the target was
+    /// created (src/migrate/compat.rs): the backup step does not read it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_backup: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +74,15 @@ pub async fn preflight(platform: &dyn Platform, plan: &Plan) -> Result<Stage> {
     }
     let services = platform.services(scope).await?;
     for m in &plan.migrations {
+        if let Some(why) = m.service_type.and_then(|t| platform.refuses_type(t)) {
+            return Err(Error::Usage(format!(
+                "{}: migrations[{}] ({}): {why}; choose a type this platform offers in `type:`, \
+                 or run with a setops CLI 2.x",
+                plan.path.display(),
+                m.index,
+                m.target
+            )));
+        }
         if let Some(source) = &m.source {
             let Some(service) = services.iter().find(|s| &s.name == source) else {
                 return Err(Error::Usage(format!(
@@ -249,6 +262,7 @@ pub fn resolve(plan: &Plan, m: &Migration, services: &[Service]) -> Result<Resol
         schedule,
         links,
         manifest,
+        checked_backup: None,
     })
 }
 

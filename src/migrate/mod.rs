@@ -3,6 +3,7 @@
 
 mod changeset;
 pub mod commit;
+mod compat;
 pub mod crash;
 mod create;
 mod data;
@@ -174,12 +175,12 @@ async fn finish(engine: &Engine, already_done: bool) -> Result<Summary> {
     Ok(summary)
 }
 
-/// Preflight, then each migration resolved once and recorded: a rerun uses the recorded source
-/// snapshot (its links are gone from the source after the relink). Also returns the stage's
-/// services as preflight read them.
+/// Preflight, then each migration resolved and checked for compatibility once, and recorded: a
+/// rerun uses the recorded source snapshot (its links are gone from the source after the
+/// relink) and is not checked again. Also returns the stage's services as preflight read them.
 async fn preflight_and_inspect(
     engine: &Engine,
-) -> Result<(Vec<Resolved>, Vec<crate::model::Service>)> {
+) -> std::result::Result<(Vec<Resolved>, Vec<crate::model::Service>), Failure> {
     engine.emit(
         None,
         Some(Step::Preflight),
@@ -202,8 +203,25 @@ async fn preflight_and_inspect(
             out.push(*r);
             continue;
         }
-        let r = inspect::resolve(&engine.plan, m, &stage.services)?;
-        inspect::check_file_format(&engine.plan, m, &r)?;
+        let mut r = inspect::resolve(&engine.plan, m, &stage.services)?;
+        let checked = compat::before_create(
+            engine.platform.as_ref(),
+            &engine.transfers,
+            &engine.plan,
+            m,
+            &r,
+            &stage.services,
+        )
+        .await?;
+        compat::report(
+            engine,
+            m,
+            Step::Inspect,
+            &checked.findings,
+            "nothing was created",
+        )
+        .map_err(Failure::Reported)?;
+        r.checked_backup = checked.backup;
         engine.emit(
             Some(&m.target),
             Some(Step::Inspect),

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub enum ServiceType {
     Postgresql11,
     Postgresql13,
+    Postgresql14,
+    Postgresql15,
+    Postgresql16,
+    Redis7,
     S3,
     Redis6,
     Volume,
@@ -25,11 +29,15 @@ pub enum LinkKind {
 }
 
 impl ServiceType {
-    pub const ALL: [ServiceType; 7] = [
+    pub const ALL: [ServiceType; 11] = [
         ServiceType::Postgresql11,
         ServiceType::Postgresql13,
+        ServiceType::Postgresql14,
+        ServiceType::Postgresql15,
+        ServiceType::Postgresql16,
         ServiceType::S3,
         ServiceType::Redis6,
+        ServiceType::Redis7,
         ServiceType::Volume,
         ServiceType::Elasticsearch7,
         ServiceType::Mongodb4,
@@ -39,6 +47,10 @@ impl ServiceType {
         match self {
             ServiceType::Postgresql11 => "postgresql11",
             ServiceType::Postgresql13 => "postgresql13",
+            ServiceType::Postgresql14 => "postgresql14",
+            ServiceType::Postgresql15 => "postgresql15",
+            ServiceType::Postgresql16 => "postgresql16",
+            ServiceType::Redis7 => "redis7",
             ServiceType::S3 => "s3",
             ServiceType::Redis6 => "redis6",
             ServiceType::Volume => "volume",
@@ -47,12 +59,54 @@ impl ServiceType {
         }
     }
 
+    /// Types only SetOps' CLI 2.x offers (a stage definition's `postgresql` with `version` 14 to
+    /// 16, `redis` 7.x); CLI 1.x and its changesets know none of them.
+    pub fn cli_2_only(self) -> bool {
+        matches!(
+            self,
+            ServiceType::Postgresql14
+                | ServiceType::Postgresql15
+                | ServiceType::Postgresql16
+                | ServiceType::Redis7
+        )
+    }
+
+    /// Whether a service of this type is a PostgreSQL database.
+    pub fn is_postgresql(self) -> bool {
+        self.postgresql_major().is_some()
+    }
+
+    /// The PostgreSQL major version of a PostgreSQL type.
+    pub fn postgresql_major(self) -> Option<u32> {
+        match self {
+            ServiceType::Postgresql11 => Some(11),
+            ServiceType::Postgresql13 => Some(13),
+            ServiceType::Postgresql14 => Some(14),
+            ServiceType::Postgresql15 => Some(15),
+            ServiceType::Postgresql16 => Some(16),
+            _ => None,
+        }
+    }
+
+    /// The Redis major version of a Redis type.
+    pub fn redis_major(self) -> Option<u32> {
+        match self {
+            ServiceType::Redis6 => Some(6),
+            ServiceType::Redis7 => Some(7),
+            _ => None,
+        }
+    }
+
     /// File extension of this type's backup format; `None` where SetOps has no backup format.
     pub fn backup_extension(self) -> Option<&'static str> {
         match self {
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => Some("psqlcustom"),
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => Some("psqlcustom"),
             ServiceType::S3 | ServiceType::Volume => Some("tar.gz"),
-            ServiceType::Redis6 => Some("rdb"),
+            ServiceType::Redis6 | ServiceType::Redis7 => Some("rdb"),
             ServiceType::Mongodb4 => Some("mongodump.gz"),
             ServiceType::Elasticsearch7 => None,
         }
@@ -61,9 +115,13 @@ impl ServiceType {
     /// The backup format as the Backup & Restore document names it.
     pub fn backup_format_name(self) -> &'static str {
         match self {
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => "PostgreSQL custom archive",
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => "PostgreSQL custom archive",
             ServiceType::S3 | ServiceType::Volume => ".tar.gz archive",
-            ServiceType::Redis6 => "Redis RDB file",
+            ServiceType::Redis6 | ServiceType::Redis7 => "Redis RDB file",
             ServiceType::Mongodb4 => "mongodump --gzip archive",
             ServiceType::Elasticsearch7 => "none (not implemented by SetOps)",
         }
@@ -80,9 +138,12 @@ impl ServiceType {
     pub fn allowed_options(self) -> &'static [&'static str] {
         match self {
             ServiceType::Postgresql11 => &["extensions"],
-            ServiceType::Postgresql13 => &["extensions", "min_storage", "max_storage"],
+            ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => &["extensions", "min_storage", "max_storage"],
             ServiceType::S3 => &["blockPublicAccess"],
-            ServiceType::Redis6 | ServiceType::Volume => &[],
+            ServiceType::Redis6 | ServiceType::Redis7 | ServiceType::Volume => &[],
             ServiceType::Elasticsearch7 => &["storage"],
             ServiceType::Mongodb4 => &["scale"],
         }
@@ -107,8 +168,11 @@ impl ServiceType {
         };
         let ok = match self {
             ServiceType::Postgresql11 => plan == "shared",
-            ServiceType::Postgresql13 => node_type(plan, "db", &[".ha"]),
-            ServiceType::Redis6 => node_type(plan, "cache", &[]),
+            ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => node_type(plan, "db", &[".ha"]),
+            ServiceType::Redis6 | ServiceType::Redis7 => node_type(plan, "cache", &[]),
             ServiceType::S3 | ServiceType::Volume => plan == "default",
             ServiceType::Elasticsearch7 => {
                 let base = plan
@@ -172,10 +236,15 @@ impl ServiceType {
     pub fn plan_hint(self) -> &'static str {
         match self {
             ServiceType::Postgresql11 => "`shared` only; dedicated plans need postgresql13",
-            ServiceType::Postgresql13 => {
+            ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => {
                 "an RDS node type such as db.t3.micro (append .ha for Multi-AZ)"
             }
-            ServiceType::Redis6 => "an ElastiCache node type such as cache.t3.micro",
+            ServiceType::Redis6 | ServiceType::Redis7 => {
+                "an ElastiCache node type such as cache.t3.micro"
+            }
             ServiceType::S3 | ServiceType::Volume => "no plan (or `default`)",
             ServiceType::Elasticsearch7 => "a plan such as t3.small.elasticsearch",
             ServiceType::Mongodb4 => {

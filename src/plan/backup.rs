@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 use super::BackupChoice;
 use super::rules::quote;
+use crate::compat::assess_file;
+use crate::compat::words::refusals;
 use crate::formats::check_for_type;
 use crate::model::ServiceType;
 
@@ -60,8 +62,7 @@ pub(super) fn parse_backup(text: &str, plan_dir: &Path) -> Result<ParsedBackup, 
         }
         return Ok(ParsedBackup::File {
             written: written.to_owned(),
-            // join keeps an absolute path as it is.
-            resolved: plan_dir.join(written),
+            resolved: super::file_path::resolve(written, plan_dir)?,
         });
     }
     // SetOps prints backup IDs as lowercase hyphenated UUIDs; accept them in any case.
@@ -77,8 +78,29 @@ pub(super) fn parse_backup(text: &str, plan_dir: &Path) -> Result<ParsedBackup, 
     ))
 }
 
-/// Checks a `file:` backup; `service_type` is the target's type when the plan says it.
+/// Checks a `file:` backup; `service_type` is the target's type when the plan says it. Each
+/// error is one issue: a missing or unreadable file, the wrong format, or a compatibility check
+/// that refuses the file for that type (src/compat; its warnings are `plan:validate`'s).
 pub(super) fn check_file(
+    written: &str,
+    resolved: &Path,
+    service_type: Option<ServiceType>,
+) -> Result<(), Vec<String>> {
+    check_file_format(written, resolved, service_type).map_err(|e| vec![e])?;
+    let Some(service_type) = service_type else {
+        return Ok(());
+    };
+    let findings = assess_file(resolved, service_type)
+        .map_err(|e| vec![format!("cannot read backup file: {e}")])?;
+    let refusals = refusals(&findings);
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(refusals)
+    }
+}
+
+fn check_file_format(
     written: &str,
     resolved: &Path,
     service_type: Option<ServiceType>,
@@ -167,17 +189,45 @@ mod tests {
     }
 
     #[test]
+    fn a_file_the_target_cannot_restore_is_refused_with_the_reason() {
+        use crate::formats::pg_archive::ArchiveVersion;
+        use crate::formats::pg_archive::tests::build;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.psqlcustom");
+        let forged = build(ArchiveVersion::new(1, 16, 0), "13.4", "17.2", &[]);
+        std::fs::write(&path, forged).unwrap();
+        let err = check_file("db.psqlcustom", &path, Some(ServiceType::Postgresql13)).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].contains("format 1.16, made by pg_dump 17.2"),
+            "{err:?}"
+        );
+        // The type comes from the source: the engine checks it once it knows it.
+        assert_eq!(check_file("db.psqlcustom", &path, None), Ok(()));
+        let fine = build(ArchiveVersion::new(1, 14, 0), "13.4", "15.1", &[]);
+        std::fs::write(&path, fine).unwrap();
+        assert_eq!(
+            check_file("db.psqlcustom", &path, Some(ServiceType::Postgresql13)),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn files_must_exist_be_regular_and_match_the_type() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.tar.gz");
-        let err = check_file("nope.tar.gz", &missing, None).unwrap_err();
+        let err = check_file("nope.tar.gz", &missing, None)
+            .unwrap_err()
+            .join("\n");
         assert!(err.contains("does not exist"), "{err}");
-        let err = check_file("x", dir.path(), None).unwrap_err();
+        let err = check_file("x", dir.path(), None).unwrap_err().join("\n");
         assert!(err.contains("is a directory"), "{err}");
         let sql = dir.path().join("db.sql");
         std::fs::write(&sql, "-- dump\nCREATE TABLE t (id int);\n").unwrap();
         assert_eq!(check_file("db.sql", &sql, None), Ok(()));
-        let err = check_file("db.sql", &sql, Some(ServiceType::Postgresql13)).unwrap_err();
+        let err = check_file("db.sql", &sql, Some(ServiceType::Postgresql13))
+            .unwrap_err()
+            .join("\n");
         assert!(
             err.contains("is plain SQL text, but a postgresql13 backup"),
             "{err}"

@@ -1,8 +1,6 @@
 //! Reading a plan file: size cap, UTF-8, YAML with exact positions, then every rule. Returns all
 //! issues found, each with `file:line:column`, the field and the rule broken.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use serde_saphyr::Spanned;
@@ -80,21 +78,25 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, PlanIssue> {
             "is a directory; give the path of a plan file (.yaml)",
         ));
     }
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|file| file.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_PLAN_BYTES {
-        let size = meta.len().max(bytes.len() as u64);
-        return Err(PlanIssue::whole_file(
-            path,
-            format!(
-                "plan is {size} bytes; the limit is 1 MiB ({MAX_PLAN_BYTES} bytes): a plan lists \
-                 migrations, not data"
-            ),
-        ));
+    match crate::fsio::read_bounded(path, MAX_PLAN_BYTES) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if crate::fsio::is_too_large(&e) => {
+            // A device or pipe has no size to quote; it ran past the limit.
+            let size = if meta.is_file() {
+                format!("is {} bytes", meta.len())
+            } else {
+                "holds more than that".to_owned()
+            };
+            Err(PlanIssue::whole_file(
+                path,
+                format!(
+                    "plan {size}; the limit is 1 MiB ({MAX_PLAN_BYTES} bytes): a plan lists \
+                     migrations, not data"
+                ),
+            ))
+        }
+        Err(e) => Err(cannot(e)),
     }
-    Ok(bytes)
 }
 
 fn not_utf8(path: &Path, bytes: &[u8], err: &std::str::Utf8Error) -> PlanIssue {

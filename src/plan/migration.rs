@@ -295,14 +295,16 @@ fn check_backup(
         written: path_text,
         resolved,
     } = &parsed
-        && let Err(rule) = check_file(path_text, resolved, known_type)
+        && let Err(rules) = check_file(path_text, resolved, known_type)
     {
         let field = if inherited {
             "defaults.backup".to_owned()
         } else {
             field
         };
-        issues.at(&written.referenced, field, rule);
+        for rule in rules {
+            issues.at(&written.referenced, field.clone(), rule);
+        }
         return None;
     }
     Some(parsed.choice())

@@ -12,13 +12,14 @@ use crate::model::{Scope, ServiceType};
 
 mod backup;
 mod check;
+mod file_path;
 mod issues;
 mod load;
 mod migration;
 mod node;
 mod raw;
 mod relink;
-mod rules;
+pub(crate) mod rules;
 mod secrets;
 mod yaml_error;
 

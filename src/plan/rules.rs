@@ -4,7 +4,7 @@
 use crate::model::{ServiceType, validators};
 
 #[derive(Debug, Clone, Copy)]
-pub(super) enum NameKind {
+pub(crate) enum NameKind {
     Project,
     Stage,
     Service,
@@ -49,7 +49,7 @@ impl NameKind {
 }
 
 /// A value for a message: quoted, and cut short when long.
-pub(super) fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     const MAX: usize = 40;
     if value.chars().count() <= MAX {
         format!("`{value}`")
@@ -59,7 +59,7 @@ pub(super) fn quote(value: &str) -> String {
     }
 }
 
-pub(super) fn name_rule(kind: NameKind, value: &str, validator: &str) -> String {
+pub(crate) fn name_rule(kind: NameKind, value: &str, validator: &str) -> String {
     let (regex, lengths, alphabet) = kind.rule();
     let noun = kind.noun();
     let count = match value.chars().count() {
@@ -90,7 +90,7 @@ pub(super) fn name_rule(kind: NameKind, value: &str, validator: &str) -> String 
     )
 }
 
-pub(super) fn env_key_rule(key: &str, validator: &str) -> String {
+pub(crate) fn env_key_rule(key: &str, validator: &str) -> String {
     match validator {
         validators::INCLUDED => format!(
             "{key} is reserved by SetOps (APP_ENV_ID, PORT, PORTS, PROTOCOL); choose another key"
@@ -110,7 +110,7 @@ pub(super) fn env_key_rule(key: &str, validator: &str) -> String {
     }
 }
 
-pub(super) fn mount_path_rule(path: &str, validator: &str) -> String {
+pub(crate) fn mount_path_rule(path: &str, validator: &str) -> String {
     match validator {
         validators::INVALID => "mount path / is the root; mount the volume at a directory such \
                                 as /data"
@@ -189,7 +189,7 @@ mod tests {
     fn elasticsearch_is_not_listed_as_migratable() {
         assert_eq!(
             migratable_types(),
-            "postgresql11, postgresql13, s3, redis6, volume, mongodb4"
+            "postgresql11, postgresql13, postgresql14, postgresql15, postgresql16, s3, redis6, redis7, volume, mongodb4"
         );
     }
 }

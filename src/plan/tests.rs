@@ -337,6 +337,12 @@ fn files_that_are_not_plans() {
         )),
         "{issue}"
     );
+    // A device that never ends is cut at the limit, not read until memory runs out.
+    let issue = only_issue(Path::new("/dev/zero"));
+    assert!(
+        issue.ends_with("plan holds more than that; the limit is 1 MiB (1048576 bytes): a plan lists migrations, not data"),
+        "{issue}"
+    );
 }
 
 #[test]

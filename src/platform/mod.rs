@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::api::{DownloadTicket, ServiceConnection, UploadRequest, UploadTicket};
 use crate::error::Result;
 use crate::model::{
-    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
-    User,
+    App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service,
+    ServiceType, Stage, User,
 };
 
 #[async_trait]
@@ -40,6 +40,12 @@ pub trait Platform: Send + Sync {
     /// draft): a run that stops between staging and committing then leaves nothing staged.
     fn staging_outlives_the_run(&self) -> bool {
         true
+    }
+
+    /// Why this platform cannot create a service of `service_type` (a type its CLI generation
+    /// does not offer), `None` when it can; asked before anything is created.
+    fn refuses_type(&self, _service_type: ServiceType) -> Option<String> {
+        None
     }
 
     /// The caller's pending changeset, `None` when nothing is pending.

@@ -29,7 +29,9 @@ pub fn user_token_path(dir: &Path, user: &str) -> PathBuf {
 
 /// Reads a token file written by the sandbox (64 hex characters).
 pub fn read_token(path: &Path) -> Result<String> {
-    let text = fs::read_to_string(path).map_err(|e| Error::io("reading token file", path, e))?;
+    // A token is 64 characters and a newline; a larger file is not one of ours.
+    let text = fsio::read_text_bounded(path, 4096)
+        .map_err(|e| Error::io("reading token file", path, e))?;
     let token = text.trim();
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::usage(format!(

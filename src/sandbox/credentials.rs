@@ -46,13 +46,17 @@ impl Credentials {
                 access_key: format!("SBX{}", random_alnum(17, true)),
                 secret_key: random_alnum(40, false),
             }),
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => Some(Credentials::Password {
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => Some(Credentials::Password {
                 // Unique across sandboxes sharing one cluster (`--postgres-url`), and a valid
                 // unquoted identifier.
                 user: format!("sbx_{}", &uid.simple().to_string()[..16]),
                 password: random_alnum(32, false),
             }),
-            ServiceType::Redis6 => Some(Credentials::Password {
+            ServiceType::Redis6 | ServiceType::Redis7 => Some(Credentials::Password {
                 user: "default".to_owned(),
                 password: random_alnum(32, false),
             }),

@@ -47,7 +47,7 @@ use uuid::Uuid;
 
 pub use auth::{read_token, token_path, user_token_path};
 pub use engines::postgres::PostgresCluster;
-pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV};
+pub use engines::{EngineConfig, POSTGRES_URL_ENV, PROGRAM_PATH_ENV, emulated_servers, servers};
 pub use error::{Error, Result};
 pub use spawn::{Running, SpawnConfig, spawn};
 
@@ -188,6 +188,13 @@ impl Sandbox {
             .get(service_type)
             .err()
             .map(|e| e.to_string())
+    }
+
+    /// The major version of the server that runs services of `service_type` here (a stand-in's
+    /// when the type's own version is not installed); `None` when unknown (a server given by
+    /// URL) or the type runs none.
+    pub fn server_major(&self, service_type: crate::model::ServiceType) -> Option<u32> {
+        self.inner.engines.server_major(service_type)
     }
 
     pub(crate) fn engines(&self) -> &engines::Engines {

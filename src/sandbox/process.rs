@@ -100,7 +100,7 @@ pub(crate) async fn serve_until(
 }
 
 fn read_info(dir: &Path) -> Option<ServerInfo> {
-    let text = fs::read_to_string(server_info_path(dir)).ok()?;
+    let text = crate::fsio::read_text_bounded(&server_info_path(dir), 64 * 1024).ok()?;
     serde_json::from_str(&text).ok()
 }
 

@@ -3,7 +3,6 @@
 //! restart (or a crash) finds exactly the last answered state.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -273,11 +272,16 @@ impl LinkTarget {
     }
 }
 
+/// Far above any world a sandbox holds (a few KiB per service and backup): a larger file is not
+/// one the sandbox wrote.
+const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads `DIR/state.json`. A damaged file is the user's to decide about, so the error says where
 /// it is and how to start over.
 pub(crate) fn load(dir: &Path) -> Result<World> {
     let path = state_path(dir);
-    let text = fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+    let text = crate::fsio::read_text_bounded(&path, MAX_STATE_BYTES)
+        .map_err(|e| Error::io("reading", &path, e))?;
     let world: World = serde_json::from_str(&text).map_err(|e| {
         Error::usage(format!(
             "{}: the sandbox state is damaged ({e}); move the directory away to start a fresh sandbox",

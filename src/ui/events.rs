@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::compat::Finding;
 use crate::migrate::Summary;
 use crate::migrate::events::{Event, EventSink, Happening, Phase, Step};
 use crate::transfer::{NoProgress, TransferProgress};
@@ -170,6 +171,9 @@ struct JsonLine<'a> {
     /// Structured detail: the run summary on the last event of a run.
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<&'a Summary>,
+    /// A compatibility finding: its severity, check and facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a Finding>,
 }
 
 impl<'a> JsonLine<'a> {
@@ -186,7 +190,12 @@ impl<'a> JsonLine<'a> {
             Happening::RunFinished { summary, .. } => Some(summary.as_ref()),
             _ => None,
         };
+        let finding = match &event.happening {
+            Happening::Compat { finding } => Some(finding),
+            _ => None,
+        };
         JsonLine {
+            finding,
             run_id: &event.run_id,
             migration: event.migration.as_deref(),
             step: event.step,

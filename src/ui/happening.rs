@@ -25,6 +25,7 @@ impl fmt::Display for Happening {
         use Happening::*;
         match self {
             JournalNote { text } => f.write_str(text),
+            Compat { finding } => write!(f, "{finding}"),
             AlreadyFinished => f.write_str("this plan finished in an earlier run; nothing to do"),
             RunStarted { plan, migrations } => {
                 write!(f, "running {} ({migrations} migration(s))", plan.display())

@@ -60,15 +60,64 @@ pub enum MatchSummary {
         rows: u64,
         sequences: u64,
         extensions: u64,
+        #[serde(skip_serializing_if = "is_zero")]
+        large_objects: u64,
+        /// The server versions of both sides, as they report themselves.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        servers: Option<ServerVersions>,
     },
     Keys {
         keys: u64,
         databases: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        servers: Option<ServerVersions>,
     },
     Files {
         files: u64,
         bytes: u64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The versions of the source's and the target's servers: `11.22` -> `13.23`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerVersions {
+    pub source: String,
+    pub target: String,
+}
+
+impl MatchSummary {
+    /// The same summary, saying which server versions it compared.
+    pub fn with_servers(self, versions: ServerVersions) -> MatchSummary {
+        match self {
+            MatchSummary::Tables {
+                tables,
+                rows,
+                sequences,
+                extensions,
+                large_objects,
+                ..
+            } => MatchSummary::Tables {
+                tables,
+                rows,
+                sequences,
+                extensions,
+                large_objects,
+                servers: Some(versions),
+            },
+            MatchSummary::Keys {
+                keys, databases, ..
+            } => MatchSummary::Keys {
+                keys,
+                databases,
+                servers: Some(versions),
+            },
+            files @ MatchSummary::Files { .. } => files,
+        }
+    }
 }
 
 /// A verification that found differences: which migration, the backup whose bytes both sides

@@ -1,7 +1,7 @@
 //! How a data comparison reads: the one-line summary of what matched, and the table of
 //! differences in the verification error (exit 5).
 
-use super::{Cell, DataDiffers, Difference, MatchSummary};
+use super::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
 use crate::table::{Align, TableBuilder};
 use crate::units::{format_count, format_size};
 
@@ -13,31 +13,55 @@ fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", format_count(n), if n == 1 { one } else { many })
 }
 
-/// `5 tables, 4,210 rows, 3 sequences, 2 extensions`, `12 keys in 2 databases`, `9 files, 3.0 kB`.
+/// `5 tables, 4,210 rows, 3 sequences, 2 extensions`, `12 keys in 2 databases`, `9 files, 3.0 kB`;
+/// led by the servers when known: `postgresql 11.22 -> 13.23: 5 tables, …`.
 pub fn summary_text(summary: &MatchSummary) -> String {
-    match *summary {
+    let servers = |product: &str, servers: &Option<ServerVersions>| {
+        servers
+            .as_ref()
+            .map(|v| format!("{product} {} -> {}: ", v.source, v.target))
+            .unwrap_or_default()
+    };
+    match summary {
         MatchSummary::Tables {
             tables,
             rows,
             sequences,
             extensions,
+            large_objects,
+            servers: versions,
+        } => {
+            let mut text = format!(
+                "{}{}, {}, {}, {}",
+                servers("postgresql", versions),
+                counted(*tables, "table", "tables"),
+                counted(*rows, "row", "rows"),
+                counted(*sequences, "sequence", "sequences"),
+                counted(*extensions, "extension", "extensions"),
+            );
+            if *large_objects > 0 {
+                text.push_str(&format!(
+                    ", {}",
+                    counted(*large_objects, "large object", "large objects")
+                ));
+            }
+            text
+        }
+        MatchSummary::Keys {
+            keys,
+            databases,
+            servers: versions,
         } => format!(
-            "{}, {}, {}, {}",
-            counted(tables, "table", "tables"),
-            counted(rows, "row", "rows"),
-            counted(sequences, "sequence", "sequences"),
-            counted(extensions, "extension", "extensions"),
-        ),
-        MatchSummary::Keys { keys, databases } => format!(
-            "{} in {}",
-            counted(keys, "key", "keys"),
-            counted(databases, "database", "databases")
+            "{}{} in {}",
+            servers("redis", versions),
+            counted(*keys, "key", "keys"),
+            counted(*databases, "database", "databases")
         ),
         MatchSummary::Files { files, bytes } => {
             format!(
                 "{}, {}",
-                counted(files, "file", "files"),
-                format_size(bytes)
+                counted(*files, "file", "files"),
+                format_size(*bytes)
             )
         }
     }

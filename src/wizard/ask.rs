@@ -181,14 +181,22 @@ pub fn target(
 }
 
 pub fn service_type(
+    platform: &dyn Platform,
     prompter: &mut dyn Prompter,
     flags: &Flags,
     source: &Service,
 ) -> Result<ServiceType> {
     if let Some(t) = flags.service_type {
+        if let Some(why) = platform.refuses_type(t) {
+            return Err(Error::Usage(format!("--type {t}: {why}")));
+        }
         return Ok(t);
     }
-    let types = checks::migratable_types();
+    // Only what this platform can create (a setops 1.x has no 2.x-only types).
+    let types: Vec<ServiceType> = checks::migratable_types()
+        .into_iter()
+        .filter(|t| platform.refuses_type(*t).is_none())
+        .collect();
     let rows: Vec<(String, String)> = types
         .iter()
         .map(|t| {
@@ -223,8 +231,11 @@ fn default_plan(source: &Service, service_type: ServiceType) -> Option<String> {
     }
     let fallback = match service_type {
         ServiceType::Postgresql11 => "shared",
-        ServiceType::Postgresql13 => "db.t3.micro",
-        ServiceType::Redis6 => "cache.t3.micro",
+        ServiceType::Postgresql13
+        | ServiceType::Postgresql14
+        | ServiceType::Postgresql15
+        | ServiceType::Postgresql16 => "db.t3.micro",
+        ServiceType::Redis6 | ServiceType::Redis7 => "cache.t3.micro",
         ServiceType::Mongodb4 => "db.t3.medium",
         ServiceType::Elasticsearch7 => "t3.small.elasticsearch",
         // Written out so a plan never silently copies a source plan the type refuses.
@@ -237,7 +248,13 @@ fn default_plan(source: &Service, service_type: ServiceType) -> Option<String> {
 fn plan_is_a_choice(service_type: ServiceType) -> bool {
     matches!(
         service_type,
-        ServiceType::Postgresql13 | ServiceType::Redis6 | ServiceType::Mongodb4
+        ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16
+            | ServiceType::Redis6
+            | ServiceType::Redis7
+            | ServiceType::Mongodb4
     )
 }
 

@@ -18,10 +18,22 @@ pub type Check = std::result::Result<(), String>;
 const MIN_WAIT: Duration = Duration::from_secs(60);
 const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// A name for a message, quoted, and cut short when long: a 100 KB flag value is not echoed.
+fn shown(name: &str) -> String {
+    const MAX: usize = 40;
+    if name.chars().count() <= MAX {
+        format!("{name:?}")
+    } else {
+        let head: String = name.chars().take(MAX).collect();
+        format!("{head:?}...")
+    }
+}
+
 pub fn project_name(name: &str) -> Check {
     validate_project_name(name).map_err(|v| {
         format!(
-            "project name {name:?} {}; SetOps project names match ^[a-z][a-z0-9]{{2,19}}$",
+            "project name {} {}; SetOps project names match ^[a-z][a-z0-9]{{2,19}}$",
+            shown(name),
             describe_validator(v)
         )
     })
@@ -30,7 +42,8 @@ pub fn project_name(name: &str) -> Check {
 pub fn stage_name(name: &str) -> Check {
     validate_stage_name(name).map_err(|v| {
         format!(
-            "stage name {name:?} {}; SetOps stage names match ^[a-z][a-z0-9]{{2,11}}$",
+            "stage name {} {}; SetOps stage names match ^[a-z][a-z0-9]{{2,11}}$",
+            shown(name),
             describe_validator(v)
         )
     })
@@ -48,8 +61,9 @@ pub fn service_name(name: &str) -> Check {
             _ => "has a character SetOps does not allow".to_owned(),
         };
         format!(
-            "service name {name:?} {problem}; SetOps service names are 3 to 18 characters: \
-             lowercase letters, digits and `-`, starting with a letter"
+            "service name {} {problem}; SetOps service names are 3 to 18 characters: \
+             lowercase letters, digits and `-`, starting with a letter",
+            shown(name)
         )
     })
 }
@@ -193,6 +207,12 @@ mod tests {
         );
         let err = service_name(&"a".repeat(19)).unwrap_err();
         assert!(err.contains("is too long (19 characters)"), "{err}");
+        let err = service_name(&"a".repeat(120 * 1024)).unwrap_err();
+        assert!(
+            err.len() < 300,
+            "a huge name is cut short: {} bytes",
+            err.len()
+        );
         assert!(project_name("my-shop").is_err());
         assert!(stage_name("production").is_ok());
     }
@@ -214,7 +234,9 @@ mod tests {
         assert!(err.contains("no backup format"), "{err}");
         let err = service_type("mysql").unwrap_err();
         assert!(
-            err.contains("postgresql11, postgresql13, s3, redis6, volume, mongodb4"),
+            err.contains(
+                "postgresql11, postgresql13, postgresql14, postgresql15, postgresql16, s3, redis6, redis7, volume, mongodb4"
+            ),
             "{err}"
         );
     }

@@ -101,7 +101,7 @@ pub async fn build_plan(
     let services = platform.services(&scope).await?;
     let source = ask::source(prompter, &flags, &services, &scope)?;
     let target = ask::target(prompter, &flags, &source, &services, &scope)?;
-    let service_type = ask::service_type(prompter, &flags, &source)?;
+    let service_type = ask::service_type(platform, prompter, &flags, &source)?;
     let plan = ask::plan(prompter, &flags, &source, service_type)?;
     let options = ask::options(prompter, &source, service_type)?;
     let backups = platform.backups(&scope, &source.name).await?;

@@ -152,29 +152,16 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// How a plan at `plan` names `file`: relative to the plan's directory when they share more
-/// than the root, else absolute.
+/// How a plan at `plan` names `file`: relative to the plan's directory when the file lies inside
+/// it, else absolute (the plan loader refuses a relative path that leaves the plan's directory;
+/// a file picked in the wizard is named on purpose).
 pub fn path_from_plan(plan: &Path, file: &Path) -> Result<String> {
     let base = absolute(plan_dir(plan))?;
     let file = absolute(file)?;
-    let base_parts: Vec<Component> = base.components().collect();
-    let file_parts: Vec<Component> = file.components().collect();
-    let common = base_parts
-        .iter()
-        .zip(&file_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    if common <= 1 {
-        return Ok(file.display().to_string());
+    match file.strip_prefix(&base) {
+        Ok(relative) if !relative.as_os_str().is_empty() => Ok(relative.display().to_string()),
+        _ => Ok(file.display().to_string()),
     }
-    let mut relative = PathBuf::new();
-    for _ in common..base_parts.len() {
-        relative.push("..");
-    }
-    for part in &file_parts[common..] {
-        relative.push(part);
-    }
-    Ok(relative.display().to_string())
 }
 
 #[cfg(test)]
@@ -190,7 +177,11 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         let file = root.join("exports/a.tar.gz");
         let plan = root.join("plans/x.yaml");
-        assert_eq!(path_from_plan(&plan, &file).unwrap(), "../exports/a.tar.gz");
+        assert_eq!(
+            path_from_plan(&plan, &file).unwrap(),
+            file.display().to_string(),
+            "outside the plan's directory: absolute"
+        );
         assert_eq!(
             path_from_plan(&root.join("x.yaml"), &file).unwrap(),
             "exports/a.tar.gz"
@@ -198,7 +189,7 @@ mod tests {
         let nested = root.join("plans/sub/../x.yaml");
         assert_eq!(
             path_from_plan(&nested, &file).unwrap(),
-            "../exports/a.tar.gz"
+            file.display().to_string()
         );
         std::fs::create_dir_all(root.join("exports")).unwrap();
         std::fs::write(&file, "x").unwrap();

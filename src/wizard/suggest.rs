@@ -12,7 +12,11 @@ fn version(service_type: ServiceType) -> Option<&'static str> {
     match service_type {
         ServiceType::Postgresql11 => Some("11"),
         ServiceType::Postgresql13 => Some("13"),
+        ServiceType::Postgresql14 => Some("14"),
+        ServiceType::Postgresql15 => Some("15"),
+        ServiceType::Postgresql16 => Some("16"),
         ServiceType::Redis6 => Some("6"),
+        ServiceType::Redis7 => Some("7"),
         ServiceType::Elasticsearch7 => Some("7"),
         ServiceType::Mongodb4 => Some("4"),
         ServiceType::S3 | ServiceType::Volume => None,

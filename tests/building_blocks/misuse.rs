@@ -103,7 +103,7 @@ fn a_rejected_service_create_leaves_the_changeset_as_it_was() {
     sb.cmd()
         .args(["service:create", "x", "--type", "volume"])
         .expect(2)
-        .stderr_has("name: too_short")
+        .stderr_has("NAME: service name `x` is too short")
         .run();
     assert!(
         changeset_json(&sb).is_null(),
@@ -112,7 +112,7 @@ fn a_rejected_service_create_leaves_the_changeset_as_it_was() {
     sb.cmd()
         .args(["service:create", "fine-name", "--type", "nosuchtype"])
         .expect(2)
-        .stderr_has("type: not_included")
+        .stderr_has("--type: unknown service type `nosuchtype`")
         .run();
     assert!(changeset_json(&sb).is_null());
 }

@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use setops_migrate::sandbox::POSTGRES_URL_ENV;
-
-use super::sandbox::postgres_url;
+use super::sandbox::sandbox_env;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_setops-migrate");
 
@@ -91,7 +89,7 @@ impl Cmd {
         c.env("HOME", &cwd);
         c.env("NO_COLOR", "1");
         if starts_sandbox(&self.args) {
-            c.env(POSTGRES_URL_ENV, postgres_url());
+            c.envs(sandbox_env());
         }
         for (k, v) in &self.env {
             c.env(k, v);

@@ -4,8 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod bomb;
 pub mod cmd;
 pub mod crash;
+pub mod data;
 pub mod files;
 pub mod oracle;
 pub mod oracle_pairs;

@@ -11,20 +11,54 @@ use setops_migrate::sandbox::{self, EngineConfig, PostgresCluster, Running, Spaw
 
 use super::cmd::Cmd;
 
-/// The superuser URL of one PostgreSQL cluster per test binary, shared by every sandbox the
+/// The PostgreSQL major versions the sandbox emulates (postgresql11, postgresql13).
+pub const POSTGRES_MAJORS: [u32; 2] = [11, 13];
+
+/// `--postgres-url` for test sandboxes: one scratch cluster per emulated major version and test
+/// binary (`11=URL 13=URL`), each on a real server of that version, shared by every sandbox the
 /// binary starts (each sandbox's services get databases and roles of their own in it), so no
-/// test pays for an initdb. The test fails, never skips, when PostgreSQL is not installed.
+/// test pays for an initdb. The test fails, never skips, when a version is not installed.
 pub fn postgres_url() -> String {
-    static CLUSTER: std::sync::OnceLock<Result<PostgresCluster, sandbox::Error>> =
-        std::sync::OnceLock::new();
-    let cluster = CLUSTER.get_or_init(PostgresCluster::start_scratch);
-    match cluster {
-        Ok(c) => c.admin_url().to_owned(),
-        Err(e) => panic!(
-            "this test needs PostgreSQL: {e}\nInstall it with `apt-get install postgresql \
-             postgresql-client` (scripts/test does when it is missing)"
-        ),
+    POSTGRES_MAJORS
+        .iter()
+        .map(|major| format!("{major}={}", scratch_cluster(*major).admin_url()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The test binary's cluster of one PostgreSQL major version.
+pub fn scratch_cluster(major: u32) -> &'static PostgresCluster {
+    type Clusters = std::sync::Mutex<BTreeMap<u32, &'static PostgresCluster>>;
+    static CLUSTERS: Clusters = std::sync::Mutex::new(BTreeMap::new());
+    let mut clusters = CLUSTERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    clusters
+        .entry(major)
+        .or_insert_with(|| match PostgresCluster::start_scratch(major) {
+            Ok(c) => Box::leak(Box::new(c)),
+            Err(e) => panic!(
+                "this test needs PostgreSQL {major}: {e}\nscripts/test installs every emulated \
+                 version (scripts/install-servers), and the PostgreSQL client with \
+                 `apt-get install postgresql-client`"
+            ),
+        })
+}
+
+/// The environment a command that starts a sandbox gets: the shared clusters, the servers
+/// directory (HOME is a temp dir in tests), and exact versions, so no test runs on a stand-in.
+pub fn sandbox_env() -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        (sandbox::POSTGRES_URL_ENV, postgres_url()),
+        (sandbox::servers::EXACT_VERSIONS_ENV, "1".to_owned()),
+    ];
+    if let Some(dir) = sandbox::servers::servers_dir() {
+        env.push((
+            sandbox::servers::SERVERS_DIR_ENV,
+            dir.to_string_lossy().into_owned(),
+        ));
     }
+    env
 }
 
 pub struct TestSandbox {
@@ -190,6 +224,7 @@ fn serve(runtime: &tokio::runtime::Runtime, dir: &Path, seed: Option<PathBuf>) -
             seed,
             engine_config: EngineConfig {
                 postgres_url: Some(postgres_url()),
+                exact_versions: true,
             },
             ..SpawnConfig::new(dir)
         }))

@@ -140,7 +140,8 @@ fn lock(lock_path: &Path) -> Result<File, JournalError> {
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(lock_path).unwrap_or_default();
+            // One line written by the holder; anything longer is not worth showing.
+            let holder = fsio::read_text_bounded(lock_path, 4096).unwrap_or_default();
             let holder: String = holder.trim().chars().take(200).collect();
             return Err(JournalError::Locked {
                 lock: lock_path.to_path_buf(),
@@ -183,16 +184,15 @@ fn read(
 }
 
 fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_JOURNAL_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_JOURNAL_BYTES {
-        return Err(std::io::Error::other(format!(
-            "it is larger than {MAX_JOURNAL_BYTES} bytes, far more than a journal holds"
-        )));
-    }
-    Ok(bytes)
+    fsio::read_bounded(path, MAX_JOURNAL_BYTES).map_err(|e| {
+        if fsio::is_too_large(&e) {
+            std::io::Error::other(format!(
+                "it is larger than {MAX_JOURNAL_BYTES} bytes, far more than a journal holds"
+            ))
+        } else {
+            e
+        }
+    })
 }
 
 /// Today's format, or a legacy one converted (keyed by `platform`).

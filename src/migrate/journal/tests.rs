@@ -139,8 +139,10 @@ fn a_changed_plan_is_refused_with_the_change_unless_restart() {
 #[test]
 fn corrupt_truncated_or_foreign_journals_stop_with_the_way_out() {
     type Damage<'a> = &'a dyn Fn(&str) -> String;
-    let cases: [(&str, Damage); 5] = [
+    let cases: [(&str, Damage); 6] = [
         ("truncated", &|t| t[..t.len() / 2].to_owned()),
+        // Over the 16 MiB a journal may hold: read no further than that.
+        ("huge", &|t| format!("{t}{}", " ".repeat(17 << 20))),
         ("not json", &|_| "garbage\n".to_owned()),
         ("wrong shape", &|t| t.replace("\"steps\"", "\"stepz\"")),
         ("unknown step", &|t| t.replace("\"relink\"", "\"relunk\"")),

@@ -17,6 +17,7 @@ fn resolved(links: Vec<Link>) -> Resolved {
         schedule: None,
         links,
         manifest: Vec::new(),
+        checked_backup: None,
     }
 }
 

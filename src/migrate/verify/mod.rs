@@ -23,13 +23,17 @@ use crate::platform::Reachability;
 use super::data::FileFacts;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step, VerifyOutcome};
-pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary};
+pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
 
 /// One kind of data's measurement of one service, compared field by field.
 trait Fingerprint: Serialize {
     fn differences(source: &Self, target: &Self) -> Vec<Difference>;
     /// What matched (tables and rows, keys, files).
     fn summary(&self) -> MatchSummary;
+    /// The version the server reports (`11.22`), for kinds of data a server holds.
+    fn server_version(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// One side's data, or why it cannot be reached from here (which is no error by itself).
@@ -241,8 +245,15 @@ fn judge<F: Fingerprint>(
     if !differences.is_empty() {
         return Ok(DataCheck::Differs(differences));
     }
+    let summary = match (source.server_version(), target.server_version()) {
+        (Some(s), Some(t)) => source.summary().with_servers(ServerVersions {
+            source: s.to_owned(),
+            target: t.to_owned(),
+        }),
+        _ => source.summary(),
+    };
     Ok(DataCheck::Matches {
-        summary: source.summary(),
+        summary,
         record: record(kind, &source, &target)?,
     })
 }

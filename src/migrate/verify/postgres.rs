@@ -52,6 +52,16 @@ pub struct Database {
     pub tables: BTreeMap<String, TableSum>,
     pub sequences: BTreeMap<String, SequenceState>,
     pub extensions: BTreeSet<String>,
+    pub large_objects: LargeObjectSum,
+    /// `SHOW server_version`'s first word: `11.22`.
+    pub server_version: String,
+}
+
+/// Large objects, which live outside tables: how many, and a sum of their contents' hashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LargeObjectSum {
+    pub count: i64,
+    pub checksum: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,6 +138,20 @@ impl Fingerprint for Database {
                 out.push(Difference::new(format!("sequence {name}"), "missing", t));
             }
         }
+        let (s, t) = (&source.large_objects, &target.large_objects);
+        if s.count != t.count {
+            out.push(Difference::new(
+                "large objects",
+                Cell::Number(s.count as u64),
+                Cell::Number(t.count as u64),
+            ));
+        } else if s.checksum != t.checksum {
+            out.push(Difference::new(
+                "large object checksum",
+                &s.checksum,
+                &t.checksum,
+            ));
+        }
         // The target may bring more extensions (a newer major installs some by default).
         for name in source.extensions.difference(&target.extensions) {
             out.push(Difference::new(
@@ -146,7 +170,13 @@ impl Fingerprint for Database {
             rows: rows as u64,
             sequences: self.sequences.len() as u64,
             extensions: self.extensions.len() as u64,
+            large_objects: self.large_objects.count as u64,
+            servers: None,
         }
+    }
+
+    fn server_version(&self) -> Option<&str> {
+        Some(&self.server_version)
     }
 }
 
@@ -226,10 +256,33 @@ async fn read_database(client: &Client) -> std::result::Result<Database, tokio_p
         .iter()
         .map(|row| row.try_get::<_, String>(0))
         .collect::<std::result::Result<_, _>>()?;
+    // md5 of each object's bytes, hashed and summed like rows: order-free, and the contents
+    // stay on the server.
+    let row = client
+        .query_one(
+            "SELECT count(*), coalesce(sum(hashtextextended(md5(lo_get(oid)), 0)), 0)::text \
+             FROM pg_largeobject_metadata",
+            &[],
+        )
+        .await?;
+    let large_objects = LargeObjectSum {
+        count: row.try_get(0)?,
+        checksum: row.try_get(1)?,
+    };
+    let version: String = client
+        .query_one("SHOW server_version", &[])
+        .await?
+        .try_get(0)?;
     Ok(Database {
         tables,
         sequences,
         extensions,
+        large_objects,
+        server_version: version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -285,6 +338,8 @@ mod tests {
             )]
             .into(),
             extensions: ["citext".to_owned(), "plpgsql".to_owned()].into(),
+            large_objects: LargeObjectSum::default(),
+            server_version: "13.23".to_owned(),
         }
     }
 

@@ -15,8 +15,8 @@ struct Cluster {
 impl Cluster {
     fn start() -> Cluster {
         // A scratch cluster removes its data once the test binary has ended.
-        let cluster = PostgresCluster::start_scratch().unwrap_or_else(|e| {
-            panic!("cannot start PostgreSQL ({e}): install it (apt-get install postgresql)")
+        let cluster = PostgresCluster::start_scratch(13).unwrap_or_else(|e| {
+            panic!("cannot start PostgreSQL 13 ({e}): run scripts/install-servers")
         });
         Cluster { cluster }
     }

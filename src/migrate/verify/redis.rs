@@ -29,6 +29,8 @@ const WALKS: usize = 3;
 pub struct Keyspace {
     /// Database index -> what it holds; empty databases are left out, as INFO leaves them out.
     pub databases: BTreeMap<u32, DatabaseSum>,
+    /// `redis_version` of `INFO server`: `6.2.14`.
+    pub server_version: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -86,7 +88,12 @@ impl Fingerprint for Keyspace {
         MatchSummary::Keys {
             keys: self.databases.values().map(|d| d.keys).sum(),
             databases: self.databases.len() as u64,
+            servers: None,
         }
+    }
+
+    fn server_version(&self) -> Option<&str> {
+        Some(&self.server_version)
     }
 }
 
@@ -143,7 +150,17 @@ fn read_keyspace(con: &mut Connection) -> RedisResult<Keyspace> {
             databases.insert(db, sum);
         }
     }
-    Ok(Keyspace { databases })
+    let server: String = redis::cmd("INFO").arg("server").query(con)?;
+    let server_version = server
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Ok(Keyspace {
+        databases,
+        server_version,
+    })
 }
 
 /// `db0:keys=3,expires=0,avg_ttl=0` lines of `INFO keyspace` -> `[0]`.

@@ -187,9 +187,11 @@ fn a_database_on_one_side_only_counts_as_empty_on_the_other() {
     };
     let a = Keyspace {
         databases: [(1, one)].into(),
+        server_version: "6.2.14".to_owned(),
     };
     let b = Keyspace {
         databases: BTreeMap::new(),
+        server_version: "6.2.14".to_owned(),
     };
     assert_eq!(
         crate::verdict::words::rows(&Keyspace::differences(&a, &b)),

@@ -147,6 +147,17 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
                     "\"service:create\" needs --type TYPE (for example --type postgresql13)",
                 ));
             };
+            // 1.x changesets know only the 1.x types; 2.x creates the others from its stage
+            // definitions (the sandbox's API takes both, for the 2.x front).
+            if service_type
+                .parse::<crate::model::ServiceType>()
+                .is_ok_and(|t| t.cli_2_only())
+            {
+                return Err(Failure::new(format!(
+                    "service type {service_type:?} is not available; choose one of postgresql11, \
+                     postgresql13, redis6, s3, volume, elasticsearch7, mongodb4"
+                )));
+            }
             stage(
                 call,
                 ChangesetCommand::ServiceCreate {

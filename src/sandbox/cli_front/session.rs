@@ -64,6 +64,7 @@ async fn reach_sandbox() -> Result<Sandbox, Failure> {
         postgres_url: std::env::var(POSTGRES_URL_ENV)
             .ok()
             .filter(|u| !u.is_empty()),
+        exact_versions: crate::sandbox::servers::exact_versions_from_env(),
     };
     let running = ensure_running(&dir, None, &program, &config).await?;
     let probe = HttpPlatform::new(&running.url, running.token.clone())?;
@@ -133,7 +134,8 @@ fn read_session(instance: &str) -> Result<Option<Session>, Failure> {
     let Ok(path) = session_path(instance) else {
         return Ok(None);
     };
-    let text = match std::fs::read_to_string(&path) {
+    // A session is three short strings.
+    let text = match crate::fsio::read_text_bounded(&path, 64 * 1024) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("reading the session", &path, e).into()),

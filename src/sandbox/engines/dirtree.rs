@@ -1,7 +1,9 @@
 //! A directory as a `.tar.gz` backup: the contents at the archive root, entries sorted, streamed
 //! in both directions. Restores go on top of what is there and refuse anything that could write
 //! outside the directory (absolute paths, `..`, links, devices). All entries are checked before
-//! the first byte is written, so a refused archive changes nothing.
+//! the first byte is written, so a refused archive changes nothing; what an archive may unpack to
+//! is bounded (`expansion`), and it is unpacked beside the directory and moved in only when
+//! complete.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +12,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::expansion::{Budget, Counted};
+use super::remove_dir_if_present;
 use crate::sandbox::{Error, Result};
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -89,57 +93,203 @@ enum Planned {
     Skip,
 }
 
+/// More entries than any volume a restore is meant for; bounds pass 1's memory together with
+/// [`MAX_NAME_BYTES`].
+const MAX_ENTRIES: u64 = 1_000_000;
+/// The entries' path names, added up.
+const MAX_NAME_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What pass 1 found: every entry is acceptable, and this is what pass 2 writes.
+struct Checked {
+    bytes: u64,
+}
+
 /// Restores the archive at `archive` on top of `root`: files in the archive replace files of the
-/// same path, everything else stays.
+/// same path, everything else stays. The archive is unpacked beside `root` first and moved into
+/// place only once all of it is on disk, so a refused, damaged or oversized archive (or a disk
+/// that fills) leaves `root` as it was and nothing behind.
 pub(crate) fn restore(archive: &Path, root: &Path) -> Result<RestoreSummary> {
-    // Pass 1: check every entry against the destination and against the archive's other
-    // entries (a file `a` and a file `a/b` cannot both exist); nothing is written.
+    let budget = Budget::for_file(archive)?;
+    // Pass 1: check every entry against the destination, the archive's other entries (a file
+    // `a` and a file `a/b` cannot both exist) and the budget; nothing is written.
+    let checked = check_entries(archive, root, &budget)?;
+    fs::create_dir_all(root)
+        .map_err(|e| Error::Engine(format!("creating {}: {e}", root.display())))?;
+    check_free_space(root, checked.bytes)?;
+    // Pass 2: unpack into the staging directory, then move into place.
+    let staging = staging_dir(root);
+    remove_dir_if_present(&staging)
+        .map_err(|e| Error::Engine(format!("removing the stale {}: {e}", staging.display())))?;
+    let result = fs::create_dir(&staging)
+        .map_err(|e| Error::Engine(format!("creating {}: {e}", staging.display())))
+        .and_then(|()| unpack(archive, &staging, &budget))
+        .and_then(|staged| move_into_place(staged, &staging, root));
+    let cleaned = remove_dir_if_present(&staging);
+    let summary = result?;
+    cleaned.map_err(|e| Error::Engine(format!("removing {}: {e}", staging.display())))?;
+    Ok(summary)
+}
+
+/// `.<service>.restore-staging.tmp` beside the service's directory: the same file system (so
+/// moving is a rename), and a name no service can have.
+fn staging_dir(root: &Path) -> PathBuf {
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    root.parent()
+        .unwrap_or(root)
+        .join(format!(".{name}.restore-staging.tmp"))
+}
+
+fn check_entries(archive: &Path, root: &Path, budget: &Budget) -> Result<Checked> {
     let mut kinds: BTreeMap<PathBuf, bool> = BTreeMap::new();
-    for_each_entry(archive, |entry| {
+    let (mut bytes, mut entries, mut names) = (0u64, 0u64, 0u64);
+    for_each_entry(archive, budget, |entry| {
+        entries += 1;
+        if entries > MAX_ENTRIES {
+            return Err(Error::Engine(format!(
+                "the archive holds more than {MAX_ENTRIES} entries; refused, nothing was written"
+            )));
+        }
         let (rel, is_dir) = match plan(entry)? {
             Planned::Dir(rel) => (rel, true),
             Planned::File(rel) => (rel, false),
             Planned::Skip => return Ok(()),
         };
+        names += rel.as_os_str().len() as u64;
+        if names > MAX_NAME_BYTES {
+            return Err(Error::Engine(format!(
+                "the archive's path names add up to more than {MAX_NAME_BYTES} bytes; refused, \
+                 nothing was written"
+            )));
+        }
+        if !is_dir {
+            // The header says how much the entry unpacks to (a sparse file: its full size),
+            // before a byte of it is decompressed.
+            bytes = bytes.saturating_add(unpacked_size(entry));
+            if !budget.allows(bytes) {
+                return Err(budget.exceeded("the archive", Some(bytes)));
+            }
+        }
         check_within_archive(&mut kinds, &rel, is_dir)?;
         check_destination(root, &rel, is_dir)
     })?;
-    // Pass 2: extract.
-    let mut summary = RestoreSummary::default();
-    fs::create_dir_all(root)
-        .map_err(|e| Error::Engine(format!("creating {}: {e}", root.display())))?;
-    for_each_entry(archive, |entry| match plan(entry)? {
+    Ok(Checked { bytes })
+}
+
+fn unpacked_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
+    let sparse = entry
+        .header()
+        .as_gnu()
+        .and_then(|gnu| gnu.real_size().ok())
+        .unwrap_or(0);
+    entry.size().max(sparse)
+}
+
+/// Refuses a restore the file system cannot hold, before writing anything.
+fn check_free_space(root: &Path, needed: u64) -> Result<()> {
+    let stats = nix::sys::statvfs::statvfs(root)
+        .map_err(|e| Error::Engine(format!("reading the free space of {}: {e}", root.display())))?;
+    let free = stats
+        .blocks_available()
+        .saturating_mul(stats.fragment_size());
+    if needed > free {
+        return Err(Error::Engine(format!(
+            "the archive unpacks to {needed} bytes, but the file system holding {} has only \
+             {free} bytes free; free some space and restore again (nothing was written)",
+            root.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What pass 2 put into the staging directory, in archive order.
+struct Staged {
+    dirs: Vec<PathBuf>,
+    /// (destination relative to the root, name in the staging directory)
+    files: Vec<(PathBuf, String)>,
+    bytes: u64,
+}
+
+fn unpack(archive: &Path, staging: &Path, budget: &Budget) -> Result<Staged> {
+    let mut staged = Staged {
+        dirs: Vec::new(),
+        files: Vec::new(),
+        bytes: 0,
+    };
+    for_each_entry(archive, budget, |entry| match plan(entry)? {
         Planned::Dir(rel) => {
-            let path = root.join(&rel);
-            fs::create_dir_all(&path)
-                .map_err(|e| Error::Engine(format!("creating directory {}: {e}", rel.display())))?;
-            summary.dirs += 1;
+            staged.dirs.push(rel);
             Ok(())
         }
         Planned::File(rel) => {
-            summary.bytes += write_file(root, &rel, entry)?;
-            summary.files += 1;
+            let name = staged.files.len().to_string();
+            staged.bytes += write_staged(&staging.join(&name), &rel, entry)?;
+            if !budget.allows(staged.bytes) {
+                return Err(budget.exceeded("the archive", Some(staged.bytes)));
+            }
+            staged.files.push((rel, name));
             Ok(())
         }
         Planned::Skip => Ok(()),
     })?;
+    Ok(staged)
+}
+
+/// Renames every staged file to its place (replacing a file of the same path) and creates the
+/// archive's directories. Renames within one file system need no space.
+fn move_into_place(staged: Staged, staging: &Path, root: &Path) -> Result<RestoreSummary> {
+    let mut summary = RestoreSummary {
+        bytes: staged.bytes,
+        ..RestoreSummary::default()
+    };
+    for rel in &staged.dirs {
+        fs::create_dir_all(root.join(rel))
+            .map_err(|e| Error::Engine(format!("creating directory {}: {e}", rel.display())))?;
+        summary.dirs += 1;
+    }
+    for (rel, name) in &staged.files {
+        let dest = root.join(rel);
+        let fail = |e: io::Error| Error::Engine(format!("writing {}: {e}", rel.display()));
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(fail)?;
+        }
+        fs::rename(staging.join(name), &dest).map_err(fail)?;
+        summary.files += 1;
+    }
     Ok(summary)
 }
 
 fn for_each_entry(
     archive: &Path,
-    mut f: impl FnMut(&mut tar::Entry<'_, GzDecoder<fs::File>>) -> Result<()>,
+    budget: &Budget,
+    mut f: impl FnMut(&mut tar::Entry<'_, Counted<GzDecoder<fs::File>>>) -> Result<()>,
 ) -> Result<()> {
     let file = fs::File::open(archive)
         .map_err(|e| Error::Engine(format!("opening the backup file: {e}")))?;
-    let mut tar = Archive::new(GzDecoder::new(file));
+    let (counted, meter) = budget.count(GzDecoder::new(file));
+    let mut tar = Archive::new(counted);
+    // An error from the decompressor past its budget is the bomb, whatever tar calls it.
+    let refused = |e: io::Error, context: &str| {
+        if meter.exceeded() {
+            budget.exceeded("the archive", None)
+        } else {
+            Error::Engine(format!("{context}: {e}"))
+        }
+    };
     let entries = tar
         .entries()
-        .map_err(|e| Error::Engine(format!("reading the archive: {e}")))?;
+        .map_err(|e| refused(e, "reading the archive"))?;
     for entry in entries {
-        let mut entry = entry
-            .map_err(|e| Error::Engine(format!("reading the archive (not a .tar.gz?): {e}")))?;
-        f(&mut entry)?;
+        let mut entry = entry.map_err(|e| refused(e, "reading the archive (not a .tar.gz?)"))?;
+        f(&mut entry).map_err(|e| {
+            if meter.exceeded() {
+                budget.exceeded("the archive", None)
+            } else {
+                e
+            }
+        })?;
     }
     Ok(())
 }
@@ -266,37 +416,19 @@ fn check_destination(root: &Path, rel: &Path, is_dir: bool) -> Result<()> {
     Ok(())
 }
 
-/// Streams one file through a temp name beside its destination, then renames it into place, so
-/// a reader never sees half a file.
-fn write_file<R: Read>(root: &Path, rel: &Path, entry: &mut tar::Entry<'_, R>) -> Result<u64> {
-    let dest = root.join(rel);
-    let parent = dest.parent().unwrap_or(root);
-    fs::create_dir_all(parent)
-        .map_err(|e| Error::Engine(format!("creating the folder of {}: {e}", rel.display())))?;
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.restore-tmp"));
+/// Streams one entry into `path` in the staging directory, with the entry's mode and time.
+fn write_staged<R: Read>(path: &Path, rel: &Path, entry: &mut tar::Entry<'_, R>) -> Result<u64> {
     let fail = |e: io::Error| Error::Engine(format!("writing {}: {e}", rel.display()));
-    let mut out = fs::File::create(&tmp).map_err(fail)?;
-    let written = io::copy(entry, &mut out).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        fail(e)
-    })?;
+    let mut out = fs::File::create(path).map_err(fail)?;
+    let written = io::copy(entry, &mut out).map_err(fail)?;
     let header = entry.header();
     let mode = header.mode().unwrap_or(0o644) & 0o777 | 0o600;
-    let applied = out
-        .set_permissions(fs::Permissions::from_mode(mode))
+    out.set_permissions(fs::Permissions::from_mode(mode))
         .and_then(|()| match header.mtime() {
             Ok(secs) => out.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)),
             Err(_) => Ok(()),
-        });
-    drop(out);
-    if let Err(e) = applied.and_then(|()| fs::rename(&tmp, &dest)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
+        })
+        .map_err(fail)?;
     Ok(written)
 }
 

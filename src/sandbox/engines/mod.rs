@@ -12,11 +12,15 @@
 
 mod dirs;
 pub(crate) mod dirtree;
+mod expansion;
+#[cfg(test)]
+mod fuzz;
 mod mongo;
 pub(crate) mod postgres;
 mod procs;
 pub use procs::PROGRAM_PATH_ENV;
 pub(crate) mod redis;
+pub mod servers;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -167,9 +171,12 @@ pub const POSTGRES_URL_ENV: &str = "SETOPS_SANDBOX_POSTGRES_URL";
 /// How the sandbox's engines reach their servers.
 #[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
-    /// A PostgreSQL superuser URL (`postgresql://user:pw@host:port/db`); `None` runs an own
-    /// cluster under `DIR/postgres`.
+    /// A PostgreSQL superuser URL (`postgresql://user:pw@host:port/db`) for every emulated
+    /// version, or `11=URL 13=URL`, one per major; `None` runs own clusters under `DIR/postgres`.
     pub postgres_url: Option<String>,
+    /// Refuse to run a service type on another server version than the one that emulates it
+    /// (`servers::EXACT_VERSIONS_ENV`), instead of standing in with the newest installed.
+    pub exact_versions: bool,
 }
 
 /// The engines of one sandbox. Cheap to clone.
@@ -192,8 +199,12 @@ impl Engines {
             inner: Arc::new(EnginesInner {
                 volume: dirs::DirEngine { bucket: false },
                 s3: dirs::DirEngine { bucket: true },
-                postgres: postgres::PostgresEngine::new(root, config.postgres_url.clone()),
-                redis: redis::RedisEngine::new(root),
+                postgres: postgres::PostgresEngine::new(
+                    root,
+                    config.postgres_url.as_deref(),
+                    config.exact_versions,
+                ),
+                redis: redis::RedisEngine::new(root, config.exact_versions),
                 mongo: mongo::MongoEngine,
             }),
         }
@@ -206,14 +217,46 @@ impl Engines {
         match service_type {
             ServiceType::Volume => Ok(&i.volume),
             ServiceType::S3 => Ok(&i.s3),
-            ServiceType::Postgresql11 | ServiceType::Postgresql13 => {
-                i.postgres.available().map(|()| &i.postgres as &dyn Engine)
-            }
-            ServiceType::Redis6 => i.redis.available().map(|()| &i.redis as &dyn Engine),
+            ServiceType::Postgresql11
+            | ServiceType::Postgresql13
+            | ServiceType::Postgresql14
+            | ServiceType::Postgresql15
+            | ServiceType::Postgresql16 => i
+                .postgres
+                .available(service_type)
+                .map(|()| &i.postgres as &dyn Engine),
+            ServiceType::Redis6 | ServiceType::Redis7 => i
+                .redis
+                .available(service_type)
+                .map(|()| &i.redis as &dyn Engine),
             ServiceType::Mongodb4 => Ok(&i.mongo),
             ServiceType::Elasticsearch7 => Err(Error::engine(
                 "elasticsearch7 services have no backup format (SetOps: \"Not implemented yet\")",
             )),
+        }
+    }
+
+    /// Which server runs `service_type` here (Err: why none can), without starting anything;
+    /// `None` for types that run no server.
+    fn describe_server(&self, service_type: ServiceType) -> Option<Result<String>> {
+        let i = &*self.inner;
+        match servers::wanted(service_type)?.0 {
+            servers::Product::Postgres | servers::Product::PostgresClient => {
+                Some(i.postgres.describe(service_type))
+            }
+            servers::Product::Redis => Some(i.redis.describe(service_type)),
+        }
+    }
+
+    /// The major version of the server that runs `service_type`, when known without starting
+    /// anything.
+    pub(crate) fn server_major(&self, service_type: ServiceType) -> Option<u32> {
+        let i = &*self.inner;
+        match servers::wanted(service_type)?.0 {
+            servers::Product::Postgres | servers::Product::PostgresClient => {
+                i.postgres.server_major(service_type)
+            }
+            servers::Product::Redis => i.redis.server_major(service_type),
         }
     }
 
@@ -222,6 +265,23 @@ impl Engines {
         self.inner.redis.shutdown();
         self.inner.postgres.shutdown();
     }
+}
+
+/// Which server emulates each service type that runs one, in the sandbox of `root` with
+/// `config` (Err: why that type has no server here), for `sandbox serve` and the demo to say.
+/// Nothing is started.
+pub fn emulated_servers(
+    root: &Path,
+    config: &EngineConfig,
+) -> Vec<(ServiceType, std::result::Result<String, String>)> {
+    let engines = Engines::new(root, config);
+    ServiceType::ALL
+        .iter()
+        .filter_map(|t| {
+            let described = engines.describe_server(*t)?;
+            Some((*t, described.map_err(|e| e.to_string())))
+        })
+        .collect()
 }
 
 pub(crate) fn data_dir(root: &Path, scope: &Scope, service: &str) -> PathBuf {

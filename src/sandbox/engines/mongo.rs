@@ -4,7 +4,8 @@
 //! - Backup: the kept archive, byte for byte. A service that was never restored into gives a
 //!   valid empty archive (no collections) that mongorestore accepts.
 //! - Restore: the file must be a gzip-compressed mongodump archive (the archive's magic number
-//!   after gunzip) and decompress completely; anything else is refused and nothing changes. The
+//!   after gunzip) and decompress completely, within the expansion budget (`expansion`); anything
+//!   else is refused and nothing changes. The
 //!   file then REPLACES the kept archive: with no server there is nothing to merge into, so unlike
 //!   SetOps (where a restore goes on top of the database) collections of an earlier restore that
 //!   the new archive lacks are gone. Running the same restore again gives the same result.
@@ -18,6 +19,7 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 
+use super::expansion::Budget;
 use super::{BackupSummary, Engine, RestoreSummary, ServiceRef};
 use crate::api::ServiceConnection;
 use crate::model::ServiceType;
@@ -97,14 +99,17 @@ fn check_archive(path: &Path) -> Result<()> {
     crate::formats::check_head_for_type(&head, ServiceType::Mongodb4).map_err(Error::Engine)?;
     let file =
         fs::File::open(path).map_err(|e| Error::Engine(format!("reading the backup file: {e}")))?;
-    io::copy(
-        &mut MultiGzDecoder::new(io::BufReader::new(file)),
-        &mut io::sink(),
-    )
-    .map_err(|e| {
-        Error::Engine(format!(
-            "the mongodump archive does not decompress to its end (damaged or cut short): {e}"
-        ))
+    // Decompressed to nowhere, but bounded all the same: a bomb would hold a CPU for minutes.
+    let budget = Budget::for_file(path)?;
+    let (mut counted, meter) = budget.count(MultiGzDecoder::new(io::BufReader::new(file)));
+    io::copy(&mut counted, &mut io::sink()).map_err(|e| {
+        if meter.exceeded() {
+            budget.exceeded("the mongodump archive", None)
+        } else {
+            Error::Engine(format!(
+                "the mongodump archive does not decompress to its end (damaged or cut short): {e}"
+            ))
+        }
     })?;
     Ok(())
 }

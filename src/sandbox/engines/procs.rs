@@ -1,61 +1,17 @@
-//! Helpers for engines that run programs: finding them, free loopback ports, and making sure a
-//! server the sandbox started does not outlive the sandbox process.
+//! Helpers for engines that run programs: free loopback ports, running a program to its end, and
+//! making sure a server the sandbox started does not outlive the sandbox process (`servers`
+//! finds the programs).
 
 use crate::sandbox::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// Where Debian and Ubuntu install PostgreSQL's server programs (`initdb`, `pg_ctl`), which
-/// are not on PATH by default; the highest version wins.
-const POSTGRES_LIB: &str = "/usr/lib/postgresql";
 
 /// Replaces PATH and the PostgreSQL directories as the places server programs are looked up
 /// in (a `:`-separated list, e.g. `/usr/lib/postgresql/13/bin:/usr/bin` to pick one PostgreSQL
 /// version; an empty directory makes every engine that needs a program unavailable).
 pub const PROGRAM_PATH_ENV: &str = "SETOPS_SANDBOX_PROGRAM_PATH";
 
-/// Finds `name` on PATH, then (for PostgreSQL programs) under /usr/lib/postgresql/<v>/bin;
-/// only in `SETOPS_SANDBOX_PROGRAM_PATH` when that is set. The error says where it looked and
-/// how to install the program.
-pub(crate) fn find_program(name: &str, package_hint: &str) -> Result<PathBuf> {
-    if let Some(dirs) = std::env::var_os(PROGRAM_PATH_ENV) {
-        return std::env::split_paths(&dirs)
-            .map(|dir| dir.join(name))
-            .find(|candidate| is_executable(candidate))
-            .ok_or_else(|| {
-                Error::Engine(format!(
-                    "`{name}` was not found in {PROGRAM_PATH_ENV} ({}); {package_hint}",
-                    dirs.to_string_lossy()
-                ))
-            });
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join(name);
-            if is_executable(&candidate) {
-                return Ok(candidate);
-            }
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(POSTGRES_LIB)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v: u32 = e.file_name().to_str()?.parse().ok()?;
-            Some((v, e.path().join("bin").join(name)))
-        })
-        .filter(|(_, p)| is_executable(p))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, p)| p).ok_or_else(|| {
-        Error::Engine(format!(
-            "`{name}` was not found on PATH (nor under {POSTGRES_LIB}/*/bin); {package_hint}"
-        ))
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -1,4 +1,5 @@
-//! The redis6 engine: one redis-server per service, started when something needs it.
+//! The redis6 engine: one redis-server per service, started when something needs it, of the
+//! Redis version that emulates the type (Redis 6.2 for `redis6`, see `servers`).
 //!
 //! Each service's directory (`DIR/data/<project>/<stage>/<service>/`) holds its server's
 //! `redis.conf` (0600: it holds the password), its append-only data (`appendonly yes`, so data
@@ -9,7 +10,7 @@
 //! sandbox process that crashed is stopped before a new one starts on the same directory.
 //!
 //! Backup: SAVE, then the server's `dump.rdb`, an RDB file of the local Redis's version (RDB 9
-//! from Redis 6, 10 from Redis 7.0, 11 from Redis 7.2).
+//! from Redis 6, 10 from Redis 7.0, 11 from Redis 7.2: with Redis 6.2, RDB 9 as on SetOps).
 //!
 //! Restore goes on top of the service's data, like every SetOps restore:
 //! 1. The file must be an RDB file (`REDIS` and four digits); anything else is refused and
@@ -38,14 +39,15 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ::redis::Connection;
 use uuid::Uuid;
 
 use self::server::{Server, ServerSpec};
+use super::servers;
 use super::{
-    BackupSummary, Engine, RestoreSummary, SeedData, ServiceRef, procs, random_alnum,
+    BackupSummary, Engine, RestoreSummary, SeedData, ServiceRef, random_alnum,
     remove_dir_if_present, urlencode,
 };
 use crate::api::{ConnectionKind, ServiceConnection};
@@ -56,12 +58,12 @@ use crate::sandbox::{Error, Result};
 const RDB_FILE: &str = "dump.rdb";
 /// Name of the backup inside a restore's temporary directory (a symlink to the backup file).
 const RESTORE_RDB: &str = "backup.rdb";
-const INSTALL_HINT: &str = "install Redis: apt-get install redis-server";
 
 pub(crate) struct RedisEngine {
     /// The sandbox directory: restores make their temporary directories here.
     root: PathBuf,
-    program: OnceLock<Result<PathBuf>>,
+    /// No other version stands in for a missing one.
+    exact: bool,
     /// The servers this engine runs, by service uid.
     servers: Mutex<HashMap<Uuid, Server>>,
 }
@@ -92,25 +94,41 @@ impl Endpoint {
 }
 
 impl RedisEngine {
-    pub(crate) fn new(root: &Path) -> RedisEngine {
+    pub(crate) fn new(root: &Path, exact: bool) -> RedisEngine {
         RedisEngine {
             root: root.to_owned(),
-            program: OnceLock::new(),
+            exact,
             servers: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Ok when redis-server is installed; Err says how to install it.
-    pub(crate) fn available(&self) -> Result<()> {
-        self.program().map(|_| ())
+    /// Ok when a redis-server for `service_type` is installed; Err says how to install it.
+    pub(crate) fn available(&self, service_type: ServiceType) -> Result<()> {
+        self.program(service_type).map(|_| ())
     }
 
-    fn program(&self) -> Result<PathBuf> {
-        self.program
-            .get_or_init(|| procs::find_program("redis-server", INSTALL_HINT))
-            .as_ref()
-            .cloned()
-            .map_err(Error::repeated)
+    /// The major version of the redis-server that runs `service_type` here.
+    pub(crate) fn server_major(&self, service_type: ServiceType) -> Option<u32> {
+        let (product, major) = servers::wanted(service_type)?;
+        servers::choose(product, major, self.exact)
+            .ok()
+            .map(|c| c.build.major)
+    }
+
+    /// Which server runs `service_type` here.
+    pub(crate) fn describe(&self, service_type: ServiceType) -> Result<String> {
+        let (product, major) = servers::wanted(service_type)
+            .ok_or_else(|| Error::Engine(format!("{service_type} is not a Redis type")))?;
+        servers::choose(product, major, self.exact).map(|c| c.describe())
+    }
+
+    /// The redis-server of the Redis major that emulates `service_type` (Redis 6 for `redis6`;
+    /// see `servers`), so backups carry that version's RDB format and restores load files as
+    /// it would.
+    fn program(&self, service_type: ServiceType) -> Result<PathBuf> {
+        let (product, major) = servers::wanted(service_type)
+            .ok_or_else(|| Error::Engine(format!("{service_type} is not a Redis type")))?;
+        servers::choose(product, major, self.exact).map(|c| c.build.program("redis-server"))
     }
 
     fn servers(&self) -> MutexGuard<'_, HashMap<Uuid, Server>> {
@@ -126,7 +144,7 @@ impl RedisEngine {
             port,
             password: password.to_owned(),
         };
-        let program = self.program()?;
+        let program = self.program(svc.service_type)?;
         let mut servers = self.servers();
         if let Some(server) = servers.get_mut(&svc.uid) {
             if server.is_running() {
@@ -264,7 +282,7 @@ impl Engine for RedisEngine {
     fn restore(&self, backup: &Path, svc: &ServiceRef) -> Result<RestoreSummary> {
         check_rdb(backup)?;
         let target = self.running(svc)?;
-        let program = self.program()?;
+        let program = self.program(svc.service_type)?;
         let backup = backup
             .canonicalize()
             .map_err(|e| Error::Engine(format!("resolving the backup file: {e}")))?;

@@ -135,6 +135,9 @@ fn spawn_server(
     if let Some(url) = &config.postgres_url {
         command.env(POSTGRES_URL_ENV, url);
     }
+    if config.exact_versions {
+        command.env(crate::sandbox::servers::EXACT_VERSIONS_ENV, "1");
+    }
     command.stdin(Stdio::null()).stdout(log).stderr(log_err);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it detaches the
     // server from our terminal and process group so it outlives the command that started it.

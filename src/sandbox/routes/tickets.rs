@@ -99,6 +99,14 @@ fn check_upload_request(req: &UploadRequest) -> ApiResult<()> {
             "size must be at least 1 byte: an empty file is no backup",
         ));
     }
+    // The contract's range (docs/openapi.yaml: int64); no file is larger.
+    if i64::try_from(req.size).is_err() {
+        return Err(ApiError::invalid_field(
+            "size",
+            validators::LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+            format!("size must be at most {} bytes", i64::MAX),
+        ));
+    }
     Ok(())
 }
 

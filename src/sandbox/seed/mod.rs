@@ -132,10 +132,14 @@ impl Checker<'_> {
     }
 }
 
+/// A seed describes a world (projects, services, generated content), not data: the demo world's
+/// is a few KiB.
+const MAX_SEED_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Reads a seed file from disk (`origin` in messages is its path).
 pub(crate) fn read(path: &Path) -> Result<(String, String)> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading seed file", path, e))?;
+    let text = crate::fsio::read_text_bounded(path, MAX_SEED_BYTES)
+        .map_err(|e| Error::io("reading seed file", path, e))?;
     Ok((text, path.display().to_string()))
 }
 

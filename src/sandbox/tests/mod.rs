@@ -66,18 +66,32 @@ pub(super) struct TestServer {
     server: Running,
 }
 
-/// Engine settings for test sandboxes: one scratch PostgreSQL cluster shared by every sandbox of
-/// the test binary (no initdb per test). Fails the test, never skips, without PostgreSQL.
+/// Engine settings for test sandboxes: one scratch PostgreSQL cluster per emulated major version
+/// shared by every sandbox of the test binary (no initdb per test), and exact server versions.
+/// Fails the test, never skips, when a version is not installed.
 pub(crate) fn engine_config() -> EngineConfig {
-    static CLUSTER: std::sync::OnceLock<super::Result<PostgresCluster>> =
+    static URLS: std::sync::OnceLock<std::result::Result<String, String>> =
         std::sync::OnceLock::new();
-    match CLUSTER.get_or_init(PostgresCluster::start_scratch) {
-        Ok(c) => EngineConfig {
-            postgres_url: Some(c.admin_url().to_owned()),
+    let urls = URLS.get_or_init(|| {
+        [11, 13]
+            .iter()
+            .map(|major| {
+                PostgresCluster::start_scratch(*major)
+                    // Kept for the whole test binary: its server stops when the binary ends.
+                    .map(|c| format!("{major}={}", Box::leak(Box::new(c)).admin_url()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(|urls| urls.join(" "))
+    });
+    match urls {
+        Ok(urls) => EngineConfig {
+            postgres_url: Some(urls.clone()),
+            exact_versions: true,
         },
         Err(e) => panic!(
-            "these tests need PostgreSQL: {e}; install it with `apt-get install postgresql \
-             postgresql-client` (scripts/test does)"
+            "these tests need PostgreSQL 11 and 13: {e}; scripts/test installs them \
+             (scripts/install-servers)"
         ),
     }
 }

@@ -23,7 +23,7 @@ use crate::api::DownloadTicket;
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, EnvVar, ErrorType,
-    Link, Project, Scope, Service, ServiceError, Stage, User, codes,
+    Link, Project, Scope, Service, ServiceError, ServiceType, Stage, User, codes,
 };
 use crate::platform::{FileUploads, Platform, PlatformIdentity, Reachability, Uploads};
 
@@ -344,6 +344,16 @@ impl Platform for SetopsCli {
 
     fn staging_outlives_the_run(&self) -> bool {
         self.generation() == Generation::V1
+    }
+
+    fn refuses_type(&self, service_type: ServiceType) -> Option<String> {
+        (self.generation() == Generation::V1 && service_type.cli_2_only()).then(|| {
+            format!(
+                "{service_type} is offered only through SetOps CLI 2.x stage definitions; this \
+                 setops is {}, whose changesets create postgresql11 and postgresql13 (and redis6)",
+                self.session.version.text
+            )
+        })
     }
 
     async fn changeset(&self, scope: &Scope) -> Result<Option<Changeset>> {

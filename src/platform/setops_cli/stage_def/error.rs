@@ -20,8 +20,9 @@ pub enum StageDefError {
         found: String,
     },
     #[error(
-        "service {name} is {description}, which has no v1 service type; setops-migrate supports \
-         postgresql (shared, or version 13), redis 6, s3, volume, elasticsearch 7 and documentdb 4"
+        "service {name} is {description}, which setops-migrate has no service type for; it \
+         supports postgresql (shared, or version 13 to 16), redis 6 and 7, s3, volume, \
+         elasticsearch 7 and documentdb 4"
     )]
     UnsupportedService { name: String, description: String },
     #[error("the stage definition already has a service {0}")]

@@ -1,6 +1,6 @@
-//! v1 service types (`postgresql11`, `redis6`, …) against v2's `{type, version, plan}`. The tool
-//! supports what the model supports, so a v2 service without a v1 equivalent (postgresql 16,
-//! redis 7) is refused rather than approximated.
+//! The model's service types (`postgresql11`, `redis6`, …, and the CLI 2.x-only `postgresql14`
+//! to `postgresql16` and `redis7`) against v2's `{type, version, plan}`. A v2 service the model
+//! has no type for (postgresql 12, mysql) is refused rather than approximated.
 
 use crate::model::ServiceType;
 
@@ -17,7 +17,11 @@ pub fn v2_type(t: ServiceType) -> V2Type {
     let (service_type, version, plan) = match t {
         ServiceType::Postgresql11 => ("postgresql", None, Some("shared")),
         ServiceType::Postgresql13 => ("postgresql", Some("13"), None),
+        ServiceType::Postgresql14 => ("postgresql", Some("14"), None),
+        ServiceType::Postgresql15 => ("postgresql", Some("15"), None),
+        ServiceType::Postgresql16 => ("postgresql", Some("16"), None),
         ServiceType::Redis6 => ("redis", Some("6.x"), None),
+        ServiceType::Redis7 => ("redis", Some("7.x"), None),
         ServiceType::Elasticsearch7 => ("elasticsearch", Some("7"), None),
         ServiceType::Mongodb4 => ("documentdb", Some("4"), None),
         ServiceType::S3 => ("s3", None, None),
@@ -41,7 +45,11 @@ pub fn v1_type(
     let found = match (service_type, major) {
         ("postgresql", None) if plan == Some("shared") => Some(ServiceType::Postgresql11),
         ("postgresql", Some(Some(13))) => Some(ServiceType::Postgresql13),
+        ("postgresql", Some(Some(14))) => Some(ServiceType::Postgresql14),
+        ("postgresql", Some(Some(15))) => Some(ServiceType::Postgresql15),
+        ("postgresql", Some(Some(16))) => Some(ServiceType::Postgresql16),
         ("redis", Some(Some(6))) => Some(ServiceType::Redis6),
+        ("redis", Some(Some(7))) => Some(ServiceType::Redis7),
         ("elasticsearch", Some(Some(7))) => Some(ServiceType::Elasticsearch7),
         ("documentdb", Some(Some(4))) => Some(ServiceType::Mongodb4),
         ("s3", None) => Some(ServiceType::S3),
@@ -99,10 +107,16 @@ mod tests {
             );
         }
         assert_eq!(v1_type("documentdb", Some("4.0"), None), Ok(Mongodb4));
+        assert_eq!(
+            v1_type("postgresql", Some("16"), Some("db.t3.micro")),
+            Ok(Postgresql16)
+        );
+        assert_eq!(v1_type("redis", Some("7.x"), None), Ok(Redis7));
         for (t, v, p) in [
-            ("postgresql", Some("16"), Some("db.t3.micro")),
+            ("postgresql", Some("12"), Some("db.t3.micro")),
+            ("postgresql", Some("17"), Some("db.t3.micro")),
             ("postgresql", None, Some("db.t3.micro")),
-            ("redis", Some("7.x"), None),
+            ("redis", Some("5"), None),
             ("redis", None, None),
             ("volume", Some("1"), None),
             ("mysql", Some("8"), None),

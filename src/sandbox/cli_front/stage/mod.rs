@@ -89,7 +89,8 @@ pub(crate) async fn apply(call: &Call<'_>) -> Result<(), Failure> {
             "\"stage:apply\" needs -f/--file FILE: the stage definition to apply (see stage:dump)",
         ));
     };
-    let source = std::fs::read_to_string(file)
+    // A stage definition lists apps and services; 4 MiB is far beyond any real one.
+    let source = crate::fsio::read_text_bounded(std::path::Path::new(file), 4 * 1024 * 1024)
         .map_err(|e| Failure::new(format!("cannot read stage definition {file}: {e}")))?;
     let spans = Spans::check(&source, file)?;
     let wanted = read_definition(&source, file, &spans, &scope)?;

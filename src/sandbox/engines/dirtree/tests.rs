@@ -263,3 +263,80 @@ fn garbage_is_a_failed_restore_not_a_panic() {
         .to_string();
     assert!(err.contains("archive"), "{err}");
 }
+
+/// Everything in `root` and beside it (the staging directory would be a sibling).
+fn siblings(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root.parent().expect("parent"))
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn an_entry_declaring_more_than_the_budget_is_refused_before_a_byte_is_unpacked() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dst = t.path().join("svc");
+    write(&dst, "kept.txt", b"old");
+    // A header that claims 100 GiB, with no data behind it: refused on the header alone.
+    let (mut header, _) = raw_entry("huge.bin", EntryType::Regular, b"", None);
+    header.set_size(100 << 30);
+    header.set_cksum();
+    let file = t.path().join("bomb.tar.gz");
+    let mut gz = GzEncoder::new(
+        fs::File::create(&file).expect("create"),
+        Compression::fast(),
+    );
+    gz.write_all(header.as_bytes()).expect("header");
+    gz.finish().expect("gzip");
+    let err = restore(&file, &dst).expect_err("refused").to_string();
+    assert!(err.contains("decompression bomb"), "{err}");
+    assert!(err.contains("100.0 GiB and counting"), "{err}");
+    assert_eq!(
+        listing(&dst),
+        vec![("kept.txt".to_owned(), b"old".to_vec())]
+    );
+    assert_eq!(siblings(&dst), ["bomb.tar.gz", "svc"]);
+}
+
+#[test]
+fn a_stale_staging_directory_is_cleared_and_none_is_left_after_a_restore() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let src = t.path().join("src");
+    write(&src, "a/b.txt", b"new");
+    let file = t.path().join("b.tar.gz");
+    backup_to(&src, &file, true);
+    let dst = t.path().join("svc");
+    // Left by a sandbox killed mid-restore.
+    write(&t.path().join(".svc.restore-staging.tmp"), "0", b"half");
+    let summary = restore(&file, &dst).expect("restored");
+    assert_eq!(summary.files, 1);
+    assert_eq!(
+        listing(&dst),
+        vec![
+            ("a/".to_owned(), Vec::new()),
+            ("a/b.txt".to_owned(), b"new".to_vec())
+        ]
+    );
+    assert_eq!(siblings(&dst), ["b.tar.gz", "src", "svc"]);
+}
+
+#[test]
+fn a_damaged_archive_changes_nothing_and_leaves_nothing_behind() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let src = t.path().join("src");
+    write(&src, "one.txt", b"first file");
+    write(&src, "two.bin", &[9u8; 200_000]);
+    let whole = t.path().join("whole.tar.gz");
+    backup_to(&src, &whole, true);
+    let bytes = fs::read(&whole).expect("read");
+    let cut = t.path().join("cut.tar.gz");
+    fs::write(&cut, &bytes[..bytes.len() - 64]).expect("write");
+    let dst = t.path().join("svc");
+    write(&dst, "one.txt", b"old");
+    restore(&cut, &dst).expect_err("a cut archive is refused");
+    assert_eq!(listing(&dst), vec![("one.txt".to_owned(), b"old".to_vec())]);
+    assert_eq!(siblings(&dst), ["cut.tar.gz", "src", "svc", "whole.tar.gz"]);
+}

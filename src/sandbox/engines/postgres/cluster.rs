@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::procs::{self, stop_with_this_process};
+use super::super::servers::Choice;
 use super::conn::{Endpoint, Superuser};
 use super::location::{self, write_for};
 use super::postmaster::{self, running_postmaster, server_command, start_server, wait_ready};
@@ -30,6 +31,7 @@ pub struct PostgresCluster {
     data_dir: PathBuf,
     pg_ctl: PathBuf,
     run_as: Option<RunAs>,
+    server: Choice,
 }
 
 impl std::fmt::Debug for PostgresCluster {
@@ -42,21 +44,24 @@ impl std::fmt::Debug for PostgresCluster {
 }
 
 impl PostgresCluster {
-    /// Starts the cluster kept in `dir` (created with `initdb` when `dir` holds none yet), or
-    /// adopts its server when one is still running. The data survives `stop` and later starts.
-    pub fn start(dir: &Path) -> Result<PostgresCluster> {
-        start_in(dir, false)
+    /// Starts the cluster kept in `dir` (created with `initdb` on PostgreSQL `major` when `dir`
+    /// holds none yet; another version stands in when that one is missing, unless `exact`), or
+    /// adopts its server when one is still running. The data survives `stop` and later starts,
+    /// and is always run by a server of the major that made it.
+    pub fn start(dir: &Path, major: u32, exact: bool) -> Result<PostgresCluster> {
+        start_in(dir, major, exact, false)
     }
 
-    /// A throwaway cluster in a new temporary directory, removed with its data once this
-    /// process has ended (for a test binary's shared cluster). Not crash-safe: fsync is off.
-    pub fn start_scratch() -> Result<PostgresCluster> {
+    /// A throwaway cluster on exactly PostgreSQL `major` in a new temporary directory, removed
+    /// with its data once this process has ended (for a test binary's shared cluster). Not
+    /// crash-safe: fsync is off.
+    pub fn start_scratch(major: u32) -> Result<PostgresCluster> {
         let dir = tempfile::Builder::new()
             .prefix("setops-sandbox-pg-")
             .tempdir()
             .map_err(|e| Error::Engine(format!("creating a temporary directory: {e}")))?
             .keep();
-        let cluster = match start_in(&dir, true) {
+        let cluster = match start_in(&dir, major, true, true) {
             Ok(c) => c,
             Err(e) => {
                 let _ = fs::remove_dir_all(&dir);
@@ -78,6 +83,11 @@ impl PostgresCluster {
         postmaster::stop(&self.pg_ctl, &self.data_dir, self.run_as);
     }
 
+    /// The server build that runs this cluster.
+    pub fn server(&self) -> &Choice {
+        &self.server
+    }
+
     pub(crate) fn superuser(&self) -> &Superuser {
         &self.superuser
     }
@@ -89,8 +99,7 @@ impl PostgresCluster {
     }
 }
 
-fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster> {
-    let server = programs::server()?;
+fn start_in(dir: &Path, major: u32, exact: bool, scratch: bool) -> Result<PostgresCluster> {
     programs::clients()?;
     fs::DirBuilder::new()
         .recursive(true)
@@ -99,8 +108,11 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster> {
         .map_err(|e| Error::Engine(format!("creating {}: {e}", dir.display())))?;
     let run_as = RunAs::for_this_process()?;
     let mut file = ClusterFile::load(dir)?;
-    let mut own = match file.own.take() {
-        Some(own) if own.data_dir.join("PG_VERSION").is_file() => own,
+    let (mut own, server) = match file.own.take() {
+        Some(own) if own.data_dir.join("PG_VERSION").is_file() => {
+            let server = programs::server_of_data(data_major(&own.data_dir)?)?;
+            (own, server)
+        }
         previous => {
             if let Some(previous) = previous {
                 eprintln!(
@@ -110,10 +122,11 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster> {
                     previous.data_dir.display()
                 );
             }
+            let server = programs::server_for(major, exact)?;
             let own = init(dir, run_as, &server.initdb, scratch)?;
             file.own = Some(own.clone());
             file.save(dir)?;
-            own
+            (own, server)
         }
     };
     let base = own
@@ -166,9 +179,28 @@ fn start_in(dir: &Path, scratch: bool) -> Result<PostgresCluster> {
         admin_url: superuser.url(),
         superuser,
         data_dir,
-        pg_ctl: server.pg_ctl.clone(),
+        pg_ctl: server.pg_ctl,
         run_as,
+        server: server.choice,
     })
+}
+
+/// The major version that made a data directory (its `PG_VERSION` file: `11`, `13`, `9.6`).
+pub(crate) fn data_major(data: &Path) -> Result<u32> {
+    let path = data.join("PG_VERSION");
+    let text = fs::read_to_string(&path)
+        .map_err(|e| Error::Engine(format!("reading {}: {e}", path.display())))?;
+    text.trim()
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .ok_or_else(|| {
+            Error::Engine(format!(
+                "{} holds {:?}, not a PostgreSQL version",
+                path.display(),
+                text.trim()
+            ))
+        })
 }
 
 /// Creates a new cluster (initdb) and configures it; the server is not started.

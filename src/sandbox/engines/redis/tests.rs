@@ -12,8 +12,8 @@ use crate::model::Scope;
 /// The engine over a fresh sandbox directory; fails (never skips) without redis-server.
 fn engine() -> (tempfile::TempDir, RedisEngine) {
     let dir = tempfile::tempdir().unwrap();
-    let engine = RedisEngine::new(dir.path());
-    if let Err(e) = engine.available() {
+    let engine = RedisEngine::new(dir.path(), true);
+    if let Err(e) = engine.available(ServiceType::Redis6) {
         panic!("these tests run a real redis-server: {e}");
     }
     (dir, engine)
@@ -260,20 +260,20 @@ fn remove_stops_the_server_and_deletes_the_data() {
 fn data_survives_a_restart_and_a_crashed_sandboxs_server_is_replaced() {
     let root = tempfile::tempdir().unwrap();
     let svc = service(root.path(), "cache");
-    let first = RedisEngine::new(root.path());
+    let first = RedisEngine::new(root.path(), true);
     first.provision(&svc).unwrap();
     let _: () = cmd(&mut con(&first, &svc), &["SET", "survivor", "1"]);
     let old_port = first.running(&svc).unwrap().port;
     // A crash: the engine goes away without stopping its server.
     std::mem::forget(first);
 
-    let second = RedisEngine::new(root.path());
+    let second = RedisEngine::new(root.path(), true);
     let mut c = con(&second, &svc);
     assert_eq!(cmd::<String>(&mut c, &["GET", "survivor"]), "1");
     assert!(std::net::TcpStream::connect(("127.0.0.1", old_port)).is_err());
     second.shutdown();
 
-    let third = RedisEngine::new(root.path());
+    let third = RedisEngine::new(root.path(), true);
     assert_eq!(
         cmd::<String>(&mut con(&third, &svc), &["GET", "survivor"]),
         "1"

@@ -82,21 +82,22 @@ fn writes_back_what_it_read_with_versions_quoted() {
 }
 
 #[test]
-fn services_without_a_v1_type_are_named() {
+fn services_without_a_type_of_the_model_are_named() {
     let d = StageDefinition::parse(
-        "services:\n  db16:\n    type: postgresql\n    version: \"16\"\n    plan: db.t3.micro\n  \
-         cache:\n    type: redis\n    version: 7.x\n",
+        "services:\n  db12:\n    type: postgresql\n    version: \"12\"\n    plan: db.t3.micro\n  \
+         cache:\n    type: redis\n    version: \"5\"\n  db16:\n    type: postgresql\n    \
+         version: \"16\"\n    plan: db.t3.micro\n",
     )
     .unwrap();
     let e = d
-        .service("db16")
+        .service("db12")
         .unwrap()
         .unwrap()
-        .v1_type("db16")
+        .v1_type("db12")
         .unwrap_err();
     assert!(
         e.to_string()
-            .contains("db16 is type postgresql version \"16\""),
+            .contains("db12 is type postgresql version \"12\""),
         "{e}"
     );
     let e = d
@@ -105,7 +106,11 @@ fn services_without_a_v1_type_are_named() {
         .unwrap()
         .v1_type("cache")
         .unwrap_err();
-    assert!(e.to_string().contains("redis version \"7.x\""), "{e}");
+    assert!(e.to_string().contains("redis version \"5\""), "{e}");
+    assert_eq!(
+        d.service("db16").unwrap().unwrap().v1_type("db16").unwrap(),
+        crate::model::ServiceType::Postgresql16
+    );
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub fn sniff(path: &Path) -> Result<DetectedFormat> {
 }
 
 /// Classifies the head of a file (at most [`HEAD_LIMIT`] bytes).
-fn sniff_bytes(head: &[u8]) -> DetectedFormat {
+pub(super) fn sniff_bytes(head: &[u8]) -> DetectedFormat {
     if head.is_empty() {
         return DetectedFormat::Empty;
     }
@@ -185,16 +185,20 @@ fn looks_like_sql(head: &[u8]) -> bool {
 /// What a backup of `service_type` must be, for messages.
 fn expected_format(service_type: ServiceType) -> Option<&'static str> {
     match service_type {
-        ServiceType::Postgresql11 | ServiceType::Postgresql13 => {
-            Some("a PostgreSQL custom archive (pg_dump -Fc)")
-        }
+        ServiceType::Postgresql11
+        | ServiceType::Postgresql13
+        | ServiceType::Postgresql14
+        | ServiceType::Postgresql15
+        | ServiceType::Postgresql16 => Some("a PostgreSQL custom archive (pg_dump -Fc)"),
         ServiceType::Volume => {
             Some("a .tar.gz archive of the volume's contents (tar czf FILE -C DIR .)")
         }
         ServiceType::S3 => {
             Some("a .tar.gz archive of the bucket's contents (tar czf FILE -C DIR .)")
         }
-        ServiceType::Redis6 => Some("a Redis RDB file (redis-cli --rdb FILE)"),
+        ServiceType::Redis6 | ServiceType::Redis7 => {
+            Some("a Redis RDB file (redis-cli --rdb FILE)")
+        }
         ServiceType::Mongodb4 => Some("a mongodump archive (mongodump --gzip --archive=FILE)"),
         ServiceType::Elasticsearch7 => None,
     }
@@ -204,10 +208,17 @@ fn matches_type(format: &DetectedFormat, service_type: ServiceType) -> bool {
     matches!(
         (service_type, format),
         (
-            ServiceType::Postgresql11 | ServiceType::Postgresql13,
+            ServiceType::Postgresql11
+                | ServiceType::Postgresql13
+                | ServiceType::Postgresql14
+                | ServiceType::Postgresql15
+                | ServiceType::Postgresql16,
             DetectedFormat::PostgresCustom { .. }
         ) | (ServiceType::Volume | ServiceType::S3, DetectedFormat::TarGz)
-            | (ServiceType::Redis6, DetectedFormat::Rdb { .. })
+            | (
+                ServiceType::Redis6 | ServiceType::Redis7,
+                DetectedFormat::Rdb { .. }
+            )
             | (ServiceType::Mongodb4, DetectedFormat::MongodumpGz)
     )
 }
