@@ -1,54 +1,31 @@
-//! Capped exponential backoff: the one place that says how long to wait before the next try.
-//! Two policies share it: polling the platform for a state change (equal jitter, so a poll never
-//! comes much earlier than the interval) and retrying a failed API call (full jitter, so clients
-//! that failed together do not retry together).
+//! How long to wait before trying again: the one place that says so. Two kinds of waits share
+//! it: retrying a failed API call ([`Backoff`]: capped exponential, full jitter, so clients that
+//! failed together do not retry together) and polling the platform until a state changes
+//! ([`Poller`]: an interval that grows with the time already waited).
+
+mod poll;
+
+pub use poll::Poller;
 
 use std::time::Duration;
 
 use rand::Rng;
 
-/// How much of the interval is random.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Jitter {
-    /// A wait between half and all of the interval.
-    Equal,
-    /// A wait between zero and all of the interval.
-    Full,
-}
-
-/// Intervals of `base * 2^(attempt-1)`, capped at `max`, with `jitter`.
+/// Retry intervals of `base * 2^(attempt-1)`, capped at `max`, each wait drawn at random from
+/// zero to the interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     pub base: Duration,
     pub max: Duration,
-    pub jitter: Jitter,
 }
 
 impl Backoff {
-    /// Waiting for the platform to change state (commits, backups, restores): starts quick,
-    /// settles at 5 s.
-    pub const PLATFORM_POLL: Backoff =
-        Backoff::polling(Duration::from_millis(200), Duration::from_secs(5));
     /// Retrying a failed API call.
     pub const API_RETRY: Backoff =
         Backoff::retrying(Duration::from_millis(250), Duration::from_secs(8));
 
-    /// Polling: equal jitter spreads concurrent pollers without polling early.
-    pub const fn polling(base: Duration, max: Duration) -> Self {
-        Backoff {
-            base,
-            max,
-            jitter: Jitter::Equal,
-        }
-    }
-
-    /// Retrying: full jitter keeps many clients that failed together from retrying together.
     pub const fn retrying(base: Duration, max: Duration) -> Self {
-        Backoff {
-            base,
-            max,
-            jitter: Jitter::Full,
-        }
+        Backoff { base, max }
     }
 
     /// The interval after attempt number `attempt` (1-based): `base * 2^(attempt-1)`, capped.
@@ -59,14 +36,9 @@ impl Backoff {
         self.base.saturating_mul(factor).min(self.max)
     }
 
-    /// A random wait for attempt `attempt`, within the jitter's share of its interval.
+    /// A random wait for attempt `attempt`, between zero and its interval.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.ceiling(attempt);
-        let floor = match self.jitter {
-            Jitter::Equal => ceiling / 2,
-            Jitter::Full => Duration::ZERO,
-        };
-        rand::thread_rng().gen_range(floor..=ceiling)
+        rand::thread_rng().gen_range(Duration::ZERO..=self.ceiling(attempt))
     }
 }
 
@@ -76,7 +48,7 @@ mod tests {
 
     #[test]
     fn intervals_double_up_to_the_cap() {
-        let b = Backoff::polling(Duration::from_millis(1), Duration::from_millis(4));
+        let b = Backoff::retrying(Duration::from_millis(1), Duration::from_millis(4));
         let got: Vec<_> = (1..=5).map(|a| b.ceiling(a)).collect();
         let ms = Duration::from_millis;
         assert_eq!(got, [ms(1), ms(2), ms(4), ms(4), ms(4)]);
@@ -84,12 +56,9 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_in_its_share_of_the_interval() {
-        let poll = Backoff::PLATFORM_POLL;
+    fn jitter_stays_within_the_interval() {
         let retry = Backoff::API_RETRY;
         for attempt in 1..10 {
-            let d = poll.delay(attempt);
-            assert!(d >= poll.ceiling(attempt) / 2 && d <= poll.ceiling(attempt));
             assert!(retry.delay(attempt) <= retry.ceiling(attempt));
         }
     }

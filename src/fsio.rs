@@ -1,13 +1,17 @@
 //! Durable files: the one place that writes a file so a crash leaves either the old or the new
 //! content (temp file, fsync, rename, fsync the directory), private to its owner unless a caller
 //! asks for another mode. Returns plain `io::Result` so the client and the sandbox can both use it.
-//! Reading input whole, with a ceiling, is [`bounded`]'s job.
+//! Large streamed files start their writeback as they are written (`Writeback`). Reading input
+//! whole, with a ceiling, is [`bounded`]'s job.
 
 mod bounded;
+mod writeback;
+
 pub use bounded::{
     is_too_large, read_bounded, read_bounded_async, read_bounded_from, read_text_bounded,
     shown_limit,
 };
+pub use writeback::Writeback;
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};

@@ -3,13 +3,16 @@
 //! Downloads land in `<dest>.partial`, resume with `Range` pinned by `If-Range`, and become
 //! `dest` only after their size and SHA-256 match the ticket. Uploads reopen the file per attempt.
 
+pub mod checksum_file;
 mod download;
 #[cfg(test)]
 mod download_tests;
 pub mod error;
 mod files;
 pub mod head;
+mod reader;
 mod resume;
+pub(crate) mod spool;
 mod upload;
 
 pub use error::{TransferError, TransferFault};
@@ -145,10 +148,21 @@ where
     upload::run(client, file, size, sha256, ticket, progress, policy).await
 }
 
-/// Size and lowercase hex SHA-256 of a file, read in 64 KiB blocks.
+/// Size and lowercase hex SHA-256 of a file, read in large blocks on a blocking thread.
 pub async fn sha256_file(path: &Path) -> Result<(u64, String)> {
     let (size, hasher) = files::hash_file(path.to_path_buf()).await?;
     Ok((size, files::hex_digest(hasher)))
+}
+
+/// Size and SHA-256 of a file about to be sent: taken from its `FILE.sha256` while that still
+/// matches the file's size and modification time (`backup:download` leaves one), so the file is
+/// read once, by the upload; otherwise the file is hashed first. The platform checks the
+/// checksum of what it receives either way.
+pub async fn checksum_for_upload(path: &Path) -> Result<(u64, String)> {
+    match checksum_file::recorded(path).await {
+        Some(known) => Ok(known),
+        None => sha256_file(path).await,
+    }
 }
 
 /// Whether another attempt, with a fresh ticket, may succeed.
@@ -308,10 +322,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         // Longer than one block, and not a multiple of it.
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..2_600_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).expect("write");
         let (size, sha) = sha256_file(&path).await.expect("hash");
-        assert_eq!(size, 200_000);
+        assert_eq!(size, 2_600_000);
         use sha2::Digest;
         assert_eq!(sha, hex::encode(sha2::Sha256::digest(&data)));
 
@@ -319,5 +333,34 @@ mod tests {
             .await
             .expect_err("missing");
         assert!(missing.to_string().contains("nope"), "{missing}");
+    }
+
+    #[tokio::test]
+    async fn uploads_take_a_matching_checksum_file_and_hash_without_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").expect("write");
+        use sha2::Digest;
+        let real = hex::encode(sha2::Sha256::digest(b"abc"));
+        assert_eq!(
+            checksum_for_upload(&path).await.expect("hashed"),
+            (3, real.clone())
+        );
+        // A recorded checksum is taken as it is: the file is not read (this one is not its hash).
+        let recorded = "ab".repeat(32);
+        checksum_file::record(&path, &recorded)
+            .await
+            .expect("record");
+        assert_eq!(
+            checksum_for_upload(&path).await.expect("recorded"),
+            (3, recorded)
+        );
+        // The file grew: the record is stale and the file is hashed again.
+        std::fs::write(&path, b"abcd").expect("write");
+        let grown = hex::encode(sha2::Sha256::digest(b"abcd"));
+        assert_eq!(
+            checksum_for_upload(&path).await.expect("hashed"),
+            (4, grown)
+        );
     }
 }

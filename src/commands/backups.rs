@@ -142,8 +142,8 @@ pub async fn download(ctx: &Context, id: &str, force: bool, print_url: bool) -> 
     download_with(&conn, &ctx.output, &scope, service, id, force, print_url).await
 }
 
-/// `backup:download` on a connection already made: writes `<id>.<ext>` into the current
-/// directory, or prints the URL with `print_url`.
+/// `backup:download` on a connection already made: writes `<id>.<ext>` and its checksum
+/// `<id>.<ext>.sha256` into the current directory, or prints the URL with `print_url`.
 pub async fn download_with(
     conn: &Connection,
     output: &Output,
@@ -203,6 +203,8 @@ pub async fn download_with(
         progress.as_ref(),
     )
     .await?;
+    // Lets `backup:upload` of this file skip hashing it again (checked against size and mtime).
+    transfer::checksum_file::record(&downloaded.path, &downloaded.sha256).await?;
     if output.is_json() {
         output.json(&json!({
             "backup": ticket.backup, "file": downloaded.path, "size": downloaded.size,
@@ -270,7 +272,7 @@ pub async fn upload_with(
     for warning in findings.iter().filter(|f| !f.refuses()) {
         eprintln!("{}: {warning}", file.display());
     }
-    let (size, sha256) = transfer::sha256_file(file).await?;
+    let (size, sha256) = transfer::checksum_for_upload(file).await?;
     let filename = file_name(file);
     let request = UploadRequest {
         filename: filename.clone(),

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::backoff::Poller;
 use crate::error::{Error, Result};
 use crate::model::{Changeset, ChangesetCommand, Commit, CommitStatus, codes};
 
@@ -11,7 +12,6 @@ use super::crash::{self, When};
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::journal::{Fact, StepKey};
-use super::poll::Backoff;
 
 /// Stages `commands` (the whole list this step needs), resuming a partly staged list. Journal key
 /// `stage_key`; crash point `crash_name`. `is_applied` tells whether the commit that follows
@@ -179,7 +179,7 @@ async fn wait_applied(
     cause: Error,
 ) -> Result<()> {
     let deadline = Instant::now() + limit;
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
+    let mut poller = Poller::start();
     engine.emit(
         None,
         Some(step),
@@ -193,7 +193,7 @@ async fn wait_applied(
         if Instant::now() >= deadline {
             return Err(cause);
         }
-        backoff.sleep(deadline).await;
+        poller.sleep(deadline).await;
     }
 }
 

@@ -3,11 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::backoff::Poller;
 use crate::error::{Error, Result};
 use crate::model::{Commit, CommitPhase, CommitStatus, Scope};
 use crate::platform::Platform;
-
-use super::poll::Backoff;
 
 /// Where a commit stands, as shown: `Done` reads as the last `Applying` count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +43,7 @@ pub async fn follow(
     let started = Instant::now();
     // Far enough to never end the wait, near enough not to overflow an Instant.
     let deadline = started + limit.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
+    let mut poller = Poller::start();
     let mut shown: Option<CommitProgress> = None;
     loop {
         let progress = CommitProgress::of(&commit);
@@ -78,7 +77,7 @@ pub async fn follow(
                 waited: limit,
             });
         }
-        backoff.sleep(deadline).await;
+        poller.sleep(deadline).await;
         commit = platform.commit_status(scope, &commit.id).await?;
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::backoff::Poller;
 use crate::error::{Error, Result};
 use crate::model::{Backup, BackupStatus};
 use crate::plan::{BackupChoice, Migration};
@@ -19,7 +20,6 @@ use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::inspect::{Resolved, latest_created};
 use super::journal::{Fact, MigrationStep};
-use super::poll::Backoff;
 
 /// The bytes a migration moves: a source backup (downloaded to `file`) or a local file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,7 +94,8 @@ pub async fn select_backup(
     );
     let artifact = match (&m.backup, &m.source) {
         (BackupChoice::File(path), _) => {
-            let (size, sha256) = transfer::sha256_file(path).await?;
+            // A file from `backup:download` brings its checksum; the upload then reads it once.
+            let (size, sha256) = transfer::checksum_for_upload(path).await?;
             Artifact {
                 backup_id: None,
                 file: path.clone(),
@@ -249,7 +250,7 @@ async fn created_since(
 
 async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) -> Result<Backup> {
     let deadline = Instant::now() + m.wait_timeout;
-    let mut backoff = Backoff::for_platform();
+    let mut poller = Poller::start();
     loop {
         let backup = engine.platform.backup(&engine.scope, source, id).await?;
         match backup.status {
@@ -269,7 +270,7 @@ async fn wait_created(engine: &Engine, m: &Migration, source: &str, id: &str) ->
                 waited: m.wait_timeout,
             });
         }
-        backoff.sleep(deadline).await;
+        poller.sleep(deadline).await;
     }
 }
 

@@ -12,7 +12,6 @@ pub mod events;
 mod guards;
 pub mod inspect;
 pub mod journal;
-mod poll;
 mod preview;
 pub mod reconcile;
 mod recreate;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::backoff::Poller;
 use crate::error::{Error, Result};
 use crate::model::{Backup, BackupStatus, RestoreOutcome, codes};
 use crate::plan::Migration;
@@ -15,7 +16,6 @@ use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::guards;
 use super::journal::{Fact, MigrationStep};
-use super::poll::Backoff;
 
 /// Starts the restore of `upload_id` into the target, exactly once. Restore is not idempotent
 /// (data lands on top), so it starts only into a target that is provably untouched, but for the
@@ -158,7 +158,7 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
     let id = upload_id.to_string();
     let started = Instant::now();
     let deadline = started + m.wait_timeout;
-    let mut backoff = Backoff::for_platform();
+    let mut poller = Poller::start();
     let mut last_note = Instant::now();
     engine.emit(
         Some(&m.target),
@@ -212,7 +212,7 @@ pub async fn wait(engine: &Engine, m: &Migration, upload_id: Uuid) -> Result<()>
             engine.sink.emit(event);
             last_note = Instant::now();
         }
-        backoff.sleep(deadline).await;
+        poller.sleep(deadline).await;
     }
     engine.emit(
         Some(&m.target),

@@ -1,6 +1,6 @@
 //! One download, attempt by attempt: decide whether the partial file can be resumed, ask for
-//! the rest pinned to its ETag, stream the body into the partial while hashing it, and verify
-//! size and SHA-256 before the partial may become the destination.
+//! the rest pinned to its ETag, stream the body into the partial while hashing it (both off the
+//! receive path), and verify size and SHA-256 before the partial may become the destination.
 
 use std::path::{Path, PathBuf};
 
@@ -8,20 +8,17 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::TransferFault;
 use super::files::{self, with_suffix};
 use super::resume::{Sidecar, parse_content_range, range_from};
+use super::spool::Spool;
 use super::{Downloaded, Reporter, STALL_TIMEOUT, TransferProgress, gave_up, worth_retrying};
 use crate::api::DownloadTicket;
 use crate::error::{Error, Result};
 use crate::platform::http::{
     RetryPolicy, read_error_body, service_error, transport_detail, transport_error,
 };
-
-/// Writes go to disk in blocks of this size; memory use does not depend on the file size.
-const WRITE_BUFFER: usize = 256 * 1024;
 
 struct Paths<'a> {
     dest: &'a Path,
@@ -176,19 +173,11 @@ async fn attempt_once(
         Accepted::Body {
             response,
             start,
-            mut hasher,
+            hasher,
         } => {
             reporter.at(label, ticket.size, start);
-            let written = write_body(
-                response,
-                start,
-                &mut hasher,
-                ticket,
-                paths,
-                reporter,
-                &context,
-            )
-            .await?;
+            let (written, hasher) =
+                write_body(response, start, hasher, ticket, paths, reporter, &context).await?;
             verify(ticket, written, hasher, start, paths, &context).await
         }
     }
@@ -283,72 +272,72 @@ async fn accept(
     }
 }
 
-/// Streams the body into the partial file, hashing on the way; returns the partial's length.
-/// A cut or stalled connection keeps what arrived, so the next attempt resumes from it.
+/// Streams the body into the partial file through a [`Spool`] (hashing and writing happen on
+/// their own threads, so receiving never waits on them); returns the partial's length and the
+/// hash of all of it. A cut or stalled connection keeps what arrived, so the next attempt resumes
+/// from it.
 async fn write_body(
     response: reqwest::Response,
     start: u64,
-    hasher: &mut Sha256,
+    hasher: Sha256,
     ticket: &DownloadTicket,
     paths: &Paths<'_>,
     reporter: &mut Reporter<'_>,
     context: &str,
-) -> Result<u64> {
+) -> Result<(u64, Sha256)> {
     let kept = "the partial file is kept and the next attempt resumes from it";
     let file = files::open_private(&paths.partial, start > 0).await?;
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut spool = Spool::start(file, start, hasher);
     let mut written = start;
     let mut body = response.bytes_stream();
-    loop {
+    let cut = loop {
         let next = tokio::time::timeout(STALL_TIMEOUT, body.next()).await;
         let chunk = match next {
-            Ok(None) => break,
+            Ok(None) => break None,
             Ok(Some(Ok(chunk))) => chunk,
             Ok(Some(Err(e))) => {
-                flush(&mut out, &paths.partial).await?;
-                return Err(Error::Transport {
-                    context: context.to_owned(),
-                    detail: format!(
-                        "{} after byte {written} of {}; {kept}",
-                        transport_detail(e),
-                        ticket.size
-                    ),
-                });
+                break Some(format!(
+                    "{} after byte {written} of {}; {kept}",
+                    transport_detail(e),
+                    ticket.size
+                ));
             }
             Err(_) => {
-                flush(&mut out, &paths.partial).await?;
-                return Err(Error::Transport {
-                    context: context.to_owned(),
-                    detail: format!(
-                        "no data arrived for {} s after byte {written} of {}; {kept}",
-                        STALL_TIMEOUT.as_secs(),
-                        ticket.size
-                    ),
-                });
+                break Some(format!(
+                    "no data arrived for {} s after byte {written} of {}; {kept}",
+                    STALL_TIMEOUT.as_secs(),
+                    ticket.size
+                ));
             }
         };
         let len = chunk.len() as u64;
         if written + len > ticket.size {
-            drop(out);
+            // The threads stop before the partial goes, so nothing writes to it afterwards.
+            let _ = spool.finish().await;
             paths.discard().await?;
             return Err(retryable(
                 context,
                 TransferFault::Oversized { size: ticket.size },
             ));
         }
-        hasher.update(&chunk);
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| Error::io("writing", &paths.partial, e))?;
+        if spool.push(chunk).await.is_err() {
+            // The writer failed; finishing the spool below returns its error.
+            break None;
+        }
         written += len;
         reporter.advance(len);
+    };
+    let hasher = spool
+        .finish()
+        .await
+        .map_err(|e| Error::io("writing", &paths.partial, e))?;
+    match cut {
+        Some(detail) => Err(Error::Transport {
+            context: context.to_owned(),
+            detail,
+        }),
+        None => Ok((written, hasher)),
     }
-    flush(&mut out, &paths.partial).await?;
-    Ok(written)
-}
-
-async fn flush(out: &mut BufWriter<tokio::fs::File>, path: &Path) -> Result<()> {
-    out.flush().await.map_err(|e| Error::io("writing", path, e))
 }
 
 async fn verify(

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-const BLOCK: usize = 64 * 1024;
+/// Large reads: hashing a file costs few system calls.
+const BLOCK: usize = 1024 * 1024;
 /// Dumps and secrets are readable by their owner only.
 pub(super) const PRIVATE: u32 = 0o600;
 
@@ -56,8 +57,8 @@ pub(super) fn hex_digest(hasher: Sha256) -> String {
 }
 
 /// Opens `path` for writing, created with mode 0600; `append` keeps what is there, otherwise
-/// it is truncated.
-pub(super) async fn open_private(path: &Path, append: bool) -> Result<tokio::fs::File> {
+/// it is truncated. A std file: it is written on a thread of its own (`Spool`).
+pub(super) async fn open_private(path: &Path, append: bool) -> Result<std::fs::File> {
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create(true).mode(PRIVATE);
     if append {
@@ -65,10 +66,11 @@ pub(super) async fn open_private(path: &Path, append: bool) -> Result<tokio::fs:
     } else {
         options.truncate(true);
     }
-    options
+    let file = options
         .open(path)
         .await
-        .map_err(|e| Error::io("opening", path, e))
+        .map_err(|e| Error::io("opening", path, e))?;
+    Ok(file.into_std().await)
 }
 
 /// Writes a small file atomically and durably, mode 0600 (`fsio::write_atomic` off the async

@@ -1,5 +1,5 @@
-//! One upload, attempt by attempt: reopen the file, stream it as the PUT body with its length
-//! and SHA-256, and read back the CREATED backup.
+//! One upload, attempt by attempt: reopen the file, stream it as the PUT body (read in large
+//! blocks on a helper thread) with its length and SHA-256, and read back the CREATED backup.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,9 +10,9 @@ use futures_util::TryStreamExt;
 use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use tokio::time::Instant;
-use tokio_util::io::ReaderStream;
 
 use super::TransferFault;
+use super::reader;
 use super::{Reporter, STALL_TIMEOUT, TransferProgress, gave_up, worth_retrying};
 use crate::api::{SHA256_HEADER, UploadTicket};
 use crate::error::{Error, Result};
@@ -21,7 +21,6 @@ use crate::platform::http::{
     RetryPolicy, read_error_body, service_error, transport_detail, transport_error,
 };
 
-const READ_BLOCK: usize = 64 * 1024;
 /// How often sent bytes are handed to the progress sink while the body streams.
 const PROGRESS_TICK: Duration = Duration::from_millis(100);
 /// How long the server may take to answer once the whole file is sent (it checks size,
@@ -84,6 +83,7 @@ async fn attempt_once(
         .await
         .map_err(|e| Error::io("reading", file, e))?
         .len();
+    let handle = handle.into_std().await;
     if len != size {
         return Err(TransferFault::FileChanging {
             now: len,
@@ -105,7 +105,7 @@ async fn attempt_once(
     reporter.at(label, size, 0);
     let sent = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&sent);
-    let body = ReaderStream::with_capacity(handle, READ_BLOCK).inspect_ok(move |chunk| {
+    let body = reader::blocks(handle, size).inspect_ok(move |chunk| {
         counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     });
     let send = client

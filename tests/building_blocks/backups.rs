@@ -164,10 +164,12 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
         .stdout(&expected)
         .run();
     let file = cwd.path().join(&name);
+    let checksum = format!("{name}.sha256");
+    let both = [name.as_str(), checksum.as_str()];
     assert_eq!(
         entries(cwd.path()),
-        [name.as_str()],
-        "nothing but the backup file"
+        both,
+        "nothing but the backup file and its checksum"
     );
     assert_eq!(mode(&file), 0o600, "a downloaded dump is private");
     assert_eq!(
@@ -175,6 +177,13 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
         b.size.expect("size")
     );
     assert_eq!(Some(sha256_file(&file)), b.sha256);
+    let checksum_file = cwd.path().join(&checksum);
+    assert_eq!(mode(&checksum_file), 0o600);
+    let text = std::fs::read_to_string(&checksum_file).expect("read checksum");
+    assert!(
+        text.ends_with(&format!("{}  {name}\n", b.sha256.as_deref().expect("sha"))),
+        "sha256sum's format:\n{text}"
+    );
 
     // Without -f an existing file is kept byte for byte.
     std::fs::write(&file, b"mine, not yours").expect("write");
@@ -186,11 +195,7 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
         .stderr_has("--force")
         .run();
     assert_eq!(std::fs::read(&file).expect("read"), b"mine, not yours");
-    assert_eq!(
-        entries(cwd.path()),
-        [name.as_str()],
-        "no partial file left behind"
-    );
+    assert_eq!(entries(cwd.path()), both, "no partial file left behind");
 
     for force in ["-f", "--force"] {
         sb.cmd()
@@ -205,7 +210,7 @@ fn backup_download_writes_a_private_file_and_never_overwrites_without_force() {
             "{force} replaced the file"
         );
         assert_eq!(mode(&file), 0o600);
-        assert_eq!(entries(cwd.path()), [name.as_str()]);
+        assert_eq!(entries(cwd.path()), both);
     }
 
     let json = sb
@@ -339,4 +344,61 @@ fn json_output_of_upload_restore_and_destroy_parses() {
         .run()
         .json();
     assert_eq!(destroyed["id"], id.as_str());
+}
+
+/// `backup:upload` takes the checksum `backup:download` left while the file's size and mtime
+/// match it, and reads the file only to send it; a file changed since is hashed again.
+#[test]
+fn upload_reuses_a_matching_checksum_file_and_never_a_stale_one() {
+    use std::os::unix::fs::MetadataExt;
+
+    let sb = TestSandbox::start();
+    let source = seeded_backup(&sb, "files");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "files", "backup:download", &source.id])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let name = format!("{}.tar.gz", source.id);
+    let file = cwd.path().join(&name);
+    let checksum = cwd.path().join(format!("{name}.sha256"));
+    // The record says another checksum for this very size and mtime: the upload believes it, so
+    // the platform, which hashes what it receives, refuses the bytes.
+    let meta = std::fs::metadata(&file).expect("meta");
+    let mtime_ns = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+    let forged = "ab".repeat(32);
+    std::fs::write(
+        &checksum,
+        format!(
+            "# size {} mtime_ns {mtime_ns}\n{forged}  {name}\n",
+            meta.len()
+        ),
+    )
+    .expect("write checksum");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "scratch", "backup:upload", &name])
+        .expect(2)
+        .any_stdout()
+        .stderr_has(forged.as_str())
+        .run();
+
+    // Touched since: the record is stale, the file is hashed again and the upload goes through.
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .expect("open");
+    f.set_modified(meta.modified().expect("mtime") + std::time::Duration::from_secs(1))
+        .expect("touch");
+    let uploaded = sb
+        .cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "scratch", "-o", "json", "backup:upload", &name])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .json();
+    assert_eq!(uploaded["sha256"].as_str(), source.sha256.as_deref());
 }

@@ -127,7 +127,8 @@ fn a_download_cut_once_resumes_by_itself_and_matches_a_clean_download() {
         json["resumed_from"].as_u64().expect("resumed_from") > 0,
         "the retry resumed: {json}"
     );
-    assert_eq!(entries(cwd.path()), [name.as_str()]);
+    let checksum = format!("{name}.sha256");
+    assert_eq!(entries(cwd.path()), [name.as_str(), checksum.as_str()]);
     assert_eq!(
         std::fs::read(cwd.path().join(&name)).expect("read"),
         std::fs::read(clean.path().join(&name)).expect("read"),
@@ -199,10 +200,11 @@ fn a_download_cut_more_often_than_retried_keeps_its_partial_and_resumes_next_tim
         resumed, kept,
         "resumed from {resumed}, the partial held {kept}"
     );
+    let checksum = format!("{name}.sha256");
     assert_eq!(
         entries(cwd.path()),
-        [name.as_str()],
-        "the partial became the file"
+        [name.as_str(), checksum.as_str()],
+        "the partial became the file, its checksum beside it"
     );
     assert_eq!(Some(sha256_file(&cwd.path().join(&name))), b.sha256);
 }

@@ -143,6 +143,23 @@ async fn a_mismatching_upload_is_refused_and_may_be_retried() {
         .await
         .expect("put");
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::UPLOAD_INVALID).await;
+    // More bytes than announced: the writer is stopped at the first byte beyond the size.
+    let mut longer = good.clone();
+    longer.extend_from_slice(b"one byte too many");
+    let r = s
+        .client
+        .put(&tk.url)
+        .body(longer)
+        .send()
+        .await
+        .expect("put");
+    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, codes::UPLOAD_INVALID).await;
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("more than the announced")),
+        "{e:?}"
+    );
     let r = s
         .client
         .put(&tk.url)

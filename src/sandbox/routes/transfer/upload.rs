@@ -1,5 +1,6 @@
-//! PUT on a transfer URL: an upload's bytes, hashed while written, checked against what the
-//! upload announced and against the engine's format before the backup becomes CREATED.
+//! PUT on a transfer URL: an upload's bytes, hashed and written off the receive path, checked
+//! against what the upload announced and against the engine's format before the backup becomes
+//! CREATED.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::{backup_gone, lookup};
@@ -21,6 +21,7 @@ use crate::sandbox::errors::{ApiError, ApiResult};
 use crate::sandbox::extract::ApiPath;
 use crate::sandbox::lookup::AppState;
 use crate::sandbox::state::{TransferMethod, World};
+use crate::transfer::spool::Spool;
 
 /// Bytes of an upload kept for the format check: enough for every format `formats` knows
 /// (a tar header inside gzip included), small whatever the upload's size.
@@ -153,8 +154,9 @@ pub(in crate::sandbox::routes) async fn upload(
     Ok((StatusCode::CREATED, Json(backup)))
 }
 
-/// Writes the body to `partial` (0600), hashing as it goes; stops at the first byte beyond the
-/// announced size. Returns size, SHA-256 and the first bytes.
+/// Writes the body to `partial` (0600) through a [`Spool`]: hashing and writing run on their own
+/// threads, so receiving is not held up by them (nor is a client's upload speed). Stops at the
+/// first byte beyond the announced size. Returns size, SHA-256 and the first bytes.
 async fn receive(
     partial: &PathBuf,
     body: Body,
@@ -168,40 +170,45 @@ async fn receive(
         .open(partial)
         .await
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", partial.display())))?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut hasher = Sha256::new();
+    let mut spool = Spool::start(file.into_std().await, 0, Sha256::new());
     let mut head = Vec::with_capacity(HEAD_LEN);
     let mut size = 0u64;
+    let mut refused = None;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            upload_invalid(format!(
-                "the upload body ended early after {size} bytes ({e}); ask for a new upload URL \
-                 and send the file again"
-            ))
-        })?;
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                refused = Some(upload_invalid(format!(
+                    "the upload body ended early after {size} bytes ({e}); ask for a new upload \
+                     URL and send the file again"
+                )));
+                break;
+            }
+        };
         size += chunk.len() as u64;
         if size > expected.size {
-            return Err(upload_invalid(format!(
+            refused = Some(upload_invalid(format!(
                 "the upload sent more than the announced {} bytes; nothing was stored",
                 expected.size
             )));
+            break;
         }
         if head.len() < HEAD_LEN {
             let take = (HEAD_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
         }
-        hasher.update(&chunk);
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| ApiError::internal(format!("writing {}: {e}", partial.display())))?;
+        if spool.push(chunk).await.is_err() {
+            // The writer failed: finishing the spool names the error.
+            break;
+        }
     }
-    out.flush()
-        .await
-        .map_err(|e| ApiError::internal(format!("writing {}: {e}", partial.display())))?;
-    out.get_ref()
-        .sync_all()
-        .await
-        .map_err(|e| ApiError::internal(format!("syncing {}: {e}", partial.display())))?;
+    // Finished before anything else, so no thread writes to the partial once it is removed.
+    let finished = spool.finish().await;
+    if let Some(refusal) = refused {
+        return Err(refusal);
+    }
+    let hasher =
+        finished.map_err(|e| ApiError::internal(format!("writing {}: {e}", partial.display())))?;
     Ok((size, hex::encode(hasher.finalize()), head))
 }
