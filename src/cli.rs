@@ -128,6 +128,9 @@ pub enum Command {
         /// Name of the service to destroy
         name: String,
     },
+    /// List the options of the service given with --service (committed state)
+    #[command(name = "option")]
+    OptionList,
     /// Queue setting an option of the service given with --service
     #[command(name = "option:set")]
     OptionSet {
@@ -142,6 +145,25 @@ pub enum Command {
         /// Option name
         name: String,
     },
+    /// Queue a backup schedule for the service given with --service: a backup every day (or on
+    /// the given weekdays) at each given hour, UTC, at a random minute inside the hour
+    #[command(name = "backup:schedule")]
+    BackupSchedule {
+        /// Hour of the day, 0 to 23 (UTC); repeat for more than one
+        #[arg(
+            long = "hour",
+            value_name = "H",
+            required = true,
+            value_parser = clap::value_parser!(u8).range(0..=23)
+        )]
+        hours: Vec<u8>,
+        /// Weekday (Mon to Sun, or its full name); repeat for more; every day when left out
+        #[arg(long = "weekday", visible_alias = "day", value_name = "DAY")]
+        weekdays: Vec<String>,
+    },
+    /// Queue removing the backup schedule of the service given with --service
+    #[command(name = "backup:unschedule")]
+    BackupUnschedule,
     /// List the service links of the app given with --app
     #[command(name = "link")]
     Link,
