@@ -13,7 +13,8 @@ use crate::ui::OutputFormat;
 macro_rules! exit_codes_help {
     () => {
         "Exit codes: 0 done, 1 a step failed, 2 usage or invalid input, 3 a decision is needed, \
-         4 interrupted, 5 verification failed."
+         4 interrupted, 5 verification failed, 78 nothing pending for changeset:commit or \
+         changeset:discard (as setops)."
     };
 }
 #[cfg(feature = "sandbox")]
@@ -203,10 +204,11 @@ pub enum Command {
     /// Show your pending changeset
     #[command(name = "changeset:info")]
     ChangesetInfo,
-    /// Commit your pending changeset and wait until it is applied
+    /// Commit your pending changeset and wait until it is applied (exit 78 when nothing is
+    /// pending, as setops)
     #[command(name = "changeset:commit")]
     ChangesetCommit,
-    /// Drop every command of your pending changeset
+    /// Drop every command of your pending changeset (exit 78 when nothing is pending, as setops)
     #[command(name = "changeset:discard")]
     ChangesetDiscard {
         /// Succeed when nothing is pending
@@ -247,7 +249,8 @@ pub enum Command {
         #[arg(long)]
         print_url: bool,
     },
-    /// Restore a backup on top of the service's data
+    /// Restore a backup on top of the service's data; it has finished when `backup` no longer
+    /// shows it RESTORING
     #[command(name = "backup:restore")]
     BackupRestore {
         /// Backup ID
