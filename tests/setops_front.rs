@@ -869,8 +869,9 @@ fn changeset_commands_of_cli_1() {
 }
 
 /// What the front answers beyond the round trip: `option` (both generations), `-o plain` bare
-/// values for `backup:create` and `backup:upload`, a new s3 service's documented default, and an
-/// upload allocated with `--print-url` left out of `backup` until its bytes arrive.
+/// values for `backup:create` and `backup:upload`, a new s3 service's documented default,
+/// `service:destroy` taking effect at the commit, and an upload allocated with `--print-url`
+/// left out of `backup` until its bytes arrive.
 #[test]
 fn options_defaults_plain_values_and_allocated_uploads() {
     let front = Front::start();
@@ -931,6 +932,19 @@ fn options_defaults_plain_values_and_allocated_uploads() {
             &["stage:apply", "-f", "stage.setops.yaml", "--auto-approve"],
         )
         .stdout_has("No changes");
+    // service:destroy: staged, and the service is gone at the commit.
+    front
+        .ok(V1, &["service:destroy", "uploads"])
+        .stdout_has("Queued service:destroy map[name:uploads]");
+    front.ok(V1, &["service"]).stdout_has("| uploads  |");
+    front.run(
+        front
+            .cmd(V1, &["-o", "plain", "changeset:commit"])
+            .expect(0)
+            .stdout_has("Commit successful!"),
+        false,
+    );
+    assert!(!front.ok(V2, &["service"]).stdout.contains("uploads"));
 
     // Upload with plain output: FILE, SIZE, ID.
     let source = front.created_backup("files");
