@@ -13,7 +13,8 @@ use crate::ui::OutputFormat;
 macro_rules! exit_codes_help {
     () => {
         "Exit codes: 0 done, 1 a step failed, 2 usage or invalid input, 3 a decision is needed, \
-         4 interrupted, 5 verification failed."
+         4 interrupted, 5 verification failed, 78 nothing pending for changeset:commit or \
+         changeset:discard (as setops)."
     };
 }
 #[cfg(feature = "sandbox")]
@@ -128,6 +129,9 @@ pub enum Command {
         /// Name of the service to destroy
         name: String,
     },
+    /// List the options of the service given with --service (committed state)
+    #[command(name = "option")]
+    OptionList,
     /// Queue setting an option of the service given with --service
     #[command(name = "option:set")]
     OptionSet {
@@ -142,6 +146,25 @@ pub enum Command {
         /// Option name
         name: String,
     },
+    /// Queue a backup schedule for the service given with --service: a backup every day (or on
+    /// the given weekdays) at each given hour, UTC, at a random minute inside the hour
+    #[command(name = "backup:schedule")]
+    BackupSchedule {
+        /// Hour of the day, 0 to 23 (UTC); repeat for more than one
+        #[arg(
+            long = "hour",
+            value_name = "H",
+            required = true,
+            value_parser = clap::value_parser!(u8).range(0..=23)
+        )]
+        hours: Vec<u8>,
+        /// Weekday (Mon to Sun, or its full name); repeat for more; every day when left out
+        #[arg(long = "weekday", visible_alias = "day", value_name = "DAY")]
+        weekdays: Vec<String>,
+    },
+    /// Queue removing the backup schedule of the service given with --service
+    #[command(name = "backup:unschedule")]
+    BackupUnschedule,
     /// List the service links of the app given with --app
     #[command(name = "link")]
     Link,
@@ -181,10 +204,11 @@ pub enum Command {
     /// Show your pending changeset
     #[command(name = "changeset:info")]
     ChangesetInfo,
-    /// Commit your pending changeset and wait until it is applied
+    /// Commit your pending changeset and wait until it is applied (exit 78 when nothing is
+    /// pending, as setops)
     #[command(name = "changeset:commit")]
     ChangesetCommit,
-    /// Drop every command of your pending changeset
+    /// Drop every command of your pending changeset (exit 78 when nothing is pending, as setops)
     #[command(name = "changeset:discard")]
     ChangesetDiscard {
         /// Succeed when nothing is pending
@@ -225,7 +249,8 @@ pub enum Command {
         #[arg(long)]
         print_url: bool,
     },
-    /// Restore a backup on top of the service's data
+    /// Restore a backup on top of the service's data; it has finished when `backup` no longer
+    /// shows it RESTORING
     #[command(name = "backup:restore")]
     BackupRestore {
         /// Backup ID

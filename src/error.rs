@@ -21,6 +21,9 @@ pub mod exit {
     pub const DECISION_NEEDED: i32 = 3;
     pub const INTERRUPTED: i32 = 4;
     pub const VERIFICATION_FAILED: i32 = 5;
+    /// SetOps' own code for `changeset:commit` / `changeset:discard` with nothing pending
+    /// (reference section 2.1); only those two building blocks use it.
+    pub const NO_CHANGESET: i32 = 78;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,10 @@ pub enum Error {
     /// field it left out, a state contradicting its previous answer. `detail` says what to do.
     #[error("{context}: {detail}")]
     Unexpected { context: String, detail: String },
+
+    /// `changeset:commit` or `changeset:discard` found nothing pending (exit 78, as `setops`).
+    #[error("{0}")]
+    NoChangeset(String),
 
     /// A human has to decide (foreign changeset, ambiguous restore, no terminal for a question).
     #[error("{0}")]
@@ -208,6 +215,7 @@ impl Error {
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
             }
+            Error::NoChangeset(_) => exit::NO_CHANGESET,
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted => exit::INTERRUPTED,

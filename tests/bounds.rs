@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::bomb::{gzip_bomb, tar_gz_bomb, write_bomb};
-use common::{BIN, Cmd};
+use common::{BIN, Cmd, restore_hint};
 use serde_json::Value;
 
 /// Peak RSS a background sandbox may reach while refusing a bomb. It idles at a few tens of MiB;
@@ -80,6 +80,7 @@ impl Background {
             .args(["--service", service, "backup:restore", id])
             .expect(0)
             .any_stdout()
+            .stderr(&restore_hint(id))
             .run();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

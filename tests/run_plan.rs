@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Cmd, Expect, Ran, Snapshot, TestSandbox, assert_end_state, link_set, plan_copy, queued,
-    state_dir_of, tree_hashes,
+    restore_hint, state_dir_of, tree_hashes,
 };
 use serde_json::Value;
 use setops_migrate::api::Faults;
@@ -635,6 +635,7 @@ fn a_restore_the_platform_refuses_is_a_failed_event_with_its_code_and_request_id
         .args(["--service", "files2", "backup:restore", &busy])
         .expect(0)
         .stdout_has("RESTORING")
+        .stderr(&restore_hint(&busy))
         .run();
     let web_before = sb.app_links("web");
 

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Cmd, Expectation, queued};
+use common::{BIN, Cmd, Expectation, queued, restore_hint};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use setops_migrate::api::{Faults, ServerInfo, paths};
@@ -296,6 +296,7 @@ fn a_restore_in_flight_at_stop_is_finished_or_visibly_failed_after_restart() {
         .args(["--service", "files", "backup:restore", &id])
         .expect(0)
         .stdout_has("RESTORING")
+        .stderr(&restore_hint(&id))
         .run();
     assert_eq!(status_of(&sb, "files", &id), "RESTORING");
 

@@ -641,7 +641,8 @@ fn download_upload_restore_destroy_round_trip() {
         );
     }
 
-    // --print-url without plain: a command for an external uploader.
+    // --print-url without plain: a command for an external uploader (the warning that the URL
+    // is a credential goes to stderr).
     let ran = front.run(
         front
             .cmd(
@@ -655,10 +656,12 @@ fn download_upload_restore_destroy_round_trip() {
                 ],
             )
             .expect(0)
-            .any_stdout(),
+            .any_stdout()
+            .stderr_has("the URL is a credential, do not share it"),
         true,
     );
-    assert!(ran.stdout.contains("curl "), "{}", ran.stdout);
+    assert!(ran.stdout.starts_with("curl "), "{}", ran.stdout);
+    assert_eq!(ran.stdout.lines().count(), 1, "{}", ran.stdout);
     let ran = front.run(
         front
             .cmd(
@@ -863,6 +866,144 @@ fn changeset_commands_of_cli_1() {
             1,
         )
         .stderr_has("less_than_or_equal_to_threshold");
+}
+
+/// What the front answers beyond the round trip: `option` (both generations), `-o plain` bare
+/// values for `backup:create` and `backup:upload`, a new s3 service's documented default,
+/// `service:destroy` taking effect at the commit, and an upload allocated with `--print-url`
+/// left out of `backup` until its bytes arrive.
+#[test]
+fn options_defaults_plain_values_and_allocated_uploads() {
+    let front = Front::start();
+    for generation in [V1, V2] {
+        let table = front
+            .ok(generation, &["--service", "database", "option"])
+            .stdout;
+        assert_documented(
+            &table,
+            "+------------+--------+\n|    NAME    | VALUE  |\n+------------+--------+\n\
+             | extensions | citext |\n+------------+--------+\n",
+        );
+        let created = front.run(
+            front
+                .cmd(
+                    generation,
+                    &["--service", "scratch", "-o", "plain", "backup:create"],
+                )
+                .expect(0)
+                .any_stdout(),
+            false,
+        );
+        assert!(
+            Regex::new(&format!(r"^{}\tCREATING\n$", uuid_re().as_str()))
+                .unwrap()
+                .is_match(&created.stdout),
+            "{:?}",
+            created.stdout
+        );
+    }
+
+    // A new s3 service through CLI 1.x: blockPublicAccess true without any option:set.
+    front.ok(V1, &["service:create", "uploads", "--type", "s3"]);
+    front.run(
+        front
+            .cmd(V1, &["-o", "plain", "changeset:commit"])
+            .expect(0)
+            .stdout_has("Commit successful!"),
+        false,
+    );
+    front
+        .ok(V1, &["service:info", "uploads"])
+        .stdout_has("Options:\n  -- blockPublicAccess   true\n");
+    // CLI 2.x dumps it; a definition that leaves the default out means that default.
+    let dump = front.ok(V2, &["stage:dump"]).stdout;
+    assert!(
+        dump.contains(
+            "  uploads:\n    type: s3\n    options:\n      blockPublicAccess: \"true\"\n"
+        ),
+        "{dump}"
+    );
+    // Every s3 service's `options:` holds only the default: leave both lines out.
+    let without = dump.replace("    options:\n      blockPublicAccess: \"true\"\n", "");
+    std::fs::write(front.work().join("stage.setops.yaml"), &without).unwrap();
+    front
+        .ok(
+            V2,
+            &["stage:apply", "-f", "stage.setops.yaml", "--auto-approve"],
+        )
+        .stdout_has("No changes");
+    // service:destroy: staged, and the service is gone at the commit.
+    front
+        .ok(V1, &["service:destroy", "uploads"])
+        .stdout_has("Queued service:destroy map[name:uploads]");
+    front.ok(V1, &["service"]).stdout_has("| uploads  |");
+    front.run(
+        front
+            .cmd(V1, &["-o", "plain", "changeset:commit"])
+            .expect(0)
+            .stdout_has("Commit successful!"),
+        false,
+    );
+    assert!(!front.ok(V2, &["service"]).stdout.contains("uploads"));
+
+    // Upload with plain output: FILE, SIZE, ID.
+    let source = front.created_backup("files");
+    front.ok(V2, &["--service", "files", "backup:download", &source]);
+    let file = format!("{source}.tar.gz");
+    let ran = front.ok(
+        V1,
+        &[
+            "--service",
+            "scratch",
+            "-o",
+            "plain",
+            "backup:upload",
+            &file,
+        ],
+    );
+    let line = Regex::new(&format!(
+        r"^{}\t\d+(\.\d)? [kM]?B\t({})\n$",
+        regex::escape(&file),
+        uuid_re().as_str()
+    ))
+    .unwrap();
+    let uploaded = line
+        .captures(&ran.stdout)
+        .unwrap_or_else(|| panic!("upload: {:?}", ran.stdout))[2]
+        .to_owned();
+    assert!(
+        front
+            .backups("scratch")
+            .contains(&(uploaded, "CREATED".to_owned()))
+    );
+
+    // An allocation is not a backup yet: `backup` lists the same rows before and after.
+    let before = front.backups("scratch");
+    front.run(
+        front
+            .cmd(
+                V2,
+                &[
+                    "--service",
+                    "scratch",
+                    "backup:upload",
+                    &file,
+                    "--print-url",
+                    "-o",
+                    "plain",
+                ],
+            )
+            .expect(0)
+            .any_stdout(),
+        true,
+    );
+    assert_eq!(front.backups("scratch"), before);
+    assert!(
+        !front
+            .ok(V1, &["--service", "scratch", "backup"])
+            .stdout
+            .contains("UPLOADING")
+    );
 }
 
 #[test]

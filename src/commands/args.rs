@@ -155,6 +155,20 @@ pub fn option(option: &str, value: Option<&str>) -> Result<()> {
     })
 }
 
+/// `--weekday`: a weekday as people type it, returned as SetOps schedules name it (`Mon`).
+pub fn weekday(value: &str) -> Result<&'static str> {
+    crate::model::weekday(value).ok_or_else(|| {
+        refused(
+            "--weekday",
+            format!(
+                "{} is not a weekday; use one of {} (or the full name)",
+                quote(value),
+                crate::model::WEEKDAYS.join(", ")
+            ),
+        )
+    })
+}
+
 /// A backup ID as `backup` lists it: a UUID (any case). Returned in SetOps' lowercase form.
 pub fn backup_id(value: &str) -> Result<String> {
     match Uuid::try_parse(value) {
@@ -214,6 +228,14 @@ mod tests {
         assert!(text(option("scale", Some("99"))).starts_with("VALUE: scale = `99`"));
         let t = text(option("extensions", Some(&"a".repeat(5000))));
         assert!(t.contains("5000 characters"), "{t}");
+    }
+
+    #[test]
+    fn weekdays_are_read_leniently_and_checked() {
+        assert_eq!(weekday("monday").ok(), Some("Mon"));
+        assert_eq!(weekday("SUN").ok(), Some("Sun"));
+        assert!(text(weekday("mo")).starts_with("--weekday: `mo` is not a weekday"));
+        assert!(text(weekday("funday")).contains("Mon, Tue"));
     }
 
     #[test]

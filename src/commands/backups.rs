@@ -117,8 +117,10 @@ pub async fn restore(ctx: &Context, id: &str) -> Result<()> {
     let conn = ctx.connect().await?;
     let backup = conn.platform.restore_backup(&scope, service, id).await?;
     ctx.output.block(&backup_block(&backup), &backup);
-    ctx.output.human(&format!(
-        "\nThe restore runs on the platform; it has finished when `backup` no longer shows {} as RESTORING.",
+    // Stdout holds the documented block alone; what to do next is a hint.
+    ctx.output.hint(&format!(
+        "The restore runs on the platform; it has finished when `backup` no longer shows {} as \
+         RESTORING.",
         backup.id
     ));
     Ok(())
@@ -172,7 +174,7 @@ pub async fn download_with(
                     )
                 })
                 .unwrap_or_default();
-            output.human(&format!(
+            output.hint(&format!(
                 "# {expiry}the URL is a credential, do not share it"
             ));
             if output.format == crate::ui::OutputFormat::Plain {
@@ -188,9 +190,7 @@ pub async fn download_with(
         return Ok(());
     }
     let dest = current_dir()?.join(&ticket.filename);
-    if !output.is_json() {
-        output.line(&backup_block(&ticket.backup).render());
-    }
+    output.human(&backup_block(&ticket.backup).render());
     let progress = transfer_progress(output);
     let downloaded = transfer::download(
         &conn.transfers,
@@ -211,20 +211,27 @@ pub async fn download_with(
             "sha256": downloaded.sha256, "resumed_from": downloaded.resumed_from,
         }));
     } else {
-        let name = file_name(&downloaded.path);
         output.human("");
-        output.line(&format!(
-            "{}{name} completed ({}) with ID {}",
-            if output.format == crate::ui::OutputFormat::Human {
-                "✅  "
-            } else {
-                ""
-            },
-            format_size(downloaded.size),
-            ticket.backup.id
-        ));
+        print_completed(
+            output,
+            "✅  ",
+            &file_name(&downloaded.path),
+            downloaded.size,
+            &ticket.backup.id.to_string(),
+        );
     }
     Ok(())
+}
+
+/// `✅ <file> completed (<size>) with ID <id>`, the line a finished transfer ends with; with
+/// `--output plain` its bare values: `<file><TAB><size><TAB><id>`.
+fn print_completed(output: &Output, mark: &str, file: &str, size: u64, id: &str) {
+    let size = format_size(size);
+    if output.format == crate::ui::OutputFormat::Plain {
+        output.line(&format!("{file}\t{size}\t{id}"));
+    } else {
+        output.line(&format!("{mark}{file} completed ({size}) with ID {id}"));
+    }
 }
 
 pub async fn upload(ctx: &Context, file: &Path, print_url: bool) -> Result<()> {
@@ -302,7 +309,7 @@ pub async fn upload_with(
         } else if output.format == crate::ui::OutputFormat::Plain {
             output.line(&first.url);
         } else {
-            output.human(&format!(
+            output.hint(&format!(
                 "# upload allocated as backup {}; expires {}; the URL is a credential, do not share it",
                 first.backup.id,
                 first.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -345,16 +352,8 @@ fn print_uploaded(output: &Output, filename: &str, size: u64, backup: &Backup) -
     if output.is_json() {
         output.json(backup);
     } else {
-        output.line(&format!(
-            "{}{filename} completed ({}) with ID {}",
-            if output.format == crate::ui::OutputFormat::Human {
-                "✅ "
-            } else {
-                ""
-            },
-            format_size(size),
-            backup.id
-        ));
+        // One space after the mark here, two after a download's: as the document prints them.
+        print_completed(output, "✅ ", filename, size, &backup.id.to_string());
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{Changeset, ChangesetCommand, Commit, Scope};
+use crate::model::{Changeset, ChangesetCommand, Commit, Scope, codes};
 use crate::platform::Platform;
 use crate::ui::commit::CommitDisplay;
 use crate::ui::{Align, Block, Output, TableBuilder};
@@ -72,8 +72,9 @@ pub async fn commit(ctx: &Context) -> Result<()> {
     let scope = ctx.scope()?;
     let conn = ctx.connect().await?;
     let pending = conn.platform.changeset(&scope).await?.ok_or_else(|| {
-        Error::usage(format!(
-            "nothing to commit: your changeset of {scope} is empty (ChangesetDoesNotExist)"
+        Error::NoChangeset(format!(
+            "nothing to commit: your changeset of {scope} is empty ({})",
+            codes::CHANGESET_DOES_NOT_EXIST
         ))
     })?;
     if !ctx.output.is_json() {
@@ -105,9 +106,10 @@ pub async fn discard(ctx: &Context, ignore_not_exist: bool) -> Result<()> {
     let conn = ctx.connect().await?;
     let dropped = conn.platform.discard_changeset(&scope).await?;
     if !dropped && !ignore_not_exist {
-        return Err(Error::usage(format!(
-            "nothing to discard: your changeset of {scope} is empty (ChangesetDoesNotExist); \
-             pass --ignore-not-exist to treat that as success"
+        return Err(Error::NoChangeset(format!(
+            "nothing to discard: your changeset of {scope} is empty ({}); pass \
+             --ignore-not-exist to treat that as success",
+            codes::CHANGESET_DOES_NOT_EXIST
         )));
     }
     if ctx.output.is_json() {

@@ -23,7 +23,8 @@ pub use changesets::commit_and_wait;
 pub use changesets::{print_changeset, print_staged};
 pub use context::{Connection, Context};
 pub use services::{
-    env_line, links_table, mask_credentials, names_table, service_block, services_table,
+    env_line, links_table, mask_credentials, names_table, options_table, service_block,
+    services_table,
 };
 
 #[cfg(feature = "sandbox")]
@@ -42,6 +43,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             plan,
         } => services::create(&ctx, &name, &service_type, plan.as_deref()).await,
         Command::ServiceDestroy { name } => services::destroy(&ctx, &name).await,
+        Command::OptionList => services::option_list(&ctx).await,
+        Command::BackupSchedule { hours, weekdays } => {
+            services::schedule(&ctx, &hours, &weekdays).await
+        }
+        Command::BackupUnschedule => services::unschedule(&ctx).await,
         Command::OptionSet { name, value } => services::option_set(&ctx, &name, &value).await,
         Command::OptionUnset { name } => services::option_unset(&ctx, &name).await,
         Command::Link => services::link_list(&ctx).await,

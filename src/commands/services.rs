@@ -1,10 +1,13 @@
-//! `service`, `service:info`, `service:create`, `option:*`, `link*`, `env`.
+//! `service`, `service:info`, `service:create`, `service:destroy`, `option*`,
+//! `backup:schedule`, `backup:unschedule`, `link*`, `env`.
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::model::{ChangesetCommand, EnvVar, Link, Service};
-use crate::ui::block::aligned_pairs;
+use crate::ui::block::Item;
 use crate::ui::{Align, Block, TableBuilder};
 
 use super::args;
@@ -43,15 +46,18 @@ pub async fn info(ctx: &Context, name: &str) -> Result<()> {
 }
 
 pub fn service_block(service: &Service) -> Block {
-    let links: Vec<(String, String)> = service
+    let links: Vec<Item> = service
         .links
         .iter()
-        .map(|l| (l.app.clone(), link_target(l)))
-        .collect();
-    let options: Vec<(String, String)> = service
-        .options
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|l| Item {
+            name: l.app.clone(),
+            shown: link_target(l),
+            bare: if l.read_only {
+                format!("{}\tread-only", l.target())
+            } else {
+                l.target().to_string()
+            },
+        })
         .collect();
     let schedule = match &service.backup_schedule {
         None => "none".to_owned(),
@@ -70,8 +76,20 @@ pub fn service_block(service: &Service) -> Block {
         .field("Type", service.service_type.as_str())
         .field("Plan", service.plan.clone().unwrap_or_else(|| "-".into()))
         .field("Backup Schedule", schedule)
-        .list("Links", aligned_pairs(&links))
-        .list("Options", aligned_pairs(&options))
+        .list("Links", links)
+        .list("Options", option_items(&service.options))
+}
+
+/// `-- name   value` per option, as `service:info` and `option` show them.
+fn option_items(options: &BTreeMap<String, String>) -> Vec<Item> {
+    options
+        .iter()
+        .map(|(k, v)| Item {
+            name: k.clone(),
+            shown: v.clone(),
+            bare: v.clone(),
+        })
+        .collect()
 }
 
 /// `(DATABASE_URL)` or `(/data)` or `(/data, read-only)`, as `service:info` shows a link.
@@ -130,6 +148,47 @@ pub async fn destroy(ctx: &Context, name: &str) -> Result<()> {
     let changeset = conn.platform.stage_command(&scope, &command).await?;
     print_staged(&ctx.output, &command, &changeset);
     Ok(())
+}
+
+/// `option`: the committed options of the service given with `--service`.
+pub async fn option_list(ctx: &Context) -> Result<()> {
+    let scope = ctx.scope()?;
+    let service = ctx.service()?;
+    let conn = ctx.connect().await?;
+    let found = conn.platform.service(&scope, service).await?;
+    ctx.output
+        .table(&options_table(&found.options), &found.options);
+    Ok(())
+}
+
+/// The `option` table: `NAME`, `VALUE`.
+pub fn options_table(options: &BTreeMap<String, String>) -> TableBuilder {
+    let mut table = TableBuilder::new(&[("NAME", Align::Left), ("VALUE", Align::Left)]);
+    for (name, value) in options {
+        table.row(vec![name.clone(), value.clone()]);
+    }
+    table
+}
+
+/// `backup:schedule --hour H... [--weekday D...]`: staged like any service change.
+pub async fn schedule(ctx: &Context, hours: &[u8], weekdays: &[String]) -> Result<()> {
+    let weekdays = weekdays
+        .iter()
+        .map(|d| args::weekday(d).map(str::to_owned))
+        .collect::<Result<Vec<String>>>()?;
+    let command = ChangesetCommand::BackupSchedule {
+        service: ctx.service()?.to_owned(),
+        hours: hours.to_vec(),
+        weekdays,
+    };
+    stage(ctx, command).await
+}
+
+pub async fn unschedule(ctx: &Context) -> Result<()> {
+    let command = ChangesetCommand::BackupUnschedule {
+        service: ctx.service()?.to_owned(),
+    };
+    stage(ctx, command).await
 }
 
 pub async fn option_set(ctx: &Context, option: &str, value: &str) -> Result<()> {

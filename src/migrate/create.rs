@@ -84,7 +84,13 @@ pub async fn create_targets(
                 ),
             ));
         };
-        if s.service_type != r.service_type || s.plan != r.plan || s.options != r.options {
+        // Options compared with documented defaults filled in: a platform may show a default
+        // (s3's blockPublicAccess) that the plan leaves out.
+        if s.service_type != r.service_type
+            || s.plan != r.plan
+            || s.service_type.effective_options(&s.options)
+                != r.service_type.effective_options(&r.options)
+        {
             return Err(VerifyError::CreatedDiffers {
                 target: r.target.clone(),
                 got_type: s.service_type.to_string(),

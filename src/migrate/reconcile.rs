@@ -219,7 +219,10 @@ pub fn foreign(resolved: &Resolved, target: &Service) -> Option<String> {
             resolved.plan.as_deref().unwrap_or("(none)")
         ));
     }
-    if target.options != resolved.options {
+    // Documented defaults filled in on both sides: shown or left out, they are the same.
+    if target.service_type.effective_options(&target.options)
+        != resolved.service_type.effective_options(&resolved.options)
+    {
         return Some("its options differ from the planned ones".into());
     }
     if target.backup_schedule != resolved.schedule {

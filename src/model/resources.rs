@@ -83,6 +83,27 @@ pub struct BackupSchedule {
 
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/// A weekday as people type it (`mon`, `Monday`, `MON`, at least three letters) as SetOps
+/// schedules name it (`Mon`); `None` for anything else. The document leaves the format open.
+pub fn weekday(text: &str) -> Option<&'static str> {
+    const FULL: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.len() < 3 {
+        return None;
+    }
+    FULL.iter()
+        .position(|f| f.starts_with(&lower))
+        .map(|i| WEEKDAYS[i])
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,

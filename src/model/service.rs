@@ -1,5 +1,6 @@
 //! Service types: what each type takes (plans, options) and how it links.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -147,6 +148,28 @@ impl ServiceType {
             ServiceType::Elasticsearch7 => &["storage"],
             ServiceType::Mongodb4 => &["scale"],
         }
+    }
+
+    /// Options a new service of this type has without any `option:set`, as SetOps documents
+    /// them (reference section 4: `blockPublicAccess` defaults to `true`); `option:unset`
+    /// returns such an option to its default.
+    pub fn default_options(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ServiceType::S3 => &[("blockPublicAccess", "true")],
+            _ => &[],
+        }
+    }
+
+    /// `options` with every documented default filled in where it is not set: the options a
+    /// service holding `options` actually has. Comparing two services' configurations compares
+    /// these, so one that shows a default and one that leaves it out are the same.
+    pub fn effective_options(self, options: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = options.clone();
+        for (name, value) in self.default_options() {
+            all.entry((*name).to_owned())
+                .or_insert_with(|| (*value).to_owned());
+        }
+        all
     }
 
     /// The plan used when none is given, where the type has one that needs no choice.
@@ -313,6 +336,19 @@ impl FromStr for ServiceType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_fill_in_only_what_is_not_set() {
+        let none = BTreeMap::new();
+        let shown = ServiceType::S3.effective_options(&none);
+        assert_eq!(
+            shown.get("blockPublicAccess").map(String::as_str),
+            Some("true")
+        );
+        let set = BTreeMap::from([("blockPublicAccess".to_owned(), "false".to_owned())]);
+        assert_eq!(ServiceType::S3.effective_options(&set), set);
+        assert!(ServiceType::Volume.effective_options(&none).is_empty());
+    }
 
     #[test]
     fn plans_follow_each_type() {

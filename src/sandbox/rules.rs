@@ -93,7 +93,8 @@ fn check_one(
                             uid,
                             service_type: t,
                             plan: plan.clone(),
-                            options: BTreeMap::new(),
+                            // A new service starts with its type's documented defaults.
+                            options: t.effective_options(&BTreeMap::new()),
                             backup_schedule: None,
                             created_at: now,
                             credentials: Credentials::generate(t, uid),
@@ -144,6 +145,8 @@ fn check_one(
                     .contains(&option.as_str())
                 {
                     svc.options.remove(option);
+                    // An option with a documented default falls back to it.
+                    svc.options = svc.service_type.effective_options(&svc.options);
                 } else {
                     e.add("option", NOT_INCLUDED);
                 }

@@ -4,7 +4,15 @@
 #[derive(Default)]
 pub struct Block {
     fields: Vec<(String, String)>,
-    lists: Vec<(String, Vec<String>)>,
+    lists: Vec<(String, Vec<Item>)>,
+}
+
+/// One `-- name   value` line of a list: its name, the value as people read it, and the bare
+/// value(s) `--output plain` prints (tab-separated).
+pub struct Item {
+    pub name: String,
+    pub shown: String,
+    pub bare: String,
 }
 
 impl Block {
@@ -17,8 +25,8 @@ impl Block {
         self
     }
 
-    /// A label followed by `-- item` lines (`Links:`, `Options:`).
-    pub fn list(mut self, label: &str, items: Vec<String>) -> Self {
+    /// A label followed by `-- name   value` lines, values aligned (`Links:`, `Options:`).
+    pub fn list(mut self, label: &str, items: Vec<Item>) -> Self {
         self.lists.push((label.to_owned(), items));
         self
     }
@@ -40,23 +48,30 @@ impl Block {
             if items.is_empty() {
                 out.push("  (none)".to_owned());
             }
-            for item in items {
-                out.push(format!("  -- {item}"));
+            let pairs: Vec<(String, String)> = items
+                .iter()
+                .map(|i| (i.name.clone(), i.shown.clone()))
+                .collect();
+            for line in aligned_pairs(&pairs) {
+                out.push(format!("  -- {line}"));
             }
         }
         out.join("\n")
     }
 
-    /// `label: value` lines without padding, for `--output plain`.
+    /// Bare values for `--output plain`: the fields' values on one tab-separated line (like a
+    /// table row), then one `Label<TAB>name<TAB>value` line per list item.
     pub fn render_plain(&self) -> String {
-        let mut out: Vec<String> = self
-            .fields
-            .iter()
-            .map(|(label, value)| format!("{label}: {value}"))
-            .collect();
+        let mut out = vec![
+            self.fields
+                .iter()
+                .map(|(_, value)| value.as_str())
+                .collect::<Vec<_>>()
+                .join("\t"),
+        ];
         for (label, items) in &self.lists {
             for item in items {
-                out.push(format!("{label}: {item}"));
+                out.push(format!("{label}\t{}\t{}", item.name, item.bare));
             }
         }
         out.join("\n")
@@ -64,7 +79,7 @@ impl Block {
 }
 
 /// Aligns `name   value` pairs of a list on one column (`-- extensions   uuid-ossp`).
-pub fn aligned_pairs(pairs: &[(String, String)]) -> Vec<String> {
+fn aligned_pairs(pairs: &[(String, String)]) -> Vec<String> {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 3;
     pairs
         .iter()
@@ -85,6 +100,30 @@ mod tests {
             b.render(),
             "ID:       badbbc84-911b-4eb0-89be-bfc3cea5c6ff\nStatus:   CREATING"
         );
+    }
+
+    #[test]
+    fn plain_is_bare_values() {
+        let b = Block::new()
+            .field("ID", "badbbc84-911b-4eb0-89be-bfc3cea5c6ff")
+            .field("Status", "CREATING");
+        assert_eq!(
+            b.render_plain(),
+            "badbbc84-911b-4eb0-89be-bfc3cea5c6ff\tCREATING"
+        );
+        let s = Block::new().field("Name", "media").list(
+            "Links",
+            vec![Item {
+                name: "web".into(),
+                shown: "(S3_DATA_URL)".into(),
+                bare: "S3_DATA_URL".into(),
+            }],
+        );
+        assert_eq!(
+            s.render(),
+            "Name:   media\nLinks:\n  -- web   (S3_DATA_URL)"
+        );
+        assert_eq!(s.render_plain(), "media\nLinks\tweb\tS3_DATA_URL");
     }
 
     #[test]

@@ -80,6 +80,14 @@ impl Output {
         }
     }
 
+    /// A hint for a person on stderr (what to do next), so stdout holds exactly the documented
+    /// output; human mode only.
+    pub fn hint(&self, text: &str) {
+        if self.format == OutputFormat::Human {
+            eprintln!("{text}");
+        }
+    }
+
     /// Progress notes on stderr (never stdout, so pipes stay clean); not in JSON mode.
     pub fn note(&self, text: &str) {
         if self.format != OutputFormat::Json {

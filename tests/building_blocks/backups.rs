@@ -4,7 +4,7 @@
 use regex::Regex;
 use setops_migrate::api::Faults;
 
-use crate::common::TestSandbox;
+use crate::common::{TestSandbox, restore_hint};
 use crate::{
     backup_block, backups, entries, mode, parse_block, parse_table, seeded_backup, sha256_file,
     uuid_re, wait_while_status,
@@ -273,18 +273,13 @@ fn backup_upload_restore_and_destroy_on_scratch() {
     assert_eq!(uploaded.size, source.size);
     assert_eq!(uploaded.sha256, source.sha256);
 
-    let ran = sb
-        .cmd()
+    // Stdout is the documented block and nothing else; the hint about waiting is on stderr.
+    sb.cmd()
         .args(["--service", "scratch", "backup:restore", &new_id])
         .expect(0)
-        .any_stdout()
+        .stdout(&format!("{}\n", backup_block(&uploaded, "RESTORING")))
+        .stderr(&restore_hint(&new_id))
         .run();
-    assert!(
-        ran.stdout
-            .starts_with(&format!("{}\n", backup_block(&uploaded, "RESTORING"))),
-        "not the documented restore block:\n{}",
-        ran.stdout
-    );
     assert_eq!(
         wait_while_status(&sb, "scratch", &new_id, "RESTORING"),
         "CREATED"
@@ -401,4 +396,90 @@ fn upload_reuses_a_matching_checksum_file_and_never_a_stale_one() {
         .run()
         .json();
     assert_eq!(uploaded["sha256"].as_str(), source.sha256.as_deref());
+}
+
+/// `-o plain` prints bare values, tab-separated, with no labels, emoji or words: `backup:create`
+/// its block's two values, `backup:upload` and `backup:download` the values of the line they end
+/// with (file, size, ID); stderr stays empty.
+#[test]
+fn plain_output_of_create_upload_and_download_is_bare_values() {
+    let sb = TestSandbox::start();
+    let ran = sb
+        .cmd()
+        .args(["--service", "files", "-o", "plain", "backup:create"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let created = Regex::new(r"^([0-9a-f-]{36})\tCREATING\n$").expect("re");
+    let id = created
+        .captures(&ran.stdout)
+        .unwrap_or_else(|| panic!("not `ID<TAB>CREATING`: {:?}", ran.stdout))[1]
+        .to_owned();
+    assert!(uuid_re().is_match(&id));
+    wait_while_status(&sb, "files", &id, "CREATING");
+    let made = backups(&sb, "files")
+        .into_iter()
+        .find(|b| b.id == id)
+        .expect("listed");
+
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let file = format!("{id}.tar.gz");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args(["--service", "files", "-o", "plain", "backup:download", &id])
+        .expect(0)
+        .stdout(&format!("{file}\t{}\t{id}\n", made.size_shown()))
+        .run();
+    assert_eq!(
+        sha256_file(&cwd.path().join(&file)),
+        made.sha256.clone().expect("sha256")
+    );
+
+    let ran = sb
+        .cmd()
+        .current_dir(cwd.path())
+        .args([
+            "--service",
+            "scratch",
+            "-o",
+            "plain",
+            "backup:upload",
+            &file,
+        ])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let uploaded = Regex::new(&format!(
+        r"^{}\t{}\t([0-9a-f-]{{36}})\n$",
+        regex::escape(&file),
+        regex::escape(&made.size_shown())
+    ))
+    .expect("re");
+    let new_id = uploaded
+        .captures(&ran.stdout)
+        .unwrap_or_else(|| panic!("not `FILE<TAB>SIZE<TAB>ID`: {:?}", ran.stdout))[1]
+        .to_owned();
+    let up = backups(&sb, "scratch")
+        .into_iter()
+        .find(|b| b.id == new_id)
+        .expect("the ID printed is the new backup's");
+    assert_eq!(up.status, "CREATED");
+
+    // The other one-backup results are bare too: the block's values on one line.
+    sb.cmd()
+        .args([
+            "--service",
+            "scratch",
+            "-o",
+            "plain",
+            "backup:destroy",
+            &new_id,
+        ])
+        .expect(0)
+        .stdout(&format!(
+            "{new_id}\tCREATED\t{}\t{}\n",
+            up.created_at_shown(),
+            up.size_shown()
+        ))
+        .run();
 }

@@ -163,7 +163,7 @@ fn commit_with_json_output_parses() {
 }
 
 #[test]
-fn discard_drops_everything_pending() {
+fn discard_drops_everything_pending_and_nothing_pending_exits_78() {
     let sb = TestSandbox::start();
     sb.cmd()
         .args(["--app", "web", "link:destroy", "media"])
@@ -205,10 +205,14 @@ fn discard_drops_everything_pending() {
         .stdout_has("-- web   (S3_DATA_URL)")
         .run();
 
+    // Nothing pending: SetOps' own exit 78 (reference section 2.1), nothing on stdout.
     sb.cmd()
         .arg("changeset:discard")
-        .expect(2)
-        .stderr_has("--ignore-not-exist")
+        .expect(78)
+        .stderr(
+            "error: nothing to discard: your changeset of shop/production is empty \
+             (ChangesetDoesNotExist); pass --ignore-not-exist to treat that as success\n",
+        )
         .run();
     sb.cmd()
         .args(["changeset:discard", "--ignore-not-exist"])
@@ -222,7 +226,15 @@ fn discard_drops_everything_pending() {
         .run();
     sb.cmd()
         .arg("changeset:commit")
-        .expect(2)
+        .expect(78)
+        .stderr(
+            "error: nothing to commit: your changeset of shop/production is empty \
+             (ChangesetDoesNotExist)\n",
+        )
+        .run();
+    sb.cmd()
+        .args(["-o", "plain", "changeset:commit"])
+        .expect(78)
         .stderr_has("ChangesetDoesNotExist")
         .run();
 }
@@ -254,12 +266,12 @@ fn a_users_changeset_is_invisible_to_another_user() {
         .run();
     as_ci()
         .arg("changeset:commit")
-        .expect(2)
+        .expect(78)
         .stderr_has("ChangesetDoesNotExist")
         .run();
     as_ci()
         .arg("changeset:discard")
-        .expect(2)
+        .expect(78)
         .stderr_has("ChangesetDoesNotExist")
         .run();
 

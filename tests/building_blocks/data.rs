@@ -5,7 +5,7 @@ use std::path::Path;
 
 use setops_migrate::api::Faults;
 
-use crate::common::TestSandbox;
+use crate::common::{TestSandbox, restore_hint};
 use crate::{entries, mode, seeded_backup, sha256_file, tree, tree_diff, wait_while_status};
 
 /// Downloads `files`' seeded backup into `cwd`, uploads it to `scratch`, restores it there and
@@ -32,6 +32,7 @@ fn copy_files_into_scratch(sb: &TestSandbox, cwd: &Path) -> String {
         .args(["--service", "scratch", "backup:restore", &id])
         .expect(0)
         .stdout_has("RESTORING")
+        .stderr(&restore_hint(&id))
         .run();
     assert_eq!(
         wait_while_status(sb, "scratch", &id, "RESTORING"),

@@ -3,7 +3,7 @@
 
 use setops_migrate::api::Faults;
 
-use crate::common::{Cmd, TestSandbox, queued};
+use crate::common::{Cmd, TestSandbox, queued, restore_hint};
 use crate::{assert_request_id, backups, changeset_json, entries, seeded_backup};
 
 /// A backup of `service` that stays CREATING for a few seconds.
@@ -67,6 +67,7 @@ fn a_restoring_backup_cannot_be_destroyed_or_restored_again() {
         .args(["--service", "files", "backup:restore", &b.id])
         .expect(0)
         .stdout_has("RESTORING")
+        .stderr(&restore_hint(&b.id))
         .run();
     for verb in ["backup:destroy", "backup:restore"] {
         let ran = sb

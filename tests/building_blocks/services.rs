@@ -1,6 +1,6 @@
 //! `service`, `service:info`, `link` and `env` against the demo world.
 
-use crate::common::TestSandbox;
+use crate::common::{TestSandbox, queued};
 use crate::{parse_block, parse_table};
 
 #[test]
@@ -306,4 +306,194 @@ fn service_destroy_is_staged_committed_and_refused_for_a_linked_service() {
         .expect(1)
         .stderr_has("ServiceDoesNotExist")
         .run();
+}
+
+/// `backup:schedule --hour H... [--weekday D...]` and `backup:unschedule` (reference section
+/// 2.2) are staged like every stage change and show in `service:info` after the commit.
+#[test]
+fn backup_schedule_and_unschedule_are_staged_and_committed() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    sb.cmd()
+        .args([
+            "--service",
+            "scratch",
+            "backup:schedule",
+            "--hour",
+            "3",
+            "--hour",
+            "15",
+            "--weekday",
+            "monday",
+            "--day",
+            "FRI",
+        ])
+        .expect(0)
+        .stdout(&queued(
+            "service:backup:schedule map[hours:[3 15] service:scratch weekdays:[Mon Fri]]",
+            1,
+        ))
+        .run();
+    let schedule = |sb: &TestSandbox| {
+        let ran = sb
+            .cmd()
+            .args(["service:info", "scratch"])
+            .expect(0)
+            .any_stdout()
+            .run();
+        field(&service_info(&ran.stdout).0, "Backup Schedule").to_owned()
+    };
+    assert_eq!(schedule(&sb), "none", "not before the commit");
+    sb.cmd()
+        .arg("changeset:commit")
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
+    assert_eq!(schedule(&sb), "03:00, 15:00 UTC, Mon, Fri");
+    sb.cmd()
+        .args(["-o", "plain", "service:info", "scratch"])
+        .expect(0)
+        .stdout("scratch\tvolume\t-\t03:00, 15:00 UTC, Mon, Fri\n")
+        .run();
+
+    sb.cmd()
+        .args(["--service", "scratch", "backup:unschedule"])
+        .expect(0)
+        .stdout(&queued("service:backup:unschedule map[service:scratch]", 1))
+        .run();
+    sb.cmd()
+        .arg("changeset:commit")
+        .expect(0)
+        .stdout_has("Commit successful!")
+        .run();
+    assert_eq!(schedule(&sb), "none");
+
+    // Refused before anything is staged, naming the flag.
+    sb.cmd()
+        .args(["--service", "scratch", "backup:schedule", "--hour", "24"])
+        .expect(2)
+        .stderr_has("--hour")
+        .stderr_has("0..=23")
+        .run();
+    sb.cmd()
+        .args(["--service", "scratch", "backup:schedule"])
+        .expect(2)
+        .stderr_has("--hour <H>")
+        .run();
+    sb.cmd()
+        .args([
+            "--service",
+            "scratch",
+            "backup:schedule",
+            "--hour",
+            "3",
+            "--weekday",
+            "funday",
+        ])
+        .expect(2)
+        .stderr(
+            "error: --weekday: `funday` is not a weekday; use one of Mon, Tue, Wed, Thu, Fri, \
+             Sat, Sun (or the full name); nothing was sent to the platform\n",
+        )
+        .run();
+    assert!(sb.json(&["changeset:info"]).is_null(), "nothing was staged");
+}
+
+/// `--service NAME option` (reference section 2.2) lists the committed options.
+#[test]
+fn option_lists_the_options_of_a_service() {
+    let sb = TestSandbox::start();
+    let ran = sb
+        .cmd()
+        .args(["--service", "database", "option"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let table = parse_table(&ran.stdout);
+    assert_eq!(table.headers, ["NAME", "VALUE"]);
+    assert_eq!(table.rows, [["extensions", "citext"]]);
+    sb.cmd()
+        .args(["--service", "media", "-o", "plain", "option"])
+        .expect(0)
+        .stdout("blockPublicAccess\ttrue\n")
+        .run();
+    sb.cmd()
+        .args(["--service", "media", "-o", "json", "option"])
+        .expect(0)
+        .stdout("{\"blockPublicAccess\":\"true\"}\n")
+        .run();
+    sb.cmd()
+        .args(["--service", "files", "-o", "plain", "option"])
+        .expect(0)
+        .run();
+    sb.cmd()
+        .arg("option")
+        .expect(2)
+        .stderr_has("missing --service NAME")
+        .run();
+}
+
+/// A new s3 service has the documented default `blockPublicAccess: true` (reference section 4);
+/// unsetting the option returns it to that default.
+#[test]
+fn a_new_s3_service_blocks_public_access_by_default() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let options = |sb: &TestSandbox| {
+        sb.cmd()
+            .args(["--service", "uploads", "-o", "plain", "option"])
+            .expect(0)
+            .any_stdout()
+            .run()
+            .stdout
+    };
+    let commit = |sb: &TestSandbox| {
+        sb.cmd()
+            .arg("changeset:commit")
+            .expect(0)
+            .stdout_has("Commit successful!")
+            .run();
+    };
+    sb.cmd()
+        .args(["service:create", "uploads", "--type", "s3"])
+        .expect(0)
+        .stdout(&queued("service:create map[name:uploads type:s3]", 1))
+        .run();
+    commit(&sb);
+    assert_eq!(options(&sb), "blockPublicAccess\ttrue\n");
+    let ran = sb
+        .cmd()
+        .args(["service:info", "uploads"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    assert_eq!(
+        list(&service_info(&ran.stdout).1, "Options"),
+        ["blockPublicAccess   true"]
+    );
+
+    sb.cmd()
+        .args([
+            "--service",
+            "uploads",
+            "option:set",
+            "blockPublicAccess",
+            "false",
+        ])
+        .expect(0)
+        .any_stdout()
+        .run();
+    commit(&sb);
+    assert_eq!(options(&sb), "blockPublicAccess\tfalse\n");
+    sb.cmd()
+        .args(["--service", "uploads", "option:unset", "blockPublicAccess"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    commit(&sb);
+    assert_eq!(
+        options(&sb),
+        "blockPublicAccess\ttrue\n",
+        "back to the default"
+    );
 }

@@ -1,14 +1,14 @@
 //! `--print-url`: the one place a pre-signed transfer URL is shown, and only when asked for.
 
 use crate::common::TestSandbox;
-use crate::{entries, seeded_backup};
+use crate::{backups, entries, seeded_backup};
 
 #[test]
 fn print_url_prints_a_command_or_with_plain_only_the_url() {
     let sb = TestSandbox::start();
     let b = seeded_backup(&sb, "media");
     let cwd = tempfile::tempdir().expect("tempdir");
-    let download = |extra: &[&str]| {
+    let download = |extra: &[&str], stderr: &str| {
         sb.cmd()
             .current_dir(cwd.path())
             .args([
@@ -21,18 +21,19 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
             .args(extra)
             .expect(0)
             .any_stdout()
+            .stderr_has(stderr)
             .run()
     };
 
-    let human = download(&[]);
-    let curl = human
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("curl "))
-        .unwrap_or_else(|| panic!("no curl command:\n{}", human.stdout));
+    // Human: the command alone on stdout, the warning about the URL on stderr.
+    let human = download(&[], "the URL is a credential, do not share it");
+    assert_eq!(human.stdout.lines().count(), 1, "{}", human.stdout);
+    let curl = human.stdout.trim_end();
+    assert!(curl.starts_with("curl "), "{curl}");
     assert!(curl.contains(&format!("{}/transfer/", sb.url)), "{curl}");
 
-    let plain = download(&["-o", "plain"]);
+    let plain = download(&["-o", "plain"], "");
+    assert_eq!(plain.stderr, "", "plain prints no hint");
     assert_eq!(
         plain.stdout.lines().count(),
         1,
@@ -52,7 +53,7 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
         b.sha256
     );
 
-    let json = download(&["-o", "json"]).json();
+    let json = download(&["-o", "json"], "").json();
     assert!(json["url"].as_str().expect("url").starts_with("http"));
     assert_eq!(json["filename"], format!("{}.tar.gz", b.id).as_str());
     assert!(
@@ -68,7 +69,7 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
         .stdout_has(format!("{}.tar.gz completed", b.id))
         .run();
     let file = format!("{}.tar.gz", b.id);
-    let upload = |extra: &[&str]| {
+    let upload = |extra: &[&str], stderr: &str| {
         sb.cmd()
             .current_dir(cwd.path())
             .args([
@@ -81,18 +82,20 @@ fn print_url_prints_a_command_or_with_plain_only_the_url() {
             .args(extra)
             .expect(0)
             .any_stdout()
+            .stderr_has(stderr)
             .run()
     };
-    let human = upload(&[]);
+    let human = upload(&[], "the URL is a credential, do not share it");
+    assert_eq!(human.stdout.lines().count(), 1, "{}", human.stdout);
     assert!(
-        human
-            .stdout
-            .lines()
-            .any(|l| l.starts_with("curl ") && l.contains("PUT") && l.contains("/transfer/")),
+        human.stdout.starts_with("curl ")
+            && human.stdout.contains("PUT")
+            && human.stdout.contains("/transfer/"),
         "no upload command:\n{}",
         human.stdout
     );
-    let plain = upload(&["-o", "plain"]);
+    let plain = upload(&["-o", "plain"], "");
+    assert_eq!(plain.stderr, "", "plain prints no hint");
     assert_eq!(
         plain.stdout.lines().count(),
         1,
@@ -143,4 +146,79 @@ fn transfer_urls_are_printed_only_when_asked_for() {
             assert!(!out.contains(&sb.token), "{args:?} printed the token");
         }
     }
+}
+
+/// An upload allocated with `--print-url` is not a backup yet: `backup` keeps to the document's
+/// three states and lists it only once its bytes arrived (then CREATED, with its size); until
+/// then only its ID reaches it.
+#[test]
+fn a_print_url_upload_is_listed_only_once_its_bytes_arrive() {
+    let sb = TestSandbox::start();
+    let b = seeded_backup(&sb, "files");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    sb.cmd()
+        .current_dir(cwd.path())
+        .args([
+            "--service",
+            "files",
+            "-o",
+            "plain",
+            "backup:download",
+            &b.id,
+        ])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let file = cwd.path().join(format!("{}.tar.gz", b.id));
+    let listed = |sb: &TestSandbox| {
+        sb.cmd()
+            .args(["--service", "scratch", "backup"])
+            .expect(0)
+            .any_stdout()
+            .run()
+            .stdout
+    };
+    let before = listed(&sb);
+
+    let ticket = sb
+        .cmd()
+        .args([
+            "--service",
+            "scratch",
+            "-o",
+            "json",
+            "backup:upload",
+            file.to_str().expect("utf-8 path"),
+            "--print-url",
+        ])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .json();
+    let id = ticket["backup"]["id"].as_str().expect("id").to_owned();
+    let url = ticket["url"].as_str().expect("url").to_owned();
+    let sha = ticket["sha256"].as_str().expect("sha256").to_owned();
+
+    assert_eq!(listed(&sb), before, "an allocation is not listed");
+    assert!(!backups(&sb, "scratch").iter().any(|r| r.id == id));
+    sb.cmd()
+        .args(["--service", "scratch", "backup:info", &id])
+        .expect(0)
+        .stdout_has("UPLOADING")
+        .run();
+
+    // The external uploader sends the bytes: now it is a backup like any other.
+    let response = reqwest::blocking::Client::new()
+        .put(&url)
+        .header(setops_migrate::api::SHA256_HEADER, sha)
+        .body(std::fs::read(&file).expect("read"))
+        .send()
+        .expect("PUT the printed URL");
+    assert!(response.status().is_success(), "{}", response.status());
+    let row = backups(&sb, "scratch")
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("listed once uploaded");
+    assert_eq!(row.status, "CREATED");
+    assert_eq!(row.size, b.size);
 }

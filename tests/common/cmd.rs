@@ -314,3 +314,11 @@ pub fn queued(command: &str, pending: usize) -> String {
          Run `changeset:commit` to apply, or `changeset:discard` to drop.\n"
     )
 }
+
+/// The hint `backup:restore` prints on stderr (stdout holds only the documented block).
+pub fn restore_hint(id: &str) -> String {
+    format!(
+        "The restore runs on the platform; it has finished when `backup` no longer shows {id} as \
+         RESTORING.\n"
+    )
+}

@@ -147,6 +147,7 @@ pub(crate) const COMMANDS: &[Spec] = &[
             "Stage destroying a service",
         )
     },
+    spec("option", Needs::Service, "List the options of a service"),
     Spec {
         only: Some(V1),
         args: &["NAME", "VALUE"],

@@ -9,10 +9,10 @@ use super::failure::Failure;
 use super::session;
 use crate::commands::{
     backup_block, backup_create_block, backup_info_block, backups_table, commit_and_wait,
-    download_with, env_line, links_table, mask_credentials, names_table, print_changeset,
-    print_staged, service_block, services_table, upload_with,
+    download_with, env_line, links_table, mask_credentials, names_table, options_table,
+    print_changeset, print_staged, service_block, services_table, upload_with,
 };
-use crate::model::{ChangesetCommand, Scope, WEEKDAYS, codes};
+use crate::model::{ChangesetCommand, Scope, codes};
 use crate::ui::Block;
 
 pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
@@ -57,6 +57,15 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
             call.print(&service_block(&service).render());
             Ok(())
         }
+        "option" => {
+            let front = session::connect().await?;
+            let service = front
+                .platform()
+                .service(&call.scope()?, call.service()?)
+                .await?;
+            call.print(&options_table(&service.options).render());
+            Ok(())
+        }
         "backup" => {
             let front = session::connect().await?;
             let backups = front
@@ -81,7 +90,8 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
                 .platform()
                 .create_backup(&call.scope()?, call.service()?)
                 .await?;
-            call.print(&backup_create_block(&backup).render());
+            // `-o plain`: the block's bare values, as the building block prints them.
+            call.output.block(&backup_create_block(&backup), &backup);
             Ok(())
         }
         "backup:restore" => {
@@ -315,20 +325,7 @@ async fn schedule(call: &Call<'_>) -> Result<(), Failure> {
 
 /// `mon`, `Monday`, `MON` -> `Mon`; anything else is passed on for the platform to refuse.
 fn weekday(text: &str) -> String {
-    const FULL: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    let lower = text.trim().to_ascii_lowercase();
-    match FULL.iter().position(|f| f.starts_with(&lower)) {
-        Some(i) if lower.len() >= 3 => WEEKDAYS[i].to_owned(),
-        _ => text.to_owned(),
-    }
+    crate::model::weekday(text).map_or_else(|| text.to_owned(), str::to_owned)
 }
 
 async fn link_create(call: &Call<'_>) -> Result<(), Failure> {

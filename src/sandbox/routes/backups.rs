@@ -1,6 +1,7 @@
 //! Backups of committed services: list, info, create, restore, destroy (tickets for transfers
 //! are in `tickets`). State rules follow the Backup & Restore document's table (CREATING: nothing;
-//! RESTORING: no delete) plus the sandbox's UPLOADING state for allocated uploads.
+//! RESTORING: no delete) plus the sandbox's UPLOADING state for allocated uploads, which the
+//! list leaves out (the document's table has three states) and only their ID reaches.
 
 use axum::Json;
 use axum::extract::State;
@@ -131,10 +132,13 @@ pub(super) async fn list(
     let mut world = st.sandbox.world().await;
     let (uid, _) = service_of(&world, &scope, &service)?;
     sweep(&st.sandbox, &mut world)?;
+    // SetOps' backup table knows three states: an upload is listed once its bytes arrived
+    // (CREATED); until then only its ID answers (`backup:info`, `backup:destroy`).
     Ok(Json(
         world
             .service_backups(uid)
             .into_iter()
+            .filter(|e| e.backup.status != BackupStatus::Uploading)
             .map(|e| e.backup.clone())
             .collect(),
     ))

@@ -118,6 +118,8 @@ pub(super) fn check_stage(
             }
             options.insert(key.clone(), value.value.clone());
         }
+        // A seeded service has its type's documented defaults, as a created one does.
+        let options = service_type.effective_options(&options);
         check_storage(ck, svc, &options)?;
         if let Some(schedule) = &svc.backup_schedule {
             check_schedule(ck, schedule)?;

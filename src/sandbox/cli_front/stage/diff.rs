@@ -230,7 +230,10 @@ pub(crate) fn changes(current: &StageState, wanted: &StageState) -> Result<Vec<C
                 ),
             });
         }
-        for (option, value) in &service.options {
+        // A definition that leaves out an option with a documented default (s3's
+        // blockPublicAccess) means that default, not a change.
+        let wanted_options = service.service_type.effective_options(&service.options);
+        for (option, value) in &wanted_options {
             if now.options.get(option) != Some(value) {
                 out.push(Change::OptionSet {
                     service: name.clone(),
@@ -240,7 +243,7 @@ pub(crate) fn changes(current: &StageState, wanted: &StageState) -> Result<Vec<C
             }
         }
         for option in now.options.keys() {
-            if !service.options.contains_key(option) {
+            if !wanted_options.contains_key(option) {
                 out.push(Change::OptionUnset {
                     service: name.clone(),
                     option: option.clone(),
