@@ -183,6 +183,7 @@ fn path_of(command: &ChangesetCommand) -> String {
         | ChangesetCommand::BackupUnschedule { service } => format!("services.{service}"),
         ChangesetCommand::LinkCreate { app, service, .. }
         | ChangesetCommand::LinkDestroy { app, service } => format!("apps.{app}.links.{service}"),
+        ChangesetCommand::ScaleSet { app, .. } => format!("apps.{app}.resources.scale"),
     }
 }
 
