@@ -242,6 +242,11 @@ fn a_stage_definition_changed_by_someone_else_is_not_overwritten() {
     assert!(!sb.services().contains_key("files9"));
 }
 
+/// A platform call's value, or the test's failure naming the CLI version and the call.
+fn ok<T>(version: &str, what: &str, result: setops_migrate::error::Result<T>) -> T {
+    result.unwrap_or_else(|e| panic!("CLI {version}: {what}: {e}"))
+}
+
 /// The platform side of a cutover freeze, through the adapter in both generations: an app's
 /// scale is read, a scale change is staged beside a relink and both are applied by ONE commit,
 /// and the containers are counted until none runs.
@@ -273,28 +278,42 @@ fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
             ),
             ("SETOPS_SANDBOX_CLI_VERSION".into(), version.into()),
         ];
-        let cli = runtime
-            .block_on(SetopsCli::connect(
+        let cli = ok(
+            version,
+            "connecting",
+            runtime.block_on(SetopsCli::connect(
                 sb.dir.path().join("bin/setops"),
                 env,
                 reqwest::Client::new(),
-            ))
-            .expect("the adapter connects to the front");
-        let on = |what: &str, r: setops_migrate::error::Result<_>| {
-            r.unwrap_or_else(|e| panic!("CLI {version}: {what}: {e}"))
-        };
+            )),
+        );
         let commit = |what: &str| {
-            let done = on(what, runtime.block_on(cli.commit(&scope)));
+            let done = ok(version, what, runtime.block_on(cli.commit(&scope)));
             assert_eq!(
                 done.status,
                 CommitStatus::Succeeded,
                 "CLI {version}: {what}"
             );
         };
+        let stage = |command: ChangesetCommand| {
+            ok(
+                version,
+                "staging",
+                runtime.block_on(cli.stage_command(&scope, &command)),
+            );
+        };
+        let scale_of = |app: &str| {
+            ok(
+                version,
+                "scale",
+                runtime.block_on(cli.app_scale(&scope, app)),
+            )
+        };
         let wait_for = |app: &str, wanted: usize| {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             loop {
-                let running = on(
+                let running = ok(
+                    version,
                     "counting containers",
                     runtime.block_on(cli.running_containers(&scope, app)),
                 );
@@ -308,18 +327,13 @@ fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         };
-        let stage = |command: ChangesetCommand| {
-            on(
-                "staging",
-                runtime.block_on(cli.stage_command(&scope, &command)),
-            );
-        };
 
-        assert_eq!(
-            on("scale", runtime.block_on(cli.app_scale(&scope, "web"))),
-            Some(1)
+        assert_eq!(scale_of("web"), Some(1));
+        let tasks = ok(
+            version,
+            "tasks",
+            runtime.block_on(cli.app_tasks(&scope, "web")),
         );
-        let tasks = on("tasks", runtime.block_on(cli.app_tasks(&scope, "web")));
         assert_eq!(tasks.len(), 1, "CLI {version}: {tasks:?}");
         assert_eq!(tasks[0].last_status, "RUNNING");
         assert_eq!(tasks[0].id.len(), 32);
@@ -330,17 +344,14 @@ fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
             plan: None,
         });
         commit("creating files2");
-        // Frozen, relinked and (below) unfrozen: the relink and the scale in one commit.
+        // Frozen, then relinked and scaled up again in one commit.
         stage(ChangesetCommand::ScaleSet {
             app: "web".into(),
             scale: 0,
         });
         commit("scaling web to 0");
         wait_for("web", 0);
-        assert_eq!(
-            on("scale", runtime.block_on(cli.app_scale(&scope, "web"))),
-            Some(0)
-        );
+        assert_eq!(scale_of("web"), Some(0));
         stage(ChangesetCommand::LinkDestroy {
             app: "web".into(),
             service: "files".into(),
@@ -356,35 +367,37 @@ fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
             app: "web".into(),
             scale: 2,
         });
-        let pending = on("changeset", runtime.block_on(cli.changeset(&scope)))
-            .expect("three commands pending");
+        let pending = ok(
+            version,
+            "changeset",
+            runtime.block_on(cli.changeset(&scope)),
+        )
+        .expect("three commands pending");
         assert_eq!(pending.commands.len(), 3, "CLI {version}: {pending:?}");
         commit("relinking web and scaling it to 2");
         wait_for("web", 2);
-        assert_eq!(
-            on("scale", runtime.block_on(cli.app_scale(&scope, "web"))),
-            Some(2)
+        assert_eq!(scale_of("web"), Some(2));
+        let links = ok(
+            version,
+            "links",
+            runtime.block_on(cli.app_links(&scope, "web")),
         );
-        let links = on("links", runtime.block_on(cli.app_links(&scope, "web")));
         assert!(
             links
                 .iter()
                 .any(|l| l.service == "files2" && l.path.as_deref() == Some("/data")),
             "CLI {version}: {links:?}"
         );
-        // Out of range: refused before anything is staged or applied.
-        assert!(
-            runtime
-                .block_on(cli.stage_command(
-                    &scope,
-                    &ChangesetCommand::ScaleSet {
-                        app: "web".into(),
-                        scale: 17,
-                    },
-                ))
-                .is_err(),
-            "CLI {version}: scale 17 was staged"
-        );
+        // Out of range: refused, nothing staged or applied.
+        let refused = runtime.block_on(cli.stage_command(
+            &scope,
+            &ChangesetCommand::ScaleSet {
+                app: "web".into(),
+                scale: 17,
+            },
+        ));
+        assert!(refused.is_err(), "CLI {version}: scale 17 was staged");
         let _ = runtime.block_on(cli.discard_changeset(&scope));
+        assert_eq!(scale_of("web"), Some(2));
     }
 }
