@@ -63,6 +63,10 @@ pub mod paths {
     pub fn app_links(scope: &Scope, app: &str) -> String {
         format!("{}/links", self::app(scope, app))
     }
+    /// GET: the app's containers (`app:ps`).
+    pub fn app_tasks(scope: &Scope, app: &str) -> String {
+        format!("{}/tasks", self::app(scope, app))
+    }
     pub fn app_env(scope: &Scope, app: &str) -> String {
         format!("{}/env", self::app(scope, app))
     }
@@ -121,6 +125,10 @@ pub mod paths {
     /// PUT [`Faults`] (sandbox only): fault knobs for tests and rehearsals.
     pub fn sandbox_faults() -> String {
         "/_sandbox/faults".to_owned()
+    }
+    /// GET [`LiveWrites`] (sandbox only): what the live apps wrote.
+    pub fn sandbox_live_writes() -> String {
+        "/_sandbox/live-writes".to_owned()
     }
 }
 
@@ -204,6 +212,43 @@ pub struct Faults {
     /// Time each commit phase takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_phase_ms: Option<u64>,
+    /// Time an app's containers take to start or stop after a commit changed its scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_delay_ms: Option<u64>,
+}
+
+/// What the sandbox's live apps wrote since this server started (`GET /_sandbox/live-writes`):
+/// each writer counts the writes its service confirmed, so a test can check that none was lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveWrites {
+    /// Whether live apps are switched on (`sandbox serve --live-apps`, or the seed's `live_apps`).
+    pub enabled: bool,
+    pub writers: Vec<LiveWriter>,
+}
+
+/// One app writing to one linked service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveWriter {
+    pub project: String,
+    pub stage: String,
+    pub app: String,
+    pub service: String,
+    /// What each write adds: `rows` (PostgreSQL table `live_writes`), `keys` (Redis keys
+    /// `live:<app>:<n>`) or `files` (volume directory `live-writes/`).
+    pub kind: LiveWriteKind,
+    /// Writes the service confirmed (a committed row, an `OK`, a written file).
+    pub writes: u64,
+    /// The last write's failure, until a write succeeds again (never holds a password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveWriteKind {
+    Rows,
+    Keys,
+    Files,
 }
 
 /// What a running sandbox server records in its directory (`server.json`), so `--sandbox DIR`

@@ -387,6 +387,10 @@ pub enum SandboxCommand {
         /// World to seed a new directory with (default: the demo world)
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
+        /// Make the world live: each app with a running container writes to the services it
+        /// links (rows, keys, files) a few times a second, while this server runs
+        #[arg(long)]
+        live_apps: bool,
     },
     /// Stop the background sandbox of a directory
     Stop {

@@ -241,3 +241,163 @@ fn a_stage_definition_changed_by_someone_else_is_not_overwritten() {
     assert_eq!(settled_footprint(&sb), before, "something was applied");
     assert!(!sb.services().contains_key("files9"));
 }
+
+/// A platform call's value, or the test's failure naming the CLI version and the call.
+fn ok<T>(version: &str, what: &str, result: setops_migrate::error::Result<T>) -> T {
+    result.unwrap_or_else(|e| panic!("CLI {version}: {what}: {e}"))
+}
+
+/// The platform side of a cutover freeze, through the adapter in both generations: an app's
+/// scale is read, a scale change is staged beside a relink and both are applied by ONE commit,
+/// and the containers are counted until none runs.
+#[test]
+fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
+    use setops_migrate::model::{ChangesetCommand, CommitStatus, Scope};
+    use setops_migrate::platform::Platform;
+    use setops_migrate::platform::setops_cli::SetopsCli;
+
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for version in GENERATIONS {
+        let sb = TestSandbox::start();
+        sb.speed_up();
+        sb.fit_for_cli(version, &["files", "media"]);
+        // Makes DIR/bin/setops, the front this adapter drives.
+        sb.setops(version)
+            .arg("version")
+            .expect(0)
+            .any_stdout()
+            .run();
+        let env = vec![
+            (
+                "SETOPS_SANDBOX_DIR".into(),
+                sb.dir.path().as_os_str().to_owned(),
+            ),
+            ("SETOPS_SANDBOX_CLI_VERSION".into(), version.into()),
+        ];
+        let cli = ok(
+            version,
+            "connecting",
+            runtime.block_on(SetopsCli::connect(
+                sb.dir.path().join("bin/setops"),
+                env,
+                reqwest::Client::new(),
+            )),
+        );
+        let commit = |what: &str| {
+            let done = ok(version, what, runtime.block_on(cli.commit(&scope)));
+            assert_eq!(
+                done.status,
+                CommitStatus::Succeeded,
+                "CLI {version}: {what}"
+            );
+        };
+        let stage = |command: ChangesetCommand| {
+            ok(
+                version,
+                "staging",
+                runtime.block_on(cli.stage_command(&scope, &command)),
+            );
+        };
+        let scale_of = |app: &str| {
+            ok(
+                version,
+                "scale",
+                runtime.block_on(cli.app_scale(&scope, app)),
+            )
+        };
+        let wait_for = |app: &str, wanted: usize| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let running = ok(
+                    version,
+                    "counting containers",
+                    runtime.block_on(cli.running_containers(&scope, app)),
+                );
+                if running == wanted {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "CLI {version}: {app} runs {running} container(s), not {wanted}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        };
+
+        assert_eq!(scale_of("web"), Some(1));
+        let tasks = ok(
+            version,
+            "tasks",
+            runtime.block_on(cli.app_tasks(&scope, "web")),
+        );
+        assert_eq!(tasks.len(), 1, "CLI {version}: {tasks:?}");
+        assert_eq!(tasks[0].last_status, "RUNNING");
+        assert_eq!(tasks[0].id.len(), 32);
+
+        stage(ChangesetCommand::ServiceCreate {
+            name: "files2".into(),
+            service_type: "volume".into(),
+            plan: None,
+        });
+        commit("creating files2");
+        // Frozen, then relinked and scaled up again in one commit.
+        stage(ChangesetCommand::ScaleSet {
+            app: "web".into(),
+            scale: 0,
+        });
+        commit("scaling web to 0");
+        wait_for("web", 0);
+        assert_eq!(scale_of("web"), Some(0));
+        stage(ChangesetCommand::LinkDestroy {
+            app: "web".into(),
+            service: "files".into(),
+        });
+        stage(ChangesetCommand::LinkCreate {
+            app: "web".into(),
+            service: "files2".into(),
+            env_key: None,
+            path: Some("/data".into()),
+            read_only: false,
+        });
+        stage(ChangesetCommand::ScaleSet {
+            app: "web".into(),
+            scale: 2,
+        });
+        let pending = ok(
+            version,
+            "changeset",
+            runtime.block_on(cli.changeset(&scope)),
+        )
+        .expect("three commands pending");
+        assert_eq!(pending.commands.len(), 3, "CLI {version}: {pending:?}");
+        commit("relinking web and scaling it to 2");
+        wait_for("web", 2);
+        assert_eq!(scale_of("web"), Some(2));
+        let links = ok(
+            version,
+            "links",
+            runtime.block_on(cli.app_links(&scope, "web")),
+        );
+        assert!(
+            links
+                .iter()
+                .any(|l| l.service == "files2" && l.path.as_deref() == Some("/data")),
+            "CLI {version}: {links:?}"
+        );
+        // Out of range: refused, nothing staged or applied.
+        let refused = runtime.block_on(cli.stage_command(
+            &scope,
+            &ChangesetCommand::ScaleSet {
+                app: "web".into(),
+                scale: 17,
+            },
+        ));
+        assert!(refused.is_err(), "CLI {version}: scale 17 was staged");
+        let _ = runtime.block_on(cli.discard_changeset(&scope));
+        assert_eq!(scale_of("web"), Some(2));
+    }
+}

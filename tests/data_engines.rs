@@ -567,3 +567,153 @@ fn a_source_with_a_superuser_extension_migrates() {
         "citext,dblink"
     );
 }
+
+/// Polls `check` every 100 ms, for up to 30 s.
+#[track_caller]
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// How many of an app's containers may still run, as the 1.x front's `app:ps` lists them.
+fn containers(sb: &TestSandbox, app: &str) -> usize {
+    let out = sb
+        .setops("1.4.1")
+        .args(["app:ps", app])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .stdout;
+    setops_migrate::platform::setops_cli::parse::parse_tasks("setops app:ps", &out)
+        .expect("app:ps parses")
+        .iter()
+        .filter(|t| t.may_run())
+        .count()
+}
+
+/// The 1.x front, for the commands the building blocks do not have (`resource:set`).
+fn setops(sb: &TestSandbox, args: &[&str]) -> String {
+    sb.setops("1.4.1")
+        .args(args)
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run()
+        .stdout
+}
+
+/// Scales `apps` in one commit and waits until exactly `scale` containers of each run.
+fn scale(sb: &TestSandbox, apps: &[&str], scale: usize) {
+    for app in apps {
+        setops(
+            sb,
+            &["--app", app, "resource:set", "scale", &scale.to_string()],
+        );
+    }
+    setops(sb, &["changeset:commit"]);
+    for app in apps {
+        eventually(&format!("{app} runs {scale} container(s)"), || {
+            containers(sb, app) == scale
+        });
+    }
+}
+
+/// Rows of `live_writes` per app, as `app|count` lines.
+fn live_rows(url: &str) -> String {
+    psql(
+        url,
+        "SELECT app || '|' || count(*) FROM live_writes GROUP BY app ORDER BY app",
+    )
+}
+
+#[test]
+fn live_apps_write_through_their_links_follow_a_relink_and_stop_at_scale_0() {
+    let sb = TestSandbox::start_live();
+    sb.speed_up();
+    assert!(sb.live_writes().enabled);
+    let links = [
+        ("web", "database"),
+        ("web", "files"),
+        ("worker", "database"),
+        ("worker", "cache"),
+    ];
+    eventually("every app writes to every service it links", || {
+        links
+            .iter()
+            .all(|(app, service)| sb.live_count(app, service) >= 3)
+    });
+    assert_eq!(sb.live_count("web", "media"), 0, "s3 takes no live writes");
+
+    // Scaled to 0: once no container runs, nothing more is written, and every confirmed write
+    // is in its service.
+    scale(&sb, &["web", "worker"], 0);
+    let counted: Vec<u64> = links.iter().map(|(a, s)| sb.live_count(a, s)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let later: Vec<u64> = links.iter().map(|(a, s)| sb.live_count(a, s)).collect();
+    assert_eq!(later, counted, "apps at scale 0 went on writing");
+    let database = connection_url(&sb, "database");
+    assert_eq!(
+        live_rows(&database),
+        format!("web|{}\nworker|{}", counted[0], counted[2])
+    );
+    let files = std::fs::read_dir(sb.data_dir("files").join("live-writes"))
+        .expect("the volume holds the written files")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".txt"))
+        .count();
+    assert_eq!(files as u64, counted[1]);
+    let mut cache = redis(&connection_url(&sb, "cache"));
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("live:worker:*")
+        .query(&mut cache)
+        .expect("keys");
+    assert_eq!(keys.len() as u64, counted[3]);
+
+    // Relinked to a new database and scaled up in one commit: the writes follow the link.
+    setops(
+        &sb,
+        &[
+            "service:create",
+            "database2",
+            "--type",
+            "postgresql11",
+            "--plan",
+            "shared",
+        ],
+    );
+    setops(&sb, &["changeset:commit"]);
+    setops(&sb, &["--app", "web", "link:destroy", "database"]);
+    setops(
+        &sb,
+        &[
+            "--app",
+            "web",
+            "link:create",
+            "database2",
+            "--env-key",
+            "DATABASE_URL",
+        ],
+    );
+    scale(&sb, &["web"], 1);
+    eventually("web writes to database2", || {
+        sb.live_count("web", "database2") >= 3
+    });
+    scale(&sb, &["web"], 0);
+    assert_eq!(sb.live_count("web", "database"), counted[0]);
+    assert_eq!(sb.live_count("worker", "database"), counted[2]);
+    assert_eq!(
+        live_rows(&database),
+        format!("web|{}\nworker|{}", counted[0], counted[2]),
+        "the old database got writes after the relink"
+    );
+    assert_eq!(
+        live_rows(&connection_url(&sb, "database2")),
+        format!("web|{}", sb.live_count("web", "database2"))
+    );
+}

@@ -498,3 +498,89 @@ fn one_plan_through_sandbox_dir_and_api_urls_shares_one_lock() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `sandbox serve --live-apps`: said at start, and an app with a running container writes into
+/// the volume it mounts (a world without database servers, to stay quick).
+#[test]
+fn sandbox_serve_live_apps_makes_a_running_app_write_to_its_volume() {
+    let sb = SandboxDir::new();
+    let seed = sb.root.path().join("seed.yaml");
+    std::fs::write(
+        &seed,
+        "users: [{name: demo, default: true}]\nprojects:\n  - name: shop\n    stages:\n      \
+         - name: prod\n        services:\n          - {name: files, type: volume}\n        \
+         apps:\n          - name: web\n            links: [{service: files, path: /data}]\n          \
+         - {name: idle, scale: 0, links: [{service: files, path: /data}]}\n",
+    )
+    .expect("seed");
+    let log = std::fs::File::create(sb.root.path().join("serve.stderr")).expect("log");
+    let child = Command::new(BIN)
+        .args([
+            "sandbox",
+            "serve",
+            "--live-apps",
+            "--dir",
+            sb.dir_arg(),
+            "--seed",
+        ])
+        .arg(&seed)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sb.root.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn sandbox serve");
+    let mut server = Foreground(child);
+    let stdout = server.0.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("sandbox serve says live apps are on");
+        if line.starts_with("Live apps: ") {
+            break;
+        }
+    }
+    let url = sb.info().url;
+    let writes = || -> setops_migrate::api::LiveWrites {
+        reqwest::blocking::Client::new()
+            .get(format!("{url}{}", paths::sandbox_live_writes()))
+            .bearer_auth(sb.token())
+            .send()
+            .expect("live-writes")
+            .json()
+            .expect("live-writes JSON")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = writes();
+        assert!(now.enabled);
+        let web = now.writers.iter().find(|w| w.app == "web");
+        if web.is_some_and(|w| w.writes >= 2) {
+            assert!(now.writers.iter().all(|w| w.app != "idle"), "{now:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "web does not write: {now:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let written = std::fs::read_dir(sb.dir.join("data/shop/prod/files/live-writes"))
+        .expect("the volume holds the live writes")
+        .count();
+    assert!(written >= 2, "{written} file(s)");
+    let pid = Pid::from_raw(i32::try_from(server.0.id()).expect("pid"));
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    let status = server.0.wait().expect("wait");
+    assert!(status.success(), "sandbox serve exited with {status}");
+}

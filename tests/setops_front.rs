@@ -1025,6 +1025,7 @@ fn each_generation_refuses_the_others_commands() {
         vec!["changeset:discard", "--ignore-not-exist"],
         vec!["service:create", "db", "--type", "volume"],
         vec!["--app", "web", "link:create", "db", "--env-key", "DB"],
+        vec!["--app", "web", "resource:set", "scale", "0"],
     ] {
         cmd(V2, &args)
             .expect(1)
@@ -1032,7 +1033,11 @@ fn each_generation_refuses_the_others_commands() {
             .stderr_has("stage definitions")
             .run();
     }
-    for args in [vec!["stage:dump"], vec!["stage:apply", "-f", "x.yaml"]] {
+    for args in [
+        vec!["stage:dump"],
+        vec!["stage:apply", "-f", "x.yaml"],
+        vec!["--app", "web", "task"],
+    ] {
         cmd(V1, &args)
             .expect(1)
             .stderr_has("unknown command")
@@ -1052,6 +1057,8 @@ project: shop
 stage: production
 apps:
   web:
+    resources:
+      scale: 1
     links:
       database:
         env_key: DATABASE_URL
@@ -1061,6 +1068,8 @@ apps:
       media:
         env_key: S3_DATA_URL
   worker:
+    resources:
+      scale: 1
     links:
       cache:
         env_key: REDIS_URL
@@ -1150,23 +1159,23 @@ fn stage_definitions_of_cli_2() {
         (
             "typo.yaml",
             smaller.replacen("env_key: DATABASE_URL", "env_kee: DATABASE_URL", 1),
-            "typo.yaml:8:9: ",
+            "typo.yaml:10:9: ",
         ),
         (
             "extra.yaml",
             smaller.replace("    plan: shared\n", "    plan: shared\n    size: 5\n"),
-            "extra.yaml:28:5: ",
+            "extra.yaml:32:5: ",
         ),
         ("broken.yaml", "apps: [\n".to_owned(), "broken.yaml:1:"),
         (
             "redis7.yaml",
             smaller.replace("version: 6.x", "version: 7.x"),
-            "redis7.yaml:21:3: ",
+            "redis7.yaml:25:3: ",
         ),
         (
             "plan.yaml",
             smaller.replace("plan: db.t3.micro", "plan: db.t3.large"),
-            "plan.yaml:30:3: ",
+            "plan.yaml:34:3: ",
         ),
     ] {
         std::fs::write(front.work().join(name), text).unwrap();
@@ -1221,6 +1230,145 @@ fn stage_definitions_of_cli_2() {
         false,
     );
     front.ok(V1, &["changeset:discard"]);
+}
+
+/// The shape of a `Tasks` table: task IDs masked too.
+fn tasks_shape(text: &str) -> String {
+    let ids = Regex::new(r"\b[0-9a-f]{32}\b").unwrap();
+    shape(&ids.replace_all(text, "<task>"))
+}
+
+/// Waits until `app:ps APP` of `generation` has the shape `want`.
+fn wait_for_tasks(front: &Front, args: &[&str], want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = front.ok(V1, args).stdout;
+        assert_aligned(&out);
+        if tasks_shape(&out) == shape(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "app:ps stays\n{out}\nwanted\n{want}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn app_scale_and_containers_in_both_generations() {
+    let front = Front::start();
+    // Long enough to see a container stopping, short enough to wait for.
+    front.sb.faults(&setops_migrate::api::Faults {
+        task_delay_ms: Some(1500),
+        ..Default::default()
+    });
+    let info = front.ok(V1, &["app:info", "web"]).stdout;
+    assert_aligned(&info);
+    assert!(
+        info.starts_with("Name:    web\nScale:   1\nENVs:\n  -- DATABASE_URL   postgresql://"),
+        "{info}"
+    );
+    assert!(info.contains(":***@"), "credentials are masked:\n{info}");
+    assert_eq!(front.ok(V1, &["--app", "web", "app:info"]).stdout, info);
+    let running = "+-+-+-+-+-+-+\n\
+                   | ID | RELEASE | LAST STATUS | HEALTH STATUS | STARTED AT | STOPPED AT |\n\
+                   +-+-+-+-+-+-+\n\
+                   | <task> | - | RUNNING | UNKNOWN | <ts> | - |\n\
+                   +-+-+-+-+-+-+";
+    wait_for_tasks(&front, &["app:ps", "web"], running);
+    wait_for_tasks(&front, &["--app", "web", "app:ps"], running);
+
+    // 1.x: staged like every change, shown in the changeset, applied by the commit; the
+    // container stops only after the delay.
+    front
+        .ok(V1, &["--app", "web", "resource:set", "scale", "0"])
+        .stdout_is(&format!(
+            "Scale:   0\n{}",
+            queued("app:scale:set map[app:web scale:0]", 1)
+        ));
+    front
+        .ok(V1, &["changeset:info"])
+        .stdout_has("| app:scale:set | map[app:web scale:0] |");
+    wait_for_tasks(&front, &["app:ps", "web"], running);
+    front.ok(V1, &["changeset:commit"]);
+    front
+        .ok(V1, &["app:info", "web"])
+        .stdout_has("Scale:   0\n");
+    wait_for_tasks(
+        &front,
+        &["app:ps", "web"],
+        &running.replace("| RUNNING |", "| STOPPING |"),
+    );
+    wait_for_tasks(
+        &front,
+        &["app:ps", "web"],
+        &running.replace(
+            "| RUNNING | UNKNOWN | <ts> | - |",
+            "| STOPPED | UNKNOWN | <ts> | <ts> |",
+        ),
+    );
+    // Out of range, or a resource the sandbox does not model: refused, nothing staged.
+    front
+        .fails(V1, &["--app", "web", "resource:set", "scale", "17"], 1)
+        .stderr_has("less_than_or_equal_to_threshold");
+    front
+        .fails(V1, &["--app", "web", "resource:set", "scale", "many"], 1)
+        .stderr_has("0 to 16");
+    front
+        .fails(V1, &["--app", "web", "resource:set", "cpu", "256"], 1)
+        .stderr_has("scale only");
+    front
+        .fails(V1, &["app:ps"], 1)
+        .stderr_has("NAME, or --app NAME");
+    front
+        .ok(V1, &["changeset:info"])
+        .stdout_has("No changeset is pending");
+
+    // 2.x: the scale is `apps.<app>.resources.scale` of the stage definition.
+    let dump = front.ok(V2, &["stage:dump"]).stdout;
+    let web = "  web:\n    resources:\n      scale: ";
+    assert!(dump.contains(&format!("{web}0\n")), "{dump}");
+    std::fs::write(
+        front.work().join("up.yaml"),
+        dump.replace(&format!("{web}0\n"), &format!("{web}2\n")),
+    )
+    .unwrap();
+    front
+        .ok(V2, &["stage:apply", "-f", "up.yaml", "--auto-approve"])
+        .stdout_is(
+            "Changes to shop/production from up.yaml:\n  ~ app web: scale 0 -> 2\n\
+             Apply successful! 1 change(s) applied to shop/production.\n",
+        );
+    let tasks = front.ok(V2, &["--app", "web", "task"]).stdout;
+    assert_eq!(tasks.matches("| PENDING ").count(), 2, "{tasks}");
+    // A definition without a scale leaves it; a bad one is refused with its line.
+    std::fs::write(
+        front.work().join("none.yaml"),
+        dump.replace(&format!("{web}0\n"), "  web:\n"),
+    )
+    .unwrap();
+    front
+        .ok(V2, &["stage:apply", "-f", "none.yaml", "--auto-approve"])
+        .stdout_is("No changes: shop/production already matches none.yaml.\n");
+    std::fs::write(
+        front.work().join("bad.yaml"),
+        dump.replace(&format!("{web}0\n"), &format!("{web}99\n")),
+    )
+    .unwrap();
+    let ran = front.fails(V2, &["stage:apply", "-f", "bad.yaml", "--auto-approve"], 1);
+    assert!(
+        ran.stderr.starts_with("Error: bad.yaml:5:3: "),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        front
+            .ok(V2, &["stage:dump"])
+            .stdout
+            .contains(&format!("{web}2\n")),
+        "the scale stays 2"
+    );
 }
 
 /// The `setops` CLI adapter's parsers (`platform::setops_cli`) read every output of the front:

@@ -1,5 +1,6 @@
 //! One function per command; this file only routes the parsed command line to them.
 
+mod apps;
 mod args;
 mod backups;
 mod changesets;
@@ -16,6 +17,7 @@ mod services;
 mod wizard;
 
 /// The building blocks' SetOps-shaped renderings and transfers, for the sandbox's `setops` front.
+pub use apps::{app_info_block, scale_block, tasks_table};
 pub use backups::{
     backup_block, backup_create_block, backup_info_block, backups_table, download_with, upload_with,
 };
@@ -97,6 +99,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             listen,
             public,
             seed,
+            live_apps,
         }) => {
             sandbox::serve(
                 &ctx.output,
@@ -107,6 +110,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
                 seed.as_deref(),
                 &ctx.engine_config(),
+                live_apps,
             )
             .await
         }

@@ -47,53 +47,68 @@ pub async fn serve(
     listen: Listen,
     seed: Option<&Path>,
     config: &EngineConfig,
+    live_apps: bool,
 ) -> Result<()> {
     listen.check()?;
     let servers = emulated_servers(dir, config);
-    serve_foreground(dir, listen.addr, seed, config, |info, token_file| {
-        if !listen.addr.ip().is_loopback() {
-            // On stderr in every output format: a JSON consumer's log keeps the warning too.
-            eprintln!(
-                "warning: --public: this sandbox listens on {}, reachable from other machines:",
-                listen.addr
-            );
-            for item in EXPOSED {
-                eprintln!("  - {item}");
-            }
-            eprintln!(
-                "  Not exposed: the services' PostgreSQL and Redis servers listen on 127.0.0.1 \
+    serve_foreground(
+        dir,
+        listen.addr,
+        seed,
+        config,
+        live_apps,
+        |info, token_file| {
+            if !listen.addr.ip().is_loopback() {
+                // On stderr in every output format: a JSON consumer's log keeps the warning too.
+                eprintln!(
+                    "warning: --public: this sandbox listens on {}, reachable from other machines:",
+                    listen.addr
+                );
+                for item in EXPOSED {
+                    eprintln!("  - {item}");
+                }
+                eprintln!(
+                    "  Not exposed: the services' PostgreSQL and Redis servers listen on 127.0.0.1 \
                  only."
-            );
-        }
-        if output.is_json() {
-            let servers: serde_json::Map<String, serde_json::Value> = servers
-                .iter()
-                .map(|(t, s)| {
-                    let value = match s {
-                        Ok(server) => serde_json::json!({ "server": server }),
-                        Err(why) => serde_json::json!({ "unavailable": why }),
-                    };
-                    (t.to_string(), value)
-                })
-                .collect();
-            output.json(&serde_json::json!({
-                "url": info.url, "pid": info.pid, "token_file": token_file, "servers": servers,
-            }));
-        } else {
-            output.line(&format!("Sandbox listening on {}", info.url));
-            output.line(&format!("Token file: {}", token_file.display()));
-            for line in server_lines(&servers) {
-                output.human(&line);
+                );
             }
-            output.human(&format!(
-                "Use it with: setops-migrate --api {} --token-file {} ...   (or --sandbox {})",
-                info.url,
-                token_file.display(),
-                dir.display()
-            ));
-            output.human("Stop with Ctrl-C.");
-        }
-    })
+            if output.is_json() {
+                let servers: serde_json::Map<String, serde_json::Value> = servers
+                    .iter()
+                    .map(|(t, s)| {
+                        let value = match s {
+                            Ok(server) => serde_json::json!({ "server": server }),
+                            Err(why) => serde_json::json!({ "unavailable": why }),
+                        };
+                        (t.to_string(), value)
+                    })
+                    .collect();
+                output.json(&serde_json::json!({
+                    "url": info.url, "pid": info.pid, "token_file": token_file, "servers": servers,
+                    "live_apps": live_apps,
+                }));
+            } else {
+                output.line(&format!("Sandbox listening on {}", info.url));
+                output.line(&format!("Token file: {}", token_file.display()));
+                if live_apps {
+                    output.human(
+                        "Live apps: each app with a running container writes to the services it \
+                     links; counts at GET /_sandbox/live-writes",
+                    );
+                }
+                for line in server_lines(&servers) {
+                    output.human(&line);
+                }
+                output.human(&format!(
+                    "Use it with: setops-migrate --api {} --token-file {} ...   (or --sandbox {})",
+                    info.url,
+                    token_file.display(),
+                    dir.display()
+                ));
+                output.human("Stop with Ctrl-C.");
+            }
+        },
+    )
     .await?;
     Ok(())
 }

@@ -57,6 +57,10 @@ pub enum ChangesetCommand {
     },
     #[serde(rename = "app:link:destroy")]
     LinkDestroy { app: String, service: String },
+    /// `--app A resource:set scale N`: how many containers the app runs (0 stops it). The
+    /// internal name is not documented; this is the project's choice.
+    #[serde(rename = "app:scale:set")]
+    ScaleSet { app: String, scale: u8 },
 }
 
 impl ChangesetCommand {
@@ -70,6 +74,7 @@ impl ChangesetCommand {
             ChangesetCommand::BackupUnschedule { .. } => "service:backup:unschedule",
             ChangesetCommand::LinkCreate { .. } => "app:link:create",
             ChangesetCommand::LinkDestroy { .. } => "app:link:destroy",
+            ChangesetCommand::ScaleSet { .. } => "app:scale:set",
         }
     }
 
@@ -127,6 +132,9 @@ impl ChangesetCommand {
             }
             ChangesetCommand::LinkDestroy { app, service } => {
                 vec![("app", app.clone()), ("service", service.clone())]
+            }
+            ChangesetCommand::ScaleSet { app, scale } => {
+                vec![("app", app.clone()), ("scale", scale.to_string())]
             }
         };
         parts.sort_by(|a, b| a.0.cmp(b.0));
@@ -207,6 +215,12 @@ impl ChangesetCommand {
             ChangesetCommand::LinkDestroy { app, service } => {
                 check("app", validate_app_name(app));
                 check("service", validate_service_name(service));
+            }
+            ChangesetCommand::ScaleSet { app, scale } => {
+                check("app", validate_app_name(app));
+                if *scale > super::MAX_SCALE {
+                    check("scale", Err(validators::LESS_THAN_OR_EQUAL_TO_THRESHOLD));
+                }
             }
         }
         errors

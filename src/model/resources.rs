@@ -70,6 +70,39 @@ pub struct App {
     pub name: String,
     #[serde(default)]
     pub links: Vec<Link>,
+    /// How many containers the app is set to run (0-16, committed). `None` where the listing
+    /// does not show it (CLI 1.x `app` prints names only); `Platform::app_scale` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u8>,
+}
+
+/// The most containers an app may run (reference section 1: app scale 0-16).
+pub const MAX_SCALE: u8 = 16;
+
+/// One container of an app, as `app:ps` lists it: running, starting, stopping, or recently
+/// stopped. Statuses are the platform's words (ECS task statuses such as `PENDING`, `RUNNING`,
+/// `STOPPING`, `STOPPED`), kept as text so a status this tool does not know still counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// 32 hex characters.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    pub last_status: String,
+    /// `HEALTHY`, `UNHEALTHY`, or `UNKNOWN` when the app has no container health check.
+    pub health_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+impl Task {
+    /// Whether a container may still be running (and writing): every status but `STOPPED`, an
+    /// unknown one included, so waiting for "no container runs" never ends too early.
+    pub fn may_run(&self) -> bool {
+        !self.last_status.trim().eq_ignore_ascii_case("STOPPED")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::api::{DownloadTicket, ServiceConnection, UploadRequest, UploadTicket}
 use crate::error::Result;
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service,
-    ServiceType, Stage, User,
+    ServiceType, Stage, Task, User,
 };
 
 #[async_trait]
@@ -32,6 +32,18 @@ pub trait Platform: Send + Sync {
     async fn apps(&self, scope: &Scope) -> Result<Vec<App>>;
     async fn app_links(&self, scope: &Scope, app: &str) -> Result<Vec<Link>>;
     async fn app_env(&self, scope: &Scope, app: &str) -> Result<Vec<EnvVar>>;
+    /// How many containers `app` is set to run (0-16), as committed. `None` when this platform
+    /// does not show it (a CLI output or stage definition without one): the caller asks, never
+    /// guesses. A change is staged as [`ChangesetCommand::ScaleSet`], so it commits in one go
+    /// with whatever else is staged (relinks, say).
+    async fn app_scale(&self, scope: &Scope, app: &str) -> Result<Option<u8>>;
+    /// The app's containers as the platform lists them (`app:ps`), stopped ones included.
+    async fn app_tasks(&self, scope: &Scope, app: &str) -> Result<Vec<Task>>;
+    /// How many of the app's containers may still run ([`Task::may_run`]): 0 means none writes.
+    async fn running_containers(&self, scope: &Scope, app: &str) -> Result<usize> {
+        let tasks = self.app_tasks(scope, app).await?;
+        Ok(tasks.iter().filter(|t| t.may_run()).count())
+    }
     async fn services(&self, scope: &Scope) -> Result<Vec<Service>>;
     async fn service(&self, scope: &Scope, name: &str) -> Result<Service>;
 

@@ -270,6 +270,8 @@ fn apply(
         .map(|(name, s)| ServiceRef::new(root, scope, name, s))
         .collect();
     stage.config = new;
+    // Scale changes start or stop containers once the commit is through, as a redeploy would.
+    super::tasks::converge_stage(stage, Utc::now(), sandbox.knobs().task_delay());
     let recreated: BTreeSet<String> = stage.config.services.keys().cloned().collect();
     for service in destroyed {
         let (name, uid) = (&service.name, service.uid);

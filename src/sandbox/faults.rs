@@ -10,6 +10,7 @@ use crate::api::Faults;
 pub(crate) const DEFAULT_BACKUP_DELAY_MS: u64 = 300;
 pub(crate) const DEFAULT_RESTORE_DELAY_MS: u64 = 500;
 pub(crate) const DEFAULT_COMMIT_PHASE_MS: u64 = 200;
+pub(crate) const DEFAULT_TASK_DELAY_MS: u64 = 1000;
 
 /// What one download response must do wrong, decided (and counters consumed) when it starts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,6 +62,7 @@ impl Knobs {
             backup_delay_ms: Some(f.backup_delay_ms.unwrap_or(DEFAULT_BACKUP_DELAY_MS)),
             restore_delay_ms: Some(f.restore_delay_ms.unwrap_or(DEFAULT_RESTORE_DELAY_MS)),
             commit_phase_ms: Some(f.commit_phase_ms.unwrap_or(DEFAULT_COMMIT_PHASE_MS)),
+            task_delay_ms: Some(f.task_delay_ms.unwrap_or(DEFAULT_TASK_DELAY_MS)),
         }
     }
 
@@ -81,7 +83,8 @@ impl Knobs {
                 short_download_next,
                 backup_delay_ms,
                 restore_delay_ms,
-                commit_phase_ms
+                commit_phase_ms,
+                task_delay_ms
             );
         }
         self.snapshot()
@@ -106,6 +109,11 @@ impl Knobs {
             ignore_range: f.ignore_range.unwrap_or(false),
             rotate_etag: f.rotate_etag.unwrap_or(false),
         }
+    }
+
+    /// How long after a commit an app's containers take to start or stop.
+    pub fn task_delay(&self) -> Duration {
+        Duration::from_millis(self.lock().task_delay_ms.unwrap_or(DEFAULT_TASK_DELAY_MS))
     }
 
     pub fn backup_delay(&self) -> Duration {

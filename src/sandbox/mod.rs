@@ -22,6 +22,7 @@ mod errors;
 mod extract;
 mod faults;
 mod jobs;
+mod live;
 mod lookup;
 pub mod process;
 mod routes;
@@ -29,6 +30,7 @@ mod rules;
 mod seed;
 mod spawn;
 mod state;
+mod tasks;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -76,6 +78,10 @@ struct Inner {
     /// Backups whose bytes are arriving right now, so two PUTs cannot write one file.
     uploads: Mutex<HashSet<Uuid>>,
     engines: engines::Engines,
+    /// What live apps wrote, and whether they are switched on.
+    live: live::Counters,
+    /// Live writes hold it shared; a task listing takes it alone (see `live`).
+    containers: tokio::sync::RwLock<()>,
 }
 
 /// Entries a directory may hold before it has a state (written by `sandbox serve` and the
@@ -146,6 +152,8 @@ impl Sandbox {
                 cancel: CancellationToken::new(),
                 uploads: Mutex::new(HashSet::new()),
                 engines,
+                live: live::Counters::default(),
+                containers: tokio::sync::RwLock::new(()),
             }),
         };
         for job in jobs {
@@ -207,6 +215,21 @@ impl Sandbox {
 
     pub(crate) fn knobs(&self) -> &Knobs {
         &self.inner.knobs
+    }
+
+    pub(crate) fn live(&self) -> &live::Counters {
+        &self.inner.live
+    }
+
+    /// Held while a live app checks that its container runs and writes.
+    pub(crate) async fn containers_running(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.inner.containers.read().await
+    }
+
+    /// Held while containers are listed: live writes in flight finish first, so a container
+    /// listed as stopped has written its last.
+    pub(crate) async fn containers_settled(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.inner.containers.write().await
     }
 
     pub(crate) async fn world(&self) -> tokio::sync::MutexGuard<'_, World> {
@@ -304,7 +327,16 @@ fn prepare(dir: &Path, seed_file: Option<&Path>, engines: &engines::Engines) -> 
         world
     };
     let tokens = auth::load_tokens(dir, &world.users)?;
-    let jobs = jobs::recover(dir, &mut world, engines, Utc::now());
+    let now = Utc::now();
+    // A state written before apps had containers gets them, already running; others keep theirs.
+    for stage in world
+        .projects
+        .values_mut()
+        .flat_map(|p| p.stages.values_mut())
+    {
+        tasks::converge_stage(stage, now, std::time::Duration::ZERO);
+    }
+    let jobs = jobs::recover(dir, &mut world, engines, now);
     state::save(dir, &world)?;
     Ok((world, tokens, jobs))
 }
@@ -338,17 +370,21 @@ async fn serve_with(
     listener: tokio::net::TcpListener,
     sandbox: Sandbox,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    log_requests: bool,
+    options: ServeOptions,
 ) -> Result<()> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("reading the listening address: {e}")))?;
+    if options.live_apps || sandbox.world().await.live_apps {
+        sandbox.live().enable();
+        live::start(&sandbox);
+    }
     let app = routes::router(
         lookup::AppState {
             sandbox: sandbox.clone(),
             base_url: format!("http://{addr}").into(),
         },
-        log_requests,
+        options.log_requests,
     );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -356,6 +392,15 @@ async fn serve_with(
         .map_err(|e| Error::Internal(format!("sandbox server on {addr} failed: {e}")));
     sandbox.shutdown().await;
     served
+}
+
+/// How one server runs, beyond what its directory holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ServeOptions {
+    /// Log every request on stderr (the foreground server does; tests do not).
+    pub log_requests: bool,
+    /// Live apps for this server, whatever the seed said (`sandbox serve --live-apps`).
+    pub live_apps: bool,
 }
 
 /// The sandbox's instance ID, read from `DIR/instance` or created there once: a random UUID,

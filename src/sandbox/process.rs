@@ -19,7 +19,7 @@ pub use background::ensure_running;
 
 pub use super::spawn::server_info_path;
 use super::spawn::{create_dir, lock_path, spawn_with};
-use super::{EngineConfig, SpawnConfig, token_path};
+use super::{EngineConfig, ServeOptions, SpawnConfig, token_path};
 use crate::api::{ServerInfo, paths};
 use crate::sandbox::{Error, Result};
 
@@ -43,16 +43,22 @@ pub fn server_log_path(dir: &Path) -> PathBuf {
 }
 
 /// `sandbox serve`: lock DIR, open it, bind `listen`, write `server.json`, call `on_ready`, serve
-/// until SIGINT or SIGTERM, then remove `server.json`.
+/// until SIGINT or SIGTERM, then remove `server.json`. `live_apps` switches live apps on for
+/// this server (`--live-apps`).
 pub async fn serve_foreground(
     dir: &Path,
     listen: SocketAddr,
     seed: Option<&Path>,
     config: &EngineConfig,
+    live_apps: bool,
     on_ready: impl FnOnce(&ServerInfo, &Path),
 ) -> Result<()> {
     let shutdown = termination_signal()?;
-    serve_until(dir, listen, seed, config, on_ready, shutdown, true).await
+    let options = ServeOptions {
+        log_requests: true,
+        live_apps,
+    };
+    serve_until(dir, listen, seed, config, on_ready, shutdown, options).await
 }
 
 fn termination_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
@@ -78,17 +84,18 @@ pub(crate) async fn serve_until(
     config: &EngineConfig,
     on_ready: impl FnOnce(&ServerInfo, &Path),
     shutdown: impl Future<Output = ()> + Send + 'static,
-    log_requests: bool,
+    options: ServeOptions,
 ) -> Result<()> {
     let config = SpawnConfig {
         dir: dir.to_path_buf(),
         seed: seed.map(Path::to_path_buf),
         engine_config: config.clone(),
         listen,
+        live_apps: options.live_apps,
     };
     // The server takes DIR's lock and writes server.json itself (spawn.rs), as every in-process
     // server does, so a `--sandbox DIR` command finds it.
-    let running = spawn_with(config, log_requests)
+    let running = spawn_with(config, options.log_requests)
         .await
         .map_err(|e| match e {
             Error::Listen { .. } => Error::usage(format!("{e}; choose another --listen address")),

@@ -227,6 +227,10 @@ fn check_one(
                 }
             }
         },
+        ChangesetCommand::ScaleSet { app, scale } => match work.apps.get_mut(app) {
+            None => e.add("app", NOT_FOUND),
+            Some(app_cfg) => app_cfg.scale = *scale,
+        },
     }
     e.0
 }

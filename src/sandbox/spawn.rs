@@ -12,7 +12,9 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{EngineConfig, Error, Result, Sandbox, read_token, serve_with, token_path};
+use super::{
+    EngineConfig, Error, Result, Sandbox, ServeOptions, read_token, serve_with, token_path,
+};
 use crate::api::ServerInfo;
 
 /// What to serve, and where.
@@ -25,6 +27,9 @@ pub struct SpawnConfig {
     pub engine_config: EngineConfig,
     /// Port 0 lets the system pick a free port.
     pub listen: SocketAddr,
+    /// Apps with running containers write to their services while this server runs, whatever
+    /// the seed's `live_apps` says (see `sandbox::live`).
+    pub live_apps: bool,
 }
 
 impl SpawnConfig {
@@ -35,6 +40,7 @@ impl SpawnConfig {
             seed: None,
             engine_config: EngineConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            live_apps: false,
         }
     }
 }
@@ -157,7 +163,10 @@ async fn bind_and_serve(
             // A dropped sender stops the server too.
             let _ = stopped.await;
         },
-        log_requests,
+        ServeOptions {
+            log_requests,
+            live_apps: config.live_apps,
+        },
     ));
     Ok((format!("http://{addr}"), stop, server))
 }

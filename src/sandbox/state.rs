@@ -33,6 +33,9 @@ pub(crate) struct World {
     pub backups: BTreeMap<Uuid, BackupEntry>,
     /// Keyed by the SHA-256 of the URL token: the token itself is a credential and is never stored.
     pub transfers: BTreeMap<String, Transfer>,
+    /// The seed's `live_apps`: apps with running containers write to their services.
+    #[serde(default)]
+    pub live_apps: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,6 +61,10 @@ pub(crate) struct StageState {
     pub config: StageConfig,
     /// One pending changeset per user.
     pub changesets: BTreeMap<String, PendingChangeset>,
+    /// Each app's containers, running or recently stopped (see `tasks`): what the platform
+    /// runs, not configuration, so commits never validate it.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, Vec<super::tasks::TaskEntry>>,
 }
 
 /// Apps and services of a stage. Commits validate against a clone of it (the working copy) and
@@ -69,14 +76,31 @@ pub(crate) struct StageConfig {
     pub services: BTreeMap<String, ServiceConfig>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppConfig {
     /// Keyed by service name: an app links a service at most once.
     pub links: BTreeMap<String, LinkTarget>,
+    /// How many containers the app runs (0-16).
+    #[serde(default = "default_scale")]
+    pub scale: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An app's scale when nothing set one: one container.
+pub(crate) const fn default_scale() -> u8 {
+    1
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            links: BTreeMap::new(),
+            scale: default_scale(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LinkTarget {
     pub env_key: Option<String>,
@@ -243,6 +267,7 @@ impl StageConfig {
                 .iter()
                 .map(|(service, t)| t.to_link(name, service))
                 .collect(),
+            scale: Some(cfg.scale),
         })
     }
 

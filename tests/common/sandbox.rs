@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use setops_migrate::api::{Faults, paths};
+use setops_migrate::api::{Faults, LiveWrites, paths};
 use setops_migrate::model::ServiceType;
 use setops_migrate::sandbox::{self, EngineConfig, PostgresCluster, Running, SpawnConfig};
 
@@ -66,6 +66,8 @@ pub struct TestSandbox {
     pub url: String,
     pub token: String,
     seed: Option<PathBuf>,
+    /// Live apps on (`sandbox serve --live-apps`), again after a restart.
+    live: bool,
     /// Drives the server; tests themselves are synchronous.
     runtime: tokio::runtime::Runtime,
     running: Option<Running>,
@@ -78,6 +80,16 @@ impl TestSandbox {
     }
 
     pub fn start_with_seed(seed: Option<&Path>) -> TestSandbox {
+        Self::start_with(seed, false)
+    }
+
+    /// The demo world with live apps: each app with a running container writes to the services
+    /// it links (`sandbox serve --live-apps`).
+    pub fn start_live() -> TestSandbox {
+        Self::start_with(None, true)
+    }
+
+    fn start_with(seed: Option<&Path>, live: bool) -> TestSandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -85,7 +97,7 @@ impl TestSandbox {
             .build()
             .expect("runtime");
         let seed = seed.map(Path::to_path_buf);
-        let running = serve(&runtime, dir.path(), seed.clone());
+        let running = serve(&runtime, dir.path(), seed.clone(), live);
         for t in [ServiceType::Postgresql13, ServiceType::Redis6] {
             if let Some(reason) = running.sandbox().engine_unavailable(t) {
                 panic!("this test needs the sandbox's {t} engine: {reason}");
@@ -96,6 +108,7 @@ impl TestSandbox {
             url: running.url.clone(),
             token: running.token.clone(),
             seed,
+            live,
             runtime,
             running: Some(running),
         }
@@ -108,7 +121,7 @@ impl TestSandbox {
         // The system may hand out the freed port again; a restart must land elsewhere.
         for _ in 0..5 {
             self.stop();
-            let running = serve(&self.runtime, self.dir.path(), self.seed.clone());
+            let running = serve(&self.runtime, self.dir.path(), self.seed.clone(), self.live);
             self.url = running.url.clone();
             self.token = running.token.clone();
             self.running = Some(running);
@@ -137,6 +150,28 @@ impl TestSandbox {
             .join("shop")
             .join("production")
             .join(service)
+    }
+
+    /// What the live apps wrote so far, per app and service.
+    pub fn live_writes(&self) -> LiveWrites {
+        reqwest::blocking::Client::new()
+            .get(format!("{}{}", self.url, paths::sandbox_live_writes()))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("live-writes request")
+            .error_for_status()
+            .expect("live-writes answers")
+            .json()
+            .expect("live-writes JSON")
+    }
+
+    /// Confirmed writes of `app` to `service` (0 before the first).
+    pub fn live_count(&self, app: &str, service: &str) -> u64 {
+        self.live_writes()
+            .writers
+            .iter()
+            .find(|w| w.app == app && w.service == service)
+            .map_or(0, |w| w.writes)
     }
 
     pub fn faults(&self, faults: &Faults) {
@@ -218,7 +253,12 @@ impl Drop for TestSandbox {
     }
 }
 
-fn serve(runtime: &tokio::runtime::Runtime, dir: &Path, seed: Option<PathBuf>) -> Running {
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    seed: Option<PathBuf>,
+    live_apps: bool,
+) -> Running {
     runtime
         .block_on(sandbox::spawn(SpawnConfig {
             seed,
@@ -226,6 +266,7 @@ fn serve(runtime: &tokio::runtime::Runtime, dir: &Path, seed: Option<PathBuf>) -
                 postgres_url: Some(postgres_url()),
                 exact_versions: true,
             },
+            live_apps,
             ..SpawnConfig::new(dir)
         }))
         .expect("sandbox opens")
@@ -238,6 +279,7 @@ impl TestSandbox {
             commit_phase_ms: Some(20),
             restore_delay_ms: Some(50),
             backup_delay_ms: Some(50),
+            task_delay_ms: Some(100),
             ..Faults::default()
         });
     }

@@ -10,7 +10,7 @@ use crate::api::{DownloadTicket, Health, UploadRequest, UploadTicket, paths};
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, EnvVar, Link, Project, Scope, Service, Stage,
-    User, codes,
+    Task, User, codes,
 };
 use crate::platform::{
     Platform, PlatformIdentity, Reachability, TicketUploads, Uploads, normalized_origin,
@@ -90,6 +90,17 @@ impl Platform for HttpPlatform {
     async fn app_env(&self, scope: &Scope, app: &str) -> Result<Vec<EnvVar>> {
         let context = format!("reading the environment of app {app:?} in {scope}");
         self.get(&paths::app_env(scope, app), &context).await
+    }
+
+    async fn app_scale(&self, scope: &Scope, app: &str) -> Result<Option<u8>> {
+        let context = format!("reading the scale of app {app:?} in {scope}");
+        let app: App = self.get(&paths::app(scope, app), &context).await?;
+        Ok(app.scale)
+    }
+
+    async fn app_tasks(&self, scope: &Scope, app: &str) -> Result<Vec<Task>> {
+        let context = format!("listing the containers of app {app:?} in {scope}");
+        self.get(&paths::app_tasks(scope, app), &context).await
     }
 
     async fn services(&self, scope: &Scope) -> Result<Vec<Service>> {

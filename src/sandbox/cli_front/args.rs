@@ -63,6 +63,8 @@ pub(crate) struct Spec {
     pub only: Option<Generation>,
     /// Names of the positional arguments, all required.
     pub args: &'static [&'static str],
+    /// Positional arguments that may follow the required ones.
+    pub optional: &'static [&'static str],
     pub flags: &'static [Flag],
     pub needs: Needs,
     pub about: &'static str,
@@ -73,6 +75,7 @@ const fn spec(name: &'static str, needs: Needs, about: &'static str) -> Spec {
         name,
         only: None,
         args: &[],
+        optional: &[],
         flags: &[],
         needs,
         about,
@@ -209,6 +212,35 @@ pub(crate) const COMMANDS: &[Spec] = &[
             "backup:unschedule",
             Needs::Service,
             "Stage removing the backup schedule",
+        )
+    },
+    Spec {
+        optional: &["NAME"],
+        ..spec(
+            "app:info",
+            Needs::Stage,
+            "Show an app (NAME, or --app NAME): its scale and ENVs",
+        )
+    },
+    Spec {
+        optional: &["NAME"],
+        ..spec(
+            "app:ps",
+            Needs::Stage,
+            "List an app's containers (NAME, or --app NAME)",
+        )
+    },
+    Spec {
+        only: Some(V2),
+        ..spec("task", Needs::App, "List the app's containers")
+    },
+    Spec {
+        only: Some(V1),
+        args: &["NAME", "VALUE"],
+        ..spec(
+            "resource:set",
+            Needs::App,
+            "Stage setting an app resource (scale: 0 to 16 containers)",
         )
     },
     spec("link", Needs::App, "List the links of an app"),
@@ -484,15 +516,28 @@ pub(crate) fn parse(spec: &Spec, rest: &[String]) -> Result<Parsed, Failure> {
         };
         parsed.flags.entry(found.long).or_default().push(value);
     }
-    if parsed.args.len() != spec.args.len() {
+    let (least, most) = (spec.args.len(), spec.args.len() + spec.optional.len());
+    if !(least..=most).contains(&parsed.args.len()) {
+        let optional = spec.optional.iter().map(|a| format!("[{a}]"));
+        let names: Vec<String> = spec
+            .args
+            .iter()
+            .map(|a| a.to_string())
+            .chain(optional)
+            .collect();
         return Err(Failure::new(format!(
-            "\"{}\" takes {} argument(s){}, received {}",
+            "\"{}\" takes {}{} argument(s){}, received {}",
             spec.name,
-            spec.args.len(),
-            if spec.args.is_empty() {
+            least,
+            if most > least {
+                format!(" to {most}")
+            } else {
+                String::new()
+            },
+            if names.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", spec.args.join(" "))
+                format!(" ({})", names.join(" "))
             },
             parsed.args.len()
         )));

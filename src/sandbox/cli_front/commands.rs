@@ -8,11 +8,12 @@ pub(crate) use super::call::Call;
 use super::failure::Failure;
 use super::session;
 use crate::commands::{
-    backup_block, backup_create_block, backup_info_block, backups_table, commit_and_wait,
-    download_with, env_line, links_table, mask_credentials, names_table, options_table,
-    print_changeset, print_staged, service_block, services_table, upload_with,
+    app_info_block, backup_block, backup_create_block, backup_info_block, backups_table,
+    commit_and_wait, download_with, env_line, links_table, mask_credentials, names_table,
+    options_table, print_changeset, print_staged, scale_block, service_block, services_table,
+    tasks_table, upload_with,
 };
-use crate::model::{ChangesetCommand, Scope, codes};
+use crate::model::{App, ChangesetCommand, Scope, codes};
 use crate::ui::Block;
 
 pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
@@ -127,6 +128,15 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<(), Failure> {
             Ok(())
         }
         "backup:upload" => upload(call).await,
+        "app:info" => app_info(call).await,
+        "app:ps" | "task" => {
+            let app = app_named(call)?;
+            let front = session::connect().await?;
+            let tasks = front.platform().app_tasks(&call.scope()?, app).await?;
+            call.print(&tasks_table(&tasks).render());
+            Ok(())
+        }
+        "resource:set" => resource_set(call).await,
         "link" => {
             let front = session::connect().await?;
             let links = front
@@ -263,6 +273,64 @@ async fn login_info(call: &Call<'_>) -> Result<(), Failure> {
         .field("User", me.name)
         .field("API", front.api.clone());
     call.print(&block.render());
+    Ok(())
+}
+
+/// The app a command names: its NAME argument, else `--app`.
+fn app_named<'c>(call: &'c Call<'_>) -> Result<&'c str, Failure> {
+    match call.parsed.args.first() {
+        Some(name) => Ok(name),
+        None => call.app().map_err(|_| {
+            Failure::new(format!(
+                "\"{}\" needs the app: NAME, or --app NAME",
+                call.spec.name
+            ))
+        }),
+    }
+}
+
+/// `app:info NAME`: the committed app, its scale and what it receives from its links.
+async fn app_info(call: &Call<'_>) -> Result<(), Failure> {
+    let scope = call.scope()?;
+    let name = app_named(call)?;
+    let front = session::connect().await?;
+    let platform = front.platform();
+    let app = App {
+        name: name.to_owned(),
+        links: Vec::new(),
+        scale: platform.app_scale(&scope, name).await?,
+    };
+    let envs = platform.app_env(&scope, name).await?;
+    call.print(&app_info_block(&app, &envs).render());
+    Ok(())
+}
+
+/// `--app A resource:set scale N`: staged like every app change; prints `Scale:   N`.
+async fn resource_set(call: &Call<'_>) -> Result<(), Failure> {
+    let resource = call.parsed.arg(0);
+    if !resource.eq_ignore_ascii_case("scale") {
+        return Err(Failure::new(format!(
+            "resource {resource:?} is not emulated: the sandbox models an app's scale only \
+             (resource:set scale N, 0 to {})",
+            crate::model::MAX_SCALE
+        )));
+    }
+    let value = call.parsed.arg(1);
+    let scale = value.trim().parse::<u8>().map_err(|_| {
+        Failure::new(format!(
+            "invalid argument {value:?} for scale: a whole number of containers, 0 to {}",
+            crate::model::MAX_SCALE
+        ))
+    })?;
+    let command = ChangesetCommand::ScaleSet {
+        app: call.app()?.to_owned(),
+        scale,
+    };
+    let scope = call.scope()?;
+    let front = session::connect().await?;
+    let changeset = front.platform().stage_command(&scope, &command).await?;
+    call.print(&scale_block(scale).render());
+    print_staged(&call.output, &command, &changeset);
     Ok(())
 }
 

@@ -145,6 +145,9 @@ fn spec_usage(spec: &Spec) -> String {
     for arg in spec.args {
         line.push_str(&format!(" {arg}"));
     }
+    for arg in spec.optional {
+        line.push_str(&format!(" [{arg}]"));
+    }
     for flag in spec.flags {
         let short = flag.short.map(|s| format!("-{s}|")).unwrap_or_default();
         let value = if flag.takes_value { " VALUE" } else { "" };

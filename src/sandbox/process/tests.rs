@@ -37,7 +37,7 @@ async fn start(
             async move {
                 let _ = stop_rx.await;
             },
-            false,
+            crate::sandbox::ServeOptions::default(),
         )
         .await
     });
@@ -66,7 +66,7 @@ async fn one_server_per_directory_and_server_json_while_it_runs() {
         &crate::sandbox::tests::engine_config(),
         |_, _| panic!("must not start"),
         async {},
-        false,
+        crate::sandbox::ServeOptions::default(),
     )
     .await;
     let err = second.expect_err("second server refused").to_string();

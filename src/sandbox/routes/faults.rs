@@ -1,9 +1,10 @@
-//! `/_sandbox/faults`: read and change the fault knobs (sandbox only; needs a bearer token).
+//! `/_sandbox/faults`: read and change the fault knobs; `/_sandbox/live-writes`: what the live
+//! apps wrote (sandbox only; both need a bearer token).
 
 use axum::Json;
 use axum::extract::State;
 
-use crate::api::Faults;
+use crate::api::{Faults, LiveWrites};
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::extract::ApiJson;
 use crate::sandbox::lookup::AppState;
@@ -19,4 +20,8 @@ pub(super) async fn update(
     ApiJson(update): ApiJson<Faults>,
 ) -> Json<Faults> {
     Json(st.sandbox.knobs().merge(update))
+}
+
+pub(super) async fn live_writes(State(st): State<AppState>, _: AuthUser) -> Json<LiveWrites> {
+    Json(st.sandbox.live().snapshot())
 }

@@ -34,6 +34,7 @@ pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
         .route(&r("/apps/{app}"), get(resources::app))
         .route(&r("/apps/{app}/links"), get(resources::app_links))
         .route(&r("/apps/{app}/env"), get(resources::app_env))
+        .route(&r("/apps/{app}/tasks"), get(resources::app_tasks))
         .route(&r("/services"), get(resources::services))
         .route(&r("/services/{service}"), get(resources::service))
         .route(
@@ -83,6 +84,10 @@ pub(crate) fn router(state: AppState, log_requests: bool) -> Router {
         .route(
             &crate::api::paths::sandbox_faults(),
             get(faults::show).put(faults::update),
+        )
+        .route(
+            &crate::api::paths::sandbox_live_writes(),
+            get(faults::live_writes),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 
 use crate::api::{Health, ServiceConnection};
-use crate::model::{App, EnvVar, Link, Project, Scope, Service, ServiceType, Stage, User, codes};
+use crate::model::{
+    App, EnvVar, Link, Project, Scope, Service, ServiceType, Stage, Task, User, codes,
+};
 use crate::sandbox::auth::AuthUser;
 use crate::sandbox::engines::ServiceRef;
 use crate::sandbox::errors::{ApiError, ApiResult};
@@ -115,6 +117,30 @@ pub(super) async fn app_links(
     let scope = scope(project, stage);
     let world = st.sandbox.world().await;
     find_app(&stage_of(&world, &scope)?.config, &app, &scope).map(|a| Json(a.links))
+}
+
+/// The app's containers now: running, starting, stopping and recently stopped ones. Waits for
+/// live writes in flight, so a container shown as stopped writes nothing after this answer.
+pub(super) async fn app_tasks(
+    State(st): State<AppState>,
+    _: AuthUser,
+    ApiPath((project, stage, app)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<Vec<Task>>> {
+    let scope = scope(project, stage);
+    let _settled = st.sandbox.containers_settled().await;
+    let world = st.sandbox.world().await;
+    let stage = stage_of(&world, &scope)?;
+    find_app(&stage.config, &app, &scope)?;
+    let now = chrono::Utc::now();
+    Ok(Json(
+        stage
+            .tasks
+            .get(&app)
+            .into_iter()
+            .flatten()
+            .map(|t| t.to_model(now))
+            .collect(),
+    ))
 }
 
 /// What the app receives from its env-key links; mounted volumes give no env var.

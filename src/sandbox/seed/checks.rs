@@ -217,6 +217,21 @@ pub(super) fn check_stage(
             ));
         }
         let mut cfg = AppConfig::default();
+        if let Some(scale) = &app.scale {
+            if scale.value > model::MAX_SCALE {
+                return Err(ck.fail(
+                    &scale.referenced,
+                    format!(
+                        "scale {} of app {:?} is above {} (SetOps runs 0 to {} containers per app)",
+                        scale.value,
+                        app.name.value,
+                        model::MAX_SCALE,
+                        model::MAX_SCALE
+                    ),
+                ));
+            }
+            cfg.scale = scale.value;
+        }
         for link in &app.links {
             let (service, target) = check_link(ck, &config, &cfg, link)?;
             cfg.links.insert(service, target);

@@ -25,6 +25,9 @@ struct SeedFile {
     users: Vec<SeedUser>,
     #[serde(default)]
     projects: Vec<SeedProject>,
+    /// Apps with running containers write to the services they link (off unless set).
+    #[serde(default)]
+    live_apps: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +59,8 @@ struct SeedStage {
 #[serde(deny_unknown_fields)]
 struct SeedApp {
     name: Spanned<String>,
+    /// How many containers the app runs (0-16, default 1).
+    scale: Option<Spanned<u8>>,
     #[serde(default)]
     links: Vec<SeedLink>,
 }
@@ -169,6 +174,7 @@ pub(crate) fn build(text: &str, origin: &str, now: DateTime<Utc>) -> Result<Seed
             commits: BTreeMap::new(),
             backups: BTreeMap::new(),
             transfers: BTreeMap::new(),
+            live_apps: file.live_apps,
         },
         contents: Vec::new(),
         seed_backups: Vec::new(),
@@ -208,14 +214,15 @@ pub(crate) fn build(text: &str, origin: &str, now: DateTime<Utc>) -> Result<Seed
                 stage: stage.name.value.clone(),
             };
             let config = checks::check_stage(&ck, stage, &scope, now, &mut seeded)?;
-            stages.insert(
-                stage.name.value.clone(),
-                StageState {
-                    created_at: now,
-                    config,
-                    changesets: BTreeMap::new(),
-                },
-            );
+            let mut state = StageState {
+                created_at: now,
+                config,
+                changesets: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+            };
+            // Seeded apps are already running.
+            crate::sandbox::tasks::converge_stage(&mut state, now, std::time::Duration::ZERO);
+            stages.insert(stage.name.value.clone(), state);
         }
         seeded.world.projects.insert(
             project.name.value.clone(),

@@ -56,6 +56,41 @@ fn the_demo_world_is_valid() {
     assert_eq!(seeded.seed_backups.len(), 5);
     // files and media get files, database a SQL script, cache generated keys.
     assert_eq!(seeded.contents.len(), 4);
+    // Every app runs one container, and the world is quiet: a rehearsal's source stays still.
+    for app in ["web", "worker"] {
+        assert_eq!(stage.config.apps[app].scale, 1);
+        assert_eq!(stage.tasks[app].len(), 1, "{app}");
+    }
+    assert!(!w.live_apps);
+}
+
+#[test]
+fn an_app_scale_and_live_apps_come_from_the_seed() {
+    let text = |scale: &str| {
+        format!(
+            "users: [{{name: demo}}]\nlive_apps: true\nprojects:\n  - name: shop\n    stages:\n      \
+             - name: prod\n        apps:\n          - {{name: web, scale: {scale}}}\n          \
+             - {{name: cron}}\n"
+        )
+    };
+    let seeded = build(&text("0"), "seed.yaml", Utc::now()).expect("seed");
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "prod".into(),
+    };
+    let stage = seeded.world.stage(&scope).expect("shop/prod");
+    assert!(seeded.world.live_apps);
+    assert_eq!(stage.config.apps["web"].scale, 0);
+    assert!(stage.tasks["web"].is_empty());
+    assert_eq!(stage.config.apps["cron"].scale, 1);
+    let e = err(&text("17"));
+    assert!(e.starts_with("seed.yaml:8:"), "{e}");
+    assert!(e.contains("scale 17 of app \"web\" is above 16"), "{e}");
+    assert!(
+        err(&text("-1")).starts_with("seed.yaml:8:"),
+        "{}",
+        err(&text("-1"))
+    );
 }
 
 #[test]

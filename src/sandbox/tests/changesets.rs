@@ -390,3 +390,119 @@ async fn options_and_schedules_are_committed() {
     );
     s.stop().await;
 }
+
+fn scale(app: &str, scale: u32) -> Value {
+    json!({"name": "app:scale:set", "arguments": {"app": app, "scale": scale}})
+}
+
+async fn tasks(s: &TestServer, app: &str) -> Vec<crate::model::Task> {
+    expect_json(
+        s.get(&paths::app_tasks(&scope(), app)).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn app_scale(s: &TestServer, app: &str) -> Option<u8> {
+    let app: crate::model::App =
+        expect_json(s.get(&paths::app(&scope(), app)).await, StatusCode::OK).await;
+    app.scale
+}
+
+#[tokio::test]
+async fn a_committed_scale_stops_and_starts_containers_after_the_delay_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    s.faults(json!({"task_delay_ms": 300})).await;
+    assert_eq!(app_scale(&s, "web").await, Some(1));
+    let before = tasks(&s, "web").await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].last_status, "RUNNING");
+    assert_eq!(before[0].health_status, "UNKNOWN");
+
+    // Out of range is refused at staging; an unknown app at commit, with nothing applied.
+    let r = s.stage_command(&s.token, scale("web", 17)).await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::VALIDATION_FAILED,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![(
+            "scale".to_owned(),
+            "less_than_or_equal_to_threshold".to_owned()
+        )]
+    );
+    let r = s.stage_command(&s.token, scale("nope", 0)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.post(&paths::changeset_commit(&scope()), json!({})).await;
+    let e = expect_error(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::CHANGESET_INVALID,
+    )
+    .await;
+    assert_eq!(
+        flat(&e),
+        vec![(
+            "changeset.commands[0].app".to_owned(),
+            "not_found".to_owned()
+        )]
+    );
+    s.call(
+        Method::DELETE,
+        &paths::changeset(&scope()),
+        Some(&s.token),
+        None,
+    )
+    .await;
+    expect_error(
+        s.get(&paths::app_tasks(&scope(), "nope")).await,
+        StatusCode::NOT_FOUND,
+        codes::APP_DOES_NOT_EXIST,
+    )
+    .await;
+
+    // Scaled to 0: committed at once, the container stops once the delay has passed.
+    let c = s.commit_all(&[scale("web", 0)]).await;
+    assert_eq!(c.status, CommitStatus::Succeeded, "{c:?}");
+    assert_eq!(app_scale(&s, "web").await, Some(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stopped = loop {
+        let now = tasks(&s, "web").await;
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert_eq!(now[0].id, before[0].id);
+        match now[0].last_status.as_str() {
+            "STOPPED" => break now,
+            "STOPPING" => assert!(now[0].may_run()),
+            other => panic!("unexpected status {other}"),
+        }
+        assert!(Instant::now() < deadline, "the container does not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!stopped[0].may_run());
+    assert!(stopped[0].stopped_at.is_some());
+    assert_eq!(tasks(&s, "worker").await.len(), 1, "worker is untouched");
+
+    // The stopped container and the scale are state: a restart finds them as they were.
+    let sb = dir.path().join("sb");
+    s.stop().await;
+    let s = TestServer::open(&sb, None).await;
+    assert_eq!(app_scale(&s, "web").await, Some(0));
+    assert_eq!(tasks(&s, "web").await, stopped);
+
+    // Scaled up: new containers, PENDING until they run.
+    s.faults(json!({"commit_phase_ms": 5, "task_delay_ms": 300}))
+        .await;
+    s.commit_all(&[scale("web", 2)]).await;
+    let now = tasks(&s, "web").await;
+    let running: Vec<&str> = now
+        .iter()
+        .filter(|t| t.may_run())
+        .map(|t| t.last_status.as_str())
+        .collect();
+    assert_eq!(running.len(), 2, "{now:?}");
+    assert!(running.iter().all(|s| ["PENDING", "RUNNING"].contains(s)));
+}

@@ -23,7 +23,7 @@ use crate::api::DownloadTicket;
 use crate::error::{Error, Result};
 use crate::model::{
     App, Backup, Changeset, ChangesetCommand, Commit, CommitPhase, CommitStatus, EnvVar, ErrorType,
-    Link, Project, Scope, Service, ServiceError, ServiceType, Stage, User, codes,
+    Link, Project, Scope, Service, ServiceError, ServiceType, Stage, Task, User, codes,
 };
 use crate::platform::{FileUploads, Platform, PlatformIdentity, Reachability, Uploads};
 
@@ -112,11 +112,13 @@ impl SetopsCli {
     }
 }
 
+/// A definition that parsed but does not hold what was asked, as an error.
+fn defined(e: super::stage_def::StageDefError) -> Error {
+    Error::unexpected("reading the stage definition", e.to_string())
+}
+
 /// A service of a stage definition, with the links the apps make to it.
 fn service_of(def: &StageDefinition, name: &str) -> Result<Option<Service>> {
-    let defined = |e: super::stage_def::StageDefError| {
-        Error::unexpected("reading the stage definition", e.to_string())
-    };
     let Some(spec) = def.service(name).map_err(defined)? else {
         return Ok(None);
     };
@@ -252,23 +254,33 @@ impl Platform for SetopsCli {
     }
 
     async fn apps(&self, scope: &Scope) -> Result<Vec<App>> {
-        let names = match self.generation() {
+        // CLI 1.x lists names only; its scales take an `app:info` each (`app_scale`).
+        let (names, def) = match self.generation() {
             Generation::V1 => {
-                self.session
+                let names = self
+                    .session
                     .read(
                         Some(scope),
                         &["app"],
                         &format!("listing the apps of {scope}"),
                         |out| parse::parse_names("setops app", out),
                     )
-                    .await?
+                    .await?;
+                (names, None)
             }
-            Generation::V2 => self.dump(scope).await?.app_names(),
+            Generation::V2 => {
+                let def = self.dump(scope).await?;
+                (def.app_names(), Some(def))
+            }
         };
         let mut apps = Vec::with_capacity(names.len());
         for name in names {
             let links = self.app_links(scope, &name).await?;
-            apps.push(App { name, links });
+            let scale = match &def {
+                Some(def) => def.scale(&name).map_err(defined)?,
+                None => None,
+            };
+            apps.push(App { name, links, scale });
         }
         Ok(apps)
     }
@@ -296,6 +308,41 @@ impl Platform for SetopsCli {
                     .collect())
             }
         }
+    }
+
+    async fn app_scale(&self, scope: &Scope, app: &str) -> Result<Option<u8>> {
+        match self.generation() {
+            Generation::V1 => {
+                let info = self
+                    .session
+                    .read(
+                        Some(scope),
+                        &["app:info", app],
+                        &format!("reading app {app} in {scope}"),
+                        parse::parse_app_info,
+                    )
+                    .await?;
+                Ok(info.scale)
+            }
+            Generation::V2 => self.dump(scope).await?.scale(app).map_err(defined),
+        }
+    }
+
+    async fn app_tasks(&self, scope: &Scope, app: &str) -> Result<Vec<Task>> {
+        // 1.x lists an app's containers with `app:ps`; 2.x with `--app A task` (the deploy
+        // action's poll, reference section 7).
+        let (args, command) = match self.generation() {
+            Generation::V1 => (vec!["app:ps", app], "setops app:ps"),
+            Generation::V2 => (vec!["--app", app, "task"], "setops task"),
+        };
+        self.session
+            .read(
+                Some(scope),
+                &args,
+                &format!("listing the containers of app {app} in {scope}"),
+                |out| parse::parse_tasks(command, out),
+            )
+            .await
     }
 
     async fn app_env(&self, scope: &Scope, app: &str) -> Result<Vec<EnvVar>> {

@@ -87,6 +87,13 @@ pub fn arguments(command: &ChangesetCommand) -> Vec<String> {
         ChangesetCommand::LinkDestroy { app, service } => {
             vec![s("--app"), app.clone(), s("link:destroy"), service.clone()]
         }
+        ChangesetCommand::ScaleSet { app, scale } => vec![
+            s("--app"),
+            app.clone(),
+            s("resource:set"),
+            s("scale"),
+            scale.to_string(),
+        ],
     }
 }
 

@@ -97,6 +97,7 @@ fn apply(def: &mut StageDefinition, command: &ChangesetCommand) -> Result<()> {
         ChangesetCommand::LinkDestroy { app, service } => {
             r(def.remove_link(app, service).map(|_| ()))
         }
+        ChangesetCommand::ScaleSet { app, scale } => r(def.set_scale(app, *scale)),
     }
 }
 

@@ -157,6 +157,10 @@ pub fn to_command(name: &str, args: &GoMap) -> Option<ChangesetCommand> {
             app: text("app")?,
             service: text("service")?,
         },
+        "app:scale:set" => C::ScaleSet {
+            app: text("app")?,
+            scale: text("scale")?.parse().ok()?,
+        },
         _ => return None,
     };
     let printed = GoMap::parse(&command.arguments_display()).ok()?;

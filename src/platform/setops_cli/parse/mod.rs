@@ -6,6 +6,7 @@
 //! sandbox front (`src/commands`) prints for the commands whose real output is undocumented.
 
 mod account;
+mod apps;
 mod backups;
 mod block;
 mod changeset;
@@ -24,6 +25,7 @@ mod version;
 pub(crate) mod tests;
 
 pub use account::{LoginInfo, parse_env_list, parse_login_info};
+pub use apps::{AppInfo, parse_app_info, parse_scale, parse_tasks};
 pub use backups::{
     BackupBlock, BackupRow, parse_backup_create, parse_backup_destroy, parse_backup_info,
     parse_backup_list, parse_backup_restore, parse_status,

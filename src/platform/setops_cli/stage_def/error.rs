@@ -39,6 +39,11 @@ pub enum StageDefError {
     NoLink { app: String, service: String },
     #[error("app {app} already links service {service}")]
     LinkExists { app: String, service: String },
+    #[error(
+        "app {app} cannot run {scale} containers: a scale is 0 to {}",
+        crate::model::MAX_SCALE
+    )]
+    ScaleOutOfRange { app: String, scale: u64 },
     #[error("the stage definition cannot be written as YAML: {0}")]
     Serialize(String),
 }

@@ -5,6 +5,7 @@
 
 mod edit;
 mod error;
+mod resources;
 mod spec;
 mod types;
 mod yaml;

@@ -37,11 +37,13 @@ impl fmt::Display for Target {
     }
 }
 
-/// A stage: services by name, and each app's links (service -> target).
+/// A stage: services by name, each app's links (service -> target), and the apps' scales (a
+/// definition that states none leaves the app's scale as it is).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct StageState {
     pub services: BTreeMap<String, ServiceState>,
     pub apps: BTreeMap<String, BTreeMap<String, Target>>,
+    pub scales: BTreeMap<String, u8>,
 }
 
 impl StageState {
@@ -78,6 +80,10 @@ impl StageState {
                         .collect();
                     (a.name.clone(), links)
                 })
+                .collect(),
+            scales: apps
+                .iter()
+                .filter_map(|a| a.scale.map(|s| (a.name.clone(), s)))
                 .collect(),
         }
     }
@@ -136,6 +142,12 @@ pub(crate) enum Change {
         service: String,
         target: Target,
     },
+    /// How many containers the app runs.
+    Scale {
+        app: String,
+        from: Option<u8>,
+        to: u8,
+    },
 }
 
 impl fmt::Display for Change {
@@ -170,6 +182,10 @@ impl fmt::Display for Change {
                 service,
                 target,
             } => write!(f, "~ app {app}: link {service} ({target})"),
+            Change::Scale { app, from, to } => match from {
+                Some(from) => write!(f, "~ app {app}: scale {from} -> {to}"),
+                None => write!(f, "~ app {app}: scale {to}"),
+            },
         }
     }
 }
@@ -293,6 +309,16 @@ pub(crate) fn changes(current: &StageState, wanted: &StageState) -> Result<Vec<C
             service: service.clone(),
         }));
     }
+    for (app, scale) in &wanted.scales {
+        let from = current.scales.get(app).copied();
+        if from != Some(*scale) {
+            out.push(Change::Scale {
+                app: app.clone(),
+                from,
+                to: *scale,
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -319,13 +345,15 @@ fn link_destroy(app: &str, service: &str) -> ChangesetCommand {
 
 /// The changeset commands, in an order the platform accepts: links go first (freeing their
 /// keys and the services they held), then services go, come and get their options, then the
-/// new links are made.
+/// new links are made, then apps get their scales (one commit: an app scaled up comes back on
+/// its new links).
 pub(crate) fn commands(changes: &[Change]) -> Vec<ChangesetCommand> {
     let mut unlink = Vec::new();
     let mut destroy = Vec::new();
     let mut create = Vec::new();
     let mut options = Vec::new();
     let mut link = Vec::new();
+    let mut scale = Vec::new();
     for change in changes {
         match change {
             Change::ServiceAdded { name, service } => {
@@ -376,9 +404,13 @@ pub(crate) fn commands(changes: &[Change]) -> Vec<ChangesetCommand> {
                 unlink.push(link_destroy(app, service));
                 link.push(link_create(app, service, target));
             }
+            Change::Scale { app, to, .. } => scale.push(ChangesetCommand::ScaleSet {
+                app: app.clone(),
+                scale: *to,
+            }),
         }
     }
-    [unlink, destroy, create, options, link].concat()
+    [unlink, destroy, create, options, link, scale].concat()
 }
 
 #[cfg(test)]
@@ -483,6 +515,34 @@ mod tests {
                 "service:option:unset"
             ]
         );
+    }
+
+    #[test]
+    fn a_scale_change_comes_last_and_an_unstated_scale_stays() {
+        let mut current = stage();
+        current.scales.insert("web".into(), 0);
+        let mut wanted = current.clone();
+        wanted.scales.insert("web".into(), 2);
+        let web = wanted.apps.get_mut("web").unwrap();
+        let target = web.remove("files").unwrap();
+        web.insert("scratch".into(), target);
+        let found = changes(&current, &wanted).unwrap();
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "~ app web: link files -> scratch (path /data)",
+                "~ app web: scale 0 -> 2"
+            ]
+        );
+        let names: Vec<&str> = commands(&found).iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            ["app:link:destroy", "app:link:create", "app:scale:set"]
+        );
+        wanted.scales.clear();
+        let found = changes(&current, &wanted).unwrap();
+        assert!(!found.iter().any(|c| matches!(c, Change::Scale { .. })));
     }
 
     #[test]

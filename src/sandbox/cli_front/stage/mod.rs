@@ -37,8 +37,8 @@ fn text(value: &str) -> Yaml {
     Yaml::Str(value.to_owned())
 }
 
-/// The stage as a v2 definition: `schema_version`, `project`, `stage`, each app with its links
-/// (an app without links is `{}`), the services with v2 types, `notifications: {}`.
+/// The stage as a v2 definition: `schema_version`, `project`, `stage`, each app with its
+/// `resources.scale` and its links, the services with v2 types, `notifications: {}`.
 fn definition(scope: &Scope, services: &[Service], apps: &[App]) -> Yaml {
     let apps = apps
         .iter()
@@ -57,11 +57,14 @@ fn definition(scope: &Scope, services: &[Service], apps: &[App]) -> Yaml {
                     (text(&l.service), Yaml::Map(link))
                 })
                 .collect();
-            let entries = if links.is_empty() {
-                Vec::new()
-            } else {
-                vec![(text("links"), Yaml::Map(links))]
-            };
+            let mut entries = Vec::new();
+            if let Some(scale) = app.scale {
+                let resources = vec![(text("scale"), Yaml::Int(i64::from(scale)))];
+                entries.push((text("resources"), Yaml::Map(resources)));
+            }
+            if !links.is_empty() {
+                entries.push((text("links"), Yaml::Map(links)));
+            }
             (text(&app.name), Yaml::Map(entries))
         })
         .collect();
@@ -183,6 +186,7 @@ fn path_of(command: &ChangesetCommand) -> String {
         | ChangesetCommand::BackupUnschedule { service } => format!("services.{service}"),
         ChangesetCommand::LinkCreate { app, service, .. }
         | ChangesetCommand::LinkDestroy { app, service } => format!("apps.{app}.links.{service}"),
+        ChangesetCommand::ScaleSet { app, .. } => format!("apps.{app}.resources.scale"),
     }
 }
 
@@ -234,6 +238,9 @@ fn read_definition(
                 (service, target)
             })
             .collect();
+        if let Some(scale) = definition.scale(&app).map_err(failure)? {
+            wanted.scales.insert(app.clone(), scale);
+        }
         wanted.apps.insert(app, links);
     }
     Ok(wanted)

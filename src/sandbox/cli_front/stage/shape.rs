@@ -36,9 +36,18 @@ struct AppShape {
     custom_domains: Option<IgnoredAny>,
     env: Option<IgnoredAny>,
     network: Option<IgnoredAny>,
-    resources: Option<IgnoredAny>,
+    resources: Option<ResourcesShape>,
     schedule: Option<IgnoredAny>,
     links: Option<HashMap<Spanned<String>, LinkShape>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ResourcesShape {
+    cpu: Option<u32>,
+    memory: Option<u32>,
+    scale: Option<u32>,
 }
 
 #[derive(Deserialize)]

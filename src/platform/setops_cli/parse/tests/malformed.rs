@@ -32,6 +32,10 @@ pub(super) fn parsers() -> Vec<(&'static str, Parser)> {
         ("setops service", |s| parse_service_list(s).map(drop)),
         ("setops service:info", |s| parse_service_info(s).map(drop)),
         ("setops link", |s| parse_link_list("web", s).map(drop)),
+        ("setops app:info", |s| parse_app_info(s).map(drop)),
+        ("setops app:ps", |s| {
+            parse_tasks("setops app:ps", s).map(drop)
+        }),
         ("setops changeset:info", |s| {
             parse_changeset_info(s).map(drop)
         }),

@@ -6,6 +6,7 @@ pub(crate) mod doc_samples;
 mod documented;
 mod fuzz;
 mod malformed;
+mod render_apps;
 mod render_backups;
 mod render_changesets;
 mod render_services;
