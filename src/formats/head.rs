@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::model::ServiceType;
 
 use super::pg_archive::{self, Archive, HeaderError};
 use super::rdb::{self, RdbHead};
@@ -17,6 +18,19 @@ pub const COMPAT_HEAD_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// The sniffing part only ever looks at this many bytes.
 const SNIFF_LIMIT: usize = 16 * 1024;
+
+/// How much of a backup headed for a service of `target` type the checks can use: a PostgreSQL
+/// archive's TOC, an RDB file's header (its auxiliary fields are short), and for volumes and
+/// buckets only what tells the format. Reading no more keeps a run's peak memory low.
+pub fn head_limit(target: ServiceType) -> u64 {
+    if target.is_postgresql() {
+        COMPAT_HEAD_LIMIT
+    } else if target.redis_major().is_some() {
+        64 * 1024
+    } else {
+        SNIFF_LIMIT as u64
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadFacts {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::compat::{self, Finding, words};
 use crate::error::{Error, Result};
-use crate::formats::head::{self, COMPAT_HEAD_LIMIT};
+use crate::formats::head;
 use crate::model::{Backup, BackupStatus, Scope, Service, ServiceType};
 use crate::plan::{BackupChoice, Migration, Plan};
 use crate::platform::Platform;
@@ -127,7 +127,7 @@ async fn head_findings(
         scope,
         source,
         &backup.to_string(),
-        COMPAT_HEAD_LIMIT,
+        head::head_limit(target),
     )
     .await?;
     Ok(compat::assess(

@@ -78,7 +78,13 @@ pub async fn first_bytes(
         }
     };
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut bytes = Vec::new();
+    // Sized once from the announced length: growing by doubling would hold the old and the new
+    // buffer at once (12 MiB for an 8 MiB head), the largest allocation of a whole run.
+    let announced = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut bytes = Vec::with_capacity(announced.min(cap));
     let mut ended = true;
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
         let room = cap - bytes.len();
