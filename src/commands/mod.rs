@@ -3,11 +3,13 @@
 mod args;
 mod backups;
 mod changesets;
+mod completions;
 mod context;
 #[cfg(feature = "sandbox")]
 mod demo;
 #[cfg(feature = "sandbox")]
 mod demo_reach;
+mod man;
 mod meta;
 mod plans;
 #[cfg(feature = "sandbox")]
