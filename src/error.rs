@@ -84,6 +84,11 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// Ctrl-C (or Esc at a question) where "run the same command again to resume" would be
+    /// wrong: the text says what was kept, if anything, and what to do next (exit 4).
+    #[error("{0}")]
+    Cancelled(String),
+
     /// What the platform reports differs from what was planned or sent (mostly exit 5).
     #[error(transparent)]
     Verify(Box<crate::migrate::verify::error::VerifyError>),
@@ -210,7 +215,7 @@ impl Error {
             }
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted | Error::Cancelled(_) => exit::INTERRUPTED,
             Error::Verify(e) if e.blocks_relink() => exit::VERIFICATION_FAILED,
             Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             Error::Sandbox { usage: true, .. } => exit::USAGE,

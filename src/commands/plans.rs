@@ -197,7 +197,7 @@ pub async fn open_journal(
 
 /// The command lines a message may suggest, with the connection flags this run was given (the
 /// token never: it comes from the environment or `--token-file`).
-fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
+pub(super) fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
     let g = &ctx.global;
     let mut connection = vec!["setops-migrate".to_owned()];
     #[cfg(feature = "sandbox")]
@@ -240,7 +240,7 @@ fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
 }
 
 /// `text` as one shell word: as it is when it is plain, else single-quoted.
-fn shell_word(text: &str) -> String {
+pub(super) fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .bytes()
