@@ -84,6 +84,11 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// An error the run's log lines already showed (without a terminal): `main` prints only
+    /// what to do next, not the same text again. Everything else is the inner error's.
+    #[error("{0}")]
+    Logged(Box<Error>),
+
     /// Ctrl-C (or Esc at a question) where "run the same command again to resume" would be
     /// wrong: the text says what was kept, if anything, and what to do next (exit 4).
     #[error("{0}")]
@@ -209,6 +214,7 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Logged(inner) => inner.exit_code(),
             Error::Usage(_) | Error::Plan(_) => exit::USAGE,
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
@@ -226,6 +232,7 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Logged(inner) => inner.is_retryable(),
             Error::Platform { error, status, .. } => error.temporary || *status >= 502,
             Error::Transport { .. } => true,
             Error::Transfer(e) => e.retryable(),
@@ -236,6 +243,7 @@ impl Error {
     /// What to do next, where the error alone does not say it.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            Error::Logged(inner) => inner.hint(),
             Error::Interrupted => Some(
                 "Nothing half-done is lost: run the same command again to resume where it stopped.",
             ),
@@ -260,6 +268,7 @@ impl Error {
     /// The platform's error code, where there is one.
     pub fn code(&self) -> Option<&str> {
         match self {
+            Error::Logged(inner) => inner.code(),
             Error::Platform { error, .. } => Some(&error.code),
             _ => None,
         }

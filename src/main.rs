@@ -38,8 +38,11 @@ fn main() -> ExitCode {
 }
 
 fn report(error: &Error) {
-    let prefix = console::style("error:").red().bold().for_stderr();
-    eprintln!("{prefix} {}", redact(&error.to_string()));
+    // Its log line said it a moment ago; only the way on is new.
+    if !matches!(error, Error::Logged(_)) {
+        let prefix = console::style("error:").red().bold().for_stderr();
+        eprintln!("{prefix} {}", redact(&error.to_string()));
+    }
     if let Some(hint) = error.hint() {
         eprintln!("{hint}");
     }

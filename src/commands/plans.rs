@@ -117,7 +117,8 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         endpoint: conn.platform.endpoint(),
         restart: args.restart,
     })?;
-    let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
+    let run_display = Arc::new(RunDisplay::new(ctx.output));
+    let display: Arc<dyn EventSink> = run_display.clone();
     let mut options = RunOptions {
         concurrency: args.concurrency as usize,
         adopt_target: args.adopt_target,
@@ -157,6 +158,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
                 }
                 options.recreate_target = true;
             }
+            Err(e) if run_display.logged(&e) => return Err(Error::Logged(Box::new(e))),
             Err(e) => return Err(e),
         }
     }
