@@ -116,6 +116,7 @@ async fn ask(ctx: &Context, args: &WizardArgs, terminal: bool) -> Result<(Wizard
     let made = build_plan(platform, prompter, args).await?;
     let preview = migrate::preview(platform, &conn.transfers, &made.plan).await?;
     print_preview(&ctx.output, &made.plan, &preview, false);
+    // Asked before the plan is written, so Ctrl-C here still leaves nothing behind.
     let run_now = terminal && prompter.confirm("Run this plan now?", false)?;
     Ok((made, run_now))
 }
