@@ -30,6 +30,12 @@ const AFTER_HELP: &str = concat!(
     exit_codes_help!()
 );
 
+/// Headings of the global options in every `--help`: below each command's own options, so
+/// those come first.
+const SCOPE: &str = "Scope options (any command)";
+const CONNECTION: &str = "Connection options (any command)";
+const OUTPUT: &str = "Output options (any command)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "setops-migrate",
@@ -47,31 +53,43 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Project name
-    #[arg(short = 'p', long, global = true, value_name = "PROJECT")]
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        value_name = "PROJECT",
+        help_heading = SCOPE
+    )]
     pub project: Option<String>,
     /// Stage name
-    #[arg(short = 's', long, global = true, value_name = "STAGE")]
+    #[arg(short = 's', long, global = true, value_name = "STAGE", help_heading = SCOPE)]
     pub stage: Option<String>,
     /// Service the command acts on (backup and option commands)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = SCOPE)]
     pub service: Option<String>,
     /// App the command acts on (link and env commands)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = SCOPE)]
     pub app: Option<String>,
     /// SetOps-style API base URL [env: SETOPS_API_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = CONNECTION)]
     pub api: Option<String>,
     /// How to reach SetOps: `cli` runs the setops CLI (SETOPS_BIN, else setops on PATH; the
     /// default when setops is on PATH and neither --api nor --sandbox is given), `api` speaks
     /// HTTP to --api or a sandbox
-    #[arg(long, global = true, value_enum, value_name = "KIND")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "KIND",
+        help_heading = CONNECTION
+    )]
     pub platform: Option<PlatformKind>,
     /// File holding the API token (else env SETOPS_TOKEN)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
     pub token_file: Option<PathBuf>,
     /// Use the sandbox whose state lives in DIR, starting it in the background when none runs
     #[cfg(feature = "sandbox")]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = CONNECTION)]
     pub sandbox: Option<PathBuf>,
     /// PostgreSQL superuser URL a sandbox keeps its databases in, instead of running its own
     /// clusters; `11=URL 13=URL` gives each version its own (used when a sandbox starts;
@@ -82,11 +100,19 @@ pub struct GlobalArgs {
         global = true,
         value_name = "URL",
         env = "SETOPS_SANDBOX_POSTGRES_URL",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = CONNECTION
     )]
     pub postgres_url: Option<String>,
     /// Output format
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Human,
+        help_heading = OUTPUT
+    )]
     pub output: OutputFormat,
 }
 

@@ -91,6 +91,16 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// An error the run's log lines already showed (without a terminal): `main` prints only
+    /// what to do next, not the same text again. Everything else is the inner error's.
+    #[error("{0}")]
+    Logged(Box<Error>),
+
+    /// Ctrl-C (or Esc at a question) where "run the same command again to resume" would be
+    /// wrong: the text says what was kept, if anything, and what to do next (exit 4).
+    #[error("{0}")]
+    Cancelled(String),
+
     /// What the platform reports differs from what was planned or sent (mostly exit 5).
     #[error(transparent)]
     Verify(Box<crate::migrate::verify::error::VerifyError>),
@@ -211,6 +221,7 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Logged(inner) => inner.exit_code(),
             Error::Usage(_) | Error::Plan(_) => exit::USAGE,
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
@@ -218,7 +229,7 @@ impl Error {
             Error::NoChangeset(_) => exit::NO_CHANGESET,
             Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted | Error::Cancelled(_) => exit::INTERRUPTED,
             Error::Verify(e) if e.blocks_relink() => exit::VERIFICATION_FAILED,
             Error::DataDiffers(_) => exit::VERIFICATION_FAILED,
             Error::Sandbox { usage: true, .. } => exit::USAGE,
@@ -229,6 +240,7 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Logged(inner) => inner.is_retryable(),
             Error::Platform { error, status, .. } => error.temporary || *status >= 502,
             Error::Transport { .. } => true,
             Error::Transfer(e) => e.retryable(),
@@ -239,6 +251,7 @@ impl Error {
     /// What to do next, where the error alone does not say it.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            Error::Logged(inner) => inner.hint(),
             Error::Interrupted => Some(
                 "Nothing half-done is lost: run the same command again to resume where it stopped.",
             ),
@@ -263,6 +276,7 @@ impl Error {
     /// The platform's error code, where there is one.
     pub fn code(&self) -> Option<&str> {
         match self {
+            Error::Logged(inner) => inner.code(),
             Error::Platform { error, .. } => Some(&error.code),
             _ => None,
         }

@@ -26,12 +26,8 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::STEP_FAILED as u8);
         }
     };
-    let result = runtime.block_on(async {
-        tokio::select! {
-            result = setops_migrate::commands::run(cli) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-        }
-    });
+    // Each command decides what Ctrl-C means for it (commands::run).
+    let result = runtime.block_on(setops_migrate::commands::run(cli));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -42,8 +38,11 @@ fn main() -> ExitCode {
 }
 
 fn report(error: &Error) {
-    let prefix = console::style("error:").red().bold().for_stderr();
-    eprintln!("{prefix} {}", redact(&error.to_string()));
+    // Its log line said it a moment ago; only the way on is new.
+    if !matches!(error, Error::Logged(_)) {
+        let prefix = console::style("error:").red().bold().for_stderr();
+        eprintln!("{prefix} {}", redact(&error.to_string()));
+    }
     if let Some(hint) = error.hint() {
         eprintln!("{hint}");
     }

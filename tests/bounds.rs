@@ -30,7 +30,12 @@ impl Background {
     fn start() -> Background {
         let dir = tempfile::tempdir().expect("tempdir");
         let bg = Background { dir };
-        bg.cmd().arg("service").expect(0).any_stdout().run();
+        bg.cmd()
+            .arg("service")
+            .expect(0)
+            .any_stdout()
+            .stderr_has("Started the sandbox of ")
+            .run();
         bg
     }
 

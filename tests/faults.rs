@@ -252,6 +252,7 @@ fn a_sandbox_killed_mid_run_stops_the_run_and_a_rerun_after_its_restart_complete
     bg().args(["-p", "shop", "-s", "production", "service"])
         .expect(0)
         .any_stdout()
+        .stderr_has("Started the sandbox of ")
         .run();
     put_faults(
         &sandbox,

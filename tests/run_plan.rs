@@ -719,6 +719,20 @@ fn a_failed_restore_stops_the_run_before_relinking() {
         "stderr does not name the failed backup",
         &ran,
     );
+    // Without a terminal the failure is said once, by its log line; the way on follows it.
+    check(
+        ran.stderr
+            .matches(&format!("the restore of backup {id} into imported failed"))
+            .count()
+            == 1,
+        "the failure is printed more than once",
+        &ran,
+    );
+    check(
+        !ran.stderr.lines().any(|l| l.starts_with("error:")),
+        "the failure is repeated as an error line",
+        &ran,
+    );
     assert_eq!(
         uploads[0]["last_restore"]["outcome"], "FAILED",
         "{uploads:?}"

@@ -1,6 +1,6 @@
 //! The sandbox as a process, through the real binary: the global `--sandbox DIR` flag starting a
 //! background server and reusing it, state kept across `sandbox stop`, a restore in flight at stop
-//! time, and `sandbox serve` in the foreground ending on SIGTERM. Every server a test starts is
+//! time, and `sandbox serve` in the foreground ending on SIGTERM and on Ctrl-C. Every server a test starts is
 //! stopped when the test ends, pass or fail.
 
 mod common;
@@ -13,6 +13,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{BIN, Cmd, Expectation, queued, restore_hint};
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession as Session;
+use expectrl::{Eof, Expect};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use setops_migrate::api::{Faults, ServerInfo, paths};
@@ -57,6 +60,14 @@ impl SandboxDir {
     /// What `sandbox stop` says when it stopped the server `pid`.
     fn stopped(&self, pid: u32) -> String {
         format!("Stopped the sandbox of {} (pid {pid}).\n", self.dir_arg())
+    }
+
+    /// The start of what a `--sandbox DIR` command says on stderr when it started the server.
+    fn started(&self) -> String {
+        format!(
+            "Started the sandbox of {} in the background at ",
+            self.dir_arg()
+        )
     }
 
     /// What `sandbox stop` says when no server runs.
@@ -155,13 +166,25 @@ fn status_of(sb: &SandboxDir, service: &str, id: &str) -> String {
 fn the_sandbox_flag_starts_a_background_server_and_the_next_command_reuses_it() {
     let sb = SandboxDir::new();
     assert!(!sb.dir.exists());
-    sb.cmd()
+    let ran = sb
+        .cmd()
         .args(["-o", "plain", "service"])
         .expect(0)
         .stdout("cache\ndatabase\nfiles\nmedia\nscratch\n")
+        .stderr_has(sb.started())
         .run();
 
     let first = sb.info();
+    // One line, saying where it runs and how to stop it; the next command says nothing.
+    assert_eq!(
+        ran.stderr,
+        format!(
+            "{}{}; it keeps running (stop it with `setops-migrate sandbox stop --dir {}`)\n",
+            sb.started(),
+            first.url,
+            sb.dir_arg()
+        )
+    );
     assert!(!gone(first.pid), "the server runs after the command exited");
     assert!(healthy(&first.url), "{} does not answer", first.url);
     assert_eq!(
@@ -202,6 +225,7 @@ fn state_persists_across_stop_and_the_next_sandbox_command() {
         .args(["service:create", "committed", "--type", "volume"])
         .expect(0)
         .stdout(&queued("service:create map[name:committed type:volume]", 1))
+        .stderr_has(sb.started())
         .run();
     sb.cmd()
         .arg("changeset:commit")
@@ -229,6 +253,7 @@ fn state_persists_across_stop_and_the_next_sandbox_command() {
         .args(["-o", "plain", "service"])
         .expect(0)
         .stdout("cache\ncommitted\ndatabase\nfiles\nmedia\nscratch\n")
+        .stderr_has(sb.started())
         .run();
     assert_ne!(sb.info().pid, before, "a new server serves the old state");
     let pending = sb
@@ -271,7 +296,12 @@ fn sandbox_stop_says_so_when_nothing_runs() {
     assert!(!sb.server_json().exists(), "the stale server.json was kept");
 
     // After a real stop, a second stop says so too.
-    sb.cmd().arg("service").expect(0).any_stdout().run();
+    sb.cmd()
+        .arg("service")
+        .expect(0)
+        .any_stdout()
+        .stderr_has(sb.started())
+        .run();
     let pid = sb.info().pid;
     sb.stop().stdout(&sb.stopped(pid)).run();
     sb.stop().stdout(&sb.none_running()).run();
@@ -434,13 +464,61 @@ fn sandbox_serve_prints_its_url_and_token_file_and_ends_on_sigterm() {
     assert!(!healthy(&url));
 }
 
+/// Ctrl-C is how `sandbox serve` is documented to stop: on a terminal it is a normal end (exit
+/// 0, no error), and the server is gone.
+#[test]
+fn sandbox_serve_stops_on_ctrl_c_with_exit_0() {
+    let sb = SandboxDir::new();
+    let mut command = Command::new(BIN);
+    command
+        .args(["sandbox", "serve", "--dir", sb.dir_arg()])
+        .current_dir(sb.root.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sb.root.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .envs(common::sandbox_env());
+    let mut session = Session::spawn(command).expect("sandbox serve starts on a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(30)));
+    session
+        .expect("Stop with Ctrl-C.")
+        .expect("sandbox serve is ready");
+    let url = sb.info().url;
+    assert!(healthy(&url));
+    session.send("\x03").expect("Ctrl-C");
+    let found = session.expect(Eof).expect("sandbox serve ends");
+    let screen = String::from_utf8_lossy(found.as_bytes()).into_owned();
+    let code = match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("sandbox serve did not exit normally: {other:?}\n{screen}"),
+    };
+    assert_eq!(code, 0, "exit code; the terminal showed:\n{screen}");
+    assert!(
+        screen.contains(&format!("Stopped the sandbox of {}.", sb.dir_arg())),
+        "{screen}"
+    );
+    assert!(!screen.contains("error"), "{screen}");
+    assert!(!screen.contains("resume"), "{screen}");
+    assert!(
+        !sb.server_json().exists(),
+        "server.json outlived the server"
+    );
+    assert!(!healthy(&url));
+}
+
 /// One platform, one journal and one lock, however it is reached: a run through `--sandbox DIR`
 /// holds the lock, and the same plan through `--api` at `localhost` or at `127.0.0.1` (the same
 /// server) is refused with exit 3 naming the holder, before it changes anything.
 #[test]
 fn one_plan_through_sandbox_dir_and_api_urls_shares_one_lock() {
     let sb = SandboxDir::new();
-    sb.cmd().arg("service").expect(0).any_stdout().run();
+    sb.cmd()
+        .arg("service")
+        .expect(0)
+        .any_stdout()
+        .stderr_has(sb.started())
+        .run();
     sb.faults(&Faults {
         commit_phase_ms: Some(20),
         backup_delay_ms: Some(50),

@@ -91,11 +91,31 @@ fn answer(session: &mut Session, text: &str, keys: &str) {
 }
 
 fn exit_code(session: &mut Session) -> i32 {
-    session.expect(Eof).expect("the program ends");
+    ended(session).0
+}
+
+/// The exit code and what the terminal showed since the last expected text.
+fn ended(session: &mut Session) -> (i32, String) {
+    let found = session.expect(Eof).expect("the program ends");
+    let screen = String::from_utf8_lossy(found.as_bytes()).into_owned();
     match session.get_process().wait().expect("wait") {
-        WaitStatus::Exited(_, code) => code,
-        other => panic!("the program did not exit normally: {other:?}"),
+        WaitStatus::Exited(_, code) => (code, screen),
+        other => panic!("the program did not exit normally: {other:?}\n{screen}"),
     }
+}
+
+/// What an interrupted wizard says when it wrote nothing: no resume advice, since there is
+/// nothing to resume.
+fn assert_nothing_written_said(code: i32, screen: &str) {
+    assert_eq!(code, 4, "{screen}");
+    assert!(
+        screen.contains(
+            "interrupted; no plan was written and nothing was changed: run the same command \
+             again to start over"
+        ),
+        "{screen}"
+    );
+    assert!(!screen.contains("resume"), "{screen}");
 }
 
 #[test]
@@ -163,12 +183,14 @@ fn ctrl_c_and_esc_exit_4_and_write_nothing() {
 
     let mut s = ws.spawn(&["wizard"]);
     answer(&mut s, "Project", "\x03");
-    assert_eq!(exit_code(&mut s), 4);
+    let (code, screen) = ended(&mut s);
+    assert_nothing_written_said(code, &screen);
 
     let mut s = ws.spawn(&["-p", "shop", "-s", "production", "wizard"]);
     answer(&mut s, "Service to migrate from", "\r");
     answer(&mut s, "Name of the new service", "\x1b");
-    assert_eq!(exit_code(&mut s), 4);
+    let (code, screen) = ended(&mut s);
+    assert_nothing_written_said(code, &screen);
 
     let mut s = ws.spawn(&[
         "-p",
@@ -185,9 +207,155 @@ fn ctrl_c_and_esc_exit_4_and_write_nothing() {
     answer(&mut s, "Apps to relink", "\r");
     answer(&mut s, "How long may a commit or restore take", "\r");
     answer(&mut s, "Run this plan now?", "\x03");
-    assert_eq!(exit_code(&mut s), 4);
+    let (code, screen) = ended(&mut s);
+    assert_nothing_written_said(code, &screen);
 
     assert!(!ws.path().join("plans").exists(), "nothing may be written");
+}
+
+/// A PostgreSQL source is offered only the PostgreSQL majors that restore its dump; `--type`
+/// with another is refused naming those; a source changed after its latest backup defaults to
+/// `fresh`, saying why.
+#[test]
+fn the_types_offered_fit_the_source_and_a_changed_source_defaults_to_fresh() {
+    let ws = Workspace::new();
+    let mut s = ws.spawn(&[
+        "-p",
+        "shop",
+        "-s",
+        "production",
+        "wizard",
+        "--source",
+        "database",
+        "--target",
+        "database13",
+    ]);
+    s.expect("Type of the new service")
+        .expect("the type is asked");
+    // The whole list is drawn once the question is; then stop.
+    answer(&mut s, "postgresql16", "\x03");
+    let (code, screen) = ended(&mut s);
+    assert_eq!(code, 4, "{screen}");
+    for other in ["volume", "redis", "s3", "mongodb"] {
+        assert!(
+            !screen.contains(other),
+            "{other} offered for database:\n{screen}"
+        );
+    }
+
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "database",
+            "--target",
+            "database13",
+            "--type",
+            "volume",
+        ])
+        .expect(2)
+        .stderr_has(
+            "--type: volume: the backups of a postgresql11 service are PostgreSQL custom \
+             archives, which a volume service cannot restore; for database choose postgresql11, \
+             postgresql13",
+        )
+        .run();
+
+    // The latest backup of files restored into files: files may no longer match it.
+    let backups = ws
+        .cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "--service",
+            "files",
+            "-o",
+            "json",
+            "backup",
+        ])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .json();
+    let id = backups[0]["id"]
+        .as_str()
+        .expect("a seeded backup")
+        .to_owned();
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "--service",
+            "files",
+            "backup:restore",
+            &id,
+        ])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let deadline = std::time::Instant::now() + PROMPT_TIMEOUT;
+    while ws
+        .cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "--service",
+            "files",
+            "-o",
+            "plain",
+            "backup",
+        ])
+        .expect(0)
+        .any_stdout()
+        .run()
+        .stdout
+        .contains("RESTORING")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never ended"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut s = ws.spawn(&[
+        "-p",
+        "shop",
+        "-s",
+        "production",
+        "wizard",
+        "--source",
+        "files",
+        "--target",
+        "files2",
+    ]);
+    answer(&mut s, "Type of the new service", "\r");
+    s.expect("Backup of files to move")
+        .expect("the backup is asked");
+    let why = format!("preselected: backup {id} was restored into files at ");
+    answer(&mut s, &why, "\r");
+    answer(&mut s, "Apps to relink", "\r");
+    answer(&mut s, "How long may a commit or restore take", "\r");
+    s.expect("files -> files2").expect("the summary");
+    s.expect("backup: a fresh backup of files")
+        .expect("the summary names the fresh backup");
+    answer(&mut s, "Run this plan now?", "n");
+    assert_eq!(exit_code(&mut s), 0);
+    let plan = std::fs::read_to_string(ws.path().join("plans/files2.yaml")).expect("the plan");
+    assert!(plan.contains("    backup: fresh"), "{plan}");
+    assert!(
+        plan.contains(&format!("not latest: backup {id} was restored into files")),
+        "{plan}"
+    );
 }
 
 #[test]

@@ -161,6 +161,14 @@ impl Context {
         let program = std::env::current_exe()
             .map_err(|e| Error::io("locating the running program", "setops-migrate", e))?;
         let conn = ensure_running(dir, None, &program, &self.engine_config()).await?;
+        if conn.started {
+            let dir = super::plans::shell_word(&dir.display().to_string());
+            self.output.note(&format!(
+                "Started the sandbox of {dir} in the background at {}; it keeps running \
+                 (stop it with `setops-migrate sandbox stop --dir {dir}`)",
+                conn.url
+            ));
+        }
         Ok(Some((conn.url, conn.token)))
     }
 

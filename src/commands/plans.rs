@@ -117,7 +117,8 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         endpoint: conn.platform.endpoint(),
         restart: args.restart,
     })?;
-    let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
+    let run_display = Arc::new(RunDisplay::new(ctx.output));
+    let display: Arc<dyn EventSink> = run_display.clone();
     let mut options = RunOptions {
         concurrency: args.concurrency as usize,
         adopt_target: args.adopt_target,
@@ -157,6 +158,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
                 }
                 options.recreate_target = true;
             }
+            Err(e) if run_display.logged(&e) => return Err(Error::Logged(Box::new(e))),
             Err(e) => return Err(e),
         }
     }
@@ -197,7 +199,7 @@ pub async fn open_journal(
 
 /// The command lines a message may suggest, with the connection flags this run was given (the
 /// token never: it comes from the environment or `--token-file`).
-fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
+pub(super) fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
     let g = &ctx.global;
     let mut connection = vec!["setops-migrate".to_owned()];
     #[cfg(feature = "sandbox")]
@@ -240,7 +242,7 @@ fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
 }
 
 /// `text` as one shell word: as it is when it is plain, else single-quoted.
-fn shell_word(text: &str) -> String {
+pub(super) fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .bytes()

@@ -110,6 +110,8 @@ pub async fn serve(
         },
     )
     .await?;
+    // Ctrl-C (or SIGTERM) is how it ends: a normal end, exit 0.
+    output.line(&format!("Stopped the sandbox of {}.", dir.display()));
     Ok(())
 }
 

@@ -3,18 +3,18 @@
 //! question that has no default; otherwise it says which flags (or plan keys) are missing.
 
 use std::io::IsTerminal;
-use std::path::Path;
 
 use crate::cli::{self, RunArgs};
 use crate::error::{Error, Result};
 use crate::migrate;
 use crate::wizard::{
-    DialoguerPrompter, Prompter, Unattended, WizardArgs, build_plan, missing_for_unattended,
-    write_plan,
+    DialoguerPrompter, Prompter, Unattended, WizardArgs, WizardPlan, build_plan,
+    missing_for_unattended, write_plan,
 };
 
 use super::context::Context;
-use super::plans::{print_preview, run};
+use super::plans::{invocation, print_preview, run};
+use super::until_interrupted;
 
 fn wizard_args(ctx: &Context, flags: &cli::WizardArgs) -> WizardArgs {
     WizardArgs {
@@ -42,17 +42,16 @@ fn no_terminal(missing: &[(&str, &str)]) -> Error {
     ))
 }
 
-/// How to run the written plan later, with the connection flags this command was given.
-fn run_hint(ctx: &Context, path: &Path) -> String {
-    let mut command = String::from("setops-migrate");
-    #[cfg(feature = "sandbox")]
-    if let Some(dir) = &ctx.global.sandbox {
-        command.push_str(&format!(" --sandbox {}", dir.display()));
+/// What Ctrl-C or Esc means before the plan is written: nothing was left behind.
+fn nothing_written(e: Error) -> Error {
+    match e {
+        Error::Interrupted => Error::Cancelled(
+            "interrupted; no plan was written and nothing was changed: run the same command \
+             again to start over"
+                .into(),
+        ),
+        e => e,
     }
-    if let Some(api) = &ctx.global.api {
-        command.push_str(&format!(" --api {api}"));
-    }
-    format!("{command} run {} --yes", path.display())
 }
 
 pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
@@ -69,30 +68,11 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
     let _sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| Error::Internal(format!("installing the Ctrl-C handler: {e}")))?;
 
-    let conn = ctx.connect().await?;
-    let platform = conn.platform.as_ref();
-    let mut dialoguer;
-    let mut unattended = Unattended;
-    let prompter: &mut dyn Prompter = if terminal {
-        dialoguer = DialoguerPrompter::new();
-        &mut dialoguer
-    } else {
-        &mut unattended
-    };
-
-    let made = build_plan(platform, prompter, &args).await?;
-    let preview = migrate::preview(platform, &conn.transfers, &made.plan).await?;
-    print_preview(&ctx.output, &made.plan, &preview, false);
-
-    // Asked before writing, so Ctrl-C here still leaves nothing behind.
-    let run_now = terminal && prompter.confirm("Run this plan now?", false)?;
+    let (made, run_now) = until_interrupted(ask(ctx, &args, terminal))
+        .await
+        .map_err(nothing_written)?;
     write_plan(&made.path, &made.yaml)?;
     ctx.output.note(&format!("Wrote {}", made.path.display()));
-    if !run_now {
-        ctx.output
-            .note(&format!("Run it when ready: {}", run_hint(ctx, &made.path)));
-        return Ok(());
-    }
     let run_args = RunArgs {
         plan: made.path.clone(),
         dry_run: false,
@@ -104,7 +84,41 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
         adopt_target: false,
         no_verify: false,
     };
-    run(ctx, &run_args).await
+    let again = invocation(ctx, &run_args, &made.plan).run;
+    if !run_now {
+        ctx.output.note(&format!("Run it when ready: {again}"));
+        return Ok(());
+    }
+    until_interrupted(run(ctx, &run_args))
+        .await
+        .map_err(|e| match e {
+            Error::Interrupted => Error::Cancelled(format!(
+                "interrupted; {} is written and its journal kept, nothing half-done is lost: \
+                 resume with {again}",
+                made.path.display()
+            )),
+            e => e,
+        })
+}
+
+/// The questions, the summary `run --dry-run` would show, and whether to run the plan now.
+async fn ask(ctx: &Context, args: &WizardArgs, terminal: bool) -> Result<(WizardPlan, bool)> {
+    let conn = ctx.connect().await?;
+    let platform = conn.platform.as_ref();
+    let mut dialoguer;
+    let mut unattended = Unattended;
+    let prompter: &mut dyn Prompter = if terminal {
+        dialoguer = DialoguerPrompter::new();
+        &mut dialoguer
+    } else {
+        &mut unattended
+    };
+    let made = build_plan(platform, prompter, args).await?;
+    let preview = migrate::preview(platform, &conn.transfers, &made.plan).await?;
+    print_preview(&ctx.output, &made.plan, &preview, false);
+    // Asked before the plan is written, so Ctrl-C here still leaves nothing behind.
+    let run_now = terminal && prompter.confirm("Run this plan now?", false)?;
+    Ok((made, run_now))
 }
 
 #[cfg(test)]

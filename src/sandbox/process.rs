@@ -28,6 +28,8 @@ use crate::sandbox::{Error, Result};
 pub struct Connection {
     pub url: String,
     pub token: String,
+    /// This call started the server (it runs on in the background), rather than finding one.
+    pub started: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

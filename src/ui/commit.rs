@@ -38,7 +38,7 @@ pub struct CommitDisplay {
 impl CommitDisplay {
     pub fn new(output: Output) -> Self {
         let spinner = output.interactive.then(|| {
-            let s = ProgressBar::new_spinner();
+            let s = super::progress::clearing(ProgressBar::new_spinner());
             s.set_style(
                 ProgressStyle::with_template("{spinner} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),

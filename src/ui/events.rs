@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 use serde::Serialize;
 
 use crate::compat::Finding;
@@ -14,7 +14,7 @@ use crate::migrate::events::{Event, EventSink, Happening, Phase, Step};
 use crate::transfer::{NoProgress, TransferProgress};
 
 use super::output::{Output, OutputFormat};
-use super::progress::BarProgress;
+use super::progress::{BarProgress, bar_style, clearing};
 use super::spinners::{Kind, Spinners, minutes};
 
 pub struct RunDisplay {
@@ -24,6 +24,9 @@ pub struct RunDisplay {
     spinners: Option<Spinners>,
     /// Plain mode prints wait progress at most this often per migration.
     last_wait_line: Mutex<Vec<(String, Instant)>>,
+    /// The failures printed as log lines without a terminal, so the run's final error is not
+    /// printed a second time right below its own line.
+    logged_failures: Mutex<Vec<String>>,
 }
 
 impl RunDisplay {
@@ -37,6 +40,7 @@ impl RunDisplay {
             spinners: multi.clone().map(Spinners::new),
             multi,
             last_wait_line: Mutex::new(Vec::new()),
+            logged_failures: Mutex::new(Vec::new()),
         }
     }
 
@@ -51,6 +55,15 @@ impl RunDisplay {
                 let _ = writeln!(err, "{stamp} {text}");
             }
         }
+    }
+
+    /// Whether the log lines already showed `error` (its text, as `main` would print it), in a
+    /// log without a terminal. On a terminal the final error stays: the log scrolls by.
+    pub fn logged(&self, error: &crate::error::Error) -> bool {
+        let text = crate::redact::redact(&error.to_string());
+        self.logged_failures
+            .lock()
+            .is_ok_and(|seen| seen.contains(&text))
     }
 
     fn wait_line_due(&self, migration: &str) -> bool {
@@ -81,8 +94,10 @@ impl EventSink for RunDisplay {
         let step = event.step.map(|s| s.as_str()).unwrap_or("");
         if let Some(spinners) = &self.spinners {
             if let Some(kind) = Kind::of(&event) {
-                spinners.show(kind, &event, format!("{who:>12}  {step:<9}"));
-                return;
+                spinners.show(kind, &event, columns(who, step));
+                if !kind.also_a_line() {
+                    return;
+                }
             }
             // The step's result line replaces its spinner.
             spinners.close(&event);
@@ -92,7 +107,7 @@ impl EventSink for RunDisplay {
                 return;
             }
             let waited = minutes(Duration::from_millis(event.elapsed_ms));
-            self.line(&format!("{who:>12}  wait      RESTORING for {waited}"));
+            self.line(&format!("{} · RESTORING for {waited}", columns(who, step)));
             return;
         }
         let mark = match event.phase {
@@ -103,14 +118,21 @@ impl EventSink for RunDisplay {
             Phase::Failed => "✗",
             Phase::Info => " ",
         };
-        let mut text = format!("{who:>12}  {step:<9} {mark} {}", event.happening);
+        let mut text = format!("{} {mark} {}", columns(who, step), event.happening);
         if let Happening::Failed {
-            error_code: Some(code),
-            request_id: Some(rid),
-            ..
+            text: failure,
+            error_code,
+            request_id,
         } = &event.happening
         {
-            text.push_str(&format!(" [{code}, request_id {rid}]"));
+            if let (Some(code), Some(rid)) = (error_code, request_id) {
+                text.push_str(&format!(" [{code}, request_id {rid}]"));
+            }
+            if self.multi.is_none()
+                && let Ok(mut seen) = self.logged_failures.lock()
+            {
+                seen.push(failure.clone());
+            }
         }
         self.line(&text);
     }
@@ -121,19 +143,21 @@ impl EventSink for RunDisplay {
         match (&self.multi, self.output.format) {
             (_, OutputFormat::Json) => Box::new(JsonProgress::new(self.output, base)),
             (Some(multi), _) => {
-                let bar = multi.add(ProgressBar::new(0));
-                let style = ProgressStyle::with_template(
-                    "{msg:>22} [{bar:28}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-                bar.set_style(style);
+                let bar = multi.add(clearing(ProgressBar::new(0)));
+                // The log lines' columns: the bar starts where their text does.
+                bar.set_style(bar_style("{prefix} {spinner} "));
+                bar.set_prefix(columns(&migration, step));
                 bar.set_message(format!("{migration} {step}"));
                 Box::new(BarProgress::from_bar(bar))
             }
             _ => Box::new(NoProgress),
         }
     }
+}
+
+/// Who and which step, padded: the first columns of every log line, spinner and bar.
+fn columns(who: &str, step: &str) -> String {
+    format!("{who:>12}  {step:<9}")
 }
 
 /// NO_COLOR (set and not empty, no-color.org) turns colour off everywhere. console alone

@@ -1,11 +1,39 @@
-//! Transfer progress on a terminal: one indicatif bar per transfer with bytes, rate and ETA.
-//! Without a terminal nothing is drawn; the result line says what happened.
+//! Transfer progress on a terminal: one indicatif bar per transfer with bytes, rate and ETA, in
+//! the SI units every size line uses (`150.8 kB`). Without a terminal nothing is drawn; the
+//! result line says what happened.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
 
 use crate::transfer::{NoProgress, TransferProgress};
+use crate::units::format_size;
 
 use super::output::Output;
+
+/// `[=====>      ] 1.5 MB/3.0 MB 1.2 MB/s ETA 2s` after `head` (an indicatif template piece).
+pub fn bar_style(head: &str) -> ProgressStyle {
+    let template = format!("{head}[{{bar:28}}] {{done}}/{{size}} {{rate}} ETA {{eta}}");
+    ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("done", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&format_size(s.pos()));
+        })
+        .with_key("size", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = match s.len() {
+                Some(len) => w.write_str(&format_size(len)),
+                None => w.write_str("?"),
+            };
+        })
+        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}/s", format_size(s.per_sec() as u64));
+        })
+        .progress_chars("=> ")
+}
+
+/// A bar that is dropped unfinished (an error, Ctrl-C) is cleared, not left frozen on the
+/// screen: the error or the result line says what happened.
+pub fn clearing(bar: ProgressBar) -> ProgressBar {
+    bar.with_finish(ProgressFinish::AndClear)
+}
 
 pub struct BarProgress {
     bar: ProgressBar,
@@ -13,13 +41,11 @@ pub struct BarProgress {
 
 impl BarProgress {
     fn new() -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
+        let bar = clearing(ProgressBar::with_draw_target(
+            Some(0),
+            ProgressDrawTarget::stderr(),
+        ));
+        bar.set_style(bar_style("{msg} "));
         BarProgress { bar }
     }
 }

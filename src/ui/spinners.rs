@@ -1,13 +1,16 @@
-//! Spinners for the steps that wait on the platform: a commit (showing its phase) and a restore
-//! (showing the time spent RESTORING). One per migration and step, drawn in the run's
-//! MultiProgress, cleared when that step's Done or Failed event arrives.
+//! Spinners for the steps that wait on the platform: a commit (showing its phase), a fresh
+//! backup (the time spent CREATING) and a restore (the time spent RESTORING). One per migration
+//! and step, drawn in the run's MultiProgress, cleared when that step's Done or Failed event
+//! arrives, or when the run is dropped (an error, Ctrl-C).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 
+use super::progress::clearing;
 use crate::migrate::events::{Event, Happening, Phase, Step};
+use crate::plan::BackupChoice;
 
 const TICK: Duration = Duration::from_millis(120);
 
@@ -23,22 +26,39 @@ struct Live {
     bar: ProgressBar,
 }
 
-/// What a progress event shows as a spinner, if anything.
+/// What an event shows as a spinner, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Commit,
+    /// A fresh backup being made: the engine reports only its start and its end.
+    Backup,
     Wait,
 }
 
 impl Kind {
     pub fn of(event: &Event) -> Option<Kind> {
-        if event.phase != Phase::Progress {
-            return None;
-        }
-        match event.happening {
-            Happening::CommitPhase { .. } => Some(Kind::Commit),
-            Happening::Restoring => Some(Kind::Wait),
+        match (event.phase, &event.happening) {
+            (Phase::Progress, Happening::CommitPhase { .. }) => Some(Kind::Commit),
+            (Phase::Progress, Happening::Restoring) => Some(Kind::Wait),
+            (
+                Phase::Started,
+                Happening::ChoosingBackup {
+                    choice: BackupChoice::Fresh,
+                },
+            ) => Some(Kind::Backup),
             _ => None,
+        }
+    }
+
+    /// Whether the event is also a log line: a start is, progress is the spinner's alone.
+    pub fn also_a_line(self) -> bool {
+        self == Kind::Backup
+    }
+
+    fn message(self, event: &Event) -> String {
+        match self {
+            Kind::Backup => "CREATING".to_owned(),
+            Kind::Commit | Kind::Wait => event.happening.to_string(),
         }
     }
 }
@@ -77,20 +97,20 @@ impl Spinners {
             .iter()
             .find(|l| l.step == step && l.migration.as_deref() == migration)
         {
-            found.bar.set_message(event.happening.to_string());
+            found.bar.set_message(kind.message(event));
             return;
         }
         let bar = match kind {
-            Kind::Commit => ProgressBar::new_spinner(),
+            Kind::Commit | Kind::Backup => ProgressBar::new_spinner(),
             // The wait's own clock, so the time shown counts from the restore's start.
             Kind::Wait => {
                 ProgressBar::new_spinner().with_elapsed(Duration::from_millis(event.elapsed_ms))
             }
         };
-        let bar = self.multi.add(bar);
+        let bar = self.multi.add(clearing(bar));
         bar.set_style(style(kind));
         bar.set_prefix(prefix);
-        bar.set_message(event.happening.to_string());
+        bar.set_message(kind.message(event));
         bar.enable_steady_tick(TICK);
         live.push(Live {
             migration: migration.map(str::to_owned),
@@ -134,7 +154,7 @@ impl Drop for Spinners {
 fn style(kind: Kind) -> ProgressStyle {
     let template = match kind {
         Kind::Commit => "{prefix} {spinner} {msg}",
-        Kind::Wait => "{prefix} {spinner} {msg} for {waited}",
+        Kind::Backup | Kind::Wait => "{prefix} {spinner} {msg} for {waited}",
     };
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
@@ -237,6 +257,25 @@ mod tests {
             Happening::TargetsExist,
         );
         assert_eq!(Kind::of(&other), None);
+        let fresh = event(
+            Some("files2"),
+            Some(Step::Backup),
+            Phase::Started,
+            Happening::ChoosingBackup {
+                choice: BackupChoice::Fresh,
+            },
+        );
+        assert_eq!(Kind::of(&fresh), Some(Kind::Backup));
+        assert!(Kind::Backup.also_a_line() && !Kind::Wait.also_a_line());
+        let latest = event(
+            Some("files2"),
+            Some(Step::Backup),
+            Phase::Started,
+            Happening::ChoosingBackup {
+                choice: BackupChoice::Latest,
+            },
+        );
+        assert_eq!(Kind::of(&latest), None);
     }
 
     #[test]

@@ -180,23 +180,37 @@ pub fn target(
     prompter.input("Name of the new service", suggestion.as_deref(), &check)
 }
 
+/// The new service's type: one that can restore the source's backups (the same format, the
+/// same or a newer server) and that this platform can create.
 pub fn service_type(
     platform: &dyn Platform,
     prompter: &mut dyn Prompter,
     flags: &Flags,
     source: &Service,
 ) -> Result<ServiceType> {
-    if let Some(t) = flags.service_type {
-        if let Some(why) = platform.refuses_type(t) {
-            return Err(Error::Usage(format!("--type {t}: {why}")));
-        }
-        return Ok(t);
-    }
-    // Only what this platform can create (a setops 1.x has no 2.x-only types).
     let types: Vec<ServiceType> = checks::migratable_types()
         .into_iter()
         .filter(|t| platform.refuses_type(*t).is_none())
+        .filter(|t| checks::takes_backups_of(source.service_type, *t).is_ok())
         .collect();
+    if types.is_empty() {
+        return Err(Error::Usage(format!(
+            "no service type this platform can create restores the backups of {} ({})",
+            source.name, source.service_type
+        )));
+    }
+    if let Some(t) = flags.service_type {
+        if let Some(why) = platform.refuses_type(t) {
+            return Err(refused(flags::TYPE, format!("{t}: {why}")));
+        }
+        if let Err(why) = checks::takes_backups_of(source.service_type, t) {
+            return Err(refused(
+                flags::TYPE,
+                format!("{t}: {why}; for {} choose {}", source.name, names(&types)),
+            ));
+        }
+        return Ok(t);
+    }
     let rows: Vec<(String, String)> = types
         .iter()
         .map(|t| {
@@ -221,6 +235,14 @@ pub fn service_type(
         .get(index)
         .copied()
         .ok_or_else(|| Error::Internal(format!("answer {index} is not a service type")))
+}
+
+fn names(types: &[ServiceType]) -> String {
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The plan a new service of `service_type` gets unless told otherwise: the source's when it is

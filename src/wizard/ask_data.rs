@@ -24,13 +24,34 @@ pub fn describe(backup: &Backup) -> String {
     }
 }
 
-/// Why the source's backups cannot go into the target, if they cannot.
-fn format_mismatch(source: &Service, service_type: ServiceType) -> Option<String> {
-    (source.service_type.backup_extension() != service_type.backup_extension()).then(|| {
+/// Why the newest backup may no longer hold what the source holds, as far as the platform
+/// shows: a restore into the source that started after that backup was made (apps writing to it
+/// leave no trace the platform shows).
+fn changed_since(source: &Service, latest: &Backup, backups: &[Backup]) -> Option<String> {
+    let when = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // The newest restore; one running now (no record where the platform keeps none) is newest.
+    let restores = backups
+        .iter()
+        .filter_map(|b| match (&b.last_restore, b.status) {
+            (Some(r), _) if r.started_at > latest.created_at => Some((
+                r.started_at,
+                format!(
+                    "backup {} was restored into {} at {}",
+                    b.id,
+                    source.name,
+                    when(&r.started_at)
+                ),
+            )),
+            (None, BackupStatus::Restoring) => Some((
+                chrono::Utc::now(),
+                format!("backup {} is being restored into {}", b.id, source.name),
+            )),
+            _ => None,
+        });
+    restores.max_by_key(|(at, _)| *at).map(|(_, what)| {
         format!(
-            "the backups of {} are {}s",
-            source.name,
-            source.service_type.backup_format_name()
+            "{what}, after the latest backup was made ({})",
+            when(&latest.created_at)
         )
     })
 }
@@ -42,7 +63,6 @@ pub fn backup(
     service_type: ServiceType,
     backups: &[Backup],
 ) -> Result<BackupAnswer> {
-    let mismatch = format_mismatch(source, service_type);
     let mut created: Vec<&Backup> = backups
         .iter()
         .filter(|b| b.status == BackupStatus::Created)
@@ -51,34 +71,31 @@ pub fn backup(
     let latest = latest_created(backups);
 
     if let Some(flag) = &flags.backup {
-        return backup_from_flag(
-            flag,
-            source,
-            service_type,
-            &created,
-            latest,
-            mismatch.as_deref(),
-        );
-    }
-    if let Some(why) = &mismatch {
-        let prompt = format!(
-            "Backup file to restore, a {} ({why})",
-            service_type.backup_format_name()
-        );
-        return ask_file(prompter, &prompt, service_type);
+        return backup_from_flag(flag, source, service_type, &created, latest);
     }
 
     let mut items = Vec::new();
     let mut answers = Vec::new();
+    let mut default = 0;
+    let changed = latest.and_then(|l| changed_since(source, l, backups));
     if let Some(latest) = latest {
         items.push(format!("latest ({} of {})", latest.id, describe(latest)));
         answers.push(Some(BackupAnswer::Latest(latest.clone())));
     }
-    items.push(format!(
-        "fresh (a new backup of {}, made when the plan runs)",
-        source.name
-    ));
-    answers.push(Some(BackupAnswer::Fresh));
+    match &changed {
+        Some(why) => {
+            default = items.len();
+            items.push(format!(
+                "fresh (a new backup of {}, made when the plan runs; preselected: {why})",
+                source.name
+            ));
+        }
+        None => items.push(format!(
+            "fresh (a new backup of {}, made when the plan runs)",
+            source.name
+        )),
+    }
+    answers.push(Some(BackupAnswer::Fresh { why: changed }));
     let rows: Vec<(String, String)> = created
         .iter()
         .map(|b| (b.id.to_string(), describe(b).replace(", ", "  ")))
@@ -90,7 +107,11 @@ pub fn backup(
     items.push("a local file…".to_owned());
     answers.push(None);
 
-    let index = prompter.select(&format!("Backup of {} to move", source.name), &items, 0)?;
+    let index = prompter.select(
+        &format!("Backup of {} to move", source.name),
+        &items,
+        default,
+    )?;
     match answers.get(index) {
         Some(Some(answer)) => Ok(answer.clone()),
         Some(None) => {
@@ -126,17 +147,7 @@ fn backup_from_flag(
     service_type: ServiceType,
     created: &[&Backup],
     latest: Option<&Backup>,
-    mismatch: Option<&str>,
 ) -> Result<BackupAnswer> {
-    if let (Some(why), false) = (mismatch, matches!(flag, BackupFlag::File(_))) {
-        return Err(refused(
-            flags::BACKUP,
-            format!(
-                "{why}, and {service_type} restores a {}; pass --backup file:<path> with one",
-                service_type.backup_format_name()
-            ),
-        ));
-    }
     match flag {
         BackupFlag::Latest => latest.cloned().map(BackupAnswer::Latest).ok_or_else(|| {
             refused(
@@ -147,7 +158,7 @@ fn backup_from_flag(
                 ),
             )
         }),
-        BackupFlag::Fresh => Ok(BackupAnswer::Fresh),
+        BackupFlag::Fresh => Ok(BackupAnswer::Fresh { why: None }),
         BackupFlag::Id(id) => created
             .iter()
             .find(|b| b.id == *id)

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::compat::rdb_reads;
 use crate::formats::check_for_type;
 use crate::model::{
     ServiceType, describe_validator, validate_project_name, validate_service_name,
@@ -112,6 +113,33 @@ pub fn service_type(text: &str) -> std::result::Result<ServiceType, String> {
         ));
     }
     Ok(parsed)
+}
+
+/// Whether a new `target` service can restore the backups of a `source` service: the same
+/// format, and a server no older than the one that wrote them (a PostgreSQL dump never goes into
+/// an older major; an RDB file never into a Redis that reads only older RDB versions).
+pub fn takes_backups_of(source: ServiceType, target: ServiceType) -> Check {
+    if source.backup_extension() != target.backup_extension() {
+        return Err(format!(
+            "the backups of a {source} service are {}s, which a {target} service cannot restore",
+            source.backup_format_name()
+        ));
+    }
+    if let Some(refusal) = crate::compat::assess_types(source, target)
+        .into_iter()
+        .find(|f| f.refuses())
+    {
+        return Err(refusal.to_string());
+    }
+    if let (Some(written), Some(reads)) = (rdb_reads(source), rdb_reads(target))
+        && reads < written
+    {
+        return Err(format!(
+            "a {source} service writes RDB version {written} files, and {target} reads only up \
+             to version {reads}"
+        ));
+    }
+    Ok(())
 }
 
 pub fn plan(service_type: ServiceType, plan: &str) -> Check {

@@ -62,7 +62,10 @@ pub struct WizardPlan {
 pub enum BackupAnswer {
     /// `latest`; the backup it means now, for the comment.
     Latest(Backup),
-    Fresh,
+    /// `fresh`; `why` when it is preselected because the source changed after its latest backup.
+    Fresh {
+        why: Option<String>,
+    },
     Id(Backup),
     /// As typed: relative to the current directory.
     File(PathBuf),

@@ -63,6 +63,8 @@ pub struct ScriptedPrompter {
     answers: VecDeque<Answer>,
     pub asked: Vec<String>,
     pub rejected: Vec<Rejected>,
+    /// The items of every select, with the one preselected: `(prompt, items, default)`.
+    pub offered: Vec<(String, Vec<String>, usize)>,
 }
 
 impl ScriptedPrompter {
@@ -71,6 +73,7 @@ impl ScriptedPrompter {
             answers: answers.into_iter().collect(),
             asked: Vec::new(),
             rejected: Vec::new(),
+            offered: Vec::new(),
         }
     }
 
@@ -126,6 +129,8 @@ fn find_item(prompt: &str, items: &[String], wanted: &str) -> Result<usize> {
 
 impl Prompter for ScriptedPrompter {
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
+        self.offered
+            .push((prompt.to_owned(), items.to_vec(), default));
         match self.next(prompt)? {
             Answer::Default => Ok(default),
             Answer::Choose(wanted) => find_item(prompt, items, &wanted),

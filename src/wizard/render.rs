@@ -159,9 +159,15 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
                 super::ask_data::describe(b)
             ),
         ),
-        BackupAnswer::Fresh => (
+        BackupAnswer::Fresh { why } => (
             "fresh".to_owned(),
-            format!("a new backup of {}, made when the plan runs", source.name),
+            match why {
+                Some(why) => format!(
+                    "a new backup of {}, made when the plan runs; not latest: {why}",
+                    source.name
+                ),
+                None => format!("a new backup of {}, made when the plan runs", source.name),
+            },
         ),
         BackupAnswer::Id(b) => (
             b.id.to_string(),

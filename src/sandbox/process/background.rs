@@ -39,6 +39,7 @@ async fn probe(dir: &Path) -> Result<Probe> {
     Ok(Probe::Ready(Connection {
         url: info.url,
         token,
+        started: false,
     }))
 }
 
@@ -64,7 +65,10 @@ pub async fn ensure_running(
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         if let Probe::Ready(connection) = probe(&dir).await? {
-            return Ok(connection);
+            return Ok(Connection {
+                started: child.is_some(),
+                ..connection
+            });
         }
         let exited = match child.as_mut() {
             // An error means the child was already reaped (by `alive` in `probe`): it exited.

@@ -132,8 +132,8 @@ async fn flags_are_checked_and_not_asked() {
                 plan: Some("cache.t3.micro".into()),
                 ..args.clone()
             },
-            "--backup: ",
-            "pass --backup file:<path>",
+            "--type: ",
+            "the backups of a volume service are .tar.gz archives, which a redis6 service cannot restore",
         ),
     ];
     for (changed, flag, reason) in cases {

@@ -1,10 +1,11 @@
 //! What the answers select: each backup choice, local files, upgrades with plan and options,
-//! link subsets, and a target type whose backup format differs from the source's.
+//! link subsets, the types offered for a source, and when `fresh` is preselected.
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::error::Error;
 use crate::model::BackupStatus;
 use crate::plan::{BackupChoice, LinkSpec, Relink};
 
@@ -318,41 +319,148 @@ async fn deselected_links_and_read_only_mounts() {
     live.stop().await;
 }
 
+/// The items of the select asked with `prompt`.
+fn offered<'a>(prompter: &'a ScriptedPrompter, prompt: &str) -> (&'a [String], usize) {
+    prompter
+        .offered
+        .iter()
+        .find(|(p, _, _)| p == prompt)
+        .map(|(_, items, default)| (items.as_slice(), *default))
+        .unwrap_or_else(|| panic!("{prompt:?} was not asked: {:?}", prompter.asked))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_type_with_another_format_takes_a_local_file_and_no_links() {
-    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
-    let rdb = live.dir.path().join("work/cache.rdb");
-    std::fs::create_dir_all(rdb.parent().unwrap()).unwrap();
-    std::fs::write(&rdb, b"REDIS0009\xfa\x09redis-ver\x057.0.0\xff").unwrap();
-    let answers = vec![
-        Default,
-        Default,
-        Default,
-        text("cache"),
-        choose("redis6"),
-        Default, // plan: cache.t3.micro
-        text(rdb.to_str().unwrap()),
-        Default,
-    ];
-    let (made, prompter) = live.run(&live.args("cache.yaml"), answers).await;
-    let made = made.unwrap();
-    assert!(
-        prompter.asked.iter().any(|p| p == "Backup file to restore, a Redis RDB file (the backups of files are .tar.gz archives)"),
-        "{:?}",
-        prompter.asked
-    );
-    assert!(
-        !prompter
-            .asked
+async fn only_types_that_restore_the_sources_backups_are_offered() {
+    let live = Live::start(Some(DATABASE_WORLD)).await;
+    let first_word = |items: &[String]| -> Vec<String> {
+        items
             .iter()
-            .any(|p| p.starts_with("Apps to relink")),
-        "{:?}",
-        prompter.asked
+            .map(|i| i.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // A PostgreSQL 11 source: the majors this platform creates, its own first, nothing else.
+    let (_, prompter) = live
+        .run(
+            &live.args("pg.yaml"),
+            vec![Default, Default, choose("database"), Default, Interrupt],
+        )
+        .await;
+    let (items, default) = offered(&prompter, TYPE);
+    assert_eq!(
+        first_word(items),
+        vec![
+            "postgresql11",
+            "postgresql13",
+            "postgresql14",
+            "postgresql15",
+            "postgresql16"
+        ]
     );
-    let m = &made.plan.migrations[0];
-    assert_eq!(m.plan.as_deref(), Some("cache.t3.micro"));
-    assert!(matches!(m.backup, BackupChoice::File(_)));
-    assert_eq!(m.relink, Relink::None);
-    assert!(made.yaml.contains("relink: none"), "{}", made.yaml);
+    assert_eq!(default, 0);
+    // A volume: the types that restore a .tar.gz archive.
+    let (_, prompter) = live
+        .run(
+            &live.args("files.yaml"),
+            vec![Default, Default, choose("files"), Default, Interrupt],
+        )
+        .await;
+    let (items, default) = offered(&prompter, TYPE);
+    assert_eq!(first_word(items), vec!["s3", "volume"]);
+    assert_eq!(items[default].split_whitespace().next(), Some("volume"));
+
+    // --type is checked by the same rule and names the ones that fit.
+    for (source, service_type, reason) in [
+        (
+            "database",
+            "volume",
+            "--type: volume: the backups of a postgresql11 service are PostgreSQL custom \
+             archives, which a volume service cannot restore; for database choose \
+             postgresql11, postgresql13",
+        ),
+        (
+            "files",
+            "redis6",
+            "--type: redis6: the backups of a volume service are .tar.gz archives",
+        ),
+    ] {
+        let args = WizardArgs {
+            project: Some("shop".into()),
+            stage: Some("production".into()),
+            source: Some(source.into()),
+            service_type: Some(service_type.into()),
+            ..live.args("flag.yaml")
+        };
+        let (made, prompter) = live.run(&args, vec![Default]).await;
+        match made {
+            Err(Error::Usage(text)) => assert!(text.starts_with(reason), "{text}"),
+            other => panic!("{service_type}: expected a usage error, got {other:?}"),
+        }
+        assert_eq!(prompter.asked, vec![TARGET], "nothing else is asked");
+    }
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_is_preselected_when_the_source_changed_after_its_latest_backup() {
+    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let upto_backup = |pick: Answer| {
+        vec![
+            Default,
+            Default,
+            choose("files"),
+            Default,
+            Default,
+            pick,
+            Default,
+            Default,
+        ]
+    };
+    let (made, prompter) = live
+        .run(&live.args("before.yaml"), upto_backup(Default))
+        .await;
+    let (items, default) = offered(&prompter, "Backup of files to move");
+    assert!(items[default].starts_with("latest"), "{items:?}");
+    assert!(matches!(
+        made.unwrap().plan.migrations[0].backup,
+        BackupChoice::Latest
+    ));
+
+    // The latest backup restored into files itself: the data may differ from that backup now.
+    let latest = live.backups("files").await.remove(0);
+    let scope = Scope {
+        project: "shop".into(),
+        stage: "production".into(),
+    };
+    live.platform
+        .restore_backup(&scope, "files", &latest.id.to_string())
+        .await
+        .unwrap();
+    // While it is RESTORING it is no CREATED backup at all; once done, it is the latest again.
+    for _ in 0..300 {
+        if live.backups("files").await[0].status == BackupStatus::Created {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (made, prompter) = live
+        .run(&live.args("after.yaml"), upto_backup(Default))
+        .await;
+    let (items, default) = offered(&prompter, "Backup of files to move");
+    let want = format!(
+        "preselected: backup {} was restored into files at ",
+        latest.id
+    );
+    assert!(
+        items[default].starts_with("fresh") && items[default].contains(&want),
+        "{items:?}"
+    );
+    assert!(items[default].contains(", after the latest backup was made ("));
+    let made = made.unwrap();
+    assert!(matches!(
+        made.plan.migrations[0].backup,
+        BackupChoice::Fresh
+    ));
+    assert!(made.yaml.contains("backup: fresh"), "{}", made.yaml);
+    assert!(made.yaml.contains("not latest: backup"), "{}", made.yaml);
     live.stop().await;
 }
