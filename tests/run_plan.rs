@@ -833,3 +833,113 @@ fn demo_on_stand_in_servers_names_them_and_leaves_out_what_they_cannot_restore()
         &ran,
     );
 }
+
+/// The README's GitHub Actions steps that run a plan, as `(step, script)`: each step of a
+/// ```yaml block whose `run: |` script calls `setops-migrate run`, its script dedented.
+fn readme_ci_steps() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    for block in readme.split("```yaml\n").skip(1) {
+        let lines: Vec<&str> = block.split("\n```").next().unwrap_or("").lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "run: |" {
+                continue;
+            }
+            let key = indent(line);
+            let body: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.trim().is_empty() || indent(l) > key)
+                .copied()
+                .collect();
+            let script: String = body
+                .iter()
+                .map(|l| l.get(key + 2..).unwrap_or("").to_owned() + "\n")
+                .collect();
+            if !script.contains("setops-migrate run") {
+                continue;
+            }
+            // The step: from its `- ` line to the next line at or left of that dash.
+            let start = (0..=i)
+                .rev()
+                .find(|j| lines[*j].trim_start().starts_with("- ") && indent(lines[*j]) < key)
+                .expect("the step's `- ` line");
+            let dash = indent(lines[start]);
+            let end = (i + 1..lines.len())
+                .find(|j| !lines[*j].trim().is_empty() && indent(lines[*j]) <= dash)
+                .unwrap_or(lines.len());
+            out.push((lines[start..end].join("\n"), script));
+        }
+    }
+    out
+}
+
+/// The README's CI examples pipe `run` into `tee`. A failed run must fail the job with the run's
+/// own exit code: each step says `shell: bash` (GitHub then runs it with pipefail), and the script
+/// itself sets pipefail, so it keeps the code under the default `bash -e` as well.
+#[test]
+fn the_readme_ci_examples_fail_the_job_with_the_exit_code_of_a_failed_run() {
+    let steps = readme_ci_steps();
+    assert!(
+        steps.len() >= 2,
+        "the README's CI examples were not found: {steps:#?}"
+    );
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    // A run that refuses (exit 3): files2 exists, made by hand as another type.
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "s3"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let work = tempfile::tempdir().expect("temp dir");
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(work.path().join("plans")).expect("plans dir");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    std::os::unix::fs::symlink(common::BIN, bin.join("setops-migrate")).expect("link");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans/run/files-only.yaml");
+    std::fs::copy(source, work.path().join("plans/upgrade.yaml")).expect("plan");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (n, (step, script)) in steps.iter().enumerate() {
+        assert!(
+            step.lines().any(|l| l.trim() == "shell: bash"),
+            "README CI step {n} runs `setops-migrate run` without `shell: bash` (GitHub's default \
+             shell has no pipefail):\n{step}"
+        );
+        let file = work.path().join(format!("step{n}.sh"));
+        std::fs::write(&file, script).expect("script");
+        // GitHub's shell when none is named: `bash -e {0}`.
+        let ran = std::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-e"])
+            .arg(&file)
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", work.path())
+            .env("NO_COLOR", "1")
+            .env("SETOPS_API_URL", &sb.url)
+            .env("SETOPS_TOKEN", &sb.token)
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert_eq!(
+            ran.status.code(),
+            Some(3),
+            "README CI step {n} did not keep the failed run's exit code 3:\n{script}\n--- stderr\n{stderr}"
+        );
+        assert!(
+            stderr.contains("was not created by this plan"),
+            "the run did not fail for the expected reason:\n{stderr}"
+        );
+    }
+}
