@@ -943,3 +943,206 @@ fn the_readme_ci_examples_fail_the_job_with_the_exit_code_of_a_failed_run() {
         );
     }
 }
+
+/// The commands a message offers to paste: each line that, indented, starts with
+/// `setops-migrate `, split into words (the tests' paths hold no spaces).
+fn offered_commands(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("setops-migrate "))
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The offered command ending in `last`, run as pasted (the binary in place of `setops-migrate`).
+#[track_caller]
+fn paste(text: &str, last: &str) -> Cmd {
+    let offered = offered_commands(text);
+    let words = offered
+        .iter()
+        .find(|w| w.last().is_some_and(|l| l == last))
+        .unwrap_or_else(|| panic!("no offered command ends in {last}:\n{text}"));
+    Cmd::new().args(&words[1..])
+}
+
+/// A plan in its own temp dir, by absolute path, so the commands a message offers run anywhere.
+fn plan_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("upgrade.yaml");
+    std::fs::write(&plan, text).expect("plan");
+    (dir, plan)
+}
+
+const UPGRADE: &str = "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: \
+                       database\n    target: database13\n    type: postgresql13\n    plan: \
+                       db.t3.micro\n    backup: latest\n";
+
+/// The newcomer's dead end: verify stops a run on a live source (exit 5); the plan switched to
+/// `backup: fresh` and `--restart` must not restore on top of the half-filled target, and every
+/// command the messages offer exists, carries the connection flags given, and runs as printed.
+#[test]
+fn a_live_source_stops_at_verify_and_every_way_on_runs_as_printed() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let sandbox = sb.dir.path().to_str().expect("utf-8 dir").to_owned();
+    let (_dir, plan) = plan_file(UPGRADE);
+    let plan_arg = plan.to_str().expect("utf-8 path");
+    let as_user = || {
+        Cmd::new().args(["--sandbox", &sandbox, "run", plan_arg, "--yes"])
+    };
+    // The source is written to after its newest backup was made.
+    let source = common::data::connection_url(&sb, "database");
+    common::data::psql(
+        &source,
+        "INSERT INTO customers (email, name, country, created_at) \
+         VALUES ('late@example.com', 'late', 'DE', now())",
+    );
+    let ran = as_user()
+        .expect(5)
+        .any_stdout()
+        .stderr_has("table public.customers rows")
+        .run();
+    let offered = offered_commands(&ran.stderr);
+    check(offered.len() >= 3, "fewer than three ways on", &ran);
+    for words in &offered {
+        check(
+            words[1..3] == ["--sandbox".to_owned(), sandbox.clone()],
+            &format!("{words:?} lacks the --sandbox flag the run was given"),
+            &ran,
+        );
+    }
+    check(
+        ran.stderr
+            .contains(&format!("set `backup: fresh` for this migration in {plan_arg}")),
+        "the way on does not say to take a fresh backup",
+        &ran,
+    );
+    // Looking at the target, as offered, works.
+    paste(&ran.stderr, "database13")
+        .expect(0)
+        .stdout_has("Name:              database13")
+        .run();
+
+    // As the user did: the plan now takes a fresh backup, and the run starts over.
+    std::fs::write(&plan, UPGRADE.replace("backup: latest", "backup: fresh")).expect("plan");
+    let target = common::data::connection_url(&sb, "database13");
+    let rows_before = common::data::psql(&target, "SELECT count(*) FROM customers");
+    let backups_before = sb.backups("database13");
+    let ran = as_user()
+        .arg("--restart")
+        .expect(3)
+        .any_stdout()
+        .stderr_has("cannot tell whether target database13 in shop/production already holds data")
+        .run();
+    check(
+        sb.backups("database13") == backups_before,
+        "the target's backups changed: something was uploaded or restored",
+        &ran,
+    );
+    check(
+        common::data::psql(&target, "SELECT count(*) FROM customers") == rows_before,
+        "the target's rows changed",
+        &ran,
+    );
+    check(
+        !ran.stderr.contains("service:destroy"),
+        "the way on is a building block instead of the run's own --recreate-target",
+        &ran,
+    );
+    // The offered way on, pasted, reaches the end with the source's current rows.
+    paste(&ran.stderr, "--recreate-target")
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
+    let target = common::data::connection_url(&sb, "database13");
+    assert_eq!(
+        common::data::psql(&target, "SELECT count(*) FROM customers"),
+        common::data::psql(&source, "SELECT count(*) FROM customers"),
+    );
+    let web = sb.app_links("web");
+    assert!(
+        web.iter().any(|l| l["service"] == "database13"),
+        "web was not relinked: {web:?}"
+    );
+}
+
+/// A target made by hand with exactly this plan's configuration (`service:create` + commit, as
+/// the README shows) is not taken for an earlier run's: the run stops before anything is
+/// changed and offers `--adopt-target`, which then uses it. One whose copied backup schedule is
+/// missing is refused for that reason.
+#[test]
+fn a_target_made_by_hand_is_used_only_when_adopted() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let sandbox = sb.dir.path().to_str().expect("utf-8 dir").to_owned();
+    for name in ["scratch2", "files2"] {
+        sb.cmd()
+            .args(["service:create", name, "--type", "volume"])
+            .expect(0)
+            .any_stdout()
+            .run();
+    }
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let before = Snapshot::take(&sb);
+    let run_as_user = |plan: &Path| {
+        Cmd::new().args([
+            "--sandbox",
+            &sandbox,
+            "run",
+            plan.to_str().expect("utf-8 path"),
+            "--yes",
+        ])
+    };
+
+    // scratch has no schedule, options or links: scratch2 matches the plan exactly.
+    let (_dir, plan) = plan_file(
+        "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: scratch\n    \
+         target: scratch2\n",
+    );
+    let ran = run_as_user(&plan)
+        .expect(3)
+        .any_stdout()
+        .stderr_has("target scratch2 exists in shop/production with this plan's configuration, but nothing shows that this plan created it")
+        .stderr_has("Nothing was changed.")
+        .run();
+    assert_untouched(&sb, &before, &ran);
+    check(
+        sb.backups("scratch2").is_empty(),
+        "something was uploaded to scratch2",
+        &ran,
+    );
+    paste(&ran.stderr, "--adopt-target")
+        .expect(0)
+        .any_stdout()
+        .stderr_has("adopted as asked (--adopt-target)")
+        .run();
+    assert_eq!(sb.backups("scratch2").len(), 1, "scratch2 holds no restore");
+
+    // files has a backup schedule; files2 made by hand has none: refused, naming it.
+    let (_dir, plan) = plan_file(
+        "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: files\n    \
+         target: files2\n",
+    );
+    let ran = run_as_user(&plan)
+        .expect(3)
+        .any_stdout()
+        .stderr_has("target files2 exists in shop/production and was not created by this plan (its backup schedule (none) differs from the one this plan copies (03:00 UTC))")
+        .run();
+    check(
+        offered_commands(&ran.stderr)
+            .iter()
+            .any(|w| w.last().is_some_and(|l| l == "--adopt-target") && w[2] == sandbox),
+        "no pasteable --adopt-target with the --sandbox flag",
+        &ran,
+    );
+    check(
+        sb.backups("files2").is_empty(),
+        "something was uploaded to files2",
+        &ran,
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::migrate::events::EventSink;
+use crate::migrate::journal::error::JournalError;
 use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
 use crate::plan::{BackupChoice, Plan, PlanRejected, load_plan};
@@ -109,6 +110,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         }
         confirm(args, &plan, &mut LinePrompter::default())?;
     }
+    let invocation = invocation(ctx, args, &plan);
     // A second run of this plan on this platform (however its URL is spelled) stops here.
     let journal = Journal::open(OpenRequest {
         state_dir: &state_dir,
@@ -116,14 +118,15 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         platform: identity,
         endpoint: conn.platform.endpoint(),
         restart: args.restart,
-    })?;
+    })
+    .map_err(|e| restart_way_on(e, &invocation))?;
     let display: Arc<dyn EventSink> = Arc::new(RunDisplay::new(ctx.output));
     let mut options = RunOptions {
         concurrency: args.concurrency as usize,
         adopt_target: args.adopt_target,
         recreate_target: args.recreate_target,
         verify: !args.no_verify,
-        invocation: invocation(ctx, args, &plan),
+        invocation,
     };
     let mut journal = Some(journal);
     loop {
@@ -195,6 +198,19 @@ pub async fn open_journal(
     })?)
 }
 
+/// A journal that `--restart` moves aside, with the command that does it, as it can be pasted.
+fn restart_way_on(e: JournalError, invocation: &Invocation) -> Error {
+    match e {
+        JournalError::PlanChanged { .. }
+        | JournalError::Unusable { .. }
+        | JournalError::UnexpectedRecord { .. } => Error::Decision(format!(
+            "{e}\nTo move it aside and start from what the platform shows:\n  {} --restart",
+            invocation.run
+        )),
+        e => e.into(),
+    }
+}
+
 /// The command lines a message may suggest, with the connection flags this run was given (the
 /// token never: it comes from the environment or `--token-file`).
 fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
@@ -215,6 +231,11 @@ fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
             "--token-file {}",
             shell_word(&file.display().to_string())
         ));
+    }
+    match g.platform {
+        Some(crate::cli::PlatformKind::Cli) => connection.push("--platform cli".into()),
+        Some(crate::cli::PlatformKind::Api) => connection.push("--platform api".into()),
+        None => {}
     }
     let connection = connection.join(" ");
     let mut run = format!(

@@ -79,13 +79,17 @@ pub fn foreign_changeset(engine: &Engine, pending: &Changeset) -> Error {
         .map(|c| format!("  {} {}", c.name(), c.arguments_display()))
         .chain(pending.unrecognized.iter().map(|c| format!("  {c}")))
         .collect();
+    let scoped = &engine.options.invocation.scoped;
     Error::Decision(format!(
         "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
          They would be committed together with the migration. Nothing was staged and they were left \
-         untouched: commit or discard them yourself (`changeset:info`, `changeset:discard`), then run again.",
+         untouched. Look at them:\n      {scoped} changeset:info\nthen commit them, or drop \
+         them:\n      {scoped} changeset:commit\n      {scoped} changeset:discard\nand run \
+         again:\n      {}",
         engine.scope,
         listed.len(),
-        listed.join("\n")
+        listed.join("\n"),
+        engine.options.invocation.run
     ))
 }
 

@@ -98,8 +98,6 @@ pub enum Happening {
         target: String,
         service_type: ServiceType,
     },
-    /// An existing target with this plan's configuration and no backup is used as it is.
-    TargetUsed,
     TargetAdopted {
         why: String,
     },
@@ -238,7 +236,6 @@ impl Happening {
             PreflightStarted { .. } => "preflight_started",
             PreflightDone => "preflight_done",
             Inspected { .. } => "inspected",
-            TargetUsed => "target_used",
             TargetAdopted { .. } => "target_adopted",
             DataMovedEarlier { .. } => "data_moved_earlier",
             DestroyingTargets { .. } => "destroying_targets",
