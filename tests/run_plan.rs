@@ -1146,3 +1146,98 @@ fn a_target_made_by_hand_is_used_only_when_adopted() {
         &ran,
     );
 }
+
+/// `run --dry-run` applies every guard the run applies before it changes anything, and exits
+/// with the code the run would: a foreign command in the changeset, a target this plan did not
+/// make, a plan changed since its journal. It never writes a journal or touches the platform.
+#[test]
+fn a_dry_run_exits_with_the_code_the_run_would_and_changes_nothing() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let services = sb.services();
+
+    // Someone else's command is pending: both refuse with exit 3.
+    sb.cmd()
+        .args(["service:create", "other", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let pending = sb.json(&["changeset:info"]);
+    let foreign = "already holds 1 command(s) this run did not stage";
+    run(&sb, &plan, &["--dry-run"])
+        .expect(3)
+        .stdout_has("dry run, nothing will be changed")
+        .stderr_has(foreign)
+        .run();
+    assert_eq!(sb.json(&["changeset:info"]), pending);
+    assert_eq!(sb.services(), services);
+    assert!(!state_dir_of(&plan).exists(), "the dry run wrote a journal");
+    sb.cmd()
+        .args(["changeset:discard"])
+        .expect(0)
+        .any_stdout()
+        .run();
+
+    // A target made by hand: exit 3 both ways; with --adopt-target the dry run goes ahead.
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let before = Snapshot::take(&sb);
+    let not_ours = "target files2 exists in shop/production and was not created by this plan";
+    let dry = run(&sb, &plan, &["--dry-run"])
+        .expect(3)
+        .stdout_has("files -> files2  (target exists)")
+        .stderr_has(not_ours)
+        .run();
+    assert_untouched(&sb, &before, &dry);
+    run(&sb, &plan, &["--dry-run", "--adopt-target"])
+        .expect(0)
+        .stdout_has("dry run, nothing will be changed")
+        .stderr_has("adopted as asked (--adopt-target)")
+        .run();
+    check(
+        !state_dir_of(&plan).exists(),
+        "a dry run wrote a journal",
+        &dry,
+    );
+    let real = run(&sb, &plan, &["--yes"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has(not_ours)
+        .run();
+    assert_untouched(&sb, &before, &real);
+
+    // The plan changed since the run its journal recorded: exit 3 both ways, naming --restart.
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(&plan, text.replace("wait_timeout: 10m", "wait_timeout: 20m")).expect("plan");
+    let journal: Vec<_> = std::fs::read_dir(state_dir_of(&plan))
+        .expect("state dir")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).ok()))
+        .collect();
+    run(&sb, &plan, &["--dry-run", "--adopt-target"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("changed since the run recorded in")
+        .stderr_has("--restart")
+        .run();
+    let after: Vec<_> = std::fs::read_dir(state_dir_of(&plan))
+        .expect("state dir")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).ok()))
+        .collect();
+    assert_eq!(journal, after, "the dry run changed the state directory");
+    run(&sb, &plan, &["--yes", "--adopt-target"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("changed since the run recorded in")
+        .run();
+}

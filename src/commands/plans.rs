@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
-use crate::migrate::events::EventSink;
+use crate::migrate::events::{EventSink, Silent};
 use crate::migrate::journal::error::JournalError;
 use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
@@ -92,9 +92,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         .unwrap_or_else(|| default_state_dir(&args.plan));
     let conn = ctx.connect().await?;
     if args.dry_run {
-        let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, &plan).await?;
-        print_preview(&ctx.output, &plan, &preview, true);
-        return preview.refusal(&plan).map_or(Ok(()), Err);
+        return dry_run(ctx, args, &plan, &state_dir, &conn).await;
     }
     let identity = identity(conn.platform.as_ref(), &plan, &state_dir).await?;
     let finished = !args.restart && journal::finished(&state_dir, &plan, &identity);
@@ -163,6 +161,63 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// `run --dry-run`: the preview, then every guard the run applies before it changes anything
+/// (the journal's lock and plan, each existing target, the user's changeset), so that it exits
+/// with the code the run would. Nothing is created or written, on the platform or here.
+async fn dry_run(
+    ctx: &Context,
+    args: &RunArgs,
+    plan: &Plan,
+    state_dir: &Path,
+    conn: &super::context::Connection,
+) -> Result<()> {
+    let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, plan).await?;
+    print_preview(&ctx.output, plan, &preview, true);
+    if let Some(refused) = preview.refusal(plan) {
+        return Err(refused);
+    }
+    let invocation = invocation(ctx, args, plan);
+    let journal = Journal::peek(OpenRequest {
+        state_dir,
+        plan,
+        platform: identity(conn.platform.as_ref(), plan, state_dir).await?,
+        endpoint: conn.platform.endpoint(),
+        restart: args.restart,
+    })
+    .map_err(|e| restart_way_on(e, &invocation))?;
+    let sink: Arc<dyn EventSink> = if ctx.output.is_json() {
+        Arc::new(Silent)
+    } else {
+        Arc::new(RunDisplay::new(ctx.output))
+    };
+    let options = RunOptions {
+        concurrency: args.concurrency as usize,
+        adopt_target: args.adopt_target,
+        recreate_target: args.recreate_target,
+        verify: !args.no_verify,
+        invocation,
+    };
+    let doomed = migrate::check_guards(
+        plan.clone(),
+        journal,
+        conn.platform.clone(),
+        conn.transfers.clone(),
+        sink,
+        options,
+        &preview,
+    )
+    .await?;
+    if !ctx.output.is_json() {
+        for target in doomed {
+            ctx.output.line(&format!(
+                "{target} would be destroyed and created again, then migrated from the start \
+                 (--recreate-target)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The platform's stable identity; when it cannot be reached, that of a finished run of this

@@ -305,6 +305,18 @@ pub trait EventSink: Send + Sync {
     fn transfer(&self, base: Event) -> Box<dyn TransferProgress>;
 }
 
+/// A sink that shows nothing (a dry run's guards under `--output json`, whose stdout is one
+/// document).
+pub struct Silent;
+
+impl EventSink for Silent {
+    fn emit(&self, _event: Event) {}
+
+    fn transfer(&self, _base: Event) -> Box<dyn TransferProgress> {
+        Box::new(crate::transfer::NoProgress)
+    }
+}
+
 /// One finished migration, for the summary table.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRow {

@@ -50,22 +50,9 @@ pub async fn run(
     sink: Arc<dyn EventSink>,
     options: RunOptions,
 ) -> Result<Summary> {
-    let run_id = journal.data().run_id.clone();
     let already_done = journal.finished();
     let notes = journal.take_notes();
-    let artifacts = journal.artifacts_dir();
-    let engine = Engine {
-        platform,
-        transfers,
-        scope: plan.scope.clone(),
-        plan,
-        journal: Mutex::new(journal),
-        sink,
-        run_id,
-        started: Instant::now(),
-        artifacts,
-        options,
-    };
+    let engine = engine(plan, journal, platform, transfers, sink, options);
     for note in notes {
         engine.emit(
             None,
@@ -86,6 +73,71 @@ pub async fn run(
             Err(e)
         }
     }
+}
+
+fn engine(
+    plan: Plan,
+    journal: Journal,
+    platform: Arc<dyn Platform>,
+    transfers: reqwest::Client,
+    sink: Arc<dyn EventSink>,
+    options: RunOptions,
+) -> Engine {
+    Engine {
+        platform,
+        transfers,
+        scope: plan.scope.clone(),
+        run_id: journal.data().run_id.clone(),
+        artifacts: journal.artifacts_dir(),
+        plan,
+        journal: Mutex::new(journal),
+        sink,
+        started: Instant::now(),
+        options,
+    }
+}
+
+/// The guards a run applies before it changes anything, for `run --dry-run` after its preview:
+/// every existing target assessed against the journal and the platform, then the user's
+/// changeset, on a journal that is read but never written (`Journal::peek`). Ends with the error
+/// the run would stop with (and so its exit code); what a run would do about a target (adopt it,
+/// find its data moved earlier) goes to `sink`. Returns the targets the run would destroy and
+/// create again (`--recreate-target`).
+pub async fn check_guards(
+    plan: Plan,
+    journal: Journal,
+    platform: Arc<dyn Platform>,
+    transfers: reqwest::Client,
+    sink: Arc<dyn EventSink>,
+    options: RunOptions,
+    preview: &Preview,
+) -> Result<Vec<String>> {
+    if journal.finished() {
+        return Ok(Vec::new());
+    }
+    let engine = engine(plan, journal, platform, transfers, sink, options);
+    // As the run resolves them: from the journal's inspect records where it has them.
+    let mut resolved = Vec::new();
+    for (m, item) in engine.plan.migrations.iter().zip(&preview.migrations) {
+        match engine.done_fact(&MigrationStep::Inspect.of(&m.target)).await {
+            Some(Fact::Resolved(r)) => resolved.push(*r),
+            _ => resolved.push(item.resolved.clone()),
+        }
+    }
+    let services = engine.platform.services(&engine.scope).await?;
+    let decisions = guards::assess_targets(&engine, &resolved, &services).await?;
+    let doomed: Vec<String> = resolved
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| **d == Decision::Recreate)
+        .map(|(r, _)| r.target.clone())
+        .collect();
+    let existing: Vec<crate::model::Service> = services
+        .into_iter()
+        .filter(|s| !doomed.contains(&s.name))
+        .collect();
+    guards::check_changeset(&engine, &resolved, &existing).await?;
+    Ok(doomed)
 }
 
 /// An error, and whether a `failed` event already told the event stream about it.
