@@ -582,10 +582,15 @@ fn a_target_name_taken_by_a_service_of_another_type_stops_the_run_with_exit_3() 
         "no `failed` event carries the reason (JSON consumers only see events)",
         &ran,
     );
-    // The platform did not answer with an error here: no code or request id to report.
+    // A guard of preflight refused, not the platform: the tool's own code, no request id.
     check(
-        failed.iter().all(|e| e.get("error_code").is_none()),
-        "a failed event claims a platform error",
+        failed.iter().all(|e| {
+            e["step"] == "preflight"
+                && e["error_code"] == "TargetNotCreatedByPlan"
+                && e.get("request_id").is_none()
+        }),
+        "the failed event lacks step preflight and error_code TargetNotCreatedByPlan, or claims \
+         a platform request",
         &ran,
     );
 }
@@ -987,9 +992,7 @@ fn a_live_source_stops_at_verify_and_every_way_on_runs_as_printed() {
     let sandbox = sb.dir.path().to_str().expect("utf-8 dir").to_owned();
     let (_dir, plan) = plan_file(UPGRADE);
     let plan_arg = plan.to_str().expect("utf-8 path");
-    let as_user = || {
-        Cmd::new().args(["--sandbox", &sandbox, "run", plan_arg, "--yes"])
-    };
+    let as_user = || Cmd::new().args(["--sandbox", &sandbox, "run", plan_arg, "--yes"]);
     // The source is written to after its newest backup was made.
     let source = common::data::connection_url(&sb, "database");
     common::data::psql(
@@ -1012,8 +1015,9 @@ fn a_live_source_stops_at_verify_and_every_way_on_runs_as_printed() {
         );
     }
     check(
-        ran.stderr
-            .contains(&format!("set `backup: fresh` for this migration in {plan_arg}")),
+        ran.stderr.contains(&format!(
+            "set `backup: fresh` for this migration in {plan_arg}"
+        )),
         "the way on does not say to take a fresh backup",
         &ran,
     );
@@ -1217,7 +1221,11 @@ fn a_dry_run_exits_with_the_code_the_run_would_and_changes_nothing() {
 
     // The plan changed since the run its journal recorded: exit 3 both ways, naming --restart.
     let text = std::fs::read_to_string(&plan).expect("plan");
-    std::fs::write(&plan, text.replace("wait_timeout: 10m", "wait_timeout: 20m")).expect("plan");
+    std::fs::write(
+        &plan,
+        text.replace("wait_timeout: 10m", "wait_timeout: 20m"),
+    )
+    .expect("plan");
     let journal: Vec<_> = std::fs::read_dir(state_dir_of(&plan))
         .expect("state dir")
         .flatten()
@@ -1240,4 +1248,67 @@ fn a_dry_run_exits_with_the_code_the_run_would_and_changes_nothing() {
         .any_stdout()
         .stderr_has("changed since the run recorded in")
         .run();
+}
+
+/// `run -o json`: every `failed` event says at which step the run stopped and why, as a code a
+/// script can match: a verify failure and a preflight refusal as much as a platform error.
+#[test]
+fn failed_events_name_their_step_and_error_code() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_file(UPGRADE);
+    let failed = |ran: &Ran| -> Vec<Value> {
+        ran.json_lines()
+            .into_iter()
+            .filter(|e| e["phase"] == "failed")
+            .collect()
+    };
+
+    // The source is written to after its newest backup: verify stops the run (exit 5).
+    common::data::psql(
+        &common::data::connection_url(&sb, "database"),
+        "INSERT INTO customers (email, name, country, created_at) \
+         VALUES ('late@example.com', 'late', 'DE', now())",
+    );
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"])
+        .expect(5)
+        .any_stdout()
+        .stderr_has("verification of database -> database13 failed")
+        .run();
+    let events = failed(&ran);
+    check(
+        events.iter().any(|e| {
+            e["migration"] == "database13"
+                && e["step"] == "verify"
+                && e["error_code"] == "DataDiffers"
+        }),
+        &format!("no failed event with step verify and error_code DataDiffers: {events:?}"),
+        &ran,
+    );
+
+    // Someone else's command is pending: preflight refuses (exit 3).
+    sb.cmd()
+        .args(["service:create", "other", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let (_dir, files) = plan_copy("files-only.yaml");
+    let ran = run(&sb, &files, &["--yes", "-o", "json"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("already holds 1 command(s) this run did not stage")
+        .run();
+    let events = failed(&ran);
+    check(
+        !events.is_empty()
+            && events.iter().all(|e| {
+                e["step"] == "preflight"
+                    && e["error_code"] == "ForeignChangeset"
+                    && e.get("request_id").is_none()
+            }),
+        &format!(
+            "the failed event lacks step preflight and error_code ForeignChangeset: {events:?}"
+        ),
+        &ran,
+    );
 }

@@ -255,15 +255,18 @@ pub async fn open_journal(
 
 /// A journal that `--restart` moves aside, with the command that does it, as it can be pasted.
 fn restart_way_on(e: JournalError, invocation: &Invocation) -> Error {
-    match e {
-        JournalError::PlanChanged { .. }
-        | JournalError::Unusable { .. }
-        | JournalError::UnexpectedRecord { .. } => Error::Decision(format!(
+    let code = match e {
+        JournalError::PlanChanged { .. } => "PlanChanged",
+        JournalError::Unusable { .. } | JournalError::UnexpectedRecord { .. } => "JournalUnusable",
+        e => return e.into(),
+    };
+    Error::refused(
+        code,
+        format!(
             "{e}\nTo move it aside and start from what the platform shows:\n  {} --restart",
             invocation.run
-        )),
-        e => e.into(),
-    }
+        ),
+    )
 }
 
 /// The command lines a message may suggest, with the connection flags this run was given (the

@@ -80,17 +80,20 @@ pub fn foreign_changeset(engine: &Engine, pending: &Changeset) -> Error {
         .chain(pending.unrecognized.iter().map(|c| format!("  {c}")))
         .collect();
     let scoped = &engine.options.invocation.scoped;
-    Error::Decision(format!(
-        "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
+    Error::refused(
+        "ForeignChangeset",
+        format!(
+            "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
          They would be committed together with the migration. Nothing was staged and they were left \
          untouched. Look at them:\n      {scoped} changeset:info\nthen commit them, or drop \
          them:\n      {scoped} changeset:commit\n      {scoped} changeset:discard\nand run \
          again:\n      {}",
-        engine.scope,
-        listed.len(),
-        listed.join("\n"),
-        engine.options.invocation.run
-    ))
+            engine.scope,
+            listed.len(),
+            listed.join("\n"),
+            engine.options.invocation.run
+        ),
+    )
 }
 
 /// Commits the changeset and follows the commit until it ends, emitting its phases. `is_applied`

@@ -95,15 +95,18 @@ pub async fn assess_targets(
                 }
             }
             Assessment::Foreign { why } => {
-                return Err(Error::Decision(format!(
-                    "target {} exists in {} and was not created by this plan ({why}). Choose another \
+                return Err(Error::refused(
+                    "TargetNotCreatedByPlan",
+                    format!(
+                        "target {} exists in {} and was not created by this plan ({why}). Choose another \
                      target name in {}, or restore into it as it is (its configuration stays as it \
                      is, and the data lands on top of what it holds):\n  {} --adopt-target",
-                    r.target,
-                    engine.scope,
-                    engine.plan.path.display(),
-                    engine.options.invocation.run
-                )));
+                        r.target,
+                        engine.scope,
+                        engine.plan.path.display(),
+                        engine.options.invocation.run
+                    ),
+                ));
             }
             Assessment::Unclaimed if engine.options.adopt_target => {
                 engine.emit(
@@ -162,10 +165,10 @@ pub async fn assess_targets(
         // Nothing shows these were made for this plan: the user decides, never a prompt that
         // offers to destroy them.
         text.extend(unclaimed);
-        return Err(Error::Decision(format!(
-            "{}\nNothing was changed.",
-            text.join("\n\n")
-        )));
+        return Err(Error::refused(
+            "TargetUnclaimed",
+            format!("{}\nNothing was changed.", text.join("\n\n")),
+        ));
     }
     Err(Error::TargetNeedsRecreate {
         message: format!("{}\nNothing was uploaded or restored.", text.join("\n\n")),
@@ -280,14 +283,17 @@ fn refuse_linked(engine: &Engine, target: &Service) -> Result<()> {
         .iter()
         .map(|app| format!("  {scoped} --app {app} link:destroy {}", target.name))
         .collect();
-    Err(Error::Decision(format!(
-        "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. If it \
+    Err(Error::refused(
+        "TargetLinked",
+        format!(
+            "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. If it \
          really is disposable, unlink it first and commit:\n{}\n  {scoped} changeset:commit",
-        target.name,
-        engine.scope,
-        apps.iter().copied().collect::<Vec<_>>().join(", "),
-        unlinks.join("\n")
-    )))
+            target.name,
+            engine.scope,
+            apps.iter().copied().collect::<Vec<_>>().join(", "),
+            unlinks.join("\n")
+        ),
+    ))
 }
 
 /// An open restore intent whose backup is RESTORING now: the evidence that the restore started

@@ -60,13 +60,7 @@ fn check_migration(file: &Path, path: &str, entries: &Entries, found: &mut Vec<P
     }
 }
 
-fn check(
-    file: &Path,
-    path: &str,
-    entries: &Entries,
-    allowed: &[&str],
-    found: &mut Vec<PlanIssue>,
-) {
+fn check(file: &Path, path: &str, entries: &Entries, allowed: &[&str], found: &mut Vec<PlanIssue>) {
     for (key, _) in entries {
         let name = key_text(key).unwrap_or("?");
         if allowed.contains(&name) {
@@ -205,7 +199,10 @@ mod tests {
                 "relink"
             ]
         );
-        assert_eq!(keys_of::<RawLink>(), ["app", "env_key", "path", "read_only"]);
+        assert_eq!(
+            keys_of::<RawLink>(),
+            ["app", "env_key", "path", "read_only"]
+        );
     }
 
     #[test]

@@ -295,7 +295,10 @@ fn credentials_are_refused_anywhere_and_never_echoed() {
 #[test]
 fn a_missing_top_level_key_is_named() {
     let dir = Dir::new();
-    let path = dir.write("p.yaml", b"version: 1\nproject: shop\nmigrations: [{source: files, target: files2}]\n");
+    let path = dir.write(
+        "p.yaml",
+        b"version: 1\nproject: shop\nmigrations: [{source: files, target: files2}]\n",
+    );
     let issue = only_issue(&path);
     assert!(
         issue.contains(": stage: required key `stage` is missing"),

@@ -1,9 +1,9 @@
 //! How a data comparison reads: the one-line summary of what matched, and the table of
 //! differences in the verification error (exit 5).
 
-use super::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
 #[cfg(test)]
 use super::WaysOn;
+use super::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
 use crate::table::{Align, TableBuilder};
 use crate::units::{format_count, format_size};
 

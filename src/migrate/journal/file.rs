@@ -369,7 +369,8 @@ fn adopt_legacy(
         return Ok(None);
     };
     let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;
-    fsio::write_atomic(path, &bytes).map_err(|e| JournalError::io("writing the journal", path, e))?;
+    fsio::write_atomic(path, &bytes)
+        .map_err(|e| JournalError::io("writing the journal", path, e))?;
     std::fs::remove_file(&found).map_err(|e| JournalError::io("removing", &found, e))?;
     let _ = std::fs::remove_file(&old_lock_path);
     notes.push(format!(
@@ -390,12 +391,11 @@ fn legacy(
     let Some((found, old)) = legacy_candidate(request, key, path)? else {
         return Ok(None);
     };
-    let data = legacy::convert(old, key.platform.clone()).map_err(|why| {
-        JournalError::Unconvertible {
+    let data =
+        legacy::convert(old, key.platform.clone()).map_err(|why| JournalError::Unconvertible {
             path: found.clone(),
             why,
-        }
-    })?;
+        })?;
     Ok(Some((found, data)))
 }
 
