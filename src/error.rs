@@ -103,10 +103,13 @@ pub enum Error {
     DataDiffers(Box<DataDiffers>),
 
     /// A commit ended FAILED without the platform saying why.
-    #[error(
-        "commit {commit_id} of {scope} failed without saying why; check `changeset:info`, then run the same command again"
-    )]
-    CommitFailed { scope: Scope, commit_id: Uuid },
+    #[error("commit {commit_id} of {scope} failed without saying why; {next}")]
+    CommitFailed {
+        scope: Scope,
+        commit_id: Uuid,
+        /// What to do next; a run names its commands as they are pasted.
+        next: String,
+    },
 
     #[error(
         "commit {commit_id} of {scope} is still running after {}; run the same command again to keep waiting",

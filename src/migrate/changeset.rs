@@ -84,10 +84,10 @@ pub fn foreign_changeset(engine: &Engine, pending: &Changeset) -> Error {
         "ForeignChangeset",
         format!(
             "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
-         They would be committed together with the migration. Nothing was staged and they were left \
-         untouched. Look at them:\n      {scoped} changeset:info\nthen commit them, or drop \
-         them:\n      {scoped} changeset:commit\n      {scoped} changeset:discard\nand run \
-         again:\n      {}",
+             They would be committed together with the migration. Nothing was staged and they \
+             were left untouched. Look at them:\n      {scoped} changeset:info\nthen commit \
+             them, or drop them:\n      {scoped} changeset:commit\n      {scoped} \
+             changeset:discard\nand run again:\n      {}",
             engine.scope,
             listed.len(),
             listed.join("\n"),
@@ -224,7 +224,20 @@ async fn follow(engine: &Engine, commit: Commit, step: Step, limit: Duration) ->
             )
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        Error::CommitFailed {
+            scope, commit_id, ..
+        } => Error::CommitFailed {
+            scope,
+            commit_id,
+            next: format!(
+                "check what it holds:\n  {} changeset:info\nthen run the same command again:\n  {}",
+                engine.options.invocation.scoped, engine.options.invocation.run
+            ),
+        },
+        e => e,
+    })?;
     engine.emit(None, Some(step), Phase::Info, Happening::CommitSucceeded);
     Ok(done)
 }

@@ -98,9 +98,10 @@ pub async fn assess_targets(
                 return Err(Error::refused(
                     "TargetNotCreatedByPlan",
                     format!(
-                        "target {} exists in {} and was not created by this plan ({why}). Choose another \
-                     target name in {}, or restore into it as it is (its configuration stays as it \
-                     is, and the data lands on top of what it holds):\n  {} --adopt-target",
+                        "target {} exists in {} and was not created by this plan ({why}). Choose \
+                         another target name in {}, or restore into it as it is (its configuration \
+                         stays as it is, and the data lands on top of what it holds):\n  {} \
+                         --adopt-target",
                         r.target,
                         engine.scope,
                         engine.plan.path.display(),
@@ -286,8 +287,9 @@ fn refuse_linked(engine: &Engine, target: &Service) -> Result<()> {
     Err(Error::refused(
         "TargetLinked",
         format!(
-            "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. If it \
-         really is disposable, unlink it first and commit:\n{}\n  {scoped} changeset:commit",
+            "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. \
+             If it really is disposable, unlink it first and commit:\n{}\n  {scoped} \
+             changeset:commit",
             target.name,
             engine.scope,
             apps.iter().copied().collect::<Vec<_>>().join(", "),
