@@ -288,7 +288,7 @@ pub enum Command {
         /// Backup ID
         id: String,
     },
-    /// Check plan files and list every problem (exit 2 if any)
+    /// Check plan files and list every problem of each at once (exit 2 if any)
     ///
     /// Offline: reads the plans and the local files they name, nothing else. A `file:` backup is
     /// checked against the plan's `type:` (its format, archive version, the server it was dumped
@@ -366,7 +366,8 @@ pub struct RunArgs {
     /// Plan file
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
-    /// Show every step, the copy manifest and the resolved backup; change nothing
+    /// Show every step, the copy manifest and the resolved backup, apply every guard the run
+    /// applies first, and exit with the code the run would; change nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation (needed without a terminal)
@@ -383,10 +384,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub restart: bool,
     /// Destroy and recreate a target this plan made that may already hold data (an upload or
-    /// restore no record explains), then redo its migration; never a source or a linked service
+    /// restore no record explains, or nothing shows who made it), then redo its migration; never
+    /// a source or a linked service
     #[arg(long)]
     pub recreate_target: bool,
-    /// Restore into a target that exists but was not created by this plan
+    /// Restore into a target that exists but was not created by this plan (made by hand, or by
+    /// a run whose journal is gone), keeping its configuration
     #[arg(long)]
     pub adopt_target: bool,
     /// Skip comparing each target's data with its source's (rows, keys, files) before relinking;

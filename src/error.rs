@@ -59,6 +59,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A backup the target cannot restore, found by the compatibility checks (exit 2); the text
+    /// names each refusal and what to do instead.
+    #[error("{0}")]
+    BackupIncompatible(String),
+
     /// A plan that does not load (exit 2); lists every issue.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanRejected),
@@ -75,6 +80,11 @@ pub enum Error {
     /// A human has to decide (foreign changeset, ambiguous restore, no terminal for a question).
     #[error("{0}")]
     Decision(String),
+
+    /// A guard refused to go on before anything was changed (exit 3), for a reason scripts can
+    /// tell apart by `code` (the `error_code` of the run's `failed` event).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
 
     /// A target may hold data of an earlier attempt that nothing accounts for; restoring could
     /// duplicate it. `run --recreate-target` (or the prompt in a terminal) destroys and redoes it.
@@ -110,10 +120,13 @@ pub enum Error {
     DataDiffers(Box<DataDiffers>),
 
     /// A commit ended FAILED without the platform saying why.
-    #[error(
-        "commit {commit_id} of {scope} failed without saying why; check `changeset:info`, then run the same command again"
-    )]
-    CommitFailed { scope: Scope, commit_id: Uuid },
+    #[error("commit {commit_id} of {scope} failed without saying why; {next}")]
+    CommitFailed {
+        scope: Scope,
+        commit_id: Uuid,
+        /// What to do next; a run names its commands as they are pasted.
+        next: String,
+    },
 
     #[error(
         "commit {commit_id} of {scope} is still running after {}; run the same command again to keep waiting",
@@ -193,6 +206,13 @@ impl Error {
         Error::Usage(msg.into())
     }
 
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn unexpected(context: impl Into<String>, detail: impl Into<String>) -> Self {
         Error::Unexpected {
             context: context.into(),
@@ -222,12 +242,14 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Logged(inner) => inner.exit_code(),
-            Error::Usage(_) | Error::Plan(_) => exit::USAGE,
+            Error::Usage(_) | Error::Plan(_) | Error::BackupIncompatible(_) => exit::USAGE,
             Error::Platform { error, .. } if error.error_type == ErrorType::ValidationError => {
                 exit::USAGE
             }
             Error::NoChangeset(_) => exit::NO_CHANGESET,
-            Error::Decision(_) | Error::TargetNeedsRecreate { .. } => exit::DECISION_NEEDED,
+            Error::Decision(_) | Error::Refused { .. } | Error::TargetNeedsRecreate { .. } => {
+                exit::DECISION_NEEDED
+            }
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted | Error::Cancelled(_) => exit::INTERRUPTED,
             Error::Verify(e) if e.blocks_relink() => exit::VERIFICATION_FAILED,
@@ -279,6 +301,49 @@ impl Error {
             Error::Logged(inner) => inner.code(),
             Error::Platform { error, .. } => Some(&error.code),
             _ => None,
+        }
+    }
+
+    /// The `error_code` of a `failed` event: the platform's code where the platform refused or
+    /// failed, else the tool's own, one per kind of failure (README, "JSON events").
+    pub fn error_code(&self) -> &str {
+        use crate::migrate::journal::error::JournalError as J;
+        use crate::migrate::verify::error::VerifyError as V;
+        match self {
+            Error::Platform { error, .. } => &error.code,
+            Error::Usage(_) => "InvalidInput",
+            Error::Plan(_) => "PlanInvalid",
+            Error::BackupIncompatible(_) => crate::compat::REFUSED_CODE,
+            Error::Transport { .. } => "PlatformUnreachable",
+            Error::Transfer(_) => "TransferFailed",
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                "DiskFull"
+            }
+            Error::Io { .. } => "LocalFileFailed",
+            Error::Unexpected { .. } => "UnexpectedAnswer",
+            Error::Decision(_) => "DecisionNeeded",
+            Error::Refused { code, .. } => code,
+            Error::TargetNeedsRecreate { .. } => "TargetMayHoldData",
+            Error::Journal(J::Locked { .. }) => "JournalLocked",
+            Error::Journal(J::PlanChanged { .. }) => "PlanChanged",
+            Error::Journal(J::Io { .. } | J::Encode(_)) => "JournalWriteFailed",
+            Error::Journal(_) => "JournalUnusable",
+            Error::Interrupted => "Interrupted",
+            Error::Verify(e) => match e.as_ref() {
+                V::UploadDiffers { .. } => "BackupDiffers",
+                V::Unreachable { .. } => "DataUnreachable",
+                V::ReadFailed { .. } => "DataReadFailed",
+                V::CreatedDiffers { .. } => "TargetDiffers",
+                V::LinksMissing { .. } => "LinksMissing",
+                V::DemoMismatch { .. } | V::DemoUnreached { .. } => "DemoCheckFailed",
+            },
+            Error::DataDiffers(_) => "DataDiffers",
+            Error::CommitFailed { .. } => "CommitFailed",
+            Error::CommitStillRunning { .. } => "CommitStillRunning",
+            Error::StillBusy { .. } => "WaitTimedOut",
+            Error::RestoreFailed { .. } => "RestoreFailed",
+            Error::Sandbox { .. } => "SandboxFailed",
+            Error::TaskStopped { .. } | Error::Encoding { .. } | Error::Internal(_) => "Internal",
         }
     }
 }

@@ -391,7 +391,7 @@ fn a_session_that_expires_mid_run_stops_with_session_invalid_and_a_rerun_after_l
 // --- a corrupt journal -------------------------------------------------------------------------
 
 #[test]
-fn a_corrupt_journal_stops_the_run_unchanged_and_restart_completes() {
+fn a_corrupt_journal_stops_the_run_unchanged_and_restart_then_adopting_the_target_completes() {
     let sb = TestSandbox::start();
     sb.speed_up();
     let work = tempfile::tempdir().expect("tempdir");
@@ -438,9 +438,19 @@ fn a_corrupt_journal_stops_the_run_unchanged_and_restart_completes() {
         .expect(3)
         .any_stderr()
         .run();
-    // --restart keeps the damaged file aside and finishes from what the platform shows.
+    // --restart keeps the damaged file aside and starts from what the platform shows: an empty
+    // files2 that nothing left shows this plan made (the platform cannot tell it from one made
+    // by hand), so nothing is changed until the user says to use it; then the run finishes.
     sb.cmd()
         .args(["run", &plan_arg, "--yes", "--restart"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("nothing shows that this plan created it")
+        .stderr_has(&format!("run {plan_arg} --yes --adopt-target"))
+        .run();
+    assert_eq!(sb.services(), services, "the platform changed");
+    sb.cmd()
+        .args(["run", &plan_arg, "--yes", "--adopt-target"])
         .expect(0)
         .any_stdout()
         .any_stderr()

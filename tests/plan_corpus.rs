@@ -203,6 +203,45 @@ fn the_binary_accepts_every_example() {
     }
 }
 
+/// The README's `plan:validate plans/*.yaml`, typed in the repository as a user would (the
+/// shell expands the glob): every file it names is a plan, and each is valid.
+#[test]
+fn validating_plans_star_yaml_in_the_repository_passes() {
+    let out = Command::new("bash")
+        .args(["-c", &format!("exec '{BIN}' plan:validate plans/*.yaml")])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("plans/demo.yaml: valid ("), "{stdout}");
+    assert_eq!(stderr, "");
+}
+
+/// A sandbox seed given where a plan belongs is named for what it is, in one issue, instead of
+/// an unknown key per line of the world it describes.
+#[test]
+fn a_sandbox_seed_is_named_a_seed_not_a_broken_plan() {
+    let seed = repo().join("plans/sandbox/demo-world.yaml");
+    let out = validate(&[&seed]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let issues: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}:", seed.display())))
+        .collect();
+    assert_eq!(issues.len(), 1, "{stderr}");
+    assert!(
+        issues[0].contains("this is a sandbox seed") && issues[0].contains("not a plan"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unknown key"), "{stderr}");
+}
+
 #[test]
 fn every_example_loads() {
     for plan in example_plans() {

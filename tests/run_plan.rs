@@ -582,10 +582,15 @@ fn a_target_name_taken_by_a_service_of_another_type_stops_the_run_with_exit_3() 
         "no `failed` event carries the reason (JSON consumers only see events)",
         &ran,
     );
-    // The platform did not answer with an error here: no code or request id to report.
+    // A guard of preflight refused, not the platform: the tool's own code, no request id.
     check(
-        failed.iter().all(|e| e.get("error_code").is_none()),
-        "a failed event claims a platform error",
+        failed.iter().all(|e| {
+            e["step"] == "preflight"
+                && e["error_code"] == "TargetNotCreatedByPlan"
+                && e.get("request_id").is_none()
+        }),
+        "the failed event lacks step preflight and error_code TargetNotCreatedByPlan, or claims \
+         a platform request",
         &ran,
     );
 }
@@ -845,6 +850,480 @@ fn demo_on_stand_in_servers_names_them_and_leaves_out_what_they_cannot_restore()
     check(
         ran.stdout.matches("identical").count() == 2,
         "files and media were still migrated",
+        &ran,
+    );
+}
+
+/// The README's GitHub Actions steps that run a plan, as `(step, script)`: each step of a
+/// ```yaml block whose `run: |` script calls `setops-migrate run`, its script dedented.
+fn readme_ci_steps() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    for block in readme.split("```yaml\n").skip(1) {
+        let lines: Vec<&str> = block.split("\n```").next().unwrap_or("").lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "run: |" {
+                continue;
+            }
+            let key = indent(line);
+            let body: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.trim().is_empty() || indent(l) > key)
+                .copied()
+                .collect();
+            let script: String = body
+                .iter()
+                .map(|l| l.get(key + 2..).unwrap_or("").to_owned() + "\n")
+                .collect();
+            if !script.contains("setops-migrate run") {
+                continue;
+            }
+            // The step: from its `- ` line to the next line at or left of that dash.
+            let start = (0..=i)
+                .rev()
+                .find(|j| lines[*j].trim_start().starts_with("- ") && indent(lines[*j]) < key)
+                .expect("the step's `- ` line");
+            let dash = indent(lines[start]);
+            let end = (i + 1..lines.len())
+                .find(|j| !lines[*j].trim().is_empty() && indent(lines[*j]) <= dash)
+                .unwrap_or(lines.len());
+            out.push((lines[start..end].join("\n"), script));
+        }
+    }
+    out
+}
+
+/// The README's CI examples pipe `run` into `tee`. A failed run must fail the job with the run's
+/// own exit code: each step says `shell: bash` (GitHub then runs it with pipefail), and the script
+/// itself sets pipefail, so it keeps the code under the default `bash -e` as well.
+#[test]
+fn the_readme_ci_examples_fail_the_job_with_the_exit_code_of_a_failed_run() {
+    let steps = readme_ci_steps();
+    assert!(
+        steps.len() >= 2,
+        "the README's CI examples were not found: {steps:#?}"
+    );
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    // A run that refuses (exit 3): files2 exists, made by hand as another type.
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "s3"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let work = tempfile::tempdir().expect("temp dir");
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(work.path().join("plans")).expect("plans dir");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    std::os::unix::fs::symlink(common::BIN, bin.join("setops-migrate")).expect("link");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans/run/files-only.yaml");
+    std::fs::copy(source, work.path().join("plans/upgrade.yaml")).expect("plan");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (n, (step, script)) in steps.iter().enumerate() {
+        assert!(
+            step.lines().any(|l| l.trim() == "shell: bash"),
+            "README CI step {n} runs `setops-migrate run` without `shell: bash` (GitHub's default \
+             shell has no pipefail):\n{step}"
+        );
+        let file = work.path().join(format!("step{n}.sh"));
+        std::fs::write(&file, script).expect("script");
+        // GitHub's shell when none is named: `bash -e {0}`.
+        let ran = std::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-e"])
+            .arg(&file)
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", work.path())
+            .env("NO_COLOR", "1")
+            .env("SETOPS_API_URL", &sb.url)
+            .env("SETOPS_TOKEN", &sb.token)
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert_eq!(
+            ran.status.code(),
+            Some(3),
+            "README CI step {n} did not keep the failed run's exit code 3:\n{script}\n--- stderr\n{stderr}"
+        );
+        assert!(
+            stderr.contains("was not created by this plan"),
+            "the run did not fail for the expected reason:\n{stderr}"
+        );
+    }
+}
+
+/// The commands a message offers to paste: each line that, indented, starts with
+/// `setops-migrate `, split into words (the tests' paths hold no spaces).
+fn offered_commands(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("setops-migrate "))
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The offered command ending in `last`, run as pasted (the binary in place of `setops-migrate`).
+#[track_caller]
+fn paste(text: &str, last: &str) -> Cmd {
+    let offered = offered_commands(text);
+    let words = offered
+        .iter()
+        .find(|w| w.last().is_some_and(|l| l == last))
+        .unwrap_or_else(|| panic!("no offered command ends in {last}:\n{text}"));
+    Cmd::new().args(&words[1..])
+}
+
+/// A plan in its own temp dir, by absolute path, so the commands a message offers run anywhere.
+fn plan_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("upgrade.yaml");
+    std::fs::write(&plan, text).expect("plan");
+    (dir, plan)
+}
+
+const UPGRADE: &str = "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: \
+                       database\n    target: database13\n    type: postgresql13\n    plan: \
+                       db.t3.micro\n    backup: latest\n";
+
+/// The newcomer's dead end: verify stops a run on a live source (exit 5); the plan switched to
+/// `backup: fresh` and `--restart` must not restore on top of the half-filled target, and every
+/// command the messages offer exists, carries the connection flags given, and runs as printed.
+#[test]
+fn a_live_source_stops_at_verify_and_every_way_on_runs_as_printed() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let sandbox = sb.dir.path().to_str().expect("utf-8 dir").to_owned();
+    let (_dir, plan) = plan_file(UPGRADE);
+    let plan_arg = plan.to_str().expect("utf-8 path");
+    let as_user = || Cmd::new().args(["--sandbox", &sandbox, "run", plan_arg, "--yes"]);
+    // The source is written to after its newest backup was made.
+    let source = common::data::connection_url(&sb, "database");
+    common::data::psql(
+        &source,
+        "INSERT INTO customers (email, name, country, created_at) \
+         VALUES ('late@example.com', 'late', 'DE', now())",
+    );
+    let ran = as_user()
+        .expect(5)
+        .any_stdout()
+        .stderr_has("table public.customers rows")
+        .run();
+    let offered = offered_commands(&ran.stderr);
+    check(offered.len() >= 3, "fewer than three ways on", &ran);
+    for words in &offered {
+        check(
+            words[1..3] == ["--sandbox".to_owned(), sandbox.clone()],
+            &format!("{words:?} lacks the --sandbox flag the run was given"),
+            &ran,
+        );
+    }
+    check(
+        ran.stderr.contains(&format!(
+            "set `backup: fresh` for this migration in {plan_arg}"
+        )),
+        "the way on does not say to take a fresh backup",
+        &ran,
+    );
+    // Looking at the target, as offered, works.
+    paste(&ran.stderr, "database13")
+        .expect(0)
+        .stdout_has("Name:              database13")
+        .run();
+
+    // As the user did: the plan now takes a fresh backup, and the run starts over.
+    std::fs::write(&plan, UPGRADE.replace("backup: latest", "backup: fresh")).expect("plan");
+    let target = common::data::connection_url(&sb, "database13");
+    let rows_before = common::data::psql(&target, "SELECT count(*) FROM customers");
+    let backups_before = sb.backups("database13");
+    let ran = as_user()
+        .arg("--restart")
+        .expect(3)
+        .any_stdout()
+        .stderr_has("cannot tell whether target database13 in shop/production already holds data")
+        .run();
+    check(
+        sb.backups("database13") == backups_before,
+        "the target's backups changed: something was uploaded or restored",
+        &ran,
+    );
+    check(
+        common::data::psql(&target, "SELECT count(*) FROM customers") == rows_before,
+        "the target's rows changed",
+        &ran,
+    );
+    check(
+        !ran.stderr.contains("service:destroy"),
+        "the way on is a building block instead of the run's own --recreate-target",
+        &ran,
+    );
+    // The offered way on, pasted, reaches the end with the source's current rows.
+    paste(&ran.stderr, "--recreate-target")
+        .expect(0)
+        .any_stdout()
+        .any_stderr()
+        .run();
+    let target = common::data::connection_url(&sb, "database13");
+    assert_eq!(
+        common::data::psql(&target, "SELECT count(*) FROM customers"),
+        common::data::psql(&source, "SELECT count(*) FROM customers"),
+    );
+    let web = sb.app_links("web");
+    assert!(
+        web.iter().any(|l| l["service"] == "database13"),
+        "web was not relinked: {web:?}"
+    );
+}
+
+/// A target made by hand with exactly this plan's configuration (`service:create` + commit, as
+/// the README shows) is not taken for an earlier run's: the run stops before anything is
+/// changed and offers `--adopt-target`, which then uses it. One whose copied backup schedule is
+/// missing is refused for that reason.
+#[test]
+fn a_target_made_by_hand_is_used_only_when_adopted() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let sandbox = sb.dir.path().to_str().expect("utf-8 dir").to_owned();
+    for name in ["scratch2", "files2"] {
+        sb.cmd()
+            .args(["service:create", name, "--type", "volume"])
+            .expect(0)
+            .any_stdout()
+            .run();
+    }
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let before = Snapshot::take(&sb);
+    let run_as_user = |plan: &Path| {
+        Cmd::new().args([
+            "--sandbox",
+            &sandbox,
+            "run",
+            plan.to_str().expect("utf-8 path"),
+            "--yes",
+        ])
+    };
+
+    // scratch has no schedule, options or links: scratch2 matches the plan exactly.
+    let (_dir, plan) = plan_file(
+        "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: scratch\n    \
+         target: scratch2\n",
+    );
+    let ran = run_as_user(&plan)
+        .expect(3)
+        .any_stdout()
+        .stderr_has("target scratch2 exists in shop/production with this plan's configuration, but nothing shows that this plan created it")
+        .stderr_has("Nothing was changed.")
+        .run();
+    assert_untouched(&sb, &before, &ran);
+    check(
+        sb.backups("scratch2").is_empty(),
+        "something was uploaded to scratch2",
+        &ran,
+    );
+    paste(&ran.stderr, "--adopt-target")
+        .expect(0)
+        .any_stdout()
+        .stderr_has("adopted as asked (--adopt-target)")
+        .run();
+    assert_eq!(sb.backups("scratch2").len(), 1, "scratch2 holds no restore");
+
+    // files has a backup schedule; files2 made by hand has none: refused, naming it.
+    let (_dir, plan) = plan_file(
+        "version: 1\nproject: shop\nstage: production\nmigrations:\n  - source: files\n    \
+         target: files2\n",
+    );
+    let ran = run_as_user(&plan)
+        .expect(3)
+        .any_stdout()
+        .stderr_has("target files2 exists in shop/production and was not created by this plan (its backup schedule (none) differs from the one this plan copies (03:00 UTC))")
+        .run();
+    check(
+        offered_commands(&ran.stderr)
+            .iter()
+            .any(|w| w.last().is_some_and(|l| l == "--adopt-target") && w[2] == sandbox),
+        "no pasteable --adopt-target with the --sandbox flag",
+        &ran,
+    );
+    check(
+        sb.backups("files2").is_empty(),
+        "something was uploaded to files2",
+        &ran,
+    );
+}
+
+/// `run --dry-run` applies every guard the run applies before it changes anything, and exits
+/// with the code the run would: a foreign command in the changeset, a target this plan did not
+/// make, a plan changed since its journal. It never writes a journal or touches the platform.
+#[test]
+fn a_dry_run_exits_with_the_code_the_run_would_and_changes_nothing() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_copy("two-migrations.yaml");
+    let services = sb.services();
+
+    // Someone else's command is pending: both refuse with exit 3.
+    sb.cmd()
+        .args(["service:create", "other", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let pending = sb.json(&["changeset:info"]);
+    let foreign = "already holds 1 command(s) this run did not stage";
+    run(&sb, &plan, &["--dry-run"])
+        .expect(3)
+        .stdout_has("dry run, nothing will be changed")
+        .stderr_has(foreign)
+        .run();
+    assert_eq!(sb.json(&["changeset:info"]), pending);
+    assert_eq!(sb.services(), services);
+    assert!(!state_dir_of(&plan).exists(), "the dry run wrote a journal");
+    sb.cmd()
+        .args(["changeset:discard"])
+        .expect(0)
+        .any_stdout()
+        .run();
+
+    // A target made by hand: exit 3 both ways; with --adopt-target the dry run goes ahead.
+    sb.cmd()
+        .args(["service:create", "files2", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    sb.cmd()
+        .args(["changeset:commit"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let before = Snapshot::take(&sb);
+    let not_ours = "target files2 exists in shop/production and was not created by this plan";
+    let dry = run(&sb, &plan, &["--dry-run"])
+        .expect(3)
+        .stdout_has("files -> files2  (target exists)")
+        .stderr_has(not_ours)
+        .run();
+    assert_untouched(&sb, &before, &dry);
+    run(&sb, &plan, &["--dry-run", "--adopt-target"])
+        .expect(0)
+        .stdout_has("dry run, nothing will be changed")
+        .stderr_has("adopted as asked (--adopt-target)")
+        .run();
+    check(
+        !state_dir_of(&plan).exists(),
+        "a dry run wrote a journal",
+        &dry,
+    );
+    let real = run(&sb, &plan, &["--yes"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has(not_ours)
+        .run();
+    assert_untouched(&sb, &before, &real);
+
+    // The plan changed since the run its journal recorded: exit 3 both ways, naming --restart.
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(
+        &plan,
+        text.replace("wait_timeout: 10m", "wait_timeout: 20m"),
+    )
+    .expect("plan");
+    let journal: Vec<_> = std::fs::read_dir(state_dir_of(&plan))
+        .expect("state dir")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).ok()))
+        .collect();
+    run(&sb, &plan, &["--dry-run", "--adopt-target"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("changed since the run recorded in")
+        .stderr_has("--restart")
+        .run();
+    let after: Vec<_> = std::fs::read_dir(state_dir_of(&plan))
+        .expect("state dir")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).ok()))
+        .collect();
+    assert_eq!(journal, after, "the dry run changed the state directory");
+    run(&sb, &plan, &["--yes", "--adopt-target"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("changed since the run recorded in")
+        .run();
+}
+
+/// `run -o json`: every `failed` event says at which step the run stopped and why, as a code a
+/// script can match: a verify failure and a preflight refusal as much as a platform error.
+#[test]
+fn failed_events_name_their_step_and_error_code() {
+    let sb = TestSandbox::start();
+    sb.speed_up();
+    let (_dir, plan) = plan_file(UPGRADE);
+    let failed = |ran: &Ran| -> Vec<Value> {
+        ran.json_lines()
+            .into_iter()
+            .filter(|e| e["phase"] == "failed")
+            .collect()
+    };
+
+    // The source is written to after its newest backup: verify stops the run (exit 5).
+    common::data::psql(
+        &common::data::connection_url(&sb, "database"),
+        "INSERT INTO customers (email, name, country, created_at) \
+         VALUES ('late@example.com', 'late', 'DE', now())",
+    );
+    let ran = run(&sb, &plan, &["--yes", "-o", "json"])
+        .expect(5)
+        .any_stdout()
+        .stderr_has("verification of database -> database13 failed")
+        .run();
+    let events = failed(&ran);
+    check(
+        events.iter().any(|e| {
+            e["migration"] == "database13"
+                && e["step"] == "verify"
+                && e["error_code"] == "DataDiffers"
+        }),
+        &format!("no failed event with step verify and error_code DataDiffers: {events:?}"),
+        &ran,
+    );
+
+    // Someone else's command is pending: preflight refuses (exit 3).
+    sb.cmd()
+        .args(["service:create", "other", "--type", "volume"])
+        .expect(0)
+        .any_stdout()
+        .run();
+    let (_dir, files) = plan_copy("files-only.yaml");
+    let ran = run(&sb, &files, &["--yes", "-o", "json"])
+        .expect(3)
+        .any_stdout()
+        .stderr_has("already holds 1 command(s) this run did not stage")
+        .run();
+    let events = failed(&ran);
+    check(
+        !events.is_empty()
+            && events.iter().all(|e| {
+                e["step"] == "preflight"
+                    && e["error_code"] == "ForeignChangeset"
+                    && e.get("request_id").is_none()
+            }),
+        &format!(
+            "the failed event lacks step preflight and error_code ForeignChangeset: {events:?}"
+        ),
         &ran,
     );
 }

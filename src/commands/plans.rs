@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
-use crate::migrate::events::EventSink;
+use crate::migrate::events::{EventSink, Silent};
+use crate::migrate::journal::error::JournalError;
 use crate::migrate::journal::{self, Journal, OpenRequest};
 use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summary, status};
 use crate::plan::{BackupChoice, Plan, PlanRejected, load_plan};
@@ -91,9 +92,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         .unwrap_or_else(|| default_state_dir(&args.plan));
     let conn = ctx.connect().await?;
     if args.dry_run {
-        let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, &plan).await?;
-        print_preview(&ctx.output, &plan, &preview, true);
-        return preview.refusal(&plan).map_or(Ok(()), Err);
+        return dry_run(ctx, args, &plan, &state_dir, &conn).await;
     }
     let identity = identity(conn.platform.as_ref(), &plan, &state_dir).await?;
     let finished = !args.restart && journal::finished(&state_dir, &plan, &identity);
@@ -109,6 +108,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         }
         confirm(args, &plan, &mut LinePrompter::default())?;
     }
+    let invocation = invocation(ctx, args, &plan);
     // A second run of this plan on this platform (however its URL is spelled) stops here.
     let journal = Journal::open(OpenRequest {
         state_dir: &state_dir,
@@ -116,7 +116,8 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         platform: identity,
         endpoint: conn.platform.endpoint(),
         restart: args.restart,
-    })?;
+    })
+    .map_err(|e| restart_way_on(e, &invocation))?;
     let run_display = Arc::new(RunDisplay::new(ctx.output));
     let display: Arc<dyn EventSink> = run_display.clone();
     let mut options = RunOptions {
@@ -124,7 +125,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
         adopt_target: args.adopt_target,
         recreate_target: args.recreate_target,
         verify: !args.no_verify,
-        invocation: invocation(ctx, args, &plan),
+        invocation,
     };
     let mut journal = Some(journal);
     loop {
@@ -164,6 +165,63 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
     }
 }
 
+/// `run --dry-run`: the preview, then every guard the run applies before it changes anything
+/// (the journal's lock and plan, each existing target, the user's changeset), so that it exits
+/// with the code the run would. Nothing is created or written, on the platform or here.
+async fn dry_run(
+    ctx: &Context,
+    args: &RunArgs,
+    plan: &Plan,
+    state_dir: &Path,
+    conn: &super::context::Connection,
+) -> Result<()> {
+    let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, plan).await?;
+    print_preview(&ctx.output, plan, &preview, true);
+    if let Some(refused) = preview.refusal(plan) {
+        return Err(refused);
+    }
+    let invocation = invocation(ctx, args, plan);
+    let journal = Journal::peek(OpenRequest {
+        state_dir,
+        plan,
+        platform: identity(conn.platform.as_ref(), plan, state_dir).await?,
+        endpoint: conn.platform.endpoint(),
+        restart: args.restart,
+    })
+    .map_err(|e| restart_way_on(e, &invocation))?;
+    let sink: Arc<dyn EventSink> = if ctx.output.is_json() {
+        Arc::new(Silent)
+    } else {
+        Arc::new(RunDisplay::new(ctx.output))
+    };
+    let options = RunOptions {
+        concurrency: args.concurrency as usize,
+        adopt_target: args.adopt_target,
+        recreate_target: args.recreate_target,
+        verify: !args.no_verify,
+        invocation,
+    };
+    let doomed = migrate::check_guards(
+        plan.clone(),
+        journal,
+        conn.platform.clone(),
+        conn.transfers.clone(),
+        sink,
+        options,
+        &preview,
+    )
+    .await?;
+    if !ctx.output.is_json() {
+        for target in doomed {
+            ctx.output.line(&format!(
+                "{target} would be destroyed and created again, then migrated from the start \
+                 (--recreate-target)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The platform's stable identity; when it cannot be reached, that of a finished run of this
 /// very plan last reached at the same URL (so a finished plan says so without the platform).
 async fn identity(
@@ -197,6 +255,22 @@ pub async fn open_journal(
     })?)
 }
 
+/// A journal that `--restart` moves aside, with the command that does it, as it can be pasted.
+fn restart_way_on(e: JournalError, invocation: &Invocation) -> Error {
+    let code = match e {
+        JournalError::PlanChanged { .. } => "PlanChanged",
+        JournalError::Unusable { .. } | JournalError::UnexpectedRecord { .. } => "JournalUnusable",
+        e => return e.into(),
+    };
+    Error::refused(
+        code,
+        format!(
+            "{e}\nTo move it aside and start from what the platform shows:\n  {} --restart",
+            invocation.run
+        ),
+    )
+}
+
 /// The command lines a message may suggest, with the connection flags this run was given (the
 /// token never: it comes from the environment or `--token-file`).
 pub(super) fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocation {
@@ -217,6 +291,11 @@ pub(super) fn invocation(ctx: &Context, args: &RunArgs, plan: &Plan) -> Invocati
             "--token-file {}",
             shell_word(&file.display().to_string())
         ));
+    }
+    match g.platform {
+        Some(crate::cli::PlatformKind::Cli) => connection.push("--platform cli".into()),
+        Some(crate::cli::PlatformKind::Api) => connection.push("--platform api".into()),
+        None => {}
     }
     let connection = connection.join(" ");
     let mut run = format!(

@@ -19,6 +19,9 @@ use crate::formats::head::{self, HeadFacts};
 use crate::formats::pg_archive::ArchiveVersion;
 use crate::model::ServiceType;
 
+/// The `error_code` of a run's `failed` event when a check refuses the backup (exit 2).
+pub const REFUSED_CODE: &str = "BackupIncompatible";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

@@ -79,14 +79,21 @@ pub fn foreign_changeset(engine: &Engine, pending: &Changeset) -> Error {
         .map(|c| format!("  {} {}", c.name(), c.arguments_display()))
         .chain(pending.unrecognized.iter().map(|c| format!("  {c}")))
         .collect();
-    Error::Decision(format!(
-        "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
-         They would be committed together with the migration. Nothing was staged and they were left \
-         untouched: commit or discard them yourself (`changeset:info`, `changeset:discard`), then run again.",
-        engine.scope,
-        listed.len(),
-        listed.join("\n")
-    ))
+    let scoped = &engine.options.invocation.scoped;
+    Error::refused(
+        "ForeignChangeset",
+        format!(
+            "your changeset of {} already holds {} command(s) this run did not stage:\n{}\n\
+             They would be committed together with the migration. Nothing was staged and they \
+             were left untouched. Look at them:\n      {scoped} changeset:info\nthen commit \
+             them, or drop them:\n      {scoped} changeset:commit\n      {scoped} \
+             changeset:discard\nand run again:\n      {}",
+            engine.scope,
+            listed.len(),
+            listed.join("\n"),
+            engine.options.invocation.run
+        ),
+    )
 }
 
 /// Commits the changeset and follows the commit until it ends, emitting its phases. `is_applied`
@@ -217,7 +224,20 @@ async fn follow(engine: &Engine, commit: Commit, step: Step, limit: Duration) ->
             )
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        Error::CommitFailed {
+            scope, commit_id, ..
+        } => Error::CommitFailed {
+            scope,
+            commit_id,
+            next: format!(
+                "check what it holds:\n  {} changeset:info\nthen run the same command again:\n  {}",
+                engine.options.invocation.scoped, engine.options.invocation.run
+            ),
+        },
+        e => e,
+    })?;
     engine.emit(None, Some(step), Phase::Info, Happening::CommitSucceeded);
     Ok(done)
 }

@@ -63,6 +63,7 @@ pub async fn follow(
                     None => Error::CommitFailed {
                         scope: scope.clone(),
                         commit_id: commit.id,
+                        next: "check `changeset:info`, then run the same command again".into(),
                     },
                 });
             }

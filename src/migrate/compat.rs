@@ -166,11 +166,11 @@ pub fn report(
     }
 }
 
-/// The usage error (exit 2) for the refusals among `findings`, if any.
+/// The error (exit 2) for the refusals among `findings`, if any.
 pub fn refusal(plan: &Plan, m: &Migration, findings: &[Finding], after: &str) -> Option<Error> {
     let refusals = words::refusals(findings);
     (!refusals.is_empty()).then(|| {
-        Error::Usage(format!(
+        Error::BackupIncompatible(format!(
             "{}: migrations[{}] ({}): {}; {after}",
             plan.path.display(),
             m.index,

@@ -281,7 +281,11 @@ pub async fn download(engine: &Engine, m: &Migration, artifact: &Artifact) -> Re
         return artifact.known().ok_or_else(|| {
             Error::unexpected(
                 format!("the local file {}", artifact.file.display()),
-                "its size and SHA-256 were not recorded when it was chosen; run again with --restart",
+                format!(
+                    "its size and SHA-256 were not recorded when it was chosen; run again with \
+                     --restart:\n  {} --restart",
+                    engine.options.invocation.run
+                ),
             )
         });
     };

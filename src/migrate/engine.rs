@@ -85,12 +85,11 @@ impl Engine {
     }
 
     pub fn emit_error(&self, migration: Option<&str>, step: Option<Step>, error: &Error) {
-        let (error_code, request_id) = match error {
-            Error::Platform { error, .. } => {
-                (Some(error.code.clone()), Some(error.request_id.clone()))
-            }
-            _ => (None, None),
+        let request_id = match error {
+            Error::Platform { error, .. } => Some(error.request_id.clone()),
+            _ => None,
         };
+        let error_code = Some(error.error_code().to_owned());
         let failed = Happening::Failed {
             text: crate::redact::redact(&error.to_string()),
             error_code,

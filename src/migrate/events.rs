@@ -98,8 +98,6 @@ pub enum Happening {
         target: String,
         service_type: ServiceType,
     },
-    /// An existing target with this plan's configuration and no backup is used as it is.
-    TargetUsed,
     TargetAdopted {
         why: String,
     },
@@ -238,7 +236,6 @@ impl Happening {
             PreflightStarted { .. } => "preflight_started",
             PreflightDone => "preflight_done",
             Inspected { .. } => "inspected",
-            TargetUsed => "target_used",
             TargetAdopted { .. } => "target_adopted",
             DataMovedEarlier { .. } => "data_moved_earlier",
             DestroyingTargets { .. } => "destroying_targets",
@@ -306,6 +303,18 @@ pub trait EventSink: Send + Sync {
     /// Progress for one transfer (a bar on a terminal, periodic progress events in JSON). `base`
     /// is the event to repeat with `bytes` and `total` filled in.
     fn transfer(&self, base: Event) -> Box<dyn TransferProgress>;
+}
+
+/// A sink that shows nothing (a dry run's guards under `--output json`, whose stdout is one
+/// document).
+pub struct Silent;
+
+impl EventSink for Silent {
+    fn emit(&self, _event: Event) {}
+
+    fn transfer(&self, _base: Event) -> Box<dyn TransferProgress> {
+        Box::new(crate::transfer::NoProgress)
+    }
 }
 
 /// One finished migration, for the summary table.

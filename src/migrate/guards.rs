@@ -49,6 +49,7 @@ pub async fn assess_targets(
         && is_prefix(&pending, &relink::planned_commands(engine, resolved).await?);
     let mut decisions = Vec::new();
     let mut ambiguous = Vec::new();
+    let mut unclaimed = Vec::new();
     for r in resolved {
         let Some(target) = find(services, &r.target) else {
             forget_stale_records(engine, &r.target).await?;
@@ -74,14 +75,6 @@ pub async fn assess_targets(
         let decision = match assessment {
             Assessment::Proceed => {
                 record_restore_seen(engine, &r.target, &view, &rows).await?;
-                if !view.created_by_plan && view.upload.is_none() {
-                    engine.emit(
-                        Some(&r.target),
-                        Some(Step::Inspect),
-                        Phase::Info,
-                        Happening::TargetUsed,
-                    );
-                }
                 Decision::Proceed {
                     adopted: Vec::new(),
                 }
@@ -102,12 +95,42 @@ pub async fn assess_targets(
                 }
             }
             Assessment::Foreign { why } => {
-                return Err(Error::Decision(format!(
-                    "target {} exists in {} and was not created by this plan ({why}). Choose another \
-                     target name, or pass --adopt-target to restore into it anyway (data lands on top \
-                     of what it holds).",
-                    r.target, engine.scope
-                )));
+                return Err(Error::refused(
+                    "TargetNotCreatedByPlan",
+                    format!(
+                        "target {} exists in {} and was not created by this plan ({why}). Choose \
+                         another target name in {}, or restore into it as it is (its configuration \
+                         stays as it is, and the data lands on top of what it holds):\n  {} \
+                         --adopt-target",
+                        r.target,
+                        engine.scope,
+                        engine.plan.path.display(),
+                        engine.options.invocation.run
+                    ),
+                ));
+            }
+            Assessment::Unclaimed if engine.options.adopt_target => {
+                engine.emit(
+                    Some(&r.target),
+                    Some(Step::Inspect),
+                    Phase::Info,
+                    Happening::TargetAdopted {
+                        why: "nothing shows that this plan created it".into(),
+                    },
+                );
+                Decision::Proceed {
+                    adopted: Vec::new(),
+                }
+            }
+            Assessment::Unclaimed if engine.options.recreate_target => {
+                refuse_linked(engine, target)?;
+                Decision::Recreate
+            }
+            Assessment::Unclaimed => {
+                unclaimed.push(unclaimed_text(engine, &r.target, !target.links.is_empty()));
+                Decision::Proceed {
+                    adopted: Vec::new(),
+                }
             }
             Assessment::Ambiguous { found } => {
                 if engine.options.recreate_target {
@@ -123,7 +146,7 @@ pub async fn assess_targets(
         };
         decisions.push(decision);
     }
-    if ambiguous.is_empty() {
+    if ambiguous.is_empty() && unclaimed.is_empty() {
         return Ok(decisions);
     }
     let mut text = Vec::new();
@@ -139,10 +162,47 @@ pub async fn assess_targets(
             &rows,
         ));
     }
+    if !unclaimed.is_empty() {
+        // Nothing shows these were made for this plan: the user decides, never a prompt that
+        // offers to destroy them.
+        text.extend(unclaimed);
+        return Err(Error::refused(
+            "TargetUnclaimed",
+            format!("{}\nNothing was changed.", text.join("\n\n")),
+        ));
+    }
     Err(Error::TargetNeedsRecreate {
         message: format!("{}\nNothing was uploaded or restored.", text.join("\n\n")),
         targets,
     })
+}
+
+/// Why a target with this plan's configuration that nothing shows this plan made is not used,
+/// and the ways on.
+fn unclaimed_text(engine: &Engine, target: &str, linked: bool) -> String {
+    let run = &engine.options.invocation.run;
+    let mut ways = vec![format!(
+        "  - it was made for this plan (by hand, or by an earlier run of it) and holds nothing \
+         else: use it as it is\n      {run} --adopt-target"
+    )];
+    if !linked {
+        ways.push(format!(
+            "  - destroy it and start this migration from a new, empty {target} (no app links \
+             it):\n      {run} --recreate-target"
+        ));
+    }
+    ways.push(format!(
+        "  - or leave it alone and name another target in {}",
+        engine.plan.path.display()
+    ));
+    format!(
+        "target {target} exists in {} with this plan's configuration, but nothing shows that this \
+         plan created it: this run's journal has no record of it (it was made by hand, or by an \
+         earlier run whose journal is gone). A restore lands on top of whatever it holds. Ways \
+         on:\n{}",
+        engine.scope,
+        ways.join("\n")
+    )
 }
 
 /// The exit-3 error for one target found ambiguous after the run started.
@@ -224,14 +284,18 @@ fn refuse_linked(engine: &Engine, target: &Service) -> Result<()> {
         .iter()
         .map(|app| format!("  {scoped} --app {app} link:destroy {}", target.name))
         .collect();
-    Err(Error::Decision(format!(
-        "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. If it \
-         really is disposable, unlink it first and commit:\n{}\n  {scoped} changeset:commit",
-        target.name,
-        engine.scope,
-        apps.iter().copied().collect::<Vec<_>>().join(", "),
-        unlinks.join("\n")
-    )))
+    Err(Error::refused(
+        "TargetLinked",
+        format!(
+            "--recreate-target: {} in {} is linked by {}; a linked service is never destroyed. \
+             If it really is disposable, unlink it first and commit:\n{}\n  {scoped} \
+             changeset:commit",
+            target.name,
+            engine.scope,
+            apps.iter().copied().collect::<Vec<_>>().join(", "),
+            unlinks.join("\n")
+        ),
+    ))
 }
 
 /// An open restore intent whose backup is RESTORING now: the evidence that the restore started

@@ -49,22 +49,9 @@ pub async fn run(
     sink: Arc<dyn EventSink>,
     options: RunOptions,
 ) -> Result<Summary> {
-    let run_id = journal.data().run_id.clone();
     let already_done = journal.finished();
     let notes = journal.take_notes();
-    let artifacts = journal.artifacts_dir();
-    let engine = Engine {
-        platform,
-        transfers,
-        scope: plan.scope.clone(),
-        plan,
-        journal: Mutex::new(journal),
-        sink,
-        run_id,
-        started: Instant::now(),
-        artifacts,
-        options,
-    };
+    let engine = engine(plan, journal, platform, transfers, sink, options);
     for note in notes {
         engine.emit(
             None,
@@ -80,22 +67,103 @@ pub async fn run(
     match steps(&engine).await {
         Ok(()) => finish(&engine, false).await,
         Err(Failure::Reported(e)) => Err(e),
-        Err(Failure::Unreported(e)) => {
-            engine.emit_error(None, None, &e);
+        Err(Failure::Unreported(step, e)) => {
+            engine.emit_error(None, Some(step), &e);
             Err(e)
         }
     }
 }
 
-/// An error, and whether a `failed` event already told the event stream about it.
-enum Failure {
-    Reported(Error),
-    Unreported(Error),
+fn engine(
+    plan: Plan,
+    journal: Journal,
+    platform: Arc<dyn Platform>,
+    transfers: reqwest::Client,
+    sink: Arc<dyn EventSink>,
+    options: RunOptions,
+) -> Engine {
+    Engine {
+        platform,
+        transfers,
+        scope: plan.scope.clone(),
+        run_id: journal.data().run_id.clone(),
+        artifacts: journal.artifacts_dir(),
+        plan,
+        journal: Mutex::new(journal),
+        sink,
+        started: Instant::now(),
+        options,
+    }
 }
 
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure::Unreported(e)
+/// The guards a run applies before it changes anything, for `run --dry-run` after its preview:
+/// every existing target assessed against the journal and the platform, then the user's
+/// changeset, on a journal that is read but never written (`Journal::peek`). Ends with the error
+/// the run would stop with (and so its exit code); what a run would do about a target (adopt it,
+/// find its data moved earlier) goes to `sink`. Returns the targets the run would destroy and
+/// create again (`--recreate-target`).
+pub async fn check_guards(
+    plan: Plan,
+    journal: Journal,
+    platform: Arc<dyn Platform>,
+    transfers: reqwest::Client,
+    sink: Arc<dyn EventSink>,
+    options: RunOptions,
+    preview: &Preview,
+) -> Result<Vec<String>> {
+    if journal.finished() {
+        return Ok(Vec::new());
+    }
+    let engine = engine(plan, journal, platform, transfers, sink, options);
+    // As the run resolves them: from the journal's inspect records where it has them.
+    let mut resolved = Vec::new();
+    for (m, item) in engine.plan.migrations.iter().zip(&preview.migrations) {
+        match engine
+            .done_fact(&MigrationStep::Inspect.of(&m.target))
+            .await
+        {
+            Some(Fact::Resolved(r)) => resolved.push(*r),
+            _ => resolved.push(item.resolved.clone()),
+        }
+    }
+    let services = engine.platform.services(&engine.scope).await?;
+    let decisions = guards::assess_targets(&engine, &resolved, &services).await?;
+    let doomed: Vec<String> = resolved
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| **d == Decision::Recreate)
+        .map(|(r, _)| r.target.clone())
+        .collect();
+    let existing: Vec<crate::model::Service> = services
+        .into_iter()
+        .filter(|s| !doomed.contains(&s.name))
+        .collect();
+    guards::check_changeset(&engine, &resolved, &existing).await?;
+    Ok(doomed)
+}
+
+/// An error, and whether a `failed` event already told the event stream about it; if not, the
+/// step it stopped (the event's `step`).
+enum Failure {
+    Reported(Error),
+    Unreported(Step, Error),
+}
+
+/// Tags an error with the step it stopped.
+fn at<E: Into<Error>>(step: Step) -> impl FnOnce(E) -> Failure {
+    move |e| Failure::Unreported(step, e.into())
+}
+
+/// An error of one migration and the step it stopped.
+struct StepFailure {
+    step: Step,
+    error: Error,
+}
+
+fn failed_at<E: Into<Error>>(step: Step) -> impl FnOnce(E) -> StepFailure {
+    move |e| StepFailure {
+        step,
+        error: e.into(),
     }
 }
 
@@ -110,19 +178,33 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
         },
     );
     let (resolved, services) = preflight_and_inspect(engine).await?;
-    let decisions = guards::assess_targets(engine, &resolved, &services).await?;
+    // The guards are preflight's (README: the targets, the user's changeset).
+    let decisions = guards::assess_targets(engine, &resolved, &services)
+        .await
+        .map_err(at(Step::Preflight))?;
     let doomed: Vec<&str> = resolved
         .iter()
         .zip(&decisions)
         .filter(|(_, d)| **d == Decision::Recreate)
         .map(|(r, _)| r.target.as_str())
         .collect();
-    recreate::recreate(engine, &doomed).await?;
+    recreate::recreate(engine, &doomed)
+        .await
+        .map_err(at(Step::Create))?;
     crate::fsio::create_private_dir(&engine.artifacts)
-        .map_err(|e| Error::io("creating the artifact directory", &engine.artifacts, e))?;
-    let existing = engine.platform.services(&engine.scope).await?;
-    guards::check_changeset(engine, &resolved, &existing).await?;
-    create::create_targets(engine, &resolved, &existing).await?;
+        .map_err(|e| Error::io("creating the artifact directory", &engine.artifacts, e))
+        .map_err(at(Step::Download))?;
+    let existing = engine
+        .platform
+        .services(&engine.scope)
+        .await
+        .map_err(at(Step::Preflight))?;
+    guards::check_changeset(engine, &resolved, &existing)
+        .await
+        .map_err(at(Step::Preflight))?;
+    create::create_targets(engine, &resolved, &existing)
+        .await
+        .map_err(at(Step::Create))?;
 
     let work = engine
         .plan
@@ -137,11 +219,10 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
         });
     let results: Vec<Result<()>> = futures_util::stream::iter(work)
         .map(|(m, r, adopted)| async move {
-            let outcome = move_data(engine, m, r, adopted).await;
-            if let Err(e) = &outcome {
-                engine.emit_error(Some(&m.target), None, e);
-            }
-            outcome
+            move_data(engine, m, r, adopted).await.map_err(|f| {
+                engine.emit_error(Some(&m.target), Some(f.step), &f.error);
+                f.error
+            })
         })
         .buffer_unordered(engine.options.concurrency.max(1))
         .collect()
@@ -149,14 +230,16 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
     if let Some(first) = results.into_iter().find_map(|r| r.err()) {
         return Err(Failure::Reported(first));
     }
-    relink::relink(engine, &resolved).await?;
+    relink::relink(engine, &resolved)
+        .await
+        .map_err(at(Step::Relink))?;
     let _ = std::fs::remove_dir(&engine.artifacts);
     engine
         .journal
         .lock()
         .await
         .set_finished(true)
-        .map_err(Error::from)?;
+        .map_err(at(Step::Relink))?;
     Ok(())
 }
 
@@ -189,7 +272,9 @@ async fn preflight_and_inspect(
             scope: engine.scope.clone(),
         },
     );
-    let stage = inspect::preflight(engine.platform.as_ref(), &engine.plan).await?;
+    let stage = inspect::preflight(engine.platform.as_ref(), &engine.plan)
+        .await
+        .map_err(at(Step::Preflight))?;
     engine.emit(
         None,
         Some(Step::Preflight),
@@ -203,7 +288,8 @@ async fn preflight_and_inspect(
             out.push(*r);
             continue;
         }
-        let mut r = inspect::resolve(&engine.plan, m, &stage.services)?;
+        let mut r =
+            inspect::resolve(&engine.plan, m, &stage.services).map_err(at(Step::Inspect))?;
         let checked = compat::before_create(
             engine.platform.as_ref(),
             &engine.transfers,
@@ -212,7 +298,8 @@ async fn preflight_and_inspect(
             &r,
             &stage.services,
         )
-        .await?;
+        .await
+        .map_err(at(Step::Inspect))?;
         compat::report(
             engine,
             m,
@@ -232,7 +319,10 @@ async fn preflight_and_inspect(
                 service_type: r.service_type,
             },
         );
-        engine.done(&k, Fact::Resolved(Box::new(r.clone()))).await?;
+        engine
+            .done(&k, Fact::Resolved(Box::new(r.clone())))
+            .await
+            .map_err(at(Step::Inspect))?;
         out.push(r);
     }
     Ok((out, stage.services))
@@ -244,12 +334,24 @@ async fn move_data(
     m: &Migration,
     r: &Resolved,
     adopted: &[uuid::Uuid],
-) -> Result<()> {
-    let artifact = data::select_backup(engine, m, r).await?;
-    let file = data::download(engine, m, &artifact).await?;
-    let upload = upload::upload(engine, m, &artifact.file, &file).await?;
-    restore::restore(engine, m, upload.id, adopted).await?;
-    restore::wait(engine, m, upload.id).await?;
-    verify::verify(engine, m, artifact.backup_id.as_deref(), &file, &upload).await?;
-    data::discard_artifact(engine, &artifact)
+) -> std::result::Result<(), StepFailure> {
+    let artifact = data::select_backup(engine, m, r)
+        .await
+        .map_err(failed_at(Step::Backup))?;
+    let file = data::download(engine, m, &artifact)
+        .await
+        .map_err(failed_at(Step::Download))?;
+    let upload = upload::upload(engine, m, &artifact.file, &file)
+        .await
+        .map_err(failed_at(Step::Upload))?;
+    restore::restore(engine, m, upload.id, adopted)
+        .await
+        .map_err(failed_at(Step::Restore))?;
+    restore::wait(engine, m, upload.id)
+        .await
+        .map_err(failed_at(Step::Wait))?;
+    verify::verify(engine, m, artifact.backup_id.as_deref(), &file, &upload)
+        .await
+        .map_err(failed_at(Step::Verify))?;
+    data::discard_artifact(engine, &artifact).map_err(failed_at(Step::Verify))
 }

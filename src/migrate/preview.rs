@@ -32,7 +32,7 @@ pub struct PreviewItem {
 }
 
 impl Preview {
-    /// The usage error (exit 2) naming every refusal of every migration, if there is one.
+    /// The error (exit 2) naming every refusal of every migration, if there is one.
     pub fn refusal(&self, plan: &Plan) -> Option<Error> {
         let texts: Vec<String> = plan
             .migrations
@@ -41,7 +41,7 @@ impl Preview {
             .filter_map(|(m, item)| compat::refusal(plan, m, &item.findings, "nothing was created"))
             .map(|e| e.to_string())
             .collect();
-        (!texts.is_empty()).then(|| Error::Usage(texts.join("\n")))
+        (!texts.is_empty()).then(|| Error::BackupIncompatible(texts.join("\n")))
     }
 }
 

@@ -91,6 +91,10 @@ pub enum Assessment {
     Ambiguous { found: String },
     /// Not this plan's target: another configuration or another app's link.
     Foreign { why: String },
+    /// It has this plan's configuration and holds no backup, but nothing shows that this plan
+    /// made it: made by hand (`service:create`), or by an earlier run whose journal is gone. The
+    /// platform cannot tell these apart, so it is used only when the user says so.
+    Unclaimed,
 }
 
 /// The rules, on CLI-visible facts and the journal only.
@@ -141,6 +145,12 @@ pub fn assess(
                     .join("; ")
             ),
         };
+    }
+    if !journal.created_by_plan
+        && journal.upload.is_none()
+        && journal.restore == RestoreRecord::NotRequested
+    {
+        return Assessment::Unclaimed;
     }
     let ours = journal
         .upload

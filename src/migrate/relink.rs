@@ -139,13 +139,17 @@ async fn commands_needed(
             continue;
         }
         if let Some(other) = current.iter().find(|c| c.service == r.target) {
-            return Err(Error::Decision(format!(
-                "app {} already links {} at {}, the plan wants {}; change the link yourself or the plan",
-                l.app,
-                r.target,
-                other.target(),
-                l.target()
-            )));
+            return Err(Error::refused(
+                "LinkConflict",
+                format!(
+                    "app {} already links {} at {}, the plan wants {}; change the link yourself \
+                     or the plan",
+                    l.app,
+                    r.target,
+                    other.target(),
+                    l.target()
+                ),
+            ));
         }
         if let Some(source) = &r.source
             && current.iter().any(|c| &c.service == source)

@@ -28,46 +28,64 @@ pub(super) fn check_plan(
         issues.credential(finding.line, finding.column, &finding.field, &finding.rule);
     }
 
-    if raw.version.value != 1 {
+    let root = &tree.referenced;
+    let version = required(raw.version.as_ref(), root, "version", &mut issues);
+    let project = required(raw.project.as_ref(), root, "project", &mut issues);
+    let stage = required(raw.stage.as_ref(), root, "stage", &mut issues);
+    let no_migrations = Vec::new();
+    let raw_migrations = required(raw.migrations.as_ref(), root, "migrations", &mut issues)
+        .map(|m| &m.value)
+        .unwrap_or(&no_migrations);
+
+    if let Some(version) = version
+        && version.value != 1
+    {
         issues.at(
-            &raw.version.referenced,
+            &version.referenced,
             "version",
             format!(
                 "plan version {} is not supported; this tool reads version 1 plans (`version: 1`)",
-                raw.version.value
+                version.value
             ),
         );
     }
-    if let Err(v) = validate_project_name(&raw.project.value) {
-        let rule = name_rule(NameKind::Project, &raw.project.value, v);
-        issues.at(&raw.project.referenced, "project", rule);
+    if let Some(project) = project
+        && let Err(v) = validate_project_name(&project.value)
+    {
+        let rule = name_rule(NameKind::Project, &project.value, v);
+        issues.at(&project.referenced, "project", rule);
     }
-    if let Err(v) = validate_stage_name(&raw.stage.value) {
-        let rule = name_rule(NameKind::Stage, &raw.stage.value, v);
-        issues.at(&raw.stage.referenced, "stage", rule);
+    if let Some(stage) = stage
+        && let Err(v) = validate_stage_name(&stage.value)
+    {
+        let rule = name_rule(NameKind::Stage, &stage.value, v);
+        issues.at(&stage.referenced, "stage", rule);
     }
 
     // `x.yaml` has the empty parent, which joins as the current directory.
     let plan_dir = path.parent().unwrap_or(Path::new(""));
     let defaults = check_defaults(raw.defaults.as_ref(), plan_dir, &mut issues);
 
-    if raw.migrations.value.is_empty() {
+    if let Some(migrations) = &raw.migrations
+        && migrations.value.is_empty()
+    {
         issues.at(
-            &raw.migrations.referenced,
+            &migrations.referenced,
             "migrations",
             "the plan has no migrations; add at least one (see plans/examples/)",
         );
     }
-    check_names_across(&raw.migrations.value, &mut issues);
+    check_names_across(raw_migrations, &mut issues);
 
-    let migrations: Vec<Option<Migration>> = raw
-        .migrations
-        .value
+    let migrations: Vec<Option<Migration>> = raw_migrations
         .iter()
         .enumerate()
         .map(|(i, m)| check_migration(i, m, &defaults, plan_dir, &mut issues))
         .collect();
 
+    let (Some(project), Some(stage)) = (project, stage) else {
+        return Err(issues.into_sorted());
+    };
     if issues.count() > 0 {
         return Err(issues.into_sorted());
     }
@@ -85,11 +103,29 @@ pub(super) fn check_plan(
         path: path.to_path_buf(),
         content_hash,
         scope: Scope {
-            project: raw.project.value,
-            stage: raw.stage.value,
+            project: project.value.clone(),
+            stage: stage.value.clone(),
         },
         migrations,
     })
+}
+
+/// A required key's value; a missing one is an issue at the mapping that lacks it.
+pub(super) fn required<'a, T>(
+    value: Option<&'a Spanned<T>>,
+    mapping: &Location,
+    field: &str,
+    issues: &mut Issues,
+) -> Option<&'a Spanned<T>> {
+    if value.is_none() {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        issues.at(
+            mapping,
+            field,
+            format!("required key `{key}` is missing; add it"),
+        );
+    }
+    value
 }
 
 fn check_defaults<'a>(
@@ -127,7 +163,10 @@ fn check_names_across(migrations: &[Spanned<RawMigration>], issues: &mut Issues)
     let mut targets: HashMap<&str, (usize, &Location)> = HashMap::new();
     let mut sources: HashMap<&str, (usize, &Location)> = HashMap::new();
     for (i, m) in migrations.iter().enumerate() {
-        let target = &m.value.target;
+        // A missing target is reported by check_migration.
+        let Some(target) = &m.value.target else {
+            continue;
+        };
         if let Err(v) = validate_service_name(&target.value) {
             let rule = name_rule(NameKind::Service, &target.value, v);
             issues.at(&target.referenced, format!("migrations[{i}].target"), rule);
@@ -180,7 +219,9 @@ fn check_names_across(migrations: &[Spanned<RawMigration>], issues: &mut Issues)
         }
     }
     for (i, m) in migrations.iter().enumerate() {
-        let target = &m.value.target;
+        let Some(target) = &m.value.target else {
+            continue;
+        };
         if let Some((j, loc)) = sources.get(target.value.as_str())
             && *j != i
         {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::Plan;
 use super::check::check_plan;
 use super::issues::{PlanIssue, one_line};
+use super::keys::unknown_keys;
 use super::node::Node;
 use super::raw::RawPlan;
 use super::secrets;
@@ -31,17 +32,59 @@ pub fn load_plan(path: &Path) -> Result<Plan, Vec<PlanIssue>> {
             "the plan is empty (no YAML content); start from one of plans/examples/*.yaml",
         )]);
     }
-    // Pass 2, the plan's shape: unknown keys, missing keys, wrong types. A credential is
-    // reported even then: it must leave the file whatever else is wrong.
+    if let Some(issue) = seed_not_plan(path, &tree) {
+        return Err(vec![issue]);
+    }
+    // Every unknown key, wherever it is; the other issues are found all the same.
+    let unknown = unknown_keys(path, &tree);
+    // Pass 2, the plan's shape: missing keys, wrong types. A credential is reported even then:
+    // it must leave the file whatever else is wrong.
     let raw: RawPlan = serde_saphyr::from_str_with_options(text, parse_options()).map_err(|e| {
         let mut issues = credential_issues(path, &tree);
         issues.push(yaml_issue(path, translate(&e, Some(&tree), text)));
-        issues.sort_by_key(|i| (i.line.unwrap_or(0), i.column.unwrap_or(0)));
-        issues
+        sorted(issues, &unknown)
     })?;
 
     let content_hash = hex::encode(Sha256::digest(&bytes));
-    check_plan(path, content_hash, raw, &tree)
+    match check_plan(path, content_hash, raw, &tree) {
+        Ok(_) if !unknown.is_empty() => Err(unknown),
+        Ok(plan) => Ok(plan),
+        Err(issues) => Err(sorted(issues, &unknown)),
+    }
+}
+
+/// `issues` and the unknown keys together, in file order.
+fn sorted(mut issues: Vec<PlanIssue>, unknown: &[PlanIssue]) -> Vec<PlanIssue> {
+    issues.extend(unknown.iter().cloned());
+    issues.sort_by_key(|i| (i.line.unwrap_or(0), i.column.unwrap_or(0)));
+    issues
+}
+
+/// A sandbox seed (`projects:` and no `migrations:`) given where a plan belongs: one issue that
+/// says what the file is, instead of one unknown key per line of the world it describes.
+fn seed_not_plan(path: &Path, tree: &Spanned<Node>) -> Option<PlanIssue> {
+    let Node::Map(entries) = &tree.value else {
+        return None;
+    };
+    let key = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| matches!(&k.value, Node::Scalar(t) if t == name))
+    };
+    if key("migrations").is_some() || key("version").is_some() {
+        return None;
+    }
+    let (projects, _) = key("projects")?;
+    Some(PlanIssue {
+        file: path.to_path_buf(),
+        line: Some(projects.referenced.line()),
+        column: Some(projects.referenced.column()),
+        field: String::new(),
+        rule: "this is a sandbox seed (the world `setops-migrate sandbox serve --dir DIR --seed \
+               FILE` starts a new sandbox from), not a plan; a plan has version, project, stage \
+               and migrations (see plans/examples/)"
+            .into(),
+    })
 }
 
 fn yaml_issue(path: &Path, issue: super::yaml_error::YamlIssue) -> PlanIssue {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::backup::{ParsedBackup, check_file, parse_backup};
+use super::check::required;
 use super::issues::Issues;
 use super::raw::{Entries, RawMigration};
 use super::relink::check_relink;
@@ -59,6 +60,7 @@ pub(super) fn check_migration(
     let before = issues.count();
     let m = &raw.value;
     let field = |name: &str| format!("migrations[{i}].{name}");
+    let target = required(m.target.as_ref(), &raw.referenced, &field("target"), issues);
     let has_source = m.source.is_some();
 
     let service_type = check_type(i, raw, issues);
@@ -110,7 +112,7 @@ pub(super) fn check_migration(
     Some(Migration {
         index: i,
         source: m.source.as_ref().map(|s| s.value.clone()),
-        target: m.target.value.clone(),
+        target: target?.value.clone(),
         service_type,
         plan: m.plan.as_ref().map(|p| p.value.clone()),
         options,

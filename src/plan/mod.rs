@@ -14,6 +14,7 @@ mod backup;
 mod check;
 mod file_path;
 mod issues;
+mod keys;
 mod load;
 mod migration;
 mod node;

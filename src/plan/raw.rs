@@ -1,5 +1,7 @@
-//! The plan file's shape as written (design.md section 4), before any rule is checked. Unknown
-//! keys are refused here; every value a rule may point at keeps its line and column.
+//! The plan file's shape as written (design.md section 4), before any rule is checked. Every
+//! value a rule may point at keeps its line and column. Unknown keys are left to
+//! src/plan/keys.rs, which reports all of them at once (serde's `deny_unknown_fields` would stop
+//! at the first and hide every other issue); it reads the accepted keys from these structs.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,27 +11,27 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawPlan {
-    pub version: Spanned<u32>,
-    pub project: Spanned<String>,
-    pub stage: Spanned<String>,
+    // Required keys are optional here, so a missing one is reported with every other issue
+    // (src/plan/check.rs) instead of stopping the read.
+    pub version: Option<Spanned<u32>>,
+    pub project: Option<Spanned<String>>,
+    pub stage: Option<Spanned<String>>,
     pub defaults: Option<Spanned<RawDefaults>>,
-    pub migrations: Spanned<Vec<Spanned<RawMigration>>>,
+    pub migrations: Option<Spanned<Vec<Spanned<RawMigration>>>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
     pub backup: Option<Spanned<String>>,
     pub wait_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawMigration {
     pub source: Option<Spanned<String>>,
-    pub target: Spanned<String>,
+    /// Required; see [`RawPlan`].
+    pub target: Option<Spanned<String>>,
     #[serde(rename = "type")]
     pub service_type: Option<Spanned<String>>,
     pub plan: Option<Spanned<String>>,
@@ -41,7 +43,6 @@ pub(super) struct RawMigration {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawLink {
     pub app: Spanned<String>,
     pub env_key: Option<Spanned<String>>,

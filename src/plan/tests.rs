@@ -295,7 +295,10 @@ fn credentials_are_refused_anywhere_and_never_echoed() {
 #[test]
 fn a_missing_top_level_key_is_named() {
     let dir = Dir::new();
-    let path = dir.write("p.yaml", b"version: 1\nproject: shop\nmigrations: []\n");
+    let path = dir.write(
+        "p.yaml",
+        b"version: 1\nproject: shop\nmigrations: [{source: files, target: files2}]\n",
+    );
     let issue = only_issue(&path);
     assert!(
         issue.contains(": stage: required key `stage` is missing"),
@@ -370,9 +373,15 @@ fn issues_display_with_and_without_a_position() {
 #[test]
 fn credentials_are_reported_even_when_the_shape_is_wrong() {
     let dir = Dir::new();
-    let path = dir.plan("database_url: postgres://u:pw@h/db\nmigrations: []\n");
+    // `migrations` is not a list: the plan's shape cannot be read at all.
+    let path = dir.plan("database_url: postgres://u:pw@h/db\nmigrations: 5\n");
     let all = issues(&path);
-    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all.len(), 3, "{all:#?}");
+    assert!(
+        all[2].contains(":5:13: migrations: expected a list"),
+        "{}",
+        all[2]
+    );
     assert!(
         all[0].contains(":4:1: database_url: unknown key `database_url`"),
         "{}",
@@ -390,9 +399,11 @@ fn credentials_are_reported_even_when_the_shape_is_wrong() {
 fn an_issue_is_always_one_line() {
     let dir = Dir::new();
     let path = dir.plan("\"a\\nb\": 1\nmigrations:\n  - {source: files, target: \"x\\ny\"}\n");
-    let issue = only_issue(&path);
-    assert!(issue.contains("unknown key `a\\nb`"), "{issue}");
-    assert!(!issue.contains('\n'), "{issue}");
+    let all = issues(&path);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all[0].contains("unknown key `a\\nb`"), "{all:#?}");
+    assert!(all[1].contains("service name `x\\ny`"), "{all:#?}");
+    assert!(all.iter().all(|i| !i.contains('\n')), "{all:#?}");
 
     let path = dir.plan("migrations:\n  - {source: files, target: \"x\\ny\"}\n");
     let issue = only_issue(&path);

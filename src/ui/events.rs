@@ -208,6 +208,10 @@ impl<'a> JsonLine<'a> {
                 request_id,
                 ..
             } => (error_code.as_deref(), request_id.as_deref()),
+            // A refusing finding is the failure itself: scripts see its code as on any other.
+            Happening::Compat { .. } if event.phase == Phase::Failed => {
+                (Some(crate::compat::REFUSED_CODE), None)
+            }
             _ => (None, None),
         };
         let data = match &event.happening {

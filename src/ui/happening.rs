@@ -46,9 +46,6 @@ impl fmt::Display for Happening {
                 "{} -> {target} ({service_type})",
                 source.as_deref().unwrap_or("(file)")
             ),
-            TargetUsed => f.write_str(
-                "target exists with this plan's configuration and holds no backup; using it",
-            ),
             TargetAdopted { why } => write!(
                 f,
                 "target exists and {why}; adopted as asked (--adopt-target): the data lands on top of what it holds"

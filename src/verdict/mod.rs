@@ -121,7 +121,7 @@ impl MatchSummary {
 }
 
 /// A verification that found differences: which migration, the backup whose bytes both sides
-/// should hold, and the rows. Its text (exit 5) is rendered in src/ui/verify.rs.
+/// should hold, and the rows. Its text (exit 5) is rendered in src/verdict/words.rs.
 #[derive(Debug, Clone)]
 pub struct DataDiffers {
     pub scope: Scope,
@@ -129,4 +129,20 @@ pub struct DataDiffers {
     pub target: String,
     pub backup_id: Option<String>,
     pub differences: Vec<Difference>,
+    /// The commands the ways on are pasted from, with the run's connection flags.
+    pub commands: WaysOn,
+}
+
+/// What a message needs to name pasteable commands: the plan, and the command lines of this run
+/// (src/migrate/engine.rs `Invocation`).
+#[derive(Debug, Clone, Default)]
+pub struct WaysOn {
+    /// The plan file, to say where to change `backup:`.
+    pub plan: std::path::PathBuf,
+    /// The migration already makes a fresh backup (`backup: fresh`).
+    pub fresh: bool,
+    /// `setops-migrate [connection] run PLAN ...`.
+    pub run: String,
+    /// `setops-migrate [connection] -p PROJECT -s STAGE`.
+    pub scoped: String,
 }

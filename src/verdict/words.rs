@@ -1,6 +1,8 @@
 //! How a data comparison reads: the one-line summary of what matched, and the table of
 //! differences in the verification error (exit 5).
 
+#[cfg(test)]
+use super::WaysOn;
 use super::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
 use crate::table::{Align, TableBuilder};
 use crate::units::{format_count, format_size};
@@ -115,14 +117,28 @@ pub fn failure(d: &DataDiffers) -> String {
         .as_deref()
         .map(|id| format!("backup {id}"))
         .unwrap_or_else(|| "the backup".into());
+    let ways = &d.commands;
+    let fresh = if ways.fresh {
+        String::new()
+    } else {
+        format!(
+            " (set `backup: fresh` for this migration in {} first)",
+            ways.plan.display()
+        )
+    };
     text.push_str(&format!(
         "\nThe target's uploaded backup matched the source's bytes (size, SHA-256), so the restore \
-         changed or lost data, or the source is live: writes to {} after {backup} was made also \
-         show up as differences.\nThe target was not relinked: apps still use {}. Inspect the target \
-         (`setops-migrate -p {} -s {} service:info {}`; `setops-migrate -p {} -s {} --app APP env` \
-         shows what an app receives), fix the cause and run the same command again, or pass \
-         --no-verify to relink without this check.",
-        d.source, d.source, d.scope.project, d.scope.stage, d.target, d.scope.project, d.scope.stage,
+         changed or lost data, or the source is live: writes to {source} after {backup} was made \
+         also show up as differences.\nThe target was not relinked: apps still use {source}. Ways \
+         on:\n  - the source is live: stop what writes to it, then move a fresh backup into a new, \
+         empty {target}{fresh}:\n      {run} --restart --recreate-target\n  - look at the \
+         target first (what an app would receive from it: {scoped} --app APP env):\n      \
+         {scoped} service:info {target}\n  - the differences are expected: relink without this \
+         check\n      {run} --no-verify",
+        source = d.source,
+        target = d.target,
+        run = ways.run,
+        scoped = ways.scoped,
     ));
     text
 }
@@ -143,6 +159,12 @@ mod tests {
             target: "database13".into(),
             backup_id: Some("4be3f3b5".into()),
             differences,
+            commands: WaysOn {
+                plan: "plans/upgrade.yaml".into(),
+                fresh: false,
+                run: "setops-migrate --sandbox .sandbox run plans/upgrade.yaml --yes".into(),
+                scoped: "setops-migrate --sandbox .sandbox -p shop -s production".into(),
+            },
         }
     }
 
@@ -182,10 +204,27 @@ mod tests {
         );
         assert!(text.contains("was not relinked"), "{text}");
         assert!(
-            text.contains("setops-migrate -p shop -s production service:info database13"),
+            text.contains(
+                "      setops-migrate --sandbox .sandbox -p shop -s production service:info database13\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("--no-verify"), "{text}");
+        assert!(
+            text.contains("set `backup: fresh` for this migration in plans/upgrade.yaml"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      setops-migrate --sandbox .sandbox run plans/upgrade.yaml --yes --restart --recreate-target\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "      setops-migrate --sandbox .sandbox run plans/upgrade.yaml --yes --no-verify"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

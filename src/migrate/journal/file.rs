@@ -119,17 +119,76 @@ impl Journal {
             path,
             data,
             notes,
-            _lock: lock,
+            _lock: Some(lock),
+            persist: true,
         };
         journal.save()?;
         Ok(journal)
+    }
+
+    /// The journal as [`Journal::open`] would find it, for `run --dry-run`: the same refusals
+    /// (another run holds the lock, an unusable journal, a changed plan), the same data
+    /// (`--restart` starting empty, a legacy journal converted), but nothing is created, moved
+    /// or written, here or later. The lock is taken only where a run made its file already.
+    pub fn peek(request: OpenRequest<'_>) -> Result<Journal, JournalError> {
+        let key = JournalKey {
+            platform: request.platform.clone(),
+            project: request.plan.scope.project.clone(),
+            stage: request.plan.scope.stage.clone(),
+        };
+        let path = journal_path(request.state_dir, &request.plan.path, &key);
+        let lock_path = path.with_extension("lock");
+        let lock = match OpenOptions::new().read(true).write(true).open(&lock_path) {
+            Ok(file) => Some(try_lock(file, &lock_path)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(JournalError::io("opening the journal lock", &lock_path, e)),
+        };
+        let unusable = |why: String| {
+            if request.restart {
+                Ok(None)
+            } else {
+                Err(JournalError::Unusable {
+                    path: path.clone(),
+                    why,
+                })
+            }
+        };
+        let existing = match read(&path, &key.platform) {
+            Ok(None) => legacy(&request, &key, &path)?.map(|(_, data)| data),
+            Ok(Some(data)) if data.key != key => unusable(format!(
+                "it belongs to {} in {}/{}, not to {} in {}/{}",
+                data.key.platform,
+                data.key.project,
+                data.key.stage,
+                key.platform,
+                key.project,
+                key.stage
+            ))?,
+            Ok(Some(data)) => Some(data),
+            Err(why) => unusable(why)?,
+        };
+        let plan_json = serde_json::to_value(request.plan).map_err(JournalError::Encode)?;
+        let data = match existing {
+            Some(d) if !request.restart && d.plan_hash != request.plan.content_hash => {
+                return Err(plan_changed(request.plan, &path, &d.plan, &plan_json));
+            }
+            Some(d) if !request.restart => d,
+            _ => fresh(request.plan, key, &request.endpoint, plan_json),
+        };
+        Ok(Journal {
+            path,
+            data,
+            notes: Vec::new(),
+            _lock: lock,
+            persist: false,
+        })
     }
 }
 
 /// Takes the exclusive lock; a second run of the same plan on the same platform stops here,
 /// naming the holder.
 fn lock(lock_path: &Path) -> Result<File, JournalError> {
-    let mut lock = OpenOptions::new()
+    let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
@@ -137,25 +196,7 @@ fn lock(lock_path: &Path) -> Result<File, JournalError> {
         .mode(fsio::PRIVATE_FILE)
         .open(lock_path)
         .map_err(|e| JournalError::io("opening the journal lock", lock_path, e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            // One line written by the holder; anything longer is not worth showing.
-            let holder = fsio::read_text_bounded(lock_path, 4096).unwrap_or_default();
-            let holder: String = holder.trim().chars().take(200).collect();
-            return Err(JournalError::Locked {
-                lock: lock_path.to_path_buf(),
-                holder: if holder.is_empty() {
-                    "holder unknown".into()
-                } else {
-                    holder
-                },
-            });
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(JournalError::io("locking the journal", lock_path, e));
-        }
-    }
+    let mut lock = try_lock(lock, lock_path)?;
     // Say who holds the lock, for the error a second run shows.
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -168,6 +209,29 @@ fn lock(lock_path: &Path) -> Result<File, JournalError> {
         Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     Ok(lock)
+}
+
+/// The exclusive lock on an open lock file, or who holds it.
+fn try_lock(lock: File, lock_path: &Path) -> Result<File, JournalError> {
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // One line written by the holder; anything longer is not worth showing.
+            let holder = fsio::read_text_bounded(lock_path, 4096).unwrap_or_default();
+            let holder: String = holder.trim().chars().take(200).collect();
+            Err(JournalError::Locked {
+                lock: lock_path.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "holder unknown".into()
+                } else {
+                    holder
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(JournalError::io("locking the journal", lock_path, e))
+        }
+    }
 }
 
 /// The journal at `path`: `Ok(None)` when there is none, `Err(why)` when it cannot be used.
@@ -296,6 +360,51 @@ fn adopt_legacy(
     path: &Path,
     notes: &mut Vec<String>,
 ) -> Result<Option<JournalData>, JournalError> {
+    let Some((found, _)) = legacy_candidate(request, key, path)? else {
+        return Ok(None);
+    };
+    let old_lock_path = found.with_extension("lock");
+    let _old_lock = lock(&old_lock_path)?;
+    let Some((found, data)) = legacy(request, key, path)? else {
+        return Ok(None);
+    };
+    let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;
+    fsio::write_atomic(path, &bytes)
+        .map_err(|e| JournalError::io("writing the journal", path, e))?;
+    std::fs::remove_file(&found).map_err(|e| JournalError::io("removing", &found, e))?;
+    let _ = std::fs::remove_file(&old_lock_path);
+    notes.push(format!(
+        "adopted the journal {} of an earlier version (now {})",
+        found.display(),
+        path.display()
+    ));
+    Ok(Some(data))
+}
+
+/// The legacy journal [`adopt_legacy`] would adopt, converted, where it was found; nothing is
+/// written.
+fn legacy(
+    request: &OpenRequest<'_>,
+    key: &JournalKey,
+    path: &Path,
+) -> Result<Option<(PathBuf, JournalData)>, JournalError> {
+    let Some((found, old)) = legacy_candidate(request, key, path)? else {
+        return Ok(None);
+    };
+    let data =
+        legacy::convert(old, key.platform.clone()).map_err(|why| JournalError::Unconvertible {
+            path: found.clone(),
+            why,
+        })?;
+    Ok(Some((found, data)))
+}
+
+/// The first format 1 journal beside `path` of the same plan, project, stage and origin.
+fn legacy_candidate(
+    request: &OpenRequest<'_>,
+    key: &JournalKey,
+    path: &Path,
+) -> Result<Option<(PathBuf, LegacyJournal)>, JournalError> {
     let Some(origin) = normalized_origin(&request.endpoint) else {
         return Ok(None);
     };
@@ -313,28 +422,9 @@ fn adopt_legacy(
             && old.key.project == key.project
             && old.key.stage == key.stage
             && normalized_origin(&old.key.endpoint).as_deref() == Some(origin.as_str());
-        if !same {
-            continue;
+        if same {
+            return Ok(Some((found, old)));
         }
-        let old_lock_path = found.with_extension("lock");
-        let _old_lock = lock(&old_lock_path)?;
-        let data = legacy::convert(old, key.platform.clone()).map_err(|why| {
-            JournalError::Unconvertible {
-                path: found.clone(),
-                why,
-            }
-        })?;
-        let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;
-        fsio::write_atomic(path, &bytes)
-            .map_err(|e| JournalError::io("writing the journal", path, e))?;
-        std::fs::remove_file(&found).map_err(|e| JournalError::io("removing", &found, e))?;
-        let _ = std::fs::remove_file(&old_lock_path);
-        notes.push(format!(
-            "adopted the journal {} of an earlier version (now {})",
-            found.display(),
-            path.display()
-        ));
-        return Ok(Some(data));
     }
     Ok(None)
 }

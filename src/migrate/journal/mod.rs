@@ -80,8 +80,11 @@ pub struct Journal {
     data: JournalData,
     /// Notes for the run's events (a legacy journal adopted, an old one moved aside).
     notes: Vec<String>,
-    // Held for the whole run; dropping it releases the lock.
-    _lock: File,
+    // Held for the whole run; dropping it releases the lock. None for a dry run's look at a
+    // journal no run has locked yet.
+    _lock: Option<File>,
+    /// Written on every change; false for a dry run (`Journal::peek`), which changes nothing.
+    persist: bool,
 }
 
 impl Journal {
@@ -153,6 +156,9 @@ impl Journal {
     }
 
     fn save(&self) -> Result<(), JournalError> {
+        if !self.persist {
+            return Ok(());
+        }
         let mut data = self.data.clone();
         data.updated_at = Utc::now();
         let bytes = serde_json::to_vec_pretty(&data).map_err(JournalError::Encode)?;

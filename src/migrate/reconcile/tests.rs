@@ -77,20 +77,27 @@ fn no_evidence() -> RelinkEvidence {
 }
 
 #[test]
-fn an_empty_target_is_untouched_journal_or_not() {
+fn an_empty_target_is_used_only_when_the_journal_shows_this_plan_made_it() {
     let r = resolved(vec![link("files2")]);
-    for view in [
-        JournalView::default(),
-        JournalView {
-            created_by_plan: true,
-            ..Default::default()
-        },
-    ] {
-        assert_eq!(
-            assess(&r, &service(vec![]), &[], &view, no_evidence()),
-            Assessment::Proceed
-        );
-    }
+    let made = JournalView {
+        created_by_plan: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        assess(&r, &service(vec![]), &[], &made, no_evidence()),
+        Assessment::Proceed
+    );
+    // Made by hand, or by a run whose journal is gone: the platform cannot tell which.
+    assert_eq!(
+        assess(
+            &r,
+            &service(vec![]),
+            &[],
+            &JournalView::default(),
+            no_evidence()
+        ),
+        Assessment::Unclaimed
+    );
 }
 
 #[test]

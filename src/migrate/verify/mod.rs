@@ -23,7 +23,7 @@ use crate::platform::Reachability;
 use super::data::FileFacts;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step, VerifyOutcome};
-pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
+pub use crate::verdict::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions, WaysOn};
 
 /// One kind of data's measurement of one service, compared field by field.
 trait Fingerprint: Serialize {
@@ -116,6 +116,12 @@ pub async fn verify(
                 target: m.target.clone(),
                 backup_id: backup_id.map(str::to_owned),
                 differences,
+                commands: WaysOn {
+                    plan: engine.plan.path.clone(),
+                    fresh: m.backup == crate::plan::BackupChoice::Fresh,
+                    run: engine.options.invocation.run.clone(),
+                    scoped: engine.options.invocation.scoped.clone(),
+                },
             })));
         }
     };

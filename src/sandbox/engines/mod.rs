@@ -39,7 +39,7 @@ use crate::sandbox::{Error, Result};
 pub(crate) use dirs::urlencode;
 pub(crate) use dirtree::{BackupSummary, RestoreSummary};
 
-/// Data a seed file puts into a new service (see plans/demo-sandbox.yaml).
+/// Data a seed file puts into a new service (see plans/sandbox/demo-world.yaml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SeedData {
     /// `content:` generated files (volume, s3).

@@ -1,4 +1,4 @@
-//! The seed file (plans/demo-sandbox.yaml or `--seed FILE`): users, projects, stages, apps,
+//! The seed file (plans/sandbox/demo-world.yaml or `--seed FILE`): users, projects, stages, apps,
 //! services with content generators, and links. Parsed strictly (unknown keys are errors), checked
 //! with SetOps' own rules, every error naming `file:line:column`.
 
@@ -16,8 +16,8 @@ use crate::sandbox::state::{ProjectState, STATE_FORMAT, StageState, World};
 use crate::sandbox::{Error, Result};
 
 /// The demo world, compiled in so a new sandbox needs no file next to the binary.
-pub(crate) const DEMO_SEED: &str = include_str!("../../../plans/demo-sandbox.yaml");
-pub(crate) const DEMO_SEED_NAME: &str = "plans/demo-sandbox.yaml (built in)";
+pub(crate) const DEMO_SEED: &str = include_str!("../../../plans/sandbox/demo-world.yaml");
+pub(crate) const DEMO_SEED_NAME: &str = "plans/sandbox/demo-world.yaml (built in)";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,7 +161,7 @@ pub(crate) fn build(text: &str, origin: &str, now: DateTime<Utc>) -> Result<Seed
             None => &text,
         };
         Error::usage(format!(
-            "{origin}:{at}: {text}; see plans/demo-sandbox.yaml for the format"
+            "{origin}:{at}: {text}; see plans/sandbox/demo-world.yaml for the format"
         ))
     })?;
     let ck = Checker { origin };
