@@ -310,8 +310,10 @@ impl Error {
         use crate::migrate::journal::error::JournalError as J;
         use crate::migrate::verify::error::VerifyError as V;
         match self {
+            Error::Logged(inner) => inner.error_code(),
             Error::Platform { error, .. } => &error.code,
             Error::Usage(_) => "InvalidInput",
+            Error::NoChangeset(_) => "NothingPending",
             Error::Plan(_) => "PlanInvalid",
             Error::BackupIncompatible(_) => crate::compat::REFUSED_CODE,
             Error::Transport { .. } => "PlatformUnreachable",
@@ -328,7 +330,7 @@ impl Error {
             Error::Journal(J::PlanChanged { .. }) => "PlanChanged",
             Error::Journal(J::Io { .. } | J::Encode(_)) => "JournalWriteFailed",
             Error::Journal(_) => "JournalUnusable",
-            Error::Interrupted => "Interrupted",
+            Error::Interrupted | Error::Cancelled(_) => "Interrupted",
             Error::Verify(e) => match e.as_ref() {
                 V::UploadDiffers { .. } => "BackupDiffers",
                 V::Unreachable { .. } => "DataUnreachable",
