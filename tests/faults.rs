@@ -445,7 +445,7 @@ fn a_corrupt_journal_stops_the_run_unchanged_and_restart_then_adopting_the_targe
         .expect(3)
         .any_stdout()
         .stderr_has("nothing shows that this plan created it")
-        .stderr_has(&format!("run {plan_arg} --yes --adopt-target"))
+        .stderr_has(format!("run {plan_arg} --yes --adopt-target"))
         .run();
     assert_eq!(sb.services(), services, "the platform changed");
     sb.cmd()
