@@ -300,6 +300,7 @@ fn the_types_offered_fit_the_source_and_a_changed_source_defaults_to_fresh() {
         ])
         .expect(0)
         .any_stdout()
+        .stderr(&common::restore_hint(&id))
         .run();
     let deadline = std::time::Instant::now() + PROMPT_TIMEOUT;
     while ws
