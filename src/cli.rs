@@ -396,6 +396,14 @@ pub struct RunArgs {
     /// the backup's size and SHA-256 are still checked
     #[arg(long)]
     pub no_verify: bool,
+    /// Relink even though the source was written to after its backup and the target lacks those
+    /// writes (the run stops with exit 3 and counts them first); recorded in the journal
+    #[arg(long)]
+    pub accept_write_gap: bool,
+    /// Restore the plan's frozen apps to their recorded scales without relinking (after a run
+    /// that stopped with the apps frozen); a later run freezes again and takes a new backup
+    #[arg(long, conflicts_with_all = ["dry_run", "restart", "recreate_target", "adopt_target", "no_verify", "accept_write_gap"])]
+    pub unfreeze: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -94,6 +94,11 @@ pub enum Error {
         targets: Vec<String>,
     },
 
+    /// A frozen app's scale to restore is known neither to the journal nor the platform (it
+    /// shows 0) nor the plan (exit 3): asked in a terminal, never guessed.
+    #[error("{message}")]
+    ScaleUnknown { message: String, apps: Vec<String> },
+
     /// The run's journal: locked by another run, unreadable, of a changed plan (mostly exit 3).
     #[error(transparent)]
     Journal(#[from] crate::migrate::journal::error::JournalError),
@@ -247,9 +252,10 @@ impl Error {
                 exit::USAGE
             }
             Error::NoChangeset(_) => exit::NO_CHANGESET,
-            Error::Decision(_) | Error::Refused { .. } | Error::TargetNeedsRecreate { .. } => {
-                exit::DECISION_NEEDED
-            }
+            Error::Decision(_)
+            | Error::Refused { .. }
+            | Error::TargetNeedsRecreate { .. }
+            | Error::ScaleUnknown { .. } => exit::DECISION_NEEDED,
             Error::Journal(e) if e.needs_decision() => exit::DECISION_NEEDED,
             Error::Interrupted | Error::Cancelled(_) => exit::INTERRUPTED,
             Error::Verify(e) if e.blocks_relink() => exit::VERIFICATION_FAILED,
@@ -326,6 +332,7 @@ impl Error {
             Error::Decision(_) => "DecisionNeeded",
             Error::Refused { code, .. } => code,
             Error::TargetNeedsRecreate { .. } => "TargetMayHoldData",
+            Error::ScaleUnknown { .. } => "ScaleUnknown",
             Error::Journal(J::Locked { .. }) => "JournalLocked",
             Error::Journal(J::PlanChanged { .. }) => "PlanChanged",
             Error::Journal(J::Io { .. } | J::Encode(_)) => "JournalWriteFailed",

@@ -92,6 +92,8 @@ async fn run_demo(ctx: &Context, dir: &Path, running: &Running) -> Result<()> {
         adopt_target: false,
         recreate_target: false,
         verify: true,
+        accept_write_gap: false,
+        scales: Default::default(),
         invocation: Invocation {
             run: format!(
                 "setops-migrate --sandbox {}{connection} run {}",

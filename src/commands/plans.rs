@@ -96,7 +96,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
     }
     let identity = identity(conn.platform.as_ref(), &plan, &state_dir).await?;
     let finished = !args.restart && journal::finished(&state_dir, &plan, &identity);
-    if !finished {
+    if !finished && !args.unfreeze {
         let preview = migrate::preview(conn.platform.as_ref(), &conn.transfers, &plan).await?;
         // In JSON mode a run's stdout is events only; the preview is a document of a dry run.
         if !ctx.output.is_json() {
@@ -120,32 +120,47 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<()> {
     .map_err(|e| restart_way_on(e, &invocation))?;
     let run_display = Arc::new(RunDisplay::new(ctx.output));
     let display: Arc<dyn EventSink> = run_display.clone();
-    let mut options = RunOptions {
-        concurrency: args.concurrency as usize,
-        adopt_target: args.adopt_target,
-        recreate_target: args.recreate_target,
-        verify: !args.no_verify,
-        invocation,
-    };
+    let mut options = run_options(args, invocation);
     let mut journal = Some(journal);
     loop {
         let journal = match journal.take() {
             Some(j) => j,
             None => open_journal(conn.platform.as_ref(), &plan, &state_dir, false).await?,
         };
-        let outcome = migrate::run(
-            plan.clone(),
-            journal,
-            conn.platform.clone(),
-            conn.transfers.clone(),
-            display.clone(),
-            options.clone(),
-        )
-        .await;
+        let (platform, transfers) = (conn.platform.clone(), conn.transfers.clone());
+        let outcome = if args.unfreeze {
+            migrate::unfreeze(
+                plan.clone(),
+                journal,
+                platform,
+                transfers,
+                display.clone(),
+                options.clone(),
+            )
+            .await
+            .map(|scales| print_unfrozen(&ctx.output, &plan, &scales))
+        } else {
+            migrate::run(
+                plan.clone(),
+                journal,
+                platform,
+                transfers,
+                display.clone(),
+                options.clone(),
+            )
+            .await
+            .map(|summary| print_summary(&ctx.output, &summary))
+        };
         match outcome {
-            Ok(summary) => {
-                print_summary(&ctx.output, &summary);
-                return Ok(());
+            Ok(()) => return Ok(()),
+            // Asked, never guessed: the scale a frozen app goes back to.
+            Err(Error::ScaleUnknown { message, apps }) if std::io::stdin().is_terminal() => {
+                eprintln!("{message}");
+                let mut prompter = LinePrompter::default();
+                for app in apps {
+                    let scale = ask_scale(&mut prompter, &app)?;
+                    options.scales.insert(app, scale);
+                }
             }
             // In a terminal the way on is offered; `--yes` alone never destroys anything.
             Err(Error::TargetNeedsRecreate { message, targets })
@@ -194,13 +209,7 @@ async fn dry_run(
     } else {
         Arc::new(RunDisplay::new(ctx.output))
     };
-    let options = RunOptions {
-        concurrency: args.concurrency as usize,
-        adopt_target: args.adopt_target,
-        recreate_target: args.recreate_target,
-        verify: !args.no_verify,
-        invocation,
-    };
+    let options = run_options(args, invocation);
     let doomed = migrate::check_guards(
         plan.clone(),
         journal,
@@ -334,6 +343,49 @@ pub(super) fn shell_word(text: &str) -> String {
 }
 
 /// Asks through the prompter; the run itself decided that a terminal is there.
+fn run_options(args: &RunArgs, invocation: Invocation) -> RunOptions {
+    RunOptions {
+        concurrency: args.concurrency as usize,
+        adopt_target: args.adopt_target,
+        recreate_target: args.recreate_target,
+        verify: !args.no_verify,
+        accept_write_gap: args.accept_write_gap,
+        scales: Default::default(),
+        invocation,
+    }
+}
+
+fn ask_scale(prompter: &mut dyn Prompter, app: &str) -> Result<u8> {
+    let answer = prompter.input(
+        &format!("Scale of {app} after the cutover (its usual number of containers, 1-16)"),
+        None,
+        &|text: &str| match text.trim().parse::<u8>() {
+            Ok(n) if (1..=crate::model::MAX_SCALE).contains(&n) => Ok(()),
+            _ => Err(format!("{text:?} is not a scale; give a whole number from 1 to 16")),
+        },
+    )?;
+    answer
+        .trim()
+        .parse()
+        .map_err(|_| Error::usage(format!("{answer:?} is not a scale from 1 to 16")))
+}
+
+/// What `run --unfreeze` did.
+fn print_unfrozen(output: &Output, plan: &Plan, scales: &std::collections::BTreeMap<String, u8>) {
+    if output.is_json() {
+        return; // the `unfrozen` event says it
+    }
+    if scales.is_empty() {
+        output.line("No app of the plan is frozen; nothing was changed.");
+    } else {
+        output.line(&format!(
+            "Unfrozen; nothing was relinked. The next `run {}` freezes the apps again and moves a \
+             new backup.",
+            plan.path.display()
+        ));
+    }
+}
+
 fn ask_recreate(prompter: &mut dyn Prompter, targets: &[String]) -> Result<bool> {
     prompter.confirm(
         &format!(
@@ -501,6 +553,35 @@ pub fn print_summary(output: &Output, summary: &Summary) {
             summary.journal.display()
         )
     });
+    if summary.already_done {
+        return;
+    }
+    if let Some(ms) = summary.downtime_ms {
+        output.line(&format!(
+            "Cutover freeze of {}: downtime {} (freeze to unfreeze).",
+            summary.frozen.join(", "),
+            crate::ui::happening::downtime_text(ms)
+        ));
+    }
+    let measured: Vec<u64> = summary.rows.iter().filter_map(|r| r.writes_lost).collect();
+    let lost: u64 = measured.iter().sum();
+    // Without a freeze, a write between verify and the relink would escape the count.
+    if !measured.is_empty() && (!summary.frozen.is_empty() || lost > 0) {
+        output.line(&format!(
+            "{lost} writes lost{}",
+            if lost == 0 {
+                format!(
+                    ": {} of {} target(s) hold exactly their source's data",
+                    measured.len(),
+                    summary.rows.len()
+                )
+            } else {
+                " (written to the sources after their backups; accepted with \
+                 --accept-write-gap)"
+                    .to_owned()
+            }
+        ));
+    }
 }
 
 pub fn show_status(ctx: &Context, plan: &Path, state_dir: Option<&Path>) -> Result<()> {

@@ -83,6 +83,8 @@ pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
         recreate_target: false,
         adopt_target: false,
         no_verify: false,
+        accept_write_gap: false,
+        unfreeze: false,
     };
     let again = invocation(ctx, &run_args, &made.plan).run;
     if !run_now {

@@ -2,11 +2,14 @@
 //! `SETOPS_MIGRATE_CRASH_AT=<point>:<before|after>` ends the process at once, as a power cut
 //! would, without unwinding or flushing anything that is not already on disk.
 
-/// Every side effect the engine performs, in run order; the last two only with
+/// Every side effect the engine performs, in run order; `stage-freeze` and `commit-freeze` only
+/// with a plan's `freeze:`, the unfreeze pair only in `run --unfreeze`, the destroy pair only with
 /// `--recreate-target` (they come before the others in such a run).
-pub const POINTS: [&str; 11] = [
+pub const POINTS: [&str; 15] = [
     "stage-targets",
     "commit-targets",
+    "stage-freeze",
+    "commit-freeze",
     "backup-create",
     "download",
     "upload-allocate",
@@ -16,6 +19,8 @@ pub const POINTS: [&str; 11] = [
     "commit-relink",
     "stage-destroy",
     "commit-destroy",
+    "stage-unfreeze",
+    "commit-unfreeze",
 ];
 
 /// The exit code of a run killed at a crash point.

@@ -105,6 +105,8 @@ pub async fn select_backup(
             }
         }
         (choice, Some(source)) => {
+            // Before the backup, so a write it misses is counted (over-counting is safe).
+            super::verify::gap::record_baseline(engine, m).await?;
             let backup = match choice {
                 BackupChoice::Id(id) => wait_created(engine, m, source, &id.to_string()).await?,
                 BackupChoice::Fresh => fresh_backup(engine, m, source).await?,

@@ -25,6 +25,11 @@ pub struct RunOptions {
     pub recreate_target: bool,
     /// Compare each target's data with its source's before relinking (`--no-verify` clears it).
     pub verify: bool,
+    /// Relink although writes reached the source after its backup (`--accept-write-gap`).
+    pub accept_write_gap: bool,
+    /// Scales to restore that the user gave when asked (the journal and the platform could not
+    /// tell them), by app.
+    pub scales: std::collections::BTreeMap<String, u8>,
     /// How the user reached this run, so suggested commands can be pasted as printed.
     pub invocation: Invocation,
 }

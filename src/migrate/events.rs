@@ -1,6 +1,7 @@
 //! What the engine tells the outside world. The engine never prints: it emits typed events, and
 //! the UI (human bars, plain lines, or JSON lines) decides how they look (src/ui/happening.rs).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ use crate::transfer::TransferProgress;
 
 use crate::verdict::MatchSummary;
 
+use super::verify::activity::WriteGap;
+
 /// The steps of one migration, in order (design.md section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,6 +24,7 @@ pub enum Step {
     Preflight,
     Inspect,
     Create,
+    Freeze,
     Backup,
     Download,
     Upload,
@@ -31,10 +35,11 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Preflight,
         Step::Inspect,
         Step::Create,
+        Step::Freeze,
         Step::Backup,
         Step::Download,
         Step::Upload,
@@ -49,6 +54,7 @@ impl Step {
             Step::Preflight => "preflight",
             Step::Inspect => "inspect",
             Step::Create => "create",
+            Step::Freeze => "freeze",
             Step::Backup => "backup",
             Step::Download => "download",
             Step::Upload => "upload",
@@ -204,6 +210,34 @@ pub enum Happening {
         target: String,
         at: String,
     },
+    /// The cutover freeze: the apps, with the scales they go back to.
+    Freezing {
+        scales: BTreeMap<String, u8>,
+    },
+    FrozenEarlier,
+    /// Containers of the frozen apps that may still run.
+    WaitingForApps {
+        running: usize,
+    },
+    Frozen {
+        apps: Vec<String>,
+    },
+    /// The frozen apps are back at their scales; the downtime is freeze to unfreeze.
+    Unfrozen {
+        scales: BTreeMap<String, u8>,
+        downtime_ms: Option<u64>,
+    },
+    /// The run stopped with the apps still frozen: the commands that resume or unfreeze.
+    StillFrozen {
+        apps: Vec<String>,
+        resume: String,
+        unfreeze: String,
+    },
+    /// Writes to the source after its backup that the target lacks, accepted by the user.
+    WriteGapAccepted {
+        source: String,
+        gap: WriteGap,
+    },
     /// A compatibility check's finding about the backup and the target (src/compat): phase
     /// Info for a warning, Failed for a refusal.
     Compat {
@@ -276,6 +310,13 @@ impl Happening {
             LinksInPlace => "links_in_place",
             Relinking { .. } => "relinking",
             Relinked { .. } => "relinked",
+            Freezing { .. } => "freezing",
+            FrozenEarlier => "frozen_earlier",
+            WaitingForApps { .. } => "waiting_for_apps",
+            Frozen { .. } => "frozen",
+            Unfrozen { .. } => "unfrozen",
+            StillFrozen { .. } => "still_frozen",
+            WriteGapAccepted { .. } => "write_gap_accepted",
             Compat { .. } => "compat",
             Failed { .. } => "failed",
         }
@@ -329,6 +370,10 @@ pub struct SummaryRow {
     pub size: u64,
     pub upload_id: String,
     pub links: Vec<String>,
+    /// Writes to the source after its backup that the target lacks: 0 when verify found the
+    /// target equal to the source; absent when the data was not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes_lost: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -338,4 +383,9 @@ pub struct Summary {
     /// True when the journal said the plan had finished before: nothing was done this time.
     pub already_done: bool,
     pub rows: Vec<SummaryRow>,
+    /// The apps the cutover froze, and how long they were down (freeze to unfreeze).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frozen: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<u64>,
 }

@@ -45,6 +45,7 @@ pub async fn assess_targets(
         .await?
         .map(|c| c.commands)
         .unwrap_or_default();
+    let pending = without_scales(engine, &pending).unwrap_or(pending);
     let relink_staged = !pending.is_empty()
         && is_prefix(&pending, &relink::planned_commands(engine, resolved).await?);
     let mut decisions = Vec::new();
@@ -438,8 +439,30 @@ pub async fn check_changeset(
         create::commands_for_missing(resolved, existing),
         relink::planned_commands(engine, resolved).await?,
     ];
-    if pending.unrecognized.is_empty() && ours.iter().any(|c| is_prefix(&pending.commands, c)) {
+    // A freeze, unfreeze or relink stages its scale commands last.
+    let commands = without_scales(engine, &pending.commands);
+    if pending.unrecognized.is_empty()
+        && let Some(commands) = commands
+        && ours.iter().any(|c| is_prefix(&commands, c))
+    {
         return Ok(());
     }
     Err(changeset::foreign_changeset(engine, &pending))
+}
+
+/// `commands` without the scale commands of the plan's frozen apps at their end; `None` when a
+/// scale command of another app, or one followed by other commands, shows they are not ours.
+fn without_scales(
+    engine: &Engine,
+    commands: &[ChangesetCommand],
+) -> Option<Vec<ChangesetCommand>> {
+    let ours = |c: &ChangesetCommand| {
+        matches!(c, ChangesetCommand::ScaleSet { app, .. }
+            if engine.plan.freeze.iter().any(|f| &f.app == app))
+    };
+    let first = commands.iter().position(ours).unwrap_or(commands.len());
+    commands[first..]
+        .iter()
+        .all(ours)
+        .then(|| commands[..first].to_vec())
 }

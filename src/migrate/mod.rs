@@ -9,6 +9,7 @@ mod create;
 mod data;
 pub mod engine;
 pub mod events;
+mod freeze;
 mod guards;
 pub mod inspect;
 pub mod journal;
@@ -64,14 +65,46 @@ pub async fn run(
         engine.emit(None, None, Phase::Replayed, Happening::AlreadyFinished);
         return finish(&engine, true).await;
     }
-    match steps(&engine).await {
-        Ok(()) => finish(&engine, false).await,
-        Err(Failure::Reported(e)) => Err(e),
+    let failed = match steps(&engine).await {
+        Ok(()) => return finish(&engine, false).await,
+        Err(Failure::Reported(e)) => e,
         Err(Failure::Unreported(step, e)) => {
             engine.emit_error(None, Some(step), &e);
-            Err(e)
+            e
         }
+    };
+    if freeze::left_frozen(&engine).await {
+        let run = &engine.options.invocation.run;
+        engine.emit(
+            None,
+            Some(Step::Freeze),
+            Phase::Info,
+            Happening::StillFrozen {
+                apps: engine.plan.freeze.iter().map(|f| f.app.clone()).collect(),
+                resume: run.clone(),
+                unfreeze: format!("{run} --unfreeze"),
+            },
+        );
     }
+    Err(failed)
+}
+
+/// `run --unfreeze`: the plan's frozen apps back at their recorded scales, nothing relinked.
+/// Returns the scales restored (empty when no app was frozen).
+pub async fn unfreeze(
+    plan: Plan,
+    journal: Journal,
+    platform: Arc<dyn Platform>,
+    transfers: reqwest::Client,
+    sink: Arc<dyn EventSink>,
+    options: RunOptions,
+) -> Result<std::collections::BTreeMap<String, u8>> {
+    let engine = engine(plan, journal, platform, transfers, sink, options);
+    let result = freeze::unfreeze(&engine).await;
+    if let Err(e) = &result {
+        engine.emit_error(None, Some(Step::Freeze), e);
+    }
+    result
 }
 
 fn engine(
@@ -217,6 +250,10 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
             Decision::Recreate => Some((m, r, &[][..])),
             Decision::Finished => None,
         });
+    let data_to_move = decisions.iter().any(|d| *d != Decision::Finished);
+    freeze::freeze(engine, data_to_move)
+        .await
+        .map_err(at(Step::Freeze))?;
     let results: Vec<Result<()>> = futures_util::stream::iter(work)
         .map(|(m, r, adopted)| async move {
             move_data(engine, m, r, adopted).await.map_err(|f| {

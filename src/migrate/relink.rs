@@ -1,5 +1,6 @@
 //! Relink: point every planned app link at its target with the same env key or mount path, for
-//! all migrations in ONE changeset and ONE commit, so each app redeploys once.
+//! all migrations in ONE changeset and ONE commit, so each app redeploys once. The same commit
+//! gives the frozen apps their recorded scales back (src/migrate/freeze.rs).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use crate::migrate::verify::VerifyError;
 use crate::model::{ChangesetCommand, Link};
 
 use super::changeset::{commit, stage_all};
+use super::freeze;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::inspect::Resolved;
@@ -24,16 +26,25 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             Happening::RelinkedEarlier,
         );
         return Ok(match fact {
-            Fact::Relinked { moved } => moved,
+            Fact::Relinked { moved, .. } => moved,
             _ => 0,
         });
     }
     let planned = planned(resolved);
+    let scales = if engine.plan.freeze.is_empty() {
+        BTreeMap::new()
+    } else {
+        freeze::recorded_scales(engine).await?
+    };
     // An earlier attempt decided the commands; keep them so the changeset prefix matches.
     let commands = match engine.record(&stage_key).await.map(|r| r.fact) {
         Some(Fact::Commands { commands }) => commands,
         Some(other) => return Err(super::data::unexpected(&stage_key, &other)),
-        None => commands_needed(engine, &planned).await?,
+        None => {
+            let mut commands = commands_needed(engine, &planned).await?;
+            commands.extend(freeze::scale_commands(engine, &scales).await?);
+            commands
+        }
     };
     if commands.is_empty() {
         engine.emit(
@@ -42,7 +53,11 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             Phase::Done,
             Happening::LinksInPlace,
         );
-        engine.done(&done_key, Fact::Relinked { moved: 0 }).await?;
+        let fact = Fact::Relinked {
+            moved: 0,
+            unfrozen_at_ms: None,
+        };
+        engine.done(&done_key, fact).await?;
         return Ok(0);
     }
     engine.emit(
@@ -53,7 +68,10 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             links: planned.len(),
         },
     );
-    let applied = async || Ok(missing_links(engine, &planned).await?.is_empty());
+    let applied = async || {
+        Ok(missing_links(engine, &planned).await?.is_empty()
+            && freeze::at_scales(engine, &scales).await?)
+    };
     stage_all(
         engine,
         &stage_key,
@@ -89,11 +107,24 @@ pub async fn relink(engine: &Engine, resolved: &[Resolved]) -> Result<usize> {
             },
         );
     }
+    let unfrozen_at_ms = (!scales.is_empty()).then(freeze::now_ms);
+    if let Some(at) = unfrozen_at_ms {
+        engine.emit(
+            None,
+            Some(Step::Relink),
+            Phase::Done,
+            Happening::Unfrozen {
+                scales,
+                downtime_ms: freeze::downtime_until(engine, at).await,
+            },
+        );
+    }
     engine
         .done(
             &done_key,
             Fact::Relinked {
                 moved: planned.len(),
+                unfrozen_at_ms,
             },
         )
         .await?;

@@ -66,13 +66,18 @@ fn report(path: &Path, data: &JournalData) -> StatusReport {
                 .collect()
         })
         .unwrap_or_default();
+    let freezes = data
+        .plan
+        .get("freeze")
+        .and_then(|f| f.as_array())
+        .is_some_and(|f| !f.is_empty());
     let migrations = targets
         .iter()
         .map(|t| MigrationStatus {
             target: t.clone(),
             steps: Step::ALL
                 .iter()
-                .filter(|s| **s != Step::Preflight)
+                .filter(|s| **s != Step::Preflight && (**s != Step::Freeze || freezes))
                 .map(|s| step_status(data, *s, t))
                 .collect(),
         })
@@ -100,6 +105,12 @@ fn keys(step: Step, target: &str) -> Vec<StepKey> {
         Step::Preflight => Vec::new(),
         Step::Inspect => vec![of(MigrationStep::Inspect)],
         Step::Create => vec![PlanStep::StageTargets.key(), PlanStep::CommitTargets.key()],
+        Step::Freeze => vec![
+            PlanStep::Scales.key(),
+            PlanStep::StageFreeze.key(),
+            PlanStep::CommitFreeze.key(),
+            PlanStep::Frozen.key(),
+        ],
         Step::Backup => vec![of(MigrationStep::BackupCreate), of(MigrationStep::Backup)],
         Step::Download => vec![of(MigrationStep::Download)],
         Step::Upload => vec![of(MigrationStep::Upload)],

@@ -6,7 +6,7 @@ use crate::model::ServiceType;
 pub use super::events::{Summary, SummaryRow};
 
 use super::engine::Engine;
-use super::journal::{Fact, MigrationStep};
+use super::journal::{Fact, MigrationStep, PlanStep};
 
 pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
     let journal = engine.journal.lock().await;
@@ -44,6 +44,13 @@ pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
                 .and_then(Fact::upload_id)
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
+            writes_lost: match fact(MigrationStep::Verify, &m.target) {
+                Some(Fact::Verified(v)) if v.write_gap.is_some() => {
+                    v.write_gap.as_ref().map(|g| g.writes)
+                }
+                Some(Fact::Verified(v)) if v.data.is_some() => Some(0),
+                _ => None,
+            },
             links: resolved
                 .map(|r| {
                     r.links
@@ -54,10 +61,23 @@ pub async fn summary(engine: &Engine, already_done: bool) -> Result<Summary> {
                 .unwrap_or_default(),
         });
     }
+    let plan_fact = |step: PlanStep| journal.get(&step.key()).map(|r| &r.fact);
+    let downtime_ms = match (plan_fact(PlanStep::Frozen), plan_fact(PlanStep::Relink)) {
+        (
+            Some(Fact::Frozen { at_ms }),
+            Some(Fact::Relinked {
+                unfrozen_at_ms: Some(until),
+                ..
+            }),
+        ) => Some(until.saturating_sub(*at_ms)),
+        _ => None,
+    };
     Ok(Summary {
         run_id: engine.run_id.clone(),
         journal: journal.path().to_path_buf(),
         already_done,
         rows,
+        frozen: engine.plan.freeze.iter().map(|f| f.app.clone()).collect(),
+        downtime_ms,
     })
 }

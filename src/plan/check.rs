@@ -64,7 +64,9 @@ pub(super) fn check_plan(
 
     // `x.yaml` has the empty parent, which joins as the current directory.
     let plan_dir = path.parent().unwrap_or(Path::new(""));
-    let defaults = check_defaults(raw.defaults.as_ref(), plan_dir, &mut issues);
+    let freeze = super::freeze::check_freeze(raw.freeze.as_ref(), &mut issues);
+    let mut defaults = check_defaults(raw.defaults.as_ref(), plan_dir, &mut issues);
+    defaults.freeze = raw.freeze.is_some();
 
     if let Some(migrations) = &raw.migrations
         && migrations.value.is_empty()
@@ -107,6 +109,7 @@ pub(super) fn check_plan(
             stage: stage.value.clone(),
         },
         migrations,
+        freeze,
     })
 }
 
@@ -154,6 +157,7 @@ fn check_defaults<'a>(
     Defaults {
         backup,
         wait_timeout,
+        freeze: false,
     }
 }
 

@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::issues::{PlanIssue, one_line};
 use super::node::{Node, join};
-use super::raw::{RawDefaults, RawLink, RawMigration, RawPlan};
+use super::raw::{RawDefaults, RawFreezeApp, RawLink, RawMigration, RawPlan};
 
 /// Every key of the plan that its shape does not accept, in file order.
 pub(super) fn unknown_keys(file: &Path, root: &Spanned<Node>) -> Vec<PlanIssue> {
@@ -31,6 +31,14 @@ pub(super) fn unknown_keys(file: &Path, root: &Spanned<Node>) -> Vec<PlanIssue> 
                 keys_of::<RawDefaults>(),
                 &mut found,
             ),
+            (Some("freeze"), Node::Seq(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Node::Map(app) = &item.value {
+                        let at = format!("freeze[{i}]");
+                        check(file, &at, app, keys_of::<RawFreezeApp>(), &mut found);
+                    }
+                }
+            }
             (Some("migrations"), Node::Seq(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     if let Node::Map(migration) = &item.value {

@@ -25,6 +25,8 @@ const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 pub(super) struct Defaults<'a> {
     pub backup: Option<(&'a Spanned<String>, Option<ParsedBackup>)>,
     pub wait_timeout: Option<Option<Duration>>,
+    /// The plan freezes apps: every migration with a source takes a fresh backup.
+    pub freeze: bool,
 }
 
 pub(super) fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
@@ -267,6 +269,7 @@ fn check_backup(
             (own, parsed, false)
         }
         (None, Some((default, parsed))) => (*default, parsed.clone()?, true),
+        (None, None) if has_source && defaults.freeze => return Some(BackupChoice::Fresh),
         (None, None) if has_source => return Some(BackupChoice::Latest),
         (None, None) => {
             issues.at(
@@ -291,6 +294,20 @@ fn check_backup(
         } else {
             issues.at(&written.referenced, field, rule);
         }
+        return None;
+    }
+    if has_source && defaults.freeze && parsed != ParsedBackup::Fresh {
+        let rule = format!(
+            "backup {} was taken before the freeze stops the apps, so writes made since would be \
+             lost; a freeze takes a fresh backup: write `backup: fresh` or remove the key",
+            quote(&written.value)
+        );
+        let field = if inherited {
+            "defaults.backup".to_owned()
+        } else {
+            field
+        };
+        issues.at(&written.referenced, field, rule);
         return None;
     }
     if let ParsedBackup::File {

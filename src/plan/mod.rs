@@ -13,6 +13,7 @@ use crate::model::{Scope, ServiceType};
 mod backup;
 mod check;
 mod file_path;
+mod freeze;
 mod issues;
 mod keys;
 mod load;
@@ -36,6 +37,17 @@ pub struct Plan {
     pub content_hash: String,
     pub scope: Scope,
     pub migrations: Vec<Migration>,
+    /// The apps scaled to 0 for the cutover (design.md section 5); empty for no freeze.
+    pub freeze: Vec<FreezeApp>,
+}
+
+/// An app of the cutover freeze.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FreezeApp {
+    pub app: String,
+    /// The scale to restore, from the plan: used only when neither the journal nor the platform
+    /// can tell it (a rerun without the journal finds the app at 0).
+    pub scale: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -19,6 +19,7 @@ pub(super) struct RawPlan {
     pub stage: Option<Spanned<String>>,
     pub defaults: Option<Spanned<RawDefaults>>,
     pub migrations: Option<Spanned<Vec<Spanned<RawMigration>>>>,
+    pub freeze: Option<Spanned<Vec<Spanned<RawFreeze>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +49,42 @@ pub(super) struct RawLink {
     pub env_key: Option<Spanned<String>>,
     pub path: Option<Spanned<String>>,
     pub read_only: Option<Spanned<bool>>,
+}
+
+/// One app of `freeze:`: its name alone, or `{app, scale}` with the scale to restore.
+#[derive(Debug)]
+pub(super) enum RawFreeze {
+    Name(String),
+    App(RawFreezeApp),
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawFreezeApp {
+    pub app: Spanned<String>,
+    pub scale: Option<Spanned<i64>>,
+}
+
+impl<'de> Deserialize<'de> for RawFreeze {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FreezeVisitor;
+        impl<'de> Visitor<'de> for FreezeVisitor {
+            type Value = RawFreeze;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an app name or {app, scale}")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFreeze, E> {
+                Ok(RawFreeze::Name(v.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFreeze, A::Error> {
+                RawFreezeApp::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawFreeze::App)
+            }
+        }
+        deserializer.deserialize_any(FreezeVisitor)
+    }
 }
 
 /// `relink: all`, `relink: none`, or a list of links.

@@ -198,6 +198,9 @@ struct JsonLine<'a> {
     /// A compatibility finding: its severity, check and facts.
     #[serde(skip_serializing_if = "Option::is_none")]
     finding: Option<&'a Finding>,
+    /// The cutover's downtime, freeze to unfreeze, on the `unfrozen` event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    downtime_ms: Option<u64>,
 }
 
 impl<'a> JsonLine<'a> {
@@ -222,7 +225,12 @@ impl<'a> JsonLine<'a> {
             Happening::Compat { finding } => Some(finding),
             _ => None,
         };
+        let downtime_ms = match &event.happening {
+            Happening::Unfrozen { downtime_ms, .. } => *downtime_ms,
+            _ => None,
+        };
         JsonLine {
+            downtime_ms,
             finding,
             run_id: &event.run_id,
             migration: event.migration.as_deref(),

@@ -172,9 +172,64 @@ impl fmt::Display for Happening {
             LinksInPlace => f.write_str("every planned link points at its target already"),
             Relinking { links } => write!(f, "relinking {links} link(s)"),
             Relinked { app, target, at } => write!(f, "{app} now reaches {target} at {at}"),
+            Freezing { scales } => write!(
+                f,
+                "freezing {} for the cutover (scale 0 until the relink)",
+                scale_list(scales)
+            ),
+            FrozenEarlier => f.write_str("apps frozen by an earlier run"),
+            WaitingForApps { running } => {
+                write!(f, "waiting for {running} container(s) of the frozen apps to stop")
+            }
+            Frozen { apps } => write!(
+                f,
+                "{} stopped: no container runs, the sources are quiet",
+                apps.join(", ")
+            ),
+            Unfrozen {
+                scales,
+                downtime_ms,
+            } => {
+                write!(f, "{} back", scale_list(scales))?;
+                if let Some(ms) = downtime_ms {
+                    write!(f, "; downtime {}", downtime_text(*ms))?;
+                }
+                Ok(())
+            }
+            StillFrozen {
+                apps,
+                resume,
+                unfreeze,
+            } => write!(
+                f,
+                "{} {} still frozen (scale 0). Resume the run:\n      {resume}\nor bring \
+                 the apps back without relinking:\n      {unfreeze}",
+                apps.join(", "),
+                if apps.len() == 1 { "is" } else { "are" }
+            ),
+            WriteGapAccepted { source, gap } => write!(
+                f,
+                "relinking without {} written to {source} after its backup \
+                 (--accept-write-gap)",
+                super::verify::gap_text(gap)
+            ),
             Failed { text, .. } => f.write_str(text),
         }
     }
+}
+
+/// `web (scale 2), worker (scale 1)`.
+fn scale_list(scales: &std::collections::BTreeMap<String, u8>) -> String {
+    scales
+        .iter()
+        .map(|(app, scale)| format!("{app} (scale {scale})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1m 12.4s`: to a tenth of a second.
+pub fn downtime_text(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(ms / 100 * 100)).to_string()
 }
 
 /// The exact size where known, else the platform's printed one.

@@ -4,6 +4,7 @@
 #[cfg(test)]
 use super::WaysOn;
 use super::{Cell, DataDiffers, Difference, MatchSummary, ServerVersions};
+use crate::migrate::verify::activity::{GapUnit, WriteGap};
 use crate::table::{Align, TableBuilder};
 use crate::units::{format_count, format_size};
 
@@ -13,6 +14,19 @@ const MAX_ROWS: usize = 40;
 /// `1 table`, `5 tables`: the count with its noun in the right number.
 fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", format_count(n), if n == 1 { one } else { many })
+}
+
+/// `12 rows in 3 tables`, `40 key changes`, `2 files`: what a write gap holds.
+pub fn gap_text(gap: &WriteGap) -> String {
+    match gap.unit {
+        GapUnit::Rows => format!(
+            "{} in {}",
+            counted(gap.writes, "row", "rows"),
+            counted(gap.parts.len() as u64, "table", "tables")
+        ),
+        GapUnit::Keys => counted(gap.writes, "key change", "key changes"),
+        GapUnit::Files => counted(gap.writes, "file", "files"),
+    }
 }
 
 /// `5 tables, 4,210 rows, 3 sequences, 2 extensions`, `12 keys in 2 databases`, `9 files, 3.0 kB`;

@@ -1,11 +1,14 @@
 //! What a journal record knows: one variant per kind of observation, tagged in the file
 //! (`"fact": "upload"`). Never a token or a pre-signed URL.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::migrate::data::Artifact;
 use crate::migrate::inspect::Resolved;
+use crate::migrate::verify::activity::{Activity, WriteGap};
 use crate::model::ChangesetCommand;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +69,20 @@ pub enum Fact {
     Verified(Verified),
     Relinked {
         moved: usize,
+        /// When the same commit restored the frozen apps' scales (unix ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unfrozen_at_ms: Option<u64>,
     },
+    /// Each frozen app's scale before the freeze, to restore at the relink or `--unfreeze`.
+    Scales {
+        scales: BTreeMap<String, u8>,
+    },
+    /// No container of a frozen app runs since `at_ms` (unix ms): the downtime's start.
+    Frozen {
+        at_ms: u64,
+    },
+    /// The source's write activity, the write gap's baseline.
+    Activity(Activity),
     /// Concluded from the platform's state rather than done by this run (e.g. the apps already
     /// link the target, so the data steps finished in a run whose journal is gone).
     Observed {
@@ -86,6 +102,10 @@ pub struct Verified {
     pub data: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_not_compared: Option<String>,
+    /// Writes to the source after its backup that the target lacks, relinked anyway because the
+    /// user accepted them (`--accept-write-gap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_gap: Option<WriteGap>,
 }
 
 impl Fact {
@@ -130,7 +150,14 @@ impl Fact {
                 format!("upload_id {upload_id} failed: {error}")
             }
             Fact::Verified(v) => v.checked.join(", "),
-            Fact::Relinked { moved } => format!("{moved} link(s) moved"),
+            Fact::Relinked { moved, .. } => format!("{moved} link(s) moved"),
+            Fact::Scales { scales } => scales
+                .iter()
+                .map(|(app, scale)| format!("{app} scale {scale}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Fact::Frozen { .. } => "no container runs".to_owned(),
+            Fact::Activity(_) => "source activity measured".to_owned(),
             Fact::Observed { evidence } => format!("observed: {evidence}"),
         }
     }

@@ -16,12 +16,22 @@ pub enum PlanStep {
     StageRelink,
     CommitRelink,
     Relink,
+    /// The frozen apps' scales before the freeze, recorded before anything is staged.
+    Scales,
+    StageFreeze,
+    CommitFreeze,
+    /// No container of a frozen app runs any more.
+    Frozen,
+    StageUnfreeze,
+    CommitUnfreeze,
 }
 
 /// Steps of one migration, in run order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MigrationStep {
     Inspect,
+    /// The source's write activity just before its backup (the write gap's baseline).
+    Activity,
     BackupCreate,
     Backup,
     Download,
@@ -38,7 +48,7 @@ pub enum StepKey {
 }
 
 impl PlanStep {
-    pub const ALL: [PlanStep; 7] = [
+    pub const ALL: [PlanStep; 13] = [
         PlanStep::StageDestroy,
         PlanStep::CommitDestroy,
         PlanStep::StageTargets,
@@ -46,6 +56,12 @@ impl PlanStep {
         PlanStep::StageRelink,
         PlanStep::CommitRelink,
         PlanStep::Relink,
+        PlanStep::Scales,
+        PlanStep::StageFreeze,
+        PlanStep::CommitFreeze,
+        PlanStep::Frozen,
+        PlanStep::StageUnfreeze,
+        PlanStep::CommitUnfreeze,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +73,12 @@ impl PlanStep {
             PlanStep::StageRelink => "stage-relink",
             PlanStep::CommitRelink => "commit-relink",
             PlanStep::Relink => "relink",
+            PlanStep::Scales => "scales",
+            PlanStep::StageFreeze => "stage-freeze",
+            PlanStep::CommitFreeze => "commit-freeze",
+            PlanStep::Frozen => "frozen",
+            PlanStep::StageUnfreeze => "stage-unfreeze",
+            PlanStep::CommitUnfreeze => "commit-unfreeze",
         }
     }
 
@@ -66,8 +88,9 @@ impl PlanStep {
 }
 
 impl MigrationStep {
-    pub const ALL: [MigrationStep; 8] = [
+    pub const ALL: [MigrationStep; 9] = [
         MigrationStep::Inspect,
+        MigrationStep::Activity,
         MigrationStep::BackupCreate,
         MigrationStep::Backup,
         MigrationStep::Download,
@@ -80,6 +103,7 @@ impl MigrationStep {
     pub fn as_str(self) -> &'static str {
         match self {
             MigrationStep::Inspect => "inspect",
+            MigrationStep::Activity => "activity",
             MigrationStep::BackupCreate => "backup-create",
             MigrationStep::Backup => "backup",
             MigrationStep::Download => "download",

@@ -114,11 +114,24 @@ fn fact_of(key: &StepKey, state: RecordState, data: Value) -> Result<Fact, Strin
         },
         StepKey::Plan(PlanStep::Relink) => Fact::Relinked {
             moved: number("moved").unwrap_or(0) as usize,
+            unfrozen_at_ms: None,
         },
+        // Version 1 journals predate the freeze.
+        StepKey::Plan(
+            PlanStep::Scales
+            | PlanStep::StageFreeze
+            | PlanStep::CommitFreeze
+            | PlanStep::Frozen
+            | PlanStep::StageUnfreeze
+            | PlanStep::CommitUnfreeze,
+        ) => return Err(format!("{key} is not a step of a version 1 journal")),
         StepKey::Migration(step, _) => match step {
             MigrationStep::Inspect => Fact::Resolved(Box::new(
                 serde_json::from_value(data).map_err(|e| e.to_string())?,
             )),
+            MigrationStep::Activity => {
+                return Err(format!("{key} is not a step of a version 1 journal"));
+            }
             MigrationStep::BackupCreate => Fact::BackupCreate {
                 before: Vec::new(),
                 backup_id: uuid("backup_id")?,
@@ -156,6 +169,7 @@ fn fact_of(key: &StepKey, state: RecordState, data: Value) -> Result<Fact, Strin
                     .unwrap_or_default(),
                 data: data.get("data").cloned(),
                 data_not_compared: text("data_not_compared"),
+                write_gap: None,
             }),
             MigrationStep::Verify => Fact::Nothing,
         },

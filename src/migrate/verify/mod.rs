@@ -2,8 +2,10 @@
 //! where both services' data can be reached from here, that the target holds the source's data
 //! (tables and rows, keys and values, files). Any difference blocks the relink (exit 5).
 
+pub mod activity;
 pub mod error;
 mod files;
+pub mod gap;
 mod postgres;
 mod redis;
 
@@ -95,6 +97,7 @@ pub async fn verify(
         checked,
         data: None,
         data_not_compared: None,
+        write_gap: None,
     };
     let outcome = match compare_data(engine, m).await? {
         DataCheck::Matches {
@@ -109,8 +112,28 @@ pub async fn verify(
             record.data_not_compared = Some(reason.clone());
             VerifyOutcome::NotCompared { reason }
         }
-        DataCheck::Differs(differences) => {
-            return Err(Error::DataDiffers(Box::new(DataDiffers {
+        DataCheck::Differs(differences) => match gap::explained(engine, m, &differences).await? {
+            Some(gap) if engine.options.accept_write_gap => {
+                let source = m.source.clone().unwrap_or_default();
+                engine.emit(
+                    Some(&m.target),
+                    Some(Step::Verify),
+                    Phase::Info,
+                    Happening::WriteGapAccepted {
+                        source: source.clone(),
+                        gap: gap.clone(),
+                    },
+                );
+                let reason = format!(
+                    "{source} was written to after its backup, and those writes were left \
+                     behind (--accept-write-gap)"
+                );
+                record.write_gap = Some(gap);
+                record.data_not_compared = Some(reason.clone());
+                VerifyOutcome::NotCompared { reason }
+            }
+            Some(gap) => return Err(gap::stop(engine, m, &gap)),
+            None => return Err(Error::DataDiffers(Box::new(DataDiffers {
                 scope: engine.scope.clone(),
                 source: m.source.clone().unwrap_or_else(|| "(file)".into()),
                 target: m.target.clone(),
@@ -122,8 +145,8 @@ pub async fn verify(
                     run: engine.options.invocation.run.clone(),
                     scoped: engine.options.invocation.scoped.clone(),
                 },
-            })));
-        }
+            }))),
+        },
     };
     engine.emit(
         Some(&m.target),

@@ -1,0 +1,111 @@
+//! The write gap (design.md section 5): writes that reached a live source after its backup. The
+//! source's activity is measured just before the backup (the baseline, journaled) and again at
+//! verify; differences that only those writes explain are a gap (exit 3 with the count and the
+//! ways on), never mistaken for corruption (exit 5).
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::plan::Migration;
+use crate::verdict::Difference;
+use crate::verdict::words::gap_text;
+
+use super::activity::{self, WriteGap};
+use super::{Reach, connection};
+use crate::migrate::engine::Engine;
+use crate::migrate::journal::{Fact, MigrationStep};
+
+/// How long PostgreSQL may take to show a committed write in its statistics, and more.
+const STATS_LAG: Duration = Duration::from_secs(2);
+
+/// Records the source's activity before its backup is chosen or made, once per migration. Not
+/// measured when verify will not compare data, or the platform offers no connection to it.
+pub async fn record_baseline(engine: &Engine, m: &Migration) -> Result<()> {
+    let k = MigrationStep::Activity.of(&m.target);
+    if !engine.options.verify || engine.done_fact(&k).await.is_some() {
+        return Ok(());
+    }
+    let Some(source) = m.source.as_deref() else {
+        return Ok(());
+    };
+    let Reach::Reached(conn) = connection(engine, source, "source").await? else {
+        return Ok(());
+    };
+    if let Some(baseline) = activity::measure(&conn, "source").await? {
+        engine.done(&k, Fact::Activity(baseline)).await?;
+    }
+    Ok(())
+}
+
+/// The writes since the baseline when they explain every difference; `None` when there is no
+/// baseline, no write, or a difference no write explains (then it is corruption). Measured
+/// twice at most: a write may reach the statistics a moment after it commits.
+pub async fn explained(
+    engine: &Engine,
+    m: &Migration,
+    differences: &[Difference],
+) -> Result<Option<WriteGap>> {
+    let (Some(source), Some(Fact::Activity(baseline))) = (
+        m.source.as_deref(),
+        engine
+            .done_fact(&MigrationStep::Activity.of(&m.target))
+            .await,
+    ) else {
+        return Ok(None);
+    };
+    let Reach::Reached(conn) = connection(engine, source, "source").await? else {
+        return Ok(None);
+    };
+    for attempt in 0..2 {
+        if attempt > 0 {
+            tokio::time::sleep(STATS_LAG).await;
+        }
+        let Some(gap) = activity::since(&baseline, &conn, "source").await? else {
+            return Ok(None);
+        };
+        if !gap.is_empty() && differences.iter().all(|d| gap.explains(d)) {
+            return Ok(Some(gap));
+        }
+    }
+    Ok(None)
+}
+
+/// Exit 3: the gap counted, nothing relinked, and the two ways on.
+pub fn stop(engine: &Engine, m: &Migration, gap: &WriteGap) -> Error {
+    let source = m.source.as_deref().unwrap_or("the source");
+    let parts: Vec<String> = gap
+        .parts
+        .iter()
+        .map(|(part, writes)| format!("  {part}: {writes}"))
+        .collect();
+    let more = if (gap.parts.len() as u64) < gap.writes && gap.parts.len() >= 20 {
+        "\n  …"
+    } else {
+        ""
+    };
+    let run = &engine.options.invocation.run;
+    let freeze_way = if engine.plan.freeze.is_empty() {
+        format!(
+            "freeze the apps that write to {source} for the cutover: add them to {} \
+             (`freeze: [web, worker]`), and migrate again from a clean target:",
+            engine.plan.path.display()
+        )
+    } else {
+        format!(
+            "an app that is not in the plan's `freeze:` still writes to {source}: add it, and \
+             migrate again from a clean target:"
+        )
+    };
+    Error::Refused {
+        code: "WriteGap",
+        message: format!(
+            "{} were written to {source} after its backup; they are not in {}:\n{}{more}\n\
+             Nothing was relinked: the apps still use {source}. Either\n  - {freeze_way}\n      \
+             {run} --recreate-target\n  - or relink anyway and leave those writes behind in \
+             {source} (recorded in the journal):\n      {run} --accept-write-gap",
+            gap_text(gap),
+            m.target,
+            parts.join("\n"),
+        ),
+    }
+}
