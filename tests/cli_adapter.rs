@@ -152,12 +152,13 @@ mod v2 {
     }
 }
 
-/// Every crash point the CLI path reaches has its cases (upload-allocate is the ticket path's).
+/// Every crash point the CLI path reaches has its cases (upload-allocate is the ticket path's;
+/// the freeze's are reached by the HTTP suite's frozen plan, tests/crash_resume.rs).
 #[test]
 fn every_crash_point_of_the_cli_path_has_its_cases() {
     let want: Vec<(&str, &str)> = POINTS
         .iter()
-        .filter(|p| **p != "upload-allocate")
+        .filter(|p| **p != "upload-allocate" && !common::crash::is_freeze_point(p))
         .flat_map(|p| ["before", "after"].map(|w| (*p, w)))
         .collect();
     for cases in [
@@ -399,5 +400,42 @@ fn scales_are_read_staged_with_a_relink_in_one_commit_and_containers_counted() {
         assert!(refused.is_err(), "CLI {version}: scale 17 was staged");
         let _ = runtime.block_on(cli.discard_changeset(&scope));
         assert_eq!(scale_of("web"), Some(2));
+    }
+}
+
+/// The cutover freeze through both CLI generations: the apps' scales read (`app:info`, the
+/// stage definition), set to 0 and committed, containers counted (`app:ps`, `task`), and the
+/// relink committed together with the restored scales; the end state is an uninterrupted run's.
+#[test]
+fn a_frozen_upgrade_runs_through_both_generations() {
+    use common::oracle::{Before, problems};
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plans/run")
+        .join(Kind::Postgres.seed());
+    for version in GENERATIONS {
+        let sb = TestSandbox::start_with_seed(Some(&seed));
+        sb.speed_up();
+        sb.fit_for_cli(version, &["database"]);
+        let before = Before::take(&sb, Kind::Postgres.expected());
+        let (_dir, plan) = plan_copy(Kind::Postgres.plan());
+        let plan = plan.to_str().expect("utf-8 path").to_owned();
+        let commits = sb.commits().len();
+        let ran = common::crash::run(&sb, Via::Cli(version), &plan, &[], None);
+        assert_eq!(
+            ran.status,
+            0,
+            "CLI {version}{}",
+            common::crash::show(&[&ran])
+        );
+        assert!(
+            ran.stdout
+                .contains("Cutover freeze of web, worker: downtime"),
+            "CLI {version}{}",
+            common::crash::show(&[&ran])
+        );
+        let found = problems(&sb, &before, Kind::Postgres.expected(), 1..=1);
+        assert!(found.is_empty(), "CLI {version}: {found:#?}");
+        // Targets, freeze, relink with the scales: three commits.
+        assert_eq!(sb.commits().len() - commits, 3, "CLI {version}");
     }
 }

@@ -361,7 +361,9 @@ fn ask_scale(prompter: &mut dyn Prompter, app: &str) -> Result<u8> {
         None,
         &|text: &str| match text.trim().parse::<u8>() {
             Ok(n) if (1..=crate::model::MAX_SCALE).contains(&n) => Ok(()),
-            _ => Err(format!("{text:?} is not a scale; give a whole number from 1 to 16")),
+            _ => Err(format!(
+                "{text:?} is not a scale; give a whole number from 1 to 16"
+            )),
         },
     )?;
     answer

@@ -34,7 +34,17 @@ pub async fn stage_all(
             return Ok(());
         }
     }
-    let pending = engine.platform.changeset(&engine.scope).await?;
+    let mut pending = engine.platform.changeset(&engine.scope).await?;
+    // An earlier attempt's freeze, staged but never committed, goes: it is staged again when
+    // the freeze comes, and nothing of anyone else's is in it.
+    if let Some(p) = &pending
+        && p.unrecognized.is_empty()
+        && !is_prefix(&p.commands, commands)
+        && super::freeze::only_freeze_commands(engine, &p.commands)
+    {
+        engine.platform.discard_changeset(&engine.scope).await?;
+        pending = None;
+    }
     // What is pending must be a prefix of our list: staged by an earlier attempt of this step
     // (whose journal may be gone, on a fresh CI runner). Anything else is someone else's.
     if let Some(pending) = &pending

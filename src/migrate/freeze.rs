@@ -16,15 +16,31 @@ use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
 use super::journal::{Fact, MigrationStep, PlanStep, StepKey};
 
-/// Freezes the plan's apps unless there is no freeze, no data left to move, or an earlier run
-/// froze them already. Returns once no container of theirs runs.
-pub async fn freeze(engine: &Engine, data_to_move: bool) -> Result<()> {
-    if engine.plan.freeze.is_empty() || engine.done_fact(&PlanStep::Relink.key()).await.is_some()
+/// Records the scales to restore where a freeze is still to come, before anything is changed:
+/// an unknown one stops the run (exit 3) with nothing created.
+pub async fn know_scales(engine: &Engine, data_to_move: bool) -> Result<()> {
+    if engine.plan.freeze.is_empty()
+        || !data_to_move
+        || engine.done_fact(&PlanStep::Relink.key()).await.is_some()
     {
         return Ok(());
     }
+    recorded_scales(engine).await.map(|_| ())
+}
+
+/// Freezes the plan's apps unless there is no freeze, no data left to move, or an earlier run
+/// froze them already. Returns once no container of theirs runs.
+pub async fn freeze(engine: &Engine, data_to_move: bool) -> Result<()> {
+    if engine.plan.freeze.is_empty() || engine.done_fact(&PlanStep::Relink.key()).await.is_some() {
+        return Ok(());
+    }
     if engine.done_fact(&PlanStep::Frozen.key()).await.is_some() {
-        engine.emit(None, Some(Step::Freeze), Phase::Replayed, Happening::FrozenEarlier);
+        engine.emit(
+            None,
+            Some(Step::Freeze),
+            Phase::Replayed,
+            Happening::FrozenEarlier,
+        );
         return Ok(());
     }
     if !data_to_move {
@@ -66,9 +82,11 @@ pub async fn freeze(engine: &Engine, data_to_move: bool) -> Result<()> {
         )
         .await?;
     }
+    // The downtime starts when the apps stop taking work: at the commit, not the last exit.
+    let stopping_at = now_ms();
     wait_stopped(engine).await?;
     engine
-        .done(&PlanStep::Frozen.key(), Fact::Frozen { at_ms: now_ms() })
+        .done(&PlanStep::Frozen.key(), Fact::Frozen { at_ms: stopping_at })
         .await?;
     engine.emit(
         None,
@@ -95,7 +113,9 @@ pub async fn recorded_scales(engine: &Engine) -> Result<BTreeMap<String, u8>> {
     let mut unknown = Vec::new();
     for f in &engine.plan.freeze {
         let shown = engine.platform.app_scale(&engine.scope, &f.app).await?;
-        let given = f.scale.or_else(|| engine.options.scales.get(&f.app).copied());
+        let given = f
+            .scale
+            .or_else(|| engine.options.scales.get(&f.app).copied());
         match (shown, given) {
             (Some(n), _) if n > 0 => {
                 scales.insert(f.app.clone(), n);
@@ -145,6 +165,15 @@ fn scale_unknown(engine: &Engine, unknown: &[(String, Option<u8>)]) -> Error {
         ),
         apps: unknown.iter().map(|(app, _)| app.clone()).collect(),
     }
+}
+
+/// Whether `commands` are all this plan's freeze (a frozen app set to 0), and there is one.
+pub fn only_freeze_commands(engine: &Engine, commands: &[ChangesetCommand]) -> bool {
+    !commands.is_empty()
+        && commands.iter().all(|c| {
+            matches!(c, ChangesetCommand::ScaleSet { app, scale: 0 }
+                if engine.plan.freeze.iter().any(|f| &f.app == app))
+        })
 }
 
 fn zeros(engine: &Engine) -> BTreeMap<String, u8> {
@@ -223,11 +252,7 @@ async fn wait_stopped(engine: &Engine) -> Result<()> {
         }
         if Instant::now() >= deadline {
             return Err(Error::Unexpected {
-                context: format!(
-                    "stopping {} in {}",
-                    app_list(engine),
-                    engine.scope
-                ),
+                context: format!("stopping {} in {}", app_list(engine), engine.scope),
                 detail: format!(
                     "{running} container(s) still run {} after their scale was set to 0; look \
                      at them with `{} --app APP app:ps`, then run the same command again:\n      {}",

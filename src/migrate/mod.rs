@@ -221,6 +221,11 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
         .filter(|(_, d)| **d == Decision::Recreate)
         .map(|(r, _)| r.target.as_str())
         .collect();
+    // The scales to restore are known (or asked for) before anything is changed.
+    let data_to_move = decisions.iter().any(|d| *d != Decision::Finished);
+    freeze::know_scales(engine, data_to_move)
+        .await
+        .map_err(at(Step::Preflight))?;
     recreate::recreate(engine, &doomed)
         .await
         .map_err(at(Step::Create))?;
@@ -250,7 +255,6 @@ async fn steps(engine: &Engine) -> std::result::Result<(), Failure> {
             Decision::Recreate => Some((m, r, &[][..])),
             Decision::Finished => None,
         });
-    let data_to_move = decisions.iter().any(|d| *d != Decision::Finished);
     freeze::freeze(engine, data_to_move)
         .await
         .map_err(at(Step::Freeze))?;

@@ -191,8 +191,16 @@ mod tests {
     fn the_accepted_keys_come_from_the_shape() {
         assert_eq!(
             keys_of::<RawPlan>(),
-            ["version", "project", "stage", "defaults", "migrations"]
+            [
+                "version",
+                "project",
+                "stage",
+                "defaults",
+                "migrations",
+                "freeze"
+            ]
         );
+        assert_eq!(keys_of::<RawFreezeApp>(), ["app", "scale"]);
         assert_eq!(keys_of::<RawDefaults>(), ["backup", "wait_timeout"]);
         assert_eq!(
             keys_of::<RawMigration>(),

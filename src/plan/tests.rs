@@ -409,3 +409,64 @@ fn an_issue_is_always_one_line() {
     let issue = only_issue(&path);
     assert!(issue.contains("service name `x\\ny`"), "{issue}");
 }
+
+#[test]
+fn a_freeze_names_apps_with_optional_scales_and_makes_backups_fresh() {
+    let dir = Dir::new();
+    dir.tar_gz("a.tar.gz");
+    let path = dir.plan(
+        "freeze:\n  - web\n  - {app: worker, scale: 3}\nmigrations:\n  - {source: database, target: database13}\n\
+         \x20 - {target: files2, type: volume, backup: file:a.tar.gz, relink: none}\n",
+    );
+    let plan = load_plan(&path).unwrap();
+    assert_eq!(
+        plan.freeze,
+        [
+            FreezeApp {
+                app: "web".into(),
+                scale: None
+            },
+            FreezeApp {
+                app: "worker".into(),
+                scale: Some(3)
+            }
+        ]
+    );
+    assert_eq!(plan.migrations[0].backup, BackupChoice::Fresh);
+    // An import has no source to freeze: its file stays.
+    assert!(matches!(plan.migrations[1].backup, BackupChoice::File(_)));
+}
+
+#[test]
+fn a_freeze_refuses_a_backup_taken_before_it_and_bad_apps() {
+    let dir = Dir::new();
+    let path = dir.plan(
+        "defaults:\n  backup: latest\nfreeze:\n  - web\n  - web\n  - {app: Worker}\n\
+         \x20 - {app: jobs, scale: 0}\n  - {app: cron, scales: 2}\nmigrations:\n\
+         \x20 - {source: database, target: database13}\n  - {source: cache, target: cache6, backup: fresh}\n",
+    );
+    let all = issues(&path);
+    assert_eq!(all.len(), 5, "{all:#?}");
+    assert!(
+        all[0].contains(":5:11: defaults.backup: backup `latest` was taken before the freeze"),
+        "{}",
+        all[0]
+    );
+    assert!(all[0].contains("write `backup: fresh`"), "{}", all[0]);
+    assert!(
+        all[1].contains(":8:5: freeze[1].app: app `web` is already frozen on line 7"),
+        "{}",
+        all[1]
+    );
+    assert!(all[2].contains(":9:11: freeze[2].app: "), "{}", all[2]);
+    assert!(
+        all[3].contains(":10:24: freeze[3].scale: scale 0 is not a scale to restore"),
+        "{}",
+        all[3]
+    );
+    assert!(
+        all[4].contains(":11:17: freeze[4].scales: unknown key `scales`; did you mean `scale`?"),
+        "{}",
+        all[4]
+    );
+}

@@ -47,6 +47,16 @@ pub fn is_destroy_point(point: &str) -> bool {
     matches!(point, "stage-destroy" | "commit-destroy")
 }
 
+/// Reached only by `run --unfreeze`, after a run that stopped with the apps frozen.
+pub fn is_unfreeze_point(point: &str) -> bool {
+    matches!(point, "stage-unfreeze" | "commit-unfreeze")
+}
+
+/// Reached only by a plan with `freeze:` (the PostgreSQL crash plan).
+pub fn is_freeze_point(point: &str) -> bool {
+    matches!(point, "stage-freeze" | "commit-freeze") || is_unfreeze_point(point)
+}
+
 /// A run whose exit code is what the case observes (cut off at a crash point, or a rerun that
 /// either finishes or refuses having changed nothing), so it is run unchecked.
 pub fn run(sb: &TestSandbox, via: Via, plan: &str, extra: &[&str], crash: Option<&str>) -> Ran {
@@ -104,6 +114,14 @@ pub fn case(via: Via, kind: Kind, point: &str, when: &str, then: Then) {
         extra.push("--recreate-target");
         journal_lost = true;
     }
+    let unfreezing = is_unfreeze_point(point);
+    if unfreezing {
+        // A run that stopped with the apps frozen, its data half moved.
+        let setup = run(&sb, via, &plan, &[], Some("upload:after"));
+        assert_eq!(setup.status, CRASH_EXIT, "{}", show(&[&setup]));
+        runs.push(setup);
+        extra.push("--unfreeze");
+    }
 
     let at = format!("{point}:{when}");
     let crashed = run(&sb, via, &plan, &extra, Some(&at));
@@ -130,6 +148,27 @@ pub fn case(via: Via, kind: Kind, point: &str, when: &str, then: Then) {
         }
     }
 
+    if unfreezing {
+        let unfrozen = run(&sb, via, &plan, &extra, None);
+        let ok = unfrozen.status == 0;
+        runs.push(unfrozen);
+        assert!(
+            ok,
+            "`run --unfreeze` after {at} ({then:?}) did not finish{}",
+            show(&runs.iter().collect::<Vec<_>>())
+        );
+        let now = Before::take(&sb, kind.expected());
+        assert!(
+            now.scales == before.scales && now.apps == before.apps,
+            "after `run --unfreeze` the apps are {:?} linking {:?}, expected {:?} linking {:?}{}",
+            now.scales,
+            now.apps,
+            before.scales,
+            before.apps,
+            show(&runs.iter().collect::<Vec<_>>())
+        );
+        extra.clear();
+    }
     let footprint_before = settled_footprint(&sb);
     let resumed = run(&sb, via, &plan, &extra, None);
     let status = resumed.status;
@@ -173,7 +212,14 @@ pub fn case(via: Via, kind: Kind, point: &str, when: &str, then: Then) {
         ),
     }
     let extra_backup = journal_lost && order(point, when) >= order("backup-create", "after");
-    let new_manual = if extra_backup { 1..=2 } else { 1..=1 };
+    let new_manual = if unfreezing {
+        // The unfrozen apps ran again, so the next run moved a new backup.
+        2..=2
+    } else if extra_backup {
+        1..=2
+    } else {
+        1..=1
+    };
     let found = problems(&sb, &before, kind.expected(), new_manual);
     assert!(
         found.is_empty(),

@@ -75,3 +75,25 @@ pub fn plan_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
 pub fn state_dir_of(plan: &Path) -> PathBuf {
     plan.parent().expect("plan dir").join(".setops-migrate")
 }
+
+/// The one journal in a plan's default state directory, as JSON.
+pub fn journal_of(plan: &Path) -> serde_json::Value {
+    let state = state_dir_of(plan);
+    let stem = plan
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("plan name")
+        .to_owned();
+    let path = std::fs::read_dir(&state)
+        .expect("state dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("{stem}-")))
+        })
+        .expect("a journal of the plan");
+    serde_json::from_slice(&std::fs::read(&path).expect("read journal")).expect("journal JSON")
+}

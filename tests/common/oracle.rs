@@ -74,6 +74,7 @@ pub struct Before {
     pub backups: BTreeMap<String, Vec<Value>>,
     pub trees: BTreeMap<String, BTreeMap<String, String>>,
     pub apps: BTreeMap<String, Vec<Value>>,
+    pub scales: BTreeMap<String, u64>,
 }
 
 /// The crash plans, each with the sandbox world it runs in and what it must produce.
@@ -134,6 +135,10 @@ impl Before {
             apps: APPS
                 .iter()
                 .map(|a| (a.to_string(), sb.app_links(a)))
+                .collect(),
+            scales: APPS
+                .iter()
+                .map(|a| (a.to_string(), sb.app_scale(a)))
                 .collect(),
         }
     }
@@ -219,6 +224,14 @@ pub fn problems(
             problems.push(format!(
                 "{app} links {:?}, expected exactly {want:?}",
                 link_set(&now)
+            ));
+        }
+        // A finished run never leaves an app frozen.
+        let scale = sb.app_scale(app);
+        if scale != before.scales[app] {
+            problems.push(format!(
+                "{app} is at scale {scale}, expected {}",
+                before.scales[app]
             ));
         }
     }

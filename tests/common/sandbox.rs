@@ -174,6 +174,40 @@ impl TestSandbox {
             .map_or(0, |w| w.writes)
     }
 
+    /// The scale `app` of shop/production is set to, as committed.
+    pub fn app_scale(&self, app: &str) -> u64 {
+        let scope = setops_migrate::model::Scope {
+            project: "shop".into(),
+            stage: "production".into(),
+        };
+        let info: Value = reqwest::blocking::Client::new()
+            .get(format!("{}{}", self.url, paths::app(&scope, app)))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("app request")
+            .error_for_status()
+            .expect("app answers")
+            .json()
+            .expect("app JSON");
+        info["scale"].as_u64().expect("the app shows its scale")
+    }
+
+    /// The commits of the sandbox's world so far, oldest first, as its state file keeps them.
+    pub fn commits(&self) -> Vec<Value> {
+        let state: Value = serde_json::from_slice(
+            &std::fs::read(self.dir.path().join("state.json")).expect("state.json"),
+        )
+        .expect("state JSON");
+        let mut commits: Vec<Value> = state["commits"]
+            .as_object()
+            .expect("commits")
+            .values()
+            .cloned()
+            .collect();
+        commits.sort_by_key(|c| c["started_at"].as_str().unwrap_or_default().to_owned());
+        commits
+    }
+
     pub fn faults(&self, faults: &Faults) {
         let client = reqwest::blocking::Client::new();
         let resp = client
