@@ -2,6 +2,7 @@
 //! where both services' data can be reached from here, that the target holds the source's data
 //! (tables and rows, keys and values, files). Any difference blocks the relink (exit 5).
 
+pub mod activity;
 pub mod error;
 mod files;
 mod postgres;
