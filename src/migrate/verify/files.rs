@@ -49,16 +49,10 @@ impl Fingerprint for TreeDigest {
 /// The digest of the directory behind a `file:///…` connection. `Reach::Unreachable` when the
 /// directory is not on this machine; other read failures are errors.
 pub async fn measure(url: &str, label: &str) -> Measured<TreeDigest> {
-    let dir = match directory(url) {
-        Ok(dir) => dir,
-        Err(reason) => return Ok(Reach::Unreachable(reason)),
+    let dir = match local_directory(url, label) {
+        Reach::Reached(dir) => dir,
+        Reach::Unreachable(reason) => return Ok(Reach::Unreachable(reason)),
     };
-    if !dir.is_dir() {
-        return Ok(Reach::Unreachable(format!(
-            "the {label}'s directory {} is not on this machine",
-            dir.display()
-        )));
-    }
     let shown = dir.clone();
     tokio::task::spawn_blocking(move || tree::digest(&dir))
         .await
@@ -69,6 +63,18 @@ pub async fn measure(url: &str, label: &str) -> Measured<TreeDigest> {
             )
         })?
         .map(Reach::Reached)
+}
+
+/// The directory behind a `file:///…` connection, or why it is not one on this machine.
+pub(super) fn local_directory(url: &str, label: &str) -> Reach<PathBuf> {
+    match directory(url) {
+        Ok(dir) if dir.is_dir() => Reach::Reached(dir),
+        Ok(dir) => Reach::Unreachable(format!(
+            "the {label}'s directory {} is not on this machine",
+            dir.display()
+        )),
+        Err(reason) => Reach::Unreachable(reason),
+    }
 }
 
 fn directory(url: &str) -> std::result::Result<PathBuf, String> {

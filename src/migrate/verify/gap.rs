@@ -15,8 +15,13 @@ use super::{Reach, connection};
 use crate::migrate::engine::Engine;
 use crate::migrate::journal::{Fact, MigrationStep};
 
-/// How long PostgreSQL may take to show a committed write in its statistics, and more.
-const STATS_LAG: Duration = Duration::from_secs(2);
+/// Pauses before measuring again: PostgreSQL shows a committed write in its statistics within
+/// a second, or up to ten for a session that then sits idle (15 and later).
+const STATS_LAG: [Duration; 3] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(6),
+];
 
 /// Records the source's activity before its backup is chosen or made, once per migration. Not
 /// measured when verify will not compare data, or the platform offers no connection to it.
@@ -39,7 +44,7 @@ pub async fn record_baseline(engine: &Engine, m: &Migration) -> Result<()> {
 
 /// The writes since the baseline when they explain every difference; `None` when there is no
 /// baseline, no write, or a difference no write explains (then it is corruption). Measured
-/// twice at most: a write may reach the statistics a moment after it commits.
+/// again a few times before that verdict: a write may reach the statistics after it commits.
 pub async fn explained(
     engine: &Engine,
     m: &Migration,
@@ -56,10 +61,8 @@ pub async fn explained(
     let Reach::Reached(conn) = connection(engine, source, "source").await? else {
         return Ok(None);
     };
-    for attempt in 0..2 {
-        if attempt > 0 {
-            tokio::time::sleep(STATS_LAG).await;
-        }
+    for pause in std::iter::once(Duration::ZERO).chain(STATS_LAG) {
+        tokio::time::sleep(pause).await;
         let Some(gap) = activity::since(&baseline, &conn, "source").await? else {
             return Ok(None);
         };

@@ -27,7 +27,8 @@ const SESSION: &str = "SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'; \
 
 /// Relations of the user's schemas that belong to the user, not to an extension (an extension's
 /// own tables are created by CREATE EXTENSION on either side). `pg_` schemas are the system's.
-const USER_RELATIONS: &str = "SELECT format('%I.%I', n.nspname, c.relname) \
+/// `$1` is the relkind: `r` for tables, `S` for sequences.
+pub(super) const USER_RELATIONS: &str = "SELECT format('%I.%I', n.nspname, c.relname) \
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
     WHERE c.relkind::text = $1 \
       AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
@@ -183,20 +184,51 @@ impl Fingerprint for Database {
 /// Measures the database behind `url`. `Reach::Unreachable` when it cannot be reached from here;
 /// a query that fails once connected is an error. Neither ever holds the URL.
 pub async fn measure(url: &str, label: &str) -> Measured<Database> {
+    let session = match connect(url, label).await {
+        Reach::Reached(session) => session,
+        Reach::Unreachable(reason) => return Ok(Reach::Unreachable(reason)),
+    };
+    let measured = read_database(&session.client)
+        .await
+        .map_err(|e| query_error(label, "PostgreSQL data", &e));
+    session.close().await;
+    measured.map(Reach::Reached)
+}
+
+/// One connection to a database, closed with [`Session::close`].
+pub(super) struct Session {
+    pub client: Client,
+    io: tokio::task::JoinHandle<std::result::Result<(), tokio_postgres::Error>>,
+}
+
+impl Session {
+    pub async fn close(self) {
+        // The connection future does the I/O; it ends when the client is dropped.
+        drop(self.client);
+        let _ = self.io.await;
+    }
+}
+
+/// A new connection to the database behind `url`, or why there is none from here (said with
+/// `label`, never with the URL).
+pub(super) async fn connect(url: &str, label: &str) -> Reach<Session> {
     let mut config: tokio_postgres::Config = match url.parse() {
         Ok(config) => config,
         Err(e) => {
-            return Ok(Reach::Unreachable(format!(
+            return Reach::Unreachable(format!(
                 "the platform's PostgreSQL connection for the {label} cannot be used ({})",
                 redact(&e.to_string())
-            )));
+            ));
         }
     };
     config
         .connect_timeout(CONNECT_TIMEOUT)
         .application_name("setops-migrate verify");
-    let (client, connection) = match config.connect(NoTls).await {
-        Ok(pair) => pair,
+    match config.connect(NoTls).await {
+        Ok((client, connection)) => Reach::Reached(Session {
+            client,
+            io: tokio::spawn(connection),
+        }),
         Err(e) => {
             // The server's own words ("password authentication failed", "database … does not
             // exist"); tokio-postgres' Display says only "db error".
@@ -204,20 +236,12 @@ pub async fn measure(url: &str, label: &str) -> Measured<Database> {
                 .as_db_error()
                 .map(|db| db.message().to_owned())
                 .unwrap_or_else(|| e.to_string());
-            return Ok(Reach::Unreachable(format!(
+            Reach::Unreachable(format!(
                 "cannot connect to the {label}'s PostgreSQL: {}",
                 redact(&detail)
-            )));
+            ))
         }
-    };
-    // The connection future does the I/O; it ends when the client is dropped.
-    let io = tokio::spawn(connection);
-    let measured = read_database(&client)
-        .await
-        .map_err(|e| query_error(label, &e));
-    drop(client);
-    let _ = io.await;
-    measured.map(Reach::Reached)
+    }
 }
 
 async fn read_database(client: &Client) -> std::result::Result<Database, tokio_postgres::Error> {
@@ -298,14 +322,15 @@ async fn relations(
         .collect()
 }
 
-fn query_error(label: &str, e: &tokio_postgres::Error) -> Error {
+/// A query that failed once connected; `what` is what was being read (`PostgreSQL data`).
+pub(super) fn query_error(label: &str, what: &'static str, e: &tokio_postgres::Error) -> Error {
     let detail = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => e.to_string(),
     };
     VerifyError::ReadFailed {
         side: label.to_owned(),
-        what: "PostgreSQL data",
+        what,
         detail: redact(&detail),
     }
     .into()

@@ -7,13 +7,14 @@ use super::Fingerprint;
 use super::postgres::{Database, measure};
 use crate::sandbox::PostgresCluster;
 
-/// The cluster of this test, stopped before its directory goes away.
-struct Cluster {
+/// The cluster of this test, stopped before its directory goes away. The activity tests start
+/// theirs with it.
+pub(super) struct Cluster {
     cluster: PostgresCluster,
 }
 
 impl Cluster {
-    fn start() -> Cluster {
+    pub fn start() -> Cluster {
         // A scratch cluster removes its data once the test binary has ended.
         let cluster = PostgresCluster::start_scratch(13).unwrap_or_else(|e| {
             panic!("cannot start PostgreSQL 13 ({e}): run scripts/install-servers")
@@ -21,13 +22,13 @@ impl Cluster {
         Cluster { cluster }
     }
 
-    fn url(&self, database: &str) -> String {
+    pub fn url(&self, database: &str) -> String {
         let mut url = url::Url::parse(self.cluster.admin_url()).unwrap();
         url.set_path(&format!("/{database}"));
         url.to_string()
     }
 
-    async fn run(&self, database: &str, sql: &str) {
+    pub async fn run(&self, database: &str, sql: &str) {
         let (client, connection) = tokio_postgres::connect(&self.url(database), NoTls)
             .await
             .unwrap();

@@ -107,36 +107,56 @@ pub async fn measure(url: &str, label: &str) -> Measured<Keyspace> {
 }
 
 fn measure_blocking(url: &str, label: &str) -> Measured<Keyspace> {
+    let mut con = match connect(url, label) {
+        Reach::Reached(con) => con,
+        Reach::Unreachable(reason) => return Ok(Reach::Unreachable(reason)),
+    };
+    read_keyspace(&mut con)
+        .map(Reach::Reached)
+        .map_err(|e| read_error(label, "Redis keys", &e))
+}
+
+/// A new blocking connection to the Redis behind `url`, or why there is none from here (said
+/// with `label`, never with the URL).
+pub(super) fn connect(url: &str, label: &str) -> Reach<Connection> {
     let unreachable = |e: redis::RedisError| {
-        format!(
+        Reach::Unreachable(format!(
             "cannot connect to the {label}'s Redis: {}",
             redact(&e.to_string())
-        )
+        ))
     };
     let client = match redis::Client::open(url) {
         Ok(client) => client,
-        Err(e) => return Ok(Reach::Unreachable(unreachable(e))),
+        Err(e) => return unreachable(e),
     };
-    let mut con = match client.get_connection_with_timeout(CONNECT_TIMEOUT) {
+    let con = match client.get_connection_with_timeout(CONNECT_TIMEOUT) {
         Ok(con) => con,
-        Err(e) => return Ok(Reach::Unreachable(unreachable(e))),
+        Err(e) => return unreachable(e),
     };
-    read_keyspace(&mut con).map(Reach::Reached).map_err(|e| {
-        VerifyError::ReadFailed {
-            side: label.to_owned(),
-            what: "Redis keys",
-            detail: redact(&e.to_string()),
-        }
-        .into()
-    })
+    // Only a broken socket refuses its timeouts.
+    let timeouts = con
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .and_then(|()| con.set_write_timeout(Some(READ_TIMEOUT)));
+    match timeouts {
+        Ok(()) => Reach::Reached(con),
+        Err(e) => unreachable(e),
+    }
+}
+
+/// A command that failed once connected; `what` is what was being read (`Redis keys`).
+pub(super) fn read_error(label: &str, what: &'static str, e: &redis::RedisError) -> Error {
+    VerifyError::ReadFailed {
+        side: label.to_owned(),
+        what,
+        detail: redact(&e.to_string()),
+    }
+    .into()
 }
 
 fn read_keyspace(con: &mut Connection) -> RedisResult<Keyspace> {
-    con.set_read_timeout(Some(READ_TIMEOUT))?;
-    con.set_write_timeout(Some(READ_TIMEOUT))?;
     let info: String = redis::cmd("INFO").arg("keyspace").query(con)?;
     let mut databases = BTreeMap::new();
-    for db in keyspace_databases(&info) {
+    for (db, _) in keyspace_keys(&info) {
         redis::cmd("SELECT").arg(db).query::<()>(con)?;
         let mut sum = walk(con)?;
         for _ in 1..WALKS {
@@ -163,10 +183,15 @@ fn read_keyspace(con: &mut Connection) -> RedisResult<Keyspace> {
     })
 }
 
-/// `db0:keys=3,expires=0,avg_ttl=0` lines of `INFO keyspace` -> `[0]`.
-fn keyspace_databases(info: &str) -> Vec<u32> {
+/// `db0:keys=3,expires=0,avg_ttl=0` lines of `INFO keyspace` -> `[(0, 3)]`: each database
+/// that holds keys, with how many.
+pub(super) fn keyspace_keys(info: &str) -> Vec<(u32, u64)> {
     info.lines()
-        .filter_map(|line| line.strip_prefix("db")?.split_once(':')?.0.parse().ok())
+        .filter_map(|line| {
+            let (db, fields) = line.strip_prefix("db")?.split_once(':')?;
+            let keys = fields.split(',').find_map(|f| f.strip_prefix("keys="))?;
+            Some((db.parse().ok()?, keys.trim().parse().ok()?))
+        })
         .collect()
 }
 
@@ -328,4 +353,4 @@ impl Framed {
 
 #[cfg(test)]
 #[path = "redis_tests.rs"]
-mod tests;
+pub(super) mod tests;

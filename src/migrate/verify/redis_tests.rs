@@ -6,17 +6,17 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-const PASSWORD: &str = "s3cret-verify-pw";
+pub(in crate::migrate::verify) const PASSWORD: &str = "s3cret-verify-pw";
 
-/// A redis-server of this test; killed when dropped.
-struct Server {
+/// A redis-server of this test; killed when dropped. The activity tests start theirs with it.
+pub(in crate::migrate::verify) struct Server {
     child: Child,
-    url: String,
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -53,11 +53,11 @@ impl Server {
         server
     }
 
-    fn connection(&self) -> RedisResult<Connection> {
+    pub fn connection(&self) -> RedisResult<Connection> {
         redis::Client::open(self.url.as_str())?.get_connection_with_timeout(CONNECT_TIMEOUT)
     }
 
-    fn run(&self, db: u32, commands: &[&[&str]]) {
+    pub fn run(&self, db: u32, commands: &[&[&str]]) {
         let mut con = self.connection().unwrap();
         redis::cmd("SELECT").arg(db).query::<()>(&mut con).unwrap();
         for c in commands {
@@ -171,11 +171,11 @@ async fn an_unreachable_or_refusing_server_is_a_reason_without_the_password() {
 }
 
 #[test]
-fn info_keyspace_lines_name_the_databases() {
+fn info_keyspace_lines_name_the_databases_and_their_keys() {
     let info =
         "# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\ndb12:keys=1,expires=1,avg_ttl=9\r\n";
-    assert_eq!(keyspace_databases(info), vec![0, 12]);
-    assert_eq!(keyspace_databases("# Keyspace\r\n"), Vec::<u32>::new());
+    assert_eq!(keyspace_keys(info), vec![(0, 3), (12, 1)]);
+    assert_eq!(keyspace_keys("# Keyspace\r\n"), vec![]);
 }
 
 #[test]
