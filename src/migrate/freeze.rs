@@ -19,12 +19,16 @@ use super::journal::{Fact, MigrationStep, PlanStep, StepKey};
 /// Freezes the plan's apps unless there is no freeze, no data left to move, or an earlier run
 /// froze them already. Returns once no container of theirs runs.
 pub async fn freeze(engine: &Engine, data_to_move: bool) -> Result<()> {
-    if engine.plan.freeze.is_empty() || engine.done_fact(&PlanStep::Relink.key()).await.is_some()
-    {
+    if engine.plan.freeze.is_empty() || engine.done_fact(&PlanStep::Relink.key()).await.is_some() {
         return Ok(());
     }
     if engine.done_fact(&PlanStep::Frozen.key()).await.is_some() {
-        engine.emit(None, Some(Step::Freeze), Phase::Replayed, Happening::FrozenEarlier);
+        engine.emit(
+            None,
+            Some(Step::Freeze),
+            Phase::Replayed,
+            Happening::FrozenEarlier,
+        );
         return Ok(());
     }
     if !data_to_move {
@@ -95,7 +99,9 @@ pub async fn recorded_scales(engine: &Engine) -> Result<BTreeMap<String, u8>> {
     let mut unknown = Vec::new();
     for f in &engine.plan.freeze {
         let shown = engine.platform.app_scale(&engine.scope, &f.app).await?;
-        let given = f.scale.or_else(|| engine.options.scales.get(&f.app).copied());
+        let given = f
+            .scale
+            .or_else(|| engine.options.scales.get(&f.app).copied());
         match (shown, given) {
             (Some(n), _) if n > 0 => {
                 scales.insert(f.app.clone(), n);
@@ -223,11 +229,7 @@ async fn wait_stopped(engine: &Engine) -> Result<()> {
         }
         if Instant::now() >= deadline {
             return Err(Error::Unexpected {
-                context: format!(
-                    "stopping {} in {}",
-                    app_list(engine),
-                    engine.scope
-                ),
+                context: format!("stopping {} in {}", app_list(engine), engine.scope),
                 detail: format!(
                     "{running} container(s) still run {} after their scale was set to 0; look \
                      at them with `{} --app APP app:ps`, then run the same command again:\n      {}",

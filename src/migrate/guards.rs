@@ -452,10 +452,7 @@ pub async fn check_changeset(
 
 /// `commands` without the scale commands of the plan's frozen apps at their end; `None` when a
 /// scale command of another app, or one followed by other commands, shows they are not ours.
-fn without_scales(
-    engine: &Engine,
-    commands: &[ChangesetCommand],
-) -> Option<Vec<ChangesetCommand>> {
+fn without_scales(engine: &Engine, commands: &[ChangesetCommand]) -> Option<Vec<ChangesetCommand>> {
     let ours = |c: &ChangesetCommand| {
         matches!(c, ChangesetCommand::ScaleSet { app, .. }
             if engine.plan.freeze.iter().any(|f| &f.app == app))

@@ -9,9 +9,9 @@ use crate::migrate::verify::VerifyError;
 use crate::model::{ChangesetCommand, Link};
 
 use super::changeset::{commit, stage_all};
-use super::freeze;
 use super::engine::Engine;
 use super::events::{Happening, Phase, Step};
+use super::freeze;
 use super::inspect::Resolved;
 use super::journal::{Fact, PlanStep};
 

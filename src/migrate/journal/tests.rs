@@ -63,8 +63,14 @@ fn typed_records_survive_reopen_and_files_are_private() {
         },
     )
     .unwrap();
-    j.done(&PlanStep::Relink.key(), Fact::Relinked { moved: 2 })
-        .unwrap();
+    j.done(
+        &PlanStep::Relink.key(),
+        Fact::Relinked {
+            moved: 2,
+            unfrozen_at_ms: None,
+        },
+    )
+    .unwrap();
     let path = j.path().to_path_buf();
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -80,7 +86,10 @@ fn typed_records_survive_reopen_and_files_are_private() {
     assert_eq!(r.fact.upload_id(), Some(upload));
     assert_eq!(
         j.get(&PlanStep::Relink.key()).unwrap().fact,
-        Fact::Relinked { moved: 2 }
+        Fact::Relinked {
+            moved: 2,
+            unfrozen_at_ms: None,
+        }
     );
 }
 
@@ -154,8 +163,14 @@ fn corrupt_truncated_or_foreign_journals_stop_with_the_way_out() {
         let dir = tempfile::tempdir().unwrap();
         let plan = write_plan(dir.path(), "files2");
         let mut j = open(dir.path(), &plan, sandbox("a"), false).unwrap();
-        j.done(&PlanStep::Relink.key(), Fact::Relinked { moved: 1 })
-            .unwrap();
+        j.done(
+            &PlanStep::Relink.key(),
+            Fact::Relinked {
+                moved: 1,
+                unfrozen_at_ms: None,
+            },
+        )
+        .unwrap();
         let path = j.path().to_path_buf();
         drop(j);
         let text = std::fs::read_to_string(&path).unwrap();

@@ -117,6 +117,7 @@ fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> En
         content_hash: "0".repeat(64),
         scope: scope.clone(),
         migrations: vec![m.clone()],
+        freeze: Vec::new(),
     };
     let journal = Journal::open(OpenRequest {
         state_dir: &world.state,
@@ -143,6 +144,8 @@ fn engine(world: &World, m: &Migration, verify: bool, sink: Arc<Recorder>) -> En
             adopt_target: false,
             recreate_target: false,
             verify,
+            accept_write_gap: false,
+            scales: Default::default(),
             invocation: Default::default(),
         },
     }

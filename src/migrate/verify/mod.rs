@@ -133,19 +133,21 @@ pub async fn verify(
                 VerifyOutcome::NotCompared { reason }
             }
             Some(gap) => return Err(gap::stop(engine, m, &gap)),
-            None => return Err(Error::DataDiffers(Box::new(DataDiffers {
-                scope: engine.scope.clone(),
-                source: m.source.clone().unwrap_or_else(|| "(file)".into()),
-                target: m.target.clone(),
-                backup_id: backup_id.map(str::to_owned),
-                differences,
-                commands: WaysOn {
-                    plan: engine.plan.path.clone(),
-                    fresh: m.backup == crate::plan::BackupChoice::Fresh,
-                    run: engine.options.invocation.run.clone(),
-                    scoped: engine.options.invocation.scoped.clone(),
-                },
-            }))),
+            None => {
+                return Err(Error::DataDiffers(Box::new(DataDiffers {
+                    scope: engine.scope.clone(),
+                    source: m.source.clone().unwrap_or_else(|| "(file)".into()),
+                    target: m.target.clone(),
+                    backup_id: backup_id.map(str::to_owned),
+                    differences,
+                    commands: WaysOn {
+                        plan: engine.plan.path.clone(),
+                        fresh: m.backup == crate::plan::BackupChoice::Fresh,
+                        run: engine.options.invocation.run.clone(),
+                        scoped: engine.options.invocation.scoped.clone(),
+                    },
+                })));
+            }
         },
     };
     engine.emit(
