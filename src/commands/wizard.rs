@@ -27,6 +27,8 @@ fn wizard_args(ctx: &Context, flags: &cli::WizardArgs) -> WizardArgs {
         backup: flags.backup.clone(),
         wait_timeout: flags.wait_timeout.clone(),
         out: flags.out.clone(),
+        freeze: flags.freeze.clone(),
+        no_freeze: flags.no_freeze,
     }
 }
 
