@@ -31,17 +31,28 @@ pub(super) fn check_freeze(
         let field = format!("freeze[{i}]");
         let (name, at, scale) = match &entry.value {
             RawFreeze::Name(name) => (name.as_str(), &entry.referenced, None),
-            RawFreeze::App(app) => (app.app.value.as_str(), &app.app.referenced, app.scale.as_ref()),
+            RawFreeze::App(app) => (
+                app.app.value.as_str(),
+                &app.app.referenced,
+                app.scale.as_ref(),
+            ),
         };
         if let Err(v) = validate_app_name(name) {
-            issues.at(at, format!("{field}.app"), name_rule(NameKind::App, name, v));
+            issues.at(
+                at,
+                format!("{field}.app"),
+                name_rule(NameKind::App, name, v),
+            );
             continue;
         }
         if let Some(line) = seen.get(name) {
             issues.at(
                 at,
                 format!("{field}.app"),
-                format!("app {} is already frozen on line {line}; name each app once", quote(name)),
+                format!(
+                    "app {} is already frozen on line {line}; name each app once",
+                    quote(name)
+                ),
             );
             continue;
         }

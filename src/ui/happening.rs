@@ -179,7 +179,10 @@ impl fmt::Display for Happening {
             ),
             FrozenEarlier => f.write_str("apps frozen by an earlier run"),
             WaitingForApps { running } => {
-                write!(f, "waiting for {running} container(s) of the frozen apps to stop")
+                write!(
+                    f,
+                    "waiting for {running} container(s) of the frozen apps to stop"
+                )
             }
             Frozen { apps } => write!(
                 f,
