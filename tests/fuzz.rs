@@ -166,8 +166,14 @@ fn journal_world() -> JournalWorld {
         },
     )
     .expect("record");
-    j.done(&PlanStep::Relink.key(), Fact::Relinked { moved: 2 })
-        .expect("record");
+    j.done(
+        &PlanStep::Relink.key(),
+        Fact::Relinked {
+            moved: 2,
+            unfrozen_at_ms: None,
+        },
+    )
+    .expect("record");
     j.set_finished(true).expect("record");
     let name = j.path().file_name().expect("file name").to_owned();
     let full = std::fs::read(j.path()).expect("journal");
