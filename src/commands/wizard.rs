@@ -58,6 +58,8 @@ fn nothing_written(e: Error) -> Error {
 
 pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
     let args = wizard_args(ctx, flags);
+    // A typo fails before a platform is reached (or a sandbox started).
+    crate::wizard::flags::Flags::parse(&args)?;
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !terminal {
         let missing = missing_for_unattended(&args);
