@@ -68,7 +68,8 @@ pub struct WizardPlan {
 pub enum BackupAnswer {
     /// `latest`; the backup it means now, for the comment.
     Latest(Backup),
-    /// `fresh`; `why` when it is preselected because the source changed after its latest backup.
+    /// `fresh`; `why` when it is preselected because the source changed after its latest backup
+    /// or an app that links it runs containers.
     Fresh {
         why: Option<String>,
     },
