@@ -359,6 +359,14 @@ pub struct WizardArgs {
     /// How long a commit or restore may take, e.g. 2h or 90m [default: 2h]
     #[arg(long, value_name = "DURATION")]
     pub wait_timeout: Option<String>,
+    /// Apps to scale to 0 for the cutover, e.g. web,worker: a fresh backup once they stopped,
+    /// back at their scales in the relink's commit [default: the apps linking the source, when
+    /// one of them runs]
+    #[arg(long, value_name = "APPS")]
+    pub freeze: Option<String>,
+    /// Freeze no app: the apps keep running (and writing) while the data moves
+    #[arg(long)]
+    pub no_freeze: bool,
 }
 
 #[derive(Debug, Args)]

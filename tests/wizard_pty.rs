@@ -138,27 +138,36 @@ fn a_whole_wizard_ends_in_a_completed_migration_and_a_replay_is_a_no_op() {
     answer(&mut s, "does not start with a lowercase letter", "");
     answer(&mut s, "Name of the new service [files2]", ENTER);
     answer(&mut s, "Type of the new service", ENTER);
-    // latest, then fresh, then the listed backups: take the newest listed one by ID.
-    answer(
-        &mut s,
-        "Backup of files to move",
-        &format!("{DOWN}{DOWN}{ENTER}"),
-    );
     answer(&mut s, "Apps to relink from files to files2", ENTER);
+    // web links files and runs a container: its freeze is preselected, with what it does.
+    s.expect(
+        "Apps to freeze: scaled to 0 before a fresh backup of files, back at their scales in the \
+         relink's commit (downtime: the move)",
+    )
+    .expect("the freeze is asked");
+    answer(&mut s, "web  (scale 1, 1 running)", ENTER);
+    // A freeze takes a fresh backup: no backup question.
     answer(&mut s, "How long may a commit or restore take", "30m\r");
     // The same summary as `run --dry-run`, then the offer to run it.
+    s.expect("freeze: web scaled to 0 before the fresh backups")
+        .expect("the summary names the freeze");
     s.expect("files -> files2")
         .expect("the summary names the migration");
     answer(&mut s, "Run this plan now?", "y");
-    // The migration itself: commit, transfer, restore, relink.
+    // The migration itself: commit, freeze, backup, transfer, restore, relink and unfreeze.
     s.set_expect_timeout(Some(PROMPT_TIMEOUT * 6));
     s.expect("Done. The sources were not changed.")
         .expect("the migration completes");
+    s.expect("Cutover freeze of web: downtime")
+        .expect("the downtime is shown");
     assert_eq!(exit_code(&mut s), 0);
 
     let plan = ws.path().join("plans/files2.yaml");
     let text = std::fs::read_to_string(&plan).expect("the plan was written");
     assert!(text.contains("target: files2"), "{text}");
+    assert!(text.contains("\nfreeze: "), "{text}");
+    assert!(text.contains("\n  - web\n"), "{text}");
+    assert!(!text.contains("    backup:"), "{text}");
     assert!(text.contains("wait_timeout: 30m"), "{text}");
     assert!(text.contains("relink: all"), "{text}");
     let mode = std::fs::metadata(&plan).expect("plan").permissions().mode() & 0o777;
@@ -203,8 +212,8 @@ fn ctrl_c_and_esc_exit_4_and_write_nothing() {
     ]);
     answer(&mut s, "Name of the new service", "\r");
     answer(&mut s, "Type of the new service", "\r");
-    answer(&mut s, "Backup of files to move", "\r");
     answer(&mut s, "Apps to relink", "\r");
+    answer(&mut s, "Apps to freeze", "\r");
     answer(&mut s, "How long may a commit or restore take", "\r");
     answer(&mut s, "Run this plan now?", "\x03");
     let (code, screen) = ended(&mut s);
@@ -340,11 +349,13 @@ fn the_types_offered_fit_the_source_and_a_changed_source_defaults_to_fresh() {
         "files2",
     ]);
     answer(&mut s, "Type of the new service", "\r");
+    answer(&mut s, "Apps to relink", "\r");
+    // Space takes web out of the freeze: the backup is asked then.
+    answer(&mut s, "web  (scale 1, 1 running)", " \r");
     s.expect("Backup of files to move")
         .expect("the backup is asked");
     let why = format!("preselected: backup {id} was restored into files at ");
     answer(&mut s, &why, "\r");
-    answer(&mut s, "Apps to relink", "\r");
     answer(&mut s, "How long may a commit or restore take", "\r");
     s.expect("files -> files2").expect("the summary");
     s.expect("backup: a fresh backup of files")
@@ -357,6 +368,11 @@ fn the_types_offered_fit_the_source_and_a_changed_source_defaults_to_fresh() {
         plan.contains(&format!("not latest: backup {id} was restored into files")),
         "{plan}"
     );
+    assert!(
+        plan.contains("; web runs 1 container(s) that may write to files after the latest backup"),
+        "{plan}"
+    );
+    assert!(!plan.contains("freeze:"), "{plan}");
 }
 
 #[test]
@@ -367,6 +383,34 @@ fn without_a_terminal_the_missing_flags_are_named() {
         .expect(3)
         .stderr_has("the wizard needs a terminal to ask for -s/--stage, --source")
         .stderr_has("run PLAN --yes")
+        .run();
+    assert!(
+        !ws.sandbox().exists(),
+        "no sandbox is started for a refusal"
+    );
+
+    // A freeze and a backup taken before it contradict each other: refused before anything runs.
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "media",
+            "--target",
+            "media2",
+            "--freeze",
+            "web",
+            "--backup",
+            "latest",
+        ])
+        .expect(2)
+        .stderr_has(
+            "--freeze: a freeze takes a fresh backup once the apps stopped, and --backup latest \
+             was taken before",
+        )
         .run();
     assert!(
         !ws.sandbox().exists(),
@@ -396,6 +440,89 @@ fn without_a_terminal_the_missing_flags_are_named() {
         .expect(0)
         .stdout("plans/media2.yaml: valid (1 migration(s))\n")
         .run();
+    // web links media and runs: the default freezes it, and a freeze writes no backup.
+    let plan = std::fs::read_to_string(ws.path().join("plans/media2.yaml")).expect("the plan");
+    assert!(
+        plan.contains("\nfreeze: ") && plan.contains("\n  - web\n"),
+        "{plan}"
+    );
+    assert!(!plan.contains("    backup:"), "{plan}");
+
+    // --no-freeze: web keeps writing, so the backup is a fresh one, and the plan says why.
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "media",
+            "--target",
+            "media3",
+            "--no-freeze",
+        ])
+        .expect(0)
+        .stderr_has("Wrote plans/media3.yaml")
+        .any_stdout()
+        .run();
+    let plan = std::fs::read_to_string(ws.path().join("plans/media3.yaml")).expect("the plan");
+    assert!(!plan.contains("freeze:"), "{plan}");
+    assert!(
+        plan.contains(
+            "not latest: web runs 1 container(s) that may write to media after the latest backup"
+        ),
+        "{plan}"
+    );
+    // --freeze names the apps; one that does not link the source is refused, naming those that do.
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "database",
+            "--target",
+            "database2",
+            "--freeze",
+            "web,wrker",
+        ])
+        .expect(2)
+        .stderr_has(
+            "--freeze: \"wrker\" is not an app that links database; the apps that do are web, \
+             worker",
+        )
+        .run();
+    ws.cmd()
+        .args([
+            "-p",
+            "shop",
+            "-s",
+            "production",
+            "wizard",
+            "--source",
+            "database",
+            "--target",
+            "database2",
+            "--freeze",
+            "worker",
+        ])
+        .expect(0)
+        .stderr_has("Wrote plans/database2.yaml")
+        .any_stdout()
+        .run();
+    ws.cmd()
+        .args(["plan:validate", "plans/database2.yaml"])
+        .expect(0)
+        .stdout("plans/database2.yaml: valid (1 migration(s))\n")
+        .run();
+    let plan = std::fs::read_to_string(ws.path().join("plans/database2.yaml")).expect("plan");
+    assert!(
+        plan.contains("\nfreeze: ") && plan.contains("\n  - worker\nmigrations:"),
+        "{plan}"
+    );
     // Nothing was run: no media2.
     ws.cmd()
         .args(["-p", "shop", "-s", "production", "-o", "plain", "service"])

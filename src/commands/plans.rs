@@ -13,7 +13,7 @@ use crate::migrate::{self, BackupPreview, Invocation, Preview, RunOptions, Summa
 use crate::plan::{BackupChoice, Plan, PlanRejected, load_plan};
 use crate::ui::events::RunDisplay;
 use crate::ui::{Align, Output, TableBuilder, format_size};
-use crate::wizard::{LinePrompter, Prompter};
+use crate::wizard::{LinePrompter, Prompter, ask_scale};
 
 use super::context::Context;
 
@@ -342,7 +342,6 @@ pub(super) fn shell_word(text: &str) -> String {
     }
 }
 
-/// Asks through the prompter; the run itself decided that a terminal is there.
 fn run_options(args: &RunArgs, invocation: Invocation) -> RunOptions {
     RunOptions {
         concurrency: args.concurrency as usize,
@@ -353,23 +352,6 @@ fn run_options(args: &RunArgs, invocation: Invocation) -> RunOptions {
         scales: Default::default(),
         invocation,
     }
-}
-
-fn ask_scale(prompter: &mut dyn Prompter, app: &str) -> Result<u8> {
-    let answer = prompter.input(
-        &format!("Scale of {app} after the cutover (its usual number of containers, 1-16)"),
-        None,
-        &|text: &str| match text.trim().parse::<u8>() {
-            Ok(n) if (1..=crate::model::MAX_SCALE).contains(&n) => Ok(()),
-            _ => Err(format!(
-                "{text:?} is not a scale; give a whole number from 1 to 16"
-            )),
-        },
-    )?;
-    answer
-        .trim()
-        .parse()
-        .map_err(|_| Error::usage(format!("{answer:?} is not a scale from 1 to 16")))
 }
 
 /// What `run --unfreeze` did.
@@ -388,6 +370,7 @@ fn print_unfrozen(output: &Output, plan: &Plan, scales: &std::collections::BTree
     }
 }
 
+/// Asks through the prompter; the run itself decided that a terminal is there.
 fn ask_recreate(prompter: &mut dyn Prompter, targets: &[String]) -> Result<bool> {
     prompter.confirm(
         &format!(
@@ -437,6 +420,14 @@ pub fn print_preview(output: &Output, plan: &Plan, preview: &Preview, dry_run: b
             ""
         }
     ));
+    if !plan.freeze.is_empty() {
+        let apps: Vec<&str> = plan.freeze.iter().map(|f| f.app.as_str()).collect();
+        output.line(&format!(
+            "freeze: {} scaled to 0 before the fresh backups, back at their scales in the \
+             relink's commit",
+            apps.join(", ")
+        ));
+    }
     for item in &preview.migrations {
         let r = &item.resolved;
         output.line("");

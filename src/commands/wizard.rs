@@ -27,6 +27,8 @@ fn wizard_args(ctx: &Context, flags: &cli::WizardArgs) -> WizardArgs {
         backup: flags.backup.clone(),
         wait_timeout: flags.wait_timeout.clone(),
         out: flags.out.clone(),
+        freeze: flags.freeze.clone(),
+        no_freeze: flags.no_freeze,
     }
 }
 
@@ -56,6 +58,8 @@ fn nothing_written(e: Error) -> Error {
 
 pub async fn wizard(ctx: &Context, flags: &cli::WizardArgs) -> Result<()> {
     let args = wizard_args(ctx, flags);
+    // A typo fails before a platform is reached (or a sandbox started).
+    crate::wizard::flags::Flags::parse(&args)?;
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !terminal {
         let missing = missing_for_unattended(&args);

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ask::columns;
+use super::ask_freeze::LinkedApp;
 use super::checks;
 use super::flags::{self, BackupFlag, Flags, refused};
 use super::prompter::Prompter;
@@ -56,28 +57,80 @@ fn changed_since(source: &Service, latest: &Backup, backups: &[Backup]) -> Optio
     })
 }
 
-pub fn backup(
-    prompter: &mut dyn Prompter,
-    flags: &Flags,
-    source: &Service,
-    service_type: ServiceType,
-    backups: &[Backup],
-) -> Result<BackupAnswer> {
+/// Why the source may hold writes its latest backup lacks: apps that link it run containers.
+fn written_since(source: &Service, apps: &[LinkedApp]) -> Option<String> {
+    let running: Vec<String> = apps
+        .iter()
+        .filter(|a| a.running > 0)
+        .map(|a| format!("{} runs {} container(s)", a.app, a.running))
+        .collect();
+    (!running.is_empty()).then(|| {
+        format!(
+            "{} that may write to {} after the latest backup",
+            running.join(" and "),
+            source.name
+        )
+    })
+}
+
+/// CREATED backups, newest first.
+fn created(backups: &[Backup]) -> Vec<&Backup> {
     let mut created: Vec<&Backup> = backups
         .iter()
         .filter(|b| b.status == BackupStatus::Created)
         .collect();
     created.sort_by_key(|b| std::cmp::Reverse(b.created_at));
-    let latest = latest_created(backups);
+    created
+}
 
-    if let Some(flag) = &flags.backup {
-        return backup_from_flag(flag, source, service_type, &created, latest);
-    }
+/// `--backup` checked against the source's backups, so a wrong ID fails before more questions.
+pub fn backup_flag(
+    flags: &Flags,
+    source: &Service,
+    service_type: ServiceType,
+    backups: &[Backup],
+) -> Result<Option<BackupAnswer>> {
+    flags
+        .backup
+        .as_ref()
+        .map(|flag| {
+            backup_from_flag(
+                flag,
+                source,
+                service_type,
+                &created(backups),
+                latest_created(backups),
+            )
+        })
+        .transpose()
+}
+
+/// `apps`: the apps that link the source, for the reason to preselect `fresh`.
+pub fn backup(
+    prompter: &mut dyn Prompter,
+    source: &Service,
+    service_type: ServiceType,
+    backups: &[Backup],
+    apps: &[LinkedApp],
+) -> Result<BackupAnswer> {
+    let created = created(backups);
+    let latest = latest_created(backups);
 
     let mut items = Vec::new();
     let mut answers = Vec::new();
     let mut default = 0;
-    let changed = latest.and_then(|l| changed_since(source, l, backups));
+    // Only the latest backup can be stale; without one, fresh is the first item anyway.
+    let reasons: Vec<String> = match latest {
+        Some(l) => [
+            changed_since(source, l, backups),
+            written_since(source, apps),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        None => Vec::new(),
+    };
+    let changed = (!reasons.is_empty()).then(|| reasons.join("; "));
     if let Some(latest) = latest {
         items.push(format!("latest ({} of {})", latest.id, describe(latest)));
         answers.push(Some(BackupAnswer::Latest(latest.clone())));

@@ -21,6 +21,8 @@ pub const PLAN: &str = "--plan";
 pub const BACKUP: &str = "--backup";
 pub const WAIT_TIMEOUT: &str = "--wait-timeout";
 pub const OUT: &str = "--out";
+pub const FREEZE: &str = "--freeze";
+pub const NO_FREEZE: &str = "--no-freeze";
 
 /// `--backup` as given: the plan's forms, with a file path read from the current directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,19 @@ pub enum BackupFlag {
     Fresh,
     Id(Uuid),
     File(PathBuf),
+}
+
+impl BackupFlag {
+    pub fn is_fresh(&self) -> bool {
+        *self == BackupFlag::Fresh
+    }
+}
+
+/// `--freeze APP,...` or `--no-freeze`; which apps link the source is checked once it is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FreezeFlag {
+    No,
+    Apps(Vec<String>),
 }
 
 /// The flags after their syntax checks.
@@ -43,6 +58,7 @@ pub struct Flags {
     pub backup: Option<BackupFlag>,
     pub wait_timeout: Option<String>,
     pub out: Option<PathBuf>,
+    pub freeze: Option<FreezeFlag>,
 }
 
 /// `--target: service name "X" is too long ...`: the flag first, then what is wrong.
@@ -85,6 +101,51 @@ pub fn parse_backup(text: &str) -> std::result::Result<BackupFlag, String> {
         "{text:?} is not one of latest, fresh, a backup ID (a UUID as `backup` lists it) or \
          file:<path>"
     ))
+}
+
+/// `web,worker`: each app once, none empty.
+pub fn parse_freeze(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut apps: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(format!(
+                "{text:?} has an empty app name; list the apps to freeze separated by commas, \
+                 e.g. web,worker (or pass {NO_FREEZE})"
+            ));
+        }
+        if apps.iter().any(|a| a == name) {
+            return Err(format!("{name:?} is listed twice; name each app once"));
+        }
+        apps.push(name.to_owned());
+    }
+    Ok(apps)
+}
+
+/// `--freeze`/`--no-freeze`, and a freeze against a `--backup` taken before the apps stop.
+fn freeze_flag(args: &WizardArgs, backup: Option<&BackupFlag>) -> Result<Option<FreezeFlag>> {
+    let apps = match (&args.freeze, args.no_freeze) {
+        (Some(_), true) => {
+            return Err(refused(
+                FREEZE,
+                format!("{NO_FREEZE} says the opposite; pass one of them"),
+            ));
+        }
+        (None, true) => return Ok(Some(FreezeFlag::No)),
+        (None, false) => return Ok(None),
+        (Some(text), false) => parse_freeze(text).map_err(|reason| refused(FREEZE, reason))?,
+    };
+    if backup.is_some_and(|b| !b.is_fresh()) {
+        let given = args.backup.as_deref().unwrap_or_default();
+        return Err(refused(
+            FREEZE,
+            format!(
+                "a freeze takes a fresh backup once the apps stopped, and {BACKUP} {given} was \
+                 taken before, so writes made since would be lost; drop {BACKUP} (or pass \
+                 {NO_FREEZE} to move that backup)"
+            ),
+        ));
+    }
+    Ok(Some(FreezeFlag::Apps(apps)))
 }
 
 impl Flags {
@@ -130,6 +191,7 @@ impl Flags {
                 ),
             ));
         }
+        let freeze = freeze_flag(args, backup.as_ref())?;
         Ok(Flags {
             project: checked(PROJECT, &args.project, checks::project_name)?,
             stage: checked(STAGE, &args.stage, checks::stage_name)?,
@@ -142,6 +204,7 @@ impl Flags {
                 checks::wait_timeout(t).map(|_: Duration| ())
             })?,
             out: args.out.clone(),
+            freeze,
         })
     }
 }
@@ -246,11 +309,62 @@ mod tests {
                 },
                 "--wait-timeout: ",
             ),
+            (
+                WizardArgs {
+                    freeze: Some("web,,worker".into()),
+                    ..args()
+                },
+                "--freeze: \"web,,worker\" has an empty app name",
+            ),
+            (
+                WizardArgs {
+                    freeze: Some("web,web".into()),
+                    ..args()
+                },
+                "--freeze: \"web\" is listed twice",
+            ),
+            (
+                WizardArgs {
+                    freeze: Some("web".into()),
+                    no_freeze: true,
+                    ..args()
+                },
+                "--freeze: --no-freeze says the opposite",
+            ),
+            (
+                WizardArgs {
+                    freeze: Some("web".into()),
+                    backup: Some("latest".into()),
+                    ..args()
+                },
+                "--freeze: a freeze takes a fresh backup once the apps stopped, and --backup \
+                 latest was taken before",
+            ),
         ];
         for (a, prefix) in cases {
             let text = usage(Flags::parse(&a));
             assert!(text.starts_with(prefix), "{prefix}: {text}");
         }
+    }
+
+    #[test]
+    fn freeze_flags_parse() {
+        let parsed = |freeze: Option<&str>, no_freeze: bool, backup: Option<&str>| {
+            Flags::parse(&WizardArgs {
+                freeze: freeze.map(str::to_owned),
+                no_freeze,
+                backup: backup.map(str::to_owned),
+                ..args()
+            })
+            .unwrap()
+            .freeze
+        };
+        assert_eq!(
+            parsed(Some("web, worker"), false, Some("fresh")),
+            Some(FreezeFlag::Apps(vec!["web".into(), "worker".into()]))
+        );
+        assert_eq!(parsed(None, true, Some("latest")), Some(FreezeFlag::No));
+        assert_eq!(parsed(None, false, None), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The interactive wizard: asks what `run` needs, in order (project, stage, source, target, type,
-//! plan, options, backup, links, wait timeout), and writes a commented plan that `run` replays.
+//! plan, options, links, freeze, backup unless frozen, wait timeout), and writes a commented plan
+//! that `run` replays.
 //! As in cargo-generate, a value given as a flag is checked by the same validator as a typed
 //! answer and not asked again; only missing values are asked.
 
 mod ask;
 mod ask_data;
+mod ask_freeze;
 mod checks;
 pub mod flags;
 mod line;
@@ -22,9 +24,10 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::model::{Backup, Link, Scope, Service, ServiceType};
-use crate::plan::{BackupChoice, Plan};
+use crate::plan::{BackupChoice, FreezeApp, Plan};
 use crate::platform::Platform;
 
+pub use ask_freeze::ask_scale;
 pub use flags::missing_for_unattended;
 pub use line::LinePrompter;
 pub use out::write_plan;
@@ -47,6 +50,9 @@ pub struct WizardArgs {
     pub wait_timeout: Option<String>,
     /// Where to write the plan (default `plans/<target>.yaml`).
     pub out: Option<PathBuf>,
+    /// `--freeze`: the apps to freeze, separated by commas.
+    pub freeze: Option<String>,
+    pub no_freeze: bool,
 }
 
 /// The plan the wizard made: its text, where it goes, and the text loaded back as a plan (which
@@ -62,13 +68,16 @@ pub struct WizardPlan {
 pub enum BackupAnswer {
     /// `latest`; the backup it means now, for the comment.
     Latest(Backup),
-    /// `fresh`; `why` when it is preselected because the source changed after its latest backup.
+    /// `fresh`; `why` when it is preselected because the source changed after its latest backup
+    /// or an app that links it runs containers.
     Fresh {
         why: Option<String>,
     },
     Id(Backup),
     /// As typed: relative to the current directory.
     File(PathBuf),
+    /// Fresh, made once the frozen apps stopped: the plan has no `backup:`, a freeze implies it.
+    AfterFreeze,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +99,8 @@ pub struct Answers {
     pub options: BTreeMap<String, Option<String>>,
     pub backup: BackupAnswer,
     pub relink: RelinkAnswer,
+    /// The plan's `freeze:`; empty for none.
+    pub freeze: Vec<FreezeApp>,
     pub wait_timeout: String,
 }
 
@@ -108,8 +119,16 @@ pub async fn build_plan(
     let plan = ask::plan(prompter, &flags, &source, service_type)?;
     let options = ask::options(prompter, &source, service_type)?;
     let backups = platform.backups(&scope, &source.name).await?;
-    let backup = ask_data::backup(prompter, &flags, &source, service_type, &backups)?;
+    let given_backup = ask_data::backup_flag(&flags, &source, service_type, &backups)?;
     let relink = ask_data::links(prompter, &source, &target, service_type)?;
+    let apps = ask_freeze::linked_apps(platform, &scope, &source, &flags).await?;
+    let freeze = ask_freeze::freeze(prompter, &flags, &source, &apps)?;
+    // A freeze implies a fresh backup, taken once the apps stopped (flags.rs refuses any other).
+    let backup = match given_backup {
+        _ if !freeze.is_empty() => BackupAnswer::AfterFreeze,
+        Some(given) => given,
+        None => ask_data::backup(prompter, &source, service_type, &backups, &apps)?,
+    };
     let wait_timeout = ask_data::wait_timeout(prompter, &flags)?;
     let path = out::choose(prompter, flags.out.as_deref(), &target)?;
 
@@ -122,6 +141,7 @@ pub async fn build_plan(
         options,
         backup,
         relink,
+        freeze,
         wait_timeout,
     };
     let yaml = render::plan_yaml(&answers, &path)?;

@@ -65,6 +65,8 @@ pub struct ScriptedPrompter {
     pub rejected: Vec<Rejected>,
     /// The items of every select, with the one preselected: `(prompt, items, default)`.
     pub offered: Vec<(String, Vec<String>, usize)>,
+    /// The items of every multi-select, with those preselected: `(prompt, items, defaults)`.
+    pub offered_many: Vec<(String, Vec<String>, Vec<bool>)>,
 }
 
 impl ScriptedPrompter {
@@ -74,6 +76,7 @@ impl ScriptedPrompter {
             asked: Vec::new(),
             rejected: Vec::new(),
             offered: Vec::new(),
+            offered_many: Vec::new(),
         }
     }
 
@@ -144,6 +147,8 @@ impl Prompter for ScriptedPrompter {
         items: &[String],
         defaults: &[bool],
     ) -> Result<Vec<usize>> {
+        self.offered_many
+            .push((prompt.to_owned(), items.to_vec(), defaults.to_vec()));
         match self.next(prompt)? {
             Answer::Default => Ok((0..items.len())
                 .filter(|&i| defaults.get(i).copied().unwrap_or(false))

@@ -45,6 +45,12 @@ struct Writer {
 
 impl Writer {
     fn comment(&mut self, line: &str) {
+        self.comment_at("", line);
+    }
+
+    /// A comment line of its own, indented like the keys around it.
+    fn comment_at(&mut self, indent: &str, line: &str) {
+        self.text.push_str(indent);
         self.text.push_str("# ");
         self.text.push_str(line);
         self.text.push('\n');
@@ -75,6 +81,67 @@ fn link_yaml(link: &Link) -> String {
     text
 }
 
+/// The plan's `freeze:` list: names alone, with the scale to restore only where the platform
+/// shows none (the run reads and journals the others).
+fn freeze_yaml(w: &mut Writer, a: &Answers) {
+    if a.freeze.is_empty() {
+        return;
+    }
+    w.line(
+        "freeze:",
+        "scaled to 0 for the cutover; the relink's commit restores their scales",
+    );
+    for app in &a.freeze {
+        match app.scale {
+            None => w.line(&format!("  - {}", scalar(&app.app)), ""),
+            Some(scale) => w.line(
+                &format!("  - {{app: {}, scale: {scale}}}", scalar(&app.app)),
+                "the platform does not show its scale; restored to this one",
+            ),
+        }
+    }
+}
+
+/// The migration's `backup:` value and its comment; `None` when a freeze implies it.
+fn backup_key(a: &Answers, path: &Path) -> Result<Option<(String, String)>> {
+    let source = &a.source;
+    let key = match &a.backup {
+        BackupAnswer::AfterFreeze => return Ok(None),
+        BackupAnswer::Latest(b) => (
+            "latest".to_owned(),
+            format!(
+                "newest CREATED backup of {} when the plan runs; now {} of {}",
+                source.name,
+                b.id,
+                super::ask_data::describe(b)
+            ),
+        ),
+        BackupAnswer::Fresh { why } => (
+            "fresh".to_owned(),
+            match why {
+                Some(why) => format!(
+                    "a new backup of {}, made when the plan runs; not latest: {why}",
+                    source.name
+                ),
+                None => format!("a new backup of {}, made when the plan runs", source.name),
+            },
+        ),
+        BackupAnswer::Id(b) => (
+            b.id.to_string(),
+            format!(
+                "backup of {} from {}",
+                source.name,
+                super::ask_data::describe(b)
+            ),
+        ),
+        BackupAnswer::File(file) => (
+            format!("file:{}", path_from_plan(path, file)?),
+            "local file, relative to this plan's directory".to_owned(),
+        ),
+    };
+    Ok(Some(key))
+}
+
 pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
     let source = &a.source;
     let shown = path.display();
@@ -99,6 +166,7 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
         &format!("stage: {}", scalar(&a.scope.stage)),
         "stage of the project",
     );
+    freeze_yaml(&mut w, a);
     w.line("migrations:", "");
 
     let copied_plan = source.plan.as_deref().unwrap_or("no plan");
@@ -149,40 +217,16 @@ pub fn plan_yaml(a: &Answers, path: &Path) -> Result<String> {
         }
     }
 
-    let (backup, comment) = match &a.backup {
-        BackupAnswer::Latest(b) => (
-            "latest".to_owned(),
-            format!(
-                "newest CREATED backup of {} when the plan runs; now {} of {}",
-                source.name,
-                b.id,
-                super::ask_data::describe(b)
+    match backup_key(a, path)? {
+        Some((backup, comment)) => w.line(&format!("    backup: {}", scalar(&backup)), &comment),
+        None => w.comment_at(
+            "    ",
+            &format!(
+                "no `backup:`: the freeze takes a fresh backup of {} once its apps stopped",
+                source.name
             ),
         ),
-        BackupAnswer::Fresh { why } => (
-            "fresh".to_owned(),
-            match why {
-                Some(why) => format!(
-                    "a new backup of {}, made when the plan runs; not latest: {why}",
-                    source.name
-                ),
-                None => format!("a new backup of {}, made when the plan runs", source.name),
-            },
-        ),
-        BackupAnswer::Id(b) => (
-            b.id.to_string(),
-            format!(
-                "backup of {} from {}",
-                source.name,
-                super::ask_data::describe(b)
-            ),
-        ),
-        BackupAnswer::File(file) => (
-            format!("file:{}", path_from_plan(path, file)?),
-            "local file, relative to this plan's directory".to_owned(),
-        ),
-    };
-    w.line(&format!("    backup: {}", scalar(&backup)), &comment);
+    }
     w.line(
         &format!("    wait_timeout: {}", scalar(&a.wait_timeout)),
         "how long a commit or restore may take",
@@ -245,6 +289,65 @@ mod tests {
         );
         assert_eq!(scalar("file:../a b.tar.gz"), "\"file:../a b.tar.gz\"");
         assert_eq!(quoted("50"), "\"50\"");
+    }
+
+    #[test]
+    fn a_freeze_is_written_with_scales_only_where_unknown_and_loads() {
+        use std::collections::BTreeMap;
+
+        use crate::model::{Scope, Service, ServiceType};
+        use crate::plan::{BackupChoice, FreezeApp};
+        let answers = Answers {
+            scope: Scope {
+                project: "shop".into(),
+                stage: "production".into(),
+            },
+            source: Service {
+                name: "database".into(),
+                service_type: ServiceType::Postgresql11,
+                plan: Some("shared".into()),
+                options: BTreeMap::new(),
+                links: Vec::new(),
+                backup_schedule: None,
+                created_at: chrono::Utc::now(),
+            },
+            target: "database2".into(),
+            service_type: ServiceType::Postgresql11,
+            plan: Some("shared".into()),
+            options: BTreeMap::new(),
+            backup: BackupAnswer::AfterFreeze,
+            relink: RelinkAnswer::All,
+            freeze: vec![
+                FreezeApp {
+                    app: "web".into(),
+                    scale: None,
+                },
+                FreezeApp {
+                    app: "worker".into(),
+                    scale: Some(2),
+                },
+            ],
+            wait_timeout: "2h".into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans/database2.yaml");
+        let yaml = plan_yaml(&answers, &path).unwrap();
+        assert!(
+            yaml.contains(
+                "\nfreeze:                       # scaled to 0 for the cutover; the relink's \
+                 commit restores their scales\n  - web\n  - {app: worker, scale: 2}   # the \
+                 platform does not show its scale; restored to this one\nmigrations:\n"
+            ),
+            "{yaml}"
+        );
+        assert!(!yaml.contains("backup:  "), "{yaml}");
+        assert!(
+            yaml.contains("    # no `backup:`: the freeze takes a fresh backup of database"),
+            "{yaml}"
+        );
+        let plan = super::super::out::load_checked(&path, &yaml).unwrap();
+        assert_eq!(plan.freeze, answers.freeze);
+        assert_eq!(plan.migrations[0].backup, BackupChoice::Fresh);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! How answers and flags are checked: refused answers asked again, flags checked and not asked,
-//! unattended defaults, Ctrl-C at every prompt, and existing plan files.
+//! How answers and flags are checked: refused answers asked again, flags checked and not asked
+//! (`--freeze` against the apps that link the source), unattended defaults, Ctrl-C at every
+//! prompt, and existing plan files.
 
 use std::time::Duration;
 
@@ -63,7 +64,11 @@ async fn flags_are_checked_and_not_asked() {
         wait_timeout: Some("30m".into()),
         ..live.args("flags.yaml")
     };
-    let (made, prompter) = live.run(&args, vec![Default]).await;
+    let frozen = WizardArgs {
+        freeze: Some("web".into()),
+        ..args.clone()
+    };
+    let (made, prompter) = live.run(&frozen, vec![Default]).await;
     let made = made.unwrap();
     assert_eq!(prompter.asked, vec!["Apps to relink from files to files3"]);
     let m = &made.plan.migrations[0];
@@ -72,6 +77,8 @@ async fn flags_are_checked_and_not_asked() {
         ("files3", &BackupChoice::Fresh)
     );
     assert_eq!(m.wait_timeout, Duration::from_secs(30 * 60));
+    assert_eq!(made.plan.freeze.len(), 1);
+    assert_eq!(made.plan.freeze[0].app, "web");
 
     let refused =
         |changed: WizardArgs, flag: &'static str, reason: &'static str| (changed, flag, reason);
@@ -165,6 +172,59 @@ async fn flags_are_checked_and_not_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_freeze_flags_are_checked_against_the_apps_that_link_the_source() {
+    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let args = WizardArgs {
+        project: Some("shop".into()),
+        stage: Some("production".into()),
+        source: Some("files".into()),
+        target: Some("files3".into()),
+        service_type: Some("volume".into()),
+        wait_timeout: Some("30m".into()),
+        ..live.args("freeze.yaml")
+    };
+    let (made, prompter) = live
+        .run(
+            &WizardArgs {
+                freeze: Some("wrker".into()),
+                ..args.clone()
+            },
+            vec![Default],
+        )
+        .await;
+    match made {
+        Err(Error::Usage(text)) => assert_eq!(
+            text,
+            "--freeze: \"wrker\" is not an app that links files; the apps that do are web"
+        ),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    assert_eq!(prompter.asked, vec!["Apps to relink from files to files3"]);
+
+    // --no-freeze: the freeze is not asked, and web still runs, so fresh is the default backup.
+    let (made, prompter) = live
+        .run(
+            &WizardArgs {
+                no_freeze: true,
+                ..args.clone()
+            },
+            vec![Default, Default],
+        )
+        .await;
+    let made = made.unwrap();
+    assert_eq!(
+        prompter.asked,
+        vec![
+            "Apps to relink from files to files3",
+            "Backup of files to move"
+        ]
+    );
+    assert!(made.plan.freeze.is_empty());
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Fresh);
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unattended_takes_every_default_when_the_flags_name_source_and_target() {
     let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
     let args = WizardArgs {
@@ -177,16 +237,42 @@ async fn unattended_takes_every_default_when_the_flags_name_source_and_target() 
     let made = build_plan(&live.platform, &mut Unattended, &args)
         .await
         .unwrap();
+    // web, which links media, runs: the default freezes it.
     let m = &made.plan.migrations[0];
     assert_eq!(
         (m.backup.clone(), m.relink.clone()),
-        (BackupChoice::Latest, Relink::All)
+        (BackupChoice::Fresh, Relink::All)
     );
+    assert_eq!(made.plan.freeze.len(), 1);
+    assert_eq!(made.plan.freeze[0].app, "web");
     assert!(
         m.options.is_empty(),
         "the source's options are copied: {:?}",
         m.options
     );
+    // --backup latest says no freeze; with --no-freeze the default is a fresh backup.
+    for (changed, backup) in [
+        (
+            WizardArgs {
+                backup: Some("latest".into()),
+                ..args.clone()
+            },
+            BackupChoice::Latest,
+        ),
+        (
+            WizardArgs {
+                no_freeze: true,
+                ..args.clone()
+            },
+            BackupChoice::Fresh,
+        ),
+    ] {
+        let made = build_plan(&live.platform, &mut Unattended, &changed)
+            .await
+            .unwrap();
+        assert!(made.plan.freeze.is_empty(), "{}", made.yaml);
+        assert_eq!(made.plan.migrations[0].backup, backup, "{}", made.yaml);
+    }
 
     // An existing plan file needs a yes that nobody is there to give.
     std::fs::create_dir_all(live.out("")).unwrap();

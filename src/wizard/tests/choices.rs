@@ -1,5 +1,5 @@
 //! What the answers select: each backup choice, local files, upgrades with plan and options,
-//! link subsets, the types offered for a source, and when `fresh` is preselected.
+//! link subsets, the types offered for a source, when a freeze and when `fresh` is preselected.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,17 +7,11 @@ use std::time::Duration;
 use super::*;
 use crate::error::Error;
 use crate::model::BackupStatus;
-use crate::plan::{BackupChoice, LinkSpec, Relink};
+use crate::plan::{BackupChoice, FreezeApp, LinkSpec, Relink};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
+async fn enter_everywhere_copies_files_with_all_links_and_freezes_the_running_web() {
     let live = Live::start(None).await;
-    let latest = live
-        .backups("files")
-        .await
-        .into_iter()
-        .max_by_key(|b| b.created_at)
-        .unwrap();
     let args = live.args("copy.yaml");
     // The demo world lists cache and database before files: pick files, Enter everywhere else.
     let mut answers = vec![Default; 8];
@@ -25,6 +19,7 @@ async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
     let (made, prompter) = live.run(&args, answers).await;
     let made = made.unwrap();
 
+    // web runs a container: the freeze is preselected, and a freeze asks no backup.
     assert_eq!(
         prompter.asked,
         vec![
@@ -33,19 +28,21 @@ async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
             SOURCE,
             TARGET,
             TYPE,
-            "Backup of files to move",
             "Apps to relink from files to files2",
+            &freeze_prompt("files"),
             TIMEOUT,
         ]
     );
-    assert!(
-        made.yaml.contains(&format!("now {} of ", latest.id)),
-        "{}",
-        made.yaml
+    let (items, defaults) = offered_many(&prompter, &freeze_prompt("files"));
+    assert_eq!(
+        (items, defaults),
+        (&["web  (scale 1, 1 running)".to_owned()][..], &[true][..])
     );
     assert!(made.yaml.contains("\n  - source: files "), "{}", made.yaml);
     assert!(made.yaml.contains("\n    target: files2 "), "{}", made.yaml);
-    assert!(made.yaml.contains("\n    backup: latest "), "{}", made.yaml);
+    assert!(made.yaml.contains("\nfreeze: "), "{}", made.yaml);
+    assert!(made.yaml.contains("\n  - web\n"), "{}", made.yaml);
+    assert!(!made.yaml.contains("\n    backup:"), "{}", made.yaml);
     assert!(made.yaml.contains("\n    relink: all "), "{}", made.yaml);
     assert!(
         !made.yaml.contains("\n    type:") && !made.yaml.contains("\n    plan:"),
@@ -66,7 +63,14 @@ async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
         (m.source.as_deref(), m.target.as_str()),
         (Some("files"), "files2")
     );
-    assert_eq!(m.backup, BackupChoice::Latest);
+    assert_eq!(
+        made.plan.freeze,
+        vec![FreezeApp {
+            app: "web".into(),
+            scale: None
+        }]
+    );
+    assert_eq!(m.backup, BackupChoice::Fresh);
     assert_eq!(m.relink, Relink::All);
     assert_eq!(m.wait_timeout, Duration::from_secs(2 * 60 * 60));
     assert!(
@@ -78,7 +82,8 @@ async fn enter_everywhere_copies_files_with_its_latest_backup_and_all_links() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_backup_choice_is_written_as_the_plan_says_it() {
-    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    // Nothing runs: no freeze is preselected, so the backup is asked.
+    let live = Live::start(Some(&quiet(SMALL_DEMO_WORLD))).await;
     let listed = live
         .backups("media")
         .await
@@ -93,8 +98,9 @@ async fn each_backup_choice_is_written_as_the_plan_says_it() {
             Default,
             Default,
             Default,
-            pick,
             Default,
+            Default,
+            pick,
             Default,
         ]
     };
@@ -145,7 +151,7 @@ fn write_tar_gz(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_file_is_sniffed_and_a_wrong_one_asked_again() {
-    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    let live = Live::start(Some(&quiet(SMALL_DEMO_WORLD))).await;
     let exports = live.dir.path().join("work/exports");
     let archive = exports.join("files.tar.gz");
     write_tar_gz(&archive);
@@ -158,11 +164,12 @@ async fn a_local_file_is_sniffed_and_a_wrong_one_asked_again() {
         Default,
         Default,
         Default,
+        Default, // links
+        Default, // freeze: none preselected, nothing runs
         choose("a local file…"),
         text(""),
         text(sql.to_str().unwrap()),
         text(archive.to_str().unwrap()),
-        Default,
         Default,
     ];
     let (made, prompter) = live.run(&live.args("import.yaml"), answers).await;
@@ -212,8 +219,8 @@ async fn an_upgrade_asks_plan_and_options_and_keeps_a_subset_of_links() {
         text("50"),
         text("30"), // max_storage: below min_storage
         Default,    // max_storage: unset
-        Default,    // backup: fresh (database has no backup)
         ChooseMany(vec!["worker".into()]),
+        Default, // freeze: web and worker, both running; no backup question then
         Default,
     ];
     let (made, prompter) = live.run(&args, answers).await;
@@ -244,6 +251,9 @@ async fn an_upgrade_asks_plan_and_options_and_keeps_a_subset_of_links() {
         vec![(&"min_storage".to_owned(), &Some("50".to_owned()))]
     );
     assert_eq!(m.backup, BackupChoice::Fresh);
+    // Both write to database, so both freeze, although only worker moves to database13.
+    let frozen: Vec<&str> = made.plan.freeze.iter().map(|f| f.app.as_str()).collect();
+    assert_eq!(frozen, ["web", "worker"]);
     assert_eq!(
         m.relink,
         Relink::Only(vec![LinkSpec {
@@ -281,8 +291,8 @@ async fn deselected_links_and_read_only_mounts() {
             choose("files"),
             Default,
             Default,
-            Default,
             links,
+            Default,
             Default,
         ]
     };
@@ -326,6 +336,16 @@ fn offered<'a>(prompter: &'a ScriptedPrompter, prompt: &str) -> (&'a [String], u
         .iter()
         .find(|(p, _, _)| p == prompt)
         .map(|(_, items, default)| (items.as_slice(), *default))
+        .unwrap_or_else(|| panic!("{prompt:?} was not asked: {:?}", prompter.asked))
+}
+
+/// The items of the multi-select asked with `prompt`, and which were preselected.
+fn offered_many<'a>(prompter: &'a ScriptedPrompter, prompt: &str) -> (&'a [String], &'a [bool]) {
+    prompter
+        .offered_many
+        .iter()
+        .find(|(p, _, _)| p == prompt)
+        .map(|(_, items, defaults)| (items.as_slice(), defaults.as_slice()))
         .unwrap_or_else(|| panic!("{prompt:?} was not asked: {:?}", prompter.asked))
 }
 
@@ -402,7 +422,8 @@ async fn only_types_that_restore_the_sources_backups_are_offered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_is_preselected_when_the_source_changed_after_its_latest_backup() {
-    let live = Live::start(Some(SMALL_DEMO_WORLD)).await;
+    // Nothing runs, so only the restore below makes the latest backup stale.
+    let live = Live::start(Some(&quiet(SMALL_DEMO_WORLD))).await;
     let upto_backup = |pick: Answer| {
         vec![
             Default,
@@ -410,8 +431,9 @@ async fn fresh_is_preselected_when_the_source_changed_after_its_latest_backup() 
             choose("files"),
             Default,
             Default,
-            pick,
             Default,
+            Default,
+            pick,
             Default,
         ]
     };
@@ -462,5 +484,110 @@ async fn fresh_is_preselected_when_the_source_changed_after_its_latest_backup() 
     ));
     assert!(made.yaml.contains("backup: fresh"), "{}", made.yaml);
     assert!(made.yaml.contains("not latest: backup"), "{}", made.yaml);
+    live.stop().await;
+}
+
+/// web runs two containers, worker none: both link files and database.
+fn mixed_world() -> String {
+    DATABASE_WORLD
+        .replace("- name: web\n", "- name: web\n            scale: 2\n")
+        .replace("- name: worker\n", "- name: worker\n            scale: 0\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_is_preselected_when_an_app_runs_and_not_when_none_does() {
+    let answers = || {
+        vec![
+            Default,
+            Default,
+            choose("files"),
+            Default,
+            Default,
+            Default, // links
+            Default, // freeze
+            Default, // backup, when asked
+            Default,
+        ]
+    };
+    // One app runs: every app that links files is preselected, worker at scale 0 too.
+    let live = Live::start(Some(&mixed_world())).await;
+    let mut script = answers();
+    script.remove(7);
+    let (made, prompter) = live.run(&live.args("live.yaml"), script).await;
+    let (items, defaults) = offered_many(&prompter, &freeze_prompt("files"));
+    assert_eq!(
+        items,
+        [
+            "web     (scale 2, 2 running)",
+            "worker  (scale 0, 0 running)"
+        ]
+    );
+    assert_eq!(defaults, [true, true]);
+    let made = made.unwrap();
+    assert!(
+        made.yaml.contains("\nfreeze: ")
+            && made.yaml.contains("\n  - web\n  - worker\nmigrations:"),
+        "{}",
+        made.yaml
+    );
+    assert!(!made.yaml.contains("\n    backup:"), "{}", made.yaml);
+    let frozen: Vec<&str> = made.plan.freeze.iter().map(|f| f.app.as_str()).collect();
+    assert_eq!(frozen, ["web", "worker"]);
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Fresh);
+    live.stop().await;
+
+    // Nothing runs: nothing writes, so no downtime is proposed; the latest backup is the default.
+    let live = Live::start(Some(&quiet(DATABASE_WORLD))).await;
+    let (made, prompter) = live.run(&live.args("quiet.yaml"), answers()).await;
+    let (items, defaults) = offered_many(&prompter, &freeze_prompt("files"));
+    assert_eq!(
+        items,
+        [
+            "web     (scale 0, 0 running)",
+            "worker  (scale 0, 0 running)"
+        ]
+    );
+    assert_eq!(defaults, [false, false]);
+    let (backups, default) = offered(&prompter, "Backup of files to move");
+    assert!(backups[default].starts_with("latest"), "{backups:?}");
+    let made = made.unwrap();
+    assert!(made.plan.freeze.is_empty());
+    assert!(!made.yaml.contains("freeze:"), "{}", made.yaml);
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Latest);
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declining_the_freeze_while_an_app_runs_preselects_fresh_saying_why() {
+    let live = Live::start(Some(&mixed_world())).await;
+    let answers = vec![
+        Default,
+        Default,
+        choose("files"),
+        Default,
+        Default,
+        Default,
+        ChooseMany(vec![]),
+        Default,
+        Default,
+    ];
+    let (made, prompter) = live.run(&live.args("nofreeze.yaml"), answers).await;
+    let (items, default) = offered(&prompter, "Backup of files to move");
+    assert_eq!(
+        items[default],
+        "fresh (a new backup of files, made when the plan runs; preselected: web runs 2 \
+         container(s) that may write to files after the latest backup)"
+    );
+    let made = made.unwrap();
+    assert!(made.plan.freeze.is_empty());
+    assert_eq!(made.plan.migrations[0].backup, BackupChoice::Fresh);
+    assert!(
+        made.yaml.contains(
+            "\n    backup: fresh             # a new backup of files, made when the plan runs; \
+             not latest: web runs 2 container(s) that may write to files after the latest backup\n"
+        ),
+        "{}",
+        made.yaml
+    );
     live.stop().await;
 }

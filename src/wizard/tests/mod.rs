@@ -139,12 +139,23 @@ projects:
             seed_backup: true
 ";
 
+/// `world` with every app at scale 0: no container runs, nothing writes.
+pub(super) fn quiet(world: &str) -> String {
+    world
+        .replace("- name: web\n", "- name: web\n            scale: 0\n")
+        .replace("- name: worker\n", "- name: worker\n            scale: 0\n")
+}
+
 pub(super) const PROJECT: &str = "Project";
 pub(super) const STAGE: &str = "Stage";
 pub(super) const SOURCE: &str = "Service to migrate from";
 pub(super) const TARGET: &str = "Name of the new service";
 pub(super) const TYPE: &str = "Type of the new service (an upgrade picks a newer type)";
 pub(super) const TIMEOUT: &str = "How long may a commit or restore take (e.g. 2h, 90m)";
+
+pub(super) fn freeze_prompt(source: &str) -> String {
+    super::ask_freeze::prompt(source)
+}
 
 pub(super) fn reasons(prompter: &ScriptedPrompter) -> Vec<(String, String)> {
     prompter
