@@ -44,8 +44,11 @@ pub async fn demo(ctx: &Context, dir: Option<&Path>, config: &EngineConfig) -> R
     for line in super::sandbox::server_lines(&sandbox::emulated_servers(&dir, config)) {
         ctx.output.note(&line);
     }
+    // The apps write to their services all the time, as in production: the plan's freeze
+    // stops them for the cutover, and the end check shows nothing they wrote was lost.
     let running = sandbox::spawn(SpawnConfig {
         engine_config: config.clone(),
+        live_apps: true,
         ..SpawnConfig::new(&dir)
     })
     .await?;
@@ -189,7 +192,8 @@ fn stand_in_too_new(sandbox: &Sandbox, source: ServiceType, target: ServiceType)
     })
 }
 
-/// Compares each source's data with its target's, file by file, straight from the sandbox's disk.
+/// Shows, straight from the sandbox's disk, that each target holds every file of its source with
+/// the same bytes; files the apps wrote to the target after the cutover are counted apart.
 async fn check_data(
     ctx: &Context,
     sandbox: &Sandbox,
@@ -207,33 +211,42 @@ async fn check_data(
     let mut mismatches = Vec::new();
     for (source, target) in pairs {
         // Databases and caches were compared row by row and key by key by the run's verify
-        // step; files are compared here once more, straight from the sandbox's disk.
+        // step, against the frozen sources; files are compared here once more.
         let (Some(a), Some(b)) = (
             sandbox.service_data_dir(scope, source).await,
             sandbox.service_data_dir(scope, target).await,
         ) else {
             continue;
         };
-        let (da, db) = tokio::task::spawn_blocking(move || {
-            Ok::<_, Error>((tree::digest(&a)?, tree::digest(&b)?))
+        let (digest, held) = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((tree::digest(&a)?, tree::contained(&a, &b)?))
         })
         .await
         .map_err(|e| Error::task_stopped("the data check", e))??;
-        let same = da == db;
-        if !same {
+        let check = if held.held != held.files {
             mismatches.push(format!("{source} -> {target}"));
-        }
+            format!(
+                "DIFFERENT: {} of {} files missing or changed ({})",
+                held.files - held.held,
+                held.files,
+                held.missing
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else if held.extra > 0 {
+            format!("all held, + {} written since the cutover", held.extra)
+        } else {
+            "identical".to_owned()
+        };
         table.row(vec![
             source.clone(),
             target.clone(),
-            da.files.to_string(),
-            format_size(da.bytes),
-            da.sha256[..16].to_owned(),
-            if same {
-                "identical".into()
-            } else {
-                format!("DIFFERENT ({} files, {})", db.files, format_size(db.bytes))
-            },
+            digest.files.to_string(),
+            format_size(digest.bytes),
+            digest.sha256[..16].to_owned(),
+            check,
         ]);
     }
     ctx.output.line("");

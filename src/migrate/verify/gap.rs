@@ -10,7 +10,7 @@ use crate::plan::Migration;
 use crate::verdict::Difference;
 use crate::verdict::words::gap_text;
 
-use super::activity::{self, WriteGap};
+use super::activity::{self, GapUnit, WriteGap};
 use super::{Reach, connection};
 use crate::migrate::engine::Engine;
 use crate::migrate::journal::{Fact, MigrationStep};
@@ -73,24 +73,42 @@ pub async fn explained(
     Ok(None)
 }
 
+/// Parts listed in the message; the count covers the rest.
+const SHOWN_PARTS: usize = 10;
+
 /// Exit 3: the gap counted, nothing relinked, and the two ways on.
-pub fn stop(engine: &Engine, m: &Migration, gap: &WriteGap) -> Error {
+pub async fn stop(engine: &Engine, m: &Migration, gap: &WriteGap) -> Error {
     let source = m.source.as_deref().unwrap_or("the source");
-    let parts: Vec<String> = gap
+    let mut lines: Vec<String> = gap
         .parts
         .iter()
-        .map(|(part, writes)| format!("  {part}: {writes}"))
+        .take(SHOWN_PARTS)
+        .map(|(part, writes)| match gap.unit {
+            GapUnit::Rows => format!("  {part}: {writes} row(s)"),
+            GapUnit::Keys => format!("  {part}: {writes} change(s)"),
+            GapUnit::Files => format!("  {part}"),
+        })
         .collect();
-    let more = if (gap.parts.len() as u64) < gap.writes && gap.parts.len() >= 20 {
-        "\n  …"
-    } else {
-        ""
+    let listed: u64 = match gap.unit {
+        GapUnit::Files => lines.len() as u64,
+        _ => gap.parts.iter().take(SHOWN_PARTS).map(|(_, w)| w).sum(),
     };
+    if listed < gap.writes && gap.unit == GapUnit::Files {
+        lines.push(format!("  … and {} more", gap.writes - listed));
+    } else if gap.parts.len() > SHOWN_PARTS {
+        lines.push(format!("  … and {} more", gap.parts.len() - SHOWN_PARTS));
+    }
     let run = &engine.options.invocation.run;
     let freeze_way = if engine.plan.freeze.is_empty() {
+        let apps = linking_apps(engine, m).await;
+        let example = if apps.is_empty() {
+            "freeze: [APP, ...]".to_owned()
+        } else {
+            format!("freeze: [{}]", apps.join(", "))
+        };
         format!(
-            "freeze the apps that write to {source} for the cutover: add them to {} \
-             (`freeze: [web, worker]`), and migrate again from a clean target:",
+            "freeze the apps that write to {source} for the cutover: add `{example}` to {}, \
+             and migrate again from a clean target:",
             engine.plan.path.display()
         )
     } else {
@@ -102,13 +120,27 @@ pub fn stop(engine: &Engine, m: &Migration, gap: &WriteGap) -> Error {
     Error::Refused {
         code: "WriteGap",
         message: format!(
-            "{} were written to {source} after its backup; they are not in {}:\n{}{more}\n\
+            "{} were written to {source} after its backup; they are not in {}:\n{}\n\
              Nothing was relinked: the apps still use {source}. Either\n  - {freeze_way}\n      \
              {run} --recreate-target\n  - or relink anyway and leave those writes behind in \
              {source} (recorded in the journal):\n      {run} --accept-write-gap",
             gap_text(gap),
             m.target,
-            parts.join("\n"),
+            lines.join("\n"),
         ),
     }
+}
+
+/// The apps that linked the source when the run inspected it.
+async fn linking_apps(engine: &Engine, m: &Migration) -> Vec<String> {
+    let mut apps: Vec<String> = match engine
+        .done_fact(&MigrationStep::Inspect.of(&m.target))
+        .await
+    {
+        Some(Fact::Resolved(r)) => r.links.iter().map(|l| l.app.clone()).collect(),
+        _ => Vec::new(),
+    };
+    apps.sort();
+    apps.dedup();
+    apps
 }

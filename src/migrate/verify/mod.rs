@@ -132,7 +132,7 @@ pub async fn verify(
                 record.data_not_compared = Some(reason.clone());
                 VerifyOutcome::NotCompared { reason }
             }
-            Some(gap) => return Err(gap::stop(engine, m, &gap)),
+            Some(gap) => return Err(gap::stop(engine, m, &gap).await),
             None => {
                 return Err(Error::DataDiffers(Box::new(DataDiffers {
                     scope: engine.scope.clone(),
