@@ -36,7 +36,7 @@ macro_rules! for_points {
 }
 
 macro_rules! all_points {
-    ($kind:expr, $then:expr) => {
+    ($kind:expr, $then:expr $(; $($more:tt)*)?) => {
         for_points! { $kind, $then;
             stage_targets_before: "stage-targets", "before";
             stage_targets_after: "stage-targets", "after";
@@ -60,6 +60,7 @@ macro_rules! all_points {
             stage_destroy_after: "stage-destroy", "after";
             commit_destroy_before: "commit-destroy", "before";
             commit_destroy_after: "commit-destroy", "after";
+            $($($more)*)?
         }
     };
 }
@@ -67,33 +68,11 @@ macro_rules! all_points {
 /// Every point, the freeze's included: for the plan that freezes its apps.
 macro_rules! frozen_points {
     ($kind:expr, $then:expr) => {
-        for_points! { $kind, $then;
-            stage_targets_before: "stage-targets", "before";
-            stage_targets_after: "stage-targets", "after";
-            commit_targets_before: "commit-targets", "before";
-            commit_targets_after: "commit-targets", "after";
+        all_points! { $kind, $then;
             stage_freeze_before: "stage-freeze", "before";
             stage_freeze_after: "stage-freeze", "after";
             commit_freeze_before: "commit-freeze", "before";
             commit_freeze_after: "commit-freeze", "after";
-            backup_create_before: "backup-create", "before";
-            backup_create_after: "backup-create", "after";
-            download_before: "download", "before";
-            download_after: "download", "after";
-            upload_allocate_before: "upload-allocate", "before";
-            upload_allocate_after: "upload-allocate", "after";
-            upload_before: "upload", "before";
-            upload_after: "upload", "after";
-            restore_before: "restore", "before";
-            restore_after: "restore", "after";
-            stage_relink_before: "stage-relink", "before";
-            stage_relink_after: "stage-relink", "after";
-            commit_relink_before: "commit-relink", "before";
-            commit_relink_after: "commit-relink", "after";
-            stage_destroy_before: "stage-destroy", "before";
-            stage_destroy_after: "stage-destroy", "after";
-            commit_destroy_before: "commit-destroy", "before";
-            commit_destroy_after: "commit-destroy", "after";
             stage_unfreeze_before: "stage-unfreeze", "before";
             stage_unfreeze_after: "stage-unfreeze", "after";
             commit_unfreeze_before: "commit-unfreeze", "before";

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::data::{connection_url, psql};
-use common::{Ran, TestSandbox};
+use common::{Ran, TestSandbox, eventually};
 use serde_json::Value;
 use setops_migrate::api::Faults;
 
@@ -41,17 +41,6 @@ fn show(runs: &[&Ran]) -> String {
             )
         })
         .collect()
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }
 
 /// The rows the live apps wrote to a database, as `id:app`.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Cmd, TestSandbox, queued, state_dir_of};
+use common::{Cmd, TestSandbox, eventually, queued, state_dir_of};
 
 /// The demo's PostgreSQL 11 -> 13 upgrade as one plan entry.
 const UPGRADE: &str = "  - source: database\n    target: database13\n    type: postgresql13\n    \
@@ -566,19 +566,6 @@ fn a_source_with_a_superuser_extension_migrates() {
         ),
         "citext,dblink"
     );
-}
-
-/// Polls `check` every 100 ms, for up to 30 s.
-#[track_caller]
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }
 
 /// How many of an app's containers may still run, as the 1.x front's `app:ps` lists them.

@@ -55,33 +55,13 @@ pub async fn freeze(engine: &Engine, data_to_move: bool) -> Result<()> {
             scales: scales.clone(),
         },
     );
-    let stage_key = PlanStep::StageFreeze.key();
-    let commands = match engine.record(&stage_key).await.map(|r| r.fact) {
-        Some(Fact::Commands { commands }) => commands,
-        Some(other) => return Err(super::data::unexpected(&stage_key, &other)),
-        None => scale_commands(engine, &zeros(engine)).await?,
-    };
-    let applied = async || at_scales(engine, &zeros(engine)).await;
-    if !commands.is_empty() {
-        stage_all(
-            engine,
-            &stage_key,
-            "stage-freeze",
-            Step::Freeze,
-            &commands,
-            &applied,
-        )
-        .await?;
-        commit(
-            engine,
-            &PlanStep::CommitFreeze.key(),
-            "commit-freeze",
-            Step::Freeze,
-            engine.longest_wait(),
-            &applied,
-        )
-        .await?;
-    }
+    set_scales(
+        engine,
+        [PlanStep::StageFreeze, PlanStep::CommitFreeze],
+        ["stage-freeze", "commit-freeze"],
+        &zeros(engine),
+    )
+    .await?;
     // The downtime starts when the apps stop taking work: at the commit, not the last exit.
     let stopping_at = now_ms();
     wait_stopped(engine).await?;
@@ -165,6 +145,46 @@ fn scale_unknown(engine: &Engine, unknown: &[(String, Option<u8>)]) -> Error {
         ),
         apps: unknown.iter().map(|(app, _)| app.clone()).collect(),
     }
+}
+
+/// Stages the scale commands that bring the apps to `wanted` (the journaled list of an earlier
+/// attempt, else what the platform shows is needed) and commits them; crash points `names`.
+/// Returns the commands, empty when every app was at its scale already.
+async fn set_scales(
+    engine: &Engine,
+    [stage, commit_step]: [PlanStep; 2],
+    [stage_name, commit_name]: [&str; 2],
+    wanted: &BTreeMap<String, u8>,
+) -> Result<Vec<ChangesetCommand>> {
+    let stage_key = stage.key();
+    let commands = match engine.record(&stage_key).await.map(|r| r.fact) {
+        Some(Fact::Commands { commands }) => commands,
+        Some(other) => return Err(super::data::unexpected(&stage_key, &other)),
+        None => scale_commands(engine, wanted).await?,
+    };
+    if commands.is_empty() {
+        return Ok(commands);
+    }
+    let applied = async || at_scales(engine, wanted).await;
+    stage_all(
+        engine,
+        &stage_key,
+        stage_name,
+        Step::Freeze,
+        &commands,
+        &applied,
+    )
+    .await?;
+    commit(
+        engine,
+        &commit_step.key(),
+        commit_name,
+        Step::Freeze,
+        engine.longest_wait(),
+        &applied,
+    )
+    .await?;
+    Ok(commands)
 }
 
 /// Whether `commands` are all this plan's freeze (a frozen app set to 0), and there is one.
@@ -291,11 +311,12 @@ pub async fn downtime_until(engine: &Engine, until_ms: u64) -> Option<u64> {
     }
 }
 
-/// Whether a run that stops now leaves apps frozen: the journal shows a freeze staged and no
-/// relink or unfreeze that restored the scales.
+/// Whether a run that stops now leaves apps frozen: the journal shows a freeze staged or found
+/// in place, and no relink that restored the scales (an unfreeze forgets the freeze).
 pub async fn left_frozen(engine: &Engine) -> bool {
     !engine.plan.freeze.is_empty()
-        && engine.record(&PlanStep::StageFreeze.key()).await.is_some()
+        && (engine.record(&PlanStep::StageFreeze.key()).await.is_some()
+            || engine.record(&PlanStep::Frozen.key()).await.is_some())
         && engine.done_fact(&PlanStep::Relink.key()).await.is_none()
 }
 
@@ -313,32 +334,14 @@ pub async fn unfreeze(engine: &Engine) -> Result<BTreeMap<String, u8>> {
         return Ok(BTreeMap::new());
     }
     let scales = recorded_scales(engine).await?;
-    let stage_key = PlanStep::StageUnfreeze.key();
-    let commands = match engine.record(&stage_key).await.map(|r| r.fact) {
-        Some(Fact::Commands { commands }) => commands,
-        Some(other) => return Err(super::data::unexpected(&stage_key, &other)),
-        None => scale_commands(engine, &scales).await?,
-    };
+    let commands = set_scales(
+        engine,
+        [PlanStep::StageUnfreeze, PlanStep::CommitUnfreeze],
+        ["stage-unfreeze", "commit-unfreeze"],
+        &scales,
+    )
+    .await?;
     if !commands.is_empty() {
-        let applied = async || at_scales(engine, &scales).await;
-        stage_all(
-            engine,
-            &stage_key,
-            "stage-unfreeze",
-            Step::Freeze,
-            &commands,
-            &applied,
-        )
-        .await?;
-        commit(
-            engine,
-            &PlanStep::CommitUnfreeze.key(),
-            "commit-unfreeze",
-            Step::Freeze,
-            engine.longest_wait(),
-            &applied,
-        )
-        .await?;
         let downtime_ms = downtime_until(engine, now_ms()).await;
         engine.emit(
             None,

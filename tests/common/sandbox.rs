@@ -352,3 +352,16 @@ impl TestSandbox {
             .clone()
     }
 }
+
+/// Waits up to 30 s for `check` to hold, looking every 100 ms; panics naming `what`.
+#[track_caller]
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
