@@ -123,7 +123,11 @@ impl Redactor {
                 })
                 .into_owned();
         }
-        out
+        // A cutover's downtime varies in width too ("3s 700ms", "11s 500ms").
+        let downtime = Regex::new(r"downtime \d+(?:ms|h|m|s)(?: \d+(?:ms|h|m|s))*").unwrap();
+        downtime
+            .replace_all(&out, "downtime [duration]")
+            .into_owned()
     }
 }
 
