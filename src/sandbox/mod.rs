@@ -112,7 +112,9 @@ impl Sandbox {
         seed: Option<&Path>,
         config: &EngineConfig,
     ) -> Result<Sandbox> {
-        let dir = dir.to_path_buf();
+        // Data directories are handed out as `file://` connections, which must be absolute
+        // (`sandbox serve --dir .sandbox`); only an unreadable working directory keeps it as given.
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let seed = seed.map(Path::to_path_buf);
         let prepared_dir = dir.clone();
         let engines = engines::Engines::new(&dir, config);

@@ -157,3 +157,33 @@ async fn a_commit_interrupted_by_a_restart_fails_and_keeps_the_changeset() {
     );
     s.stop().await;
 }
+
+/// `sandbox serve --dir .sandbox`: a directory given relative to the working directory still
+/// hands out absolute data paths, which `file://` connections (verify, the write gap) need.
+#[tokio::test]
+async fn a_relative_directory_hands_out_absolute_data_paths() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed = seed_file(dir.path());
+    // The same directory, spelled from the working directory up to the root and down again.
+    let cwd = std::env::current_dir().expect("working directory");
+    let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
+    let relative = up.join(
+        dir.path()
+            .join("sb")
+            .strip_prefix("/")
+            .expect("absolute temp dir"),
+    );
+    assert!(relative.is_relative());
+    let server = TestServer::open(&relative, Some(&seed)).await;
+    let files = server.data("files").await;
+    assert!(files.is_absolute(), "{}", files.display());
+    let connection: crate::api::ServiceConnection = expect_json(
+        server
+            .get(&crate::api::paths::service_connection(&scope(), "files"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(connection.url.starts_with("file:///"), "{}", connection.url);
+    server.stop().await;
+}
