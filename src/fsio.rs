@@ -5,6 +5,7 @@
 //! whole, with a ceiling, is [`bounded`]'s job.
 
 mod bounded;
+pub mod lock;
 mod writeback;
 
 pub use bounded::{

@@ -255,28 +255,9 @@ pub(crate) fn create_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("creating sandbox directory", dir, e))
 }
 
-/// `try_lock`, retried for a moment while the recorded holder is this very process: a server it
-/// just stopped, or a child forked by another thread that still holds a copy of the descriptor
-/// until its `exec` closes it. Another process's lock is refused at once.
-fn try_lock_patiently(file: &fs::File) -> std::result::Result<(), fs::TryLockError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match file.try_lock() {
-            Err(fs::TryLockError::WouldBlock)
-                if std::time::Instant::now() < deadline && held_by_this_process(file) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn held_by_this_process(mut file: &fs::File) -> bool {
-    let mut text = String::new();
-    file.seek(SeekFrom::Start(0)).is_ok()
-        && file.read_to_string(&mut text).is_ok()
-        && text.trim() == std::process::id().to_string()
+/// Whether a sandbox lock's record (the holder's pid) names this very process.
+fn held_by_this_process(text: &str) -> bool {
+    text.trim() == std::process::id().to_string()
 }
 
 /// One server per directory: an exclusive lock on `DIR/lock`, which also records the holder's pid
@@ -291,7 +272,7 @@ fn acquire_lock(dir: &Path) -> Result<fs::File> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io("opening", &path, e))?;
-    match try_lock_patiently(&file) {
+    match crate::fsio::lock::try_lock_patiently(&file, held_by_this_process) {
         Ok(()) => {
             let pid = std::process::id();
             file.set_len(0)

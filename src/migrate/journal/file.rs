@@ -213,7 +213,10 @@ fn lock(lock_path: &Path) -> Result<File, JournalError> {
 
 /// The exclusive lock on an open lock file, or who holds it.
 fn try_lock(lock: File, lock_path: &Path) -> Result<File, JournalError> {
-    match lock.try_lock() {
+    // This process's own record ("pid N on host …"): a lock it just released, still held by a
+    // child another thread forked, goes in a moment.
+    let ours = format!("pid {} on ", std::process::id());
+    match fsio::lock::try_lock_patiently(&lock, |holder| holder.starts_with(&ours)) {
         Ok(()) => Ok(lock),
         Err(std::fs::TryLockError::WouldBlock) => {
             // One line written by the holder; anything longer is not worth showing.
